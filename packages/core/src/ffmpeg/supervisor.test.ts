@@ -1,0 +1,77 @@
+import { describe, expect, test } from "@jest/globals";
+import { createLogger } from "../log.js";
+import { baseArgs } from "./args.js";
+import { resolveBinary } from "./resolve.js";
+import { FfmpegDiedError, FfmpegStartupError, FfmpegSupervisor, type SupervisorEvents } from "./supervisor.js";
+
+const quiet = createLogger("test", { level: "error" });
+
+function waitFor<K extends keyof SupervisorEvents & string>(
+  sup: FfmpegSupervisor,
+  event: K,
+  timeoutMs = 15_000,
+): Promise<SupervisorEvents[K]> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${event}`)), timeoutMs);
+    sup.once(event, (...args) => {
+      clearTimeout(timer);
+      resolve(args);
+    });
+  });
+}
+
+/** A real FFmpeg encoding a synthetic source to nowhere, paced to real time. */
+const liveArgs = () =>
+  baseArgs().opt("-re").opt("-f", "lavfi").input("testsrc2=size=160x80:rate=10").opt("-f", "null").output("-").build();
+
+describe("FfmpegSupervisor with a real ffmpeg", () => {
+  test("tells a start-up failure (bad input) apart, with pid and exit code", async () => {
+    const ffmpeg = await resolveBinary("ffmpeg");
+    const sup = new FfmpegSupervisor({
+      name: "bad",
+      binary: ffmpeg,
+      logger: quiet,
+      args: () => baseArgs().input("/nonexistent/input.mp4").opt("-f", "null").output("-").build(),
+      restart: { initialDelayMs: 10, maxDelayMs: 20, maxStartupFailures: 2, stableAfterMs: 1000 },
+    });
+    const failures: FfmpegStartupError[] = [];
+    sup.on("startupfailure", (e) => failures.push(e));
+    sup.start();
+    const [err] = await waitFor(sup, "failed");
+    expect(failures).toHaveLength(2);
+    expect(err).toBeInstanceOf(FfmpegStartupError);
+    expect(err.message).toMatch(/failed to start: pid \d+ exited with code [1-9]\d*: .*nonexistent/);
+    await sup.close();
+  });
+
+  test("restarts a process that dies after starting, reporting the signal", async () => {
+    const ffmpeg = await resolveBinary("ffmpeg");
+    const sup = new FfmpegSupervisor({ name: "live", binary: ffmpeg, logger: quiet, args: liveArgs });
+    sup.start();
+    const [firstPid] = await waitFor(sup, "started");
+    process.kill(firstPid, "SIGKILL");
+    const [died] = await waitFor(sup, "died");
+    expect(died).toBeInstanceOf(FfmpegDiedError);
+    expect(died.details).toMatchObject({ pid: firstPid, signal: "SIGKILL", code: null });
+    const [secondPid] = await waitFor(sup, "started");
+    expect(secondPid).not.toBe(firstPid);
+    expect(sup.restarts).toBe(1);
+    await Promise.all([sup.close(), sup.close()]);
+    expect(sup.running).toBe(false);
+    expect(() => process.kill(secondPid, 0)).toThrow();
+  });
+
+  test("close() stops a running child gracefully and is idempotent", async () => {
+    const ffmpeg = await resolveBinary("ffmpeg");
+    const sup = new FfmpegSupervisor({ name: "stop", binary: ffmpeg, logger: quiet, args: liveArgs });
+    const died: unknown[] = [];
+    sup.on("died", (e) => died.push(e));
+    sup.start();
+    const [pid] = await waitFor(sup, "started");
+    const first = sup.close();
+    expect(sup.close()).toBe(first);
+    await first;
+    expect(() => process.kill(pid, 0)).toThrow();
+    expect(died).toHaveLength(0);
+  });
+});

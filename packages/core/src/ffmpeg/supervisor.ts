@@ -1,0 +1,301 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+import { Backoff } from "../backoff.js";
+import { Live360Error } from "../errors.js";
+import { TypedEmitter } from "../events.js";
+import type { Logger } from "../log.js";
+import { parseProgressBlock, type FfmpegProgress } from "./args.js";
+import type { ResolvedBinary } from "./resolve.js";
+
+interface ExitDetails {
+  pid: number | undefined;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderrTail: string;
+}
+
+function describeExit(d: ExitDetails): string {
+  const how = d.signal ? `signal ${d.signal}` : `code ${d.code}`;
+  return `pid ${d.pid ?? "?"} exited with ${how}${d.stderrTail ? `: ${d.stderrTail}` : ""}`;
+}
+
+/** FFmpeg exited before it reported any progress: bad arguments, unreadable input, missing codec. */
+export class FfmpegStartupError extends Live360Error {
+  constructor(
+    readonly processName: string,
+    readonly details: ExitDetails,
+  ) {
+    super(`ffmpeg ${processName} failed to start: ${describeExit(details)}`);
+  }
+}
+
+/** FFmpeg was running and then died: killed, crashed, or lost its input or output. */
+export class FfmpegDiedError extends Live360Error {
+  constructor(
+    readonly processName: string,
+    readonly details: ExitDetails,
+  ) {
+    super(`ffmpeg ${processName} died: ${describeExit(details)}`);
+  }
+}
+
+export interface RestartPolicy {
+  initialDelayMs: number;
+  maxDelayMs: number;
+  /** Consecutive start-up failures after which the supervisor gives up (they rarely heal). */
+  maxStartupFailures: number;
+  /** Running this long counts as healthy and resets the backoff. */
+  stableAfterMs: number;
+}
+
+export const DEFAULT_RESTART_POLICY: RestartPolicy = {
+  initialDelayMs: 200,
+  maxDelayMs: 5000,
+  maxStartupFailures: 5,
+  stableAfterMs: 10_000,
+};
+
+export interface SupervisorOptions {
+  /** Names the process in logs and errors, e.g. `hls/test`. */
+  name: string;
+  binary: ResolvedBinary;
+  /** Evaluated before every (re)start, so a restart may differ (e.g. append to a playlist). */
+  args: (attempt: number) => string[];
+  logger: Logger;
+  /** Whether the caller feeds media on stdin. */
+  pipeStdin?: boolean;
+  /** `false`: run once (a transcode job reports failure instead of retrying here). */
+  restart?: RestartPolicy | false;
+  /** How long close() waits for a graceful exit before SIGKILL. */
+  stopTimeoutMs?: number;
+}
+
+export interface SupervisorEvents {
+  /** A process was spawned (first start or restart); a stdin feeder re-sends its headers now. */
+  spawn: [pid: number, attempt: number];
+  /** The process reported its first progress: it is really running. */
+  started: [pid: number];
+  progress: [FfmpegProgress];
+  startupfailure: [FfmpegStartupError];
+  died: [FfmpegDiedError];
+  restarting: [attempt: number, delayMs: number];
+  /** The process finished on its own with code 0 (its input ended). */
+  exited: [];
+  /** The supervisor gave up; it will not start FFmpeg again. */
+  failed: [Error];
+}
+
+type State = "idle" | "starting" | "running" | "waiting" | "exited" | "failed" | "closed";
+
+const STDERR_TAIL_LINES = 8;
+
+/**
+ * Supervises one FFmpeg child the way mediasoup supervises its media Worker: it separates a
+ * start-up failure from a later death, puts pid/code/signal into every error, restarts with
+ * capped exponential backoff, and has an idempotent close().
+ */
+export class FfmpegSupervisor extends TypedEmitter<SupervisorEvents> {
+  private child: ChildProcess | undefined;
+  private state: State = "idle";
+  private attempt = 0;
+  private startupFailures = 0;
+  private readonly backoff: Backoff;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private stableTimer: NodeJS.Timeout | undefined;
+  private closePromise: Promise<void> | undefined;
+  private stderrTail: string[] = [];
+  private lastProgressValue: FfmpegProgress | undefined;
+  private restartCount = 0;
+
+  constructor(private readonly options: SupervisorOptions) {
+    super();
+    const policy = options.restart === false ? DEFAULT_RESTART_POLICY : (options.restart ?? DEFAULT_RESTART_POLICY);
+    this.backoff = new Backoff({ initialMs: policy.initialDelayMs, maxMs: policy.maxDelayMs });
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get restarts(): number {
+    return this.restartCount;
+  }
+
+  get lastProgress(): FfmpegProgress | undefined {
+    return this.lastProgressValue;
+  }
+
+  get running(): boolean {
+    return this.state === "starting" || this.state === "running";
+  }
+
+  start(): void {
+    if (this.state !== "idle") throw new Live360Error(`ffmpeg ${this.options.name} already started`);
+    this.spawnChild();
+  }
+
+  /** Writes media to the child's stdin; data offered while it restarts is dropped, not queued. */
+  write(chunk: Buffer): void {
+    const stdin = this.child?.stdin;
+    if (stdin && stdin.writable && !stdin.writableEnded) stdin.write(chunk);
+  }
+
+  /** Ends stdin so FFmpeg flushes, finalizes its outputs and exits by itself. */
+  endInput(): void {
+    this.child?.stdin?.end();
+  }
+
+  /** Resolves once the current child has exited (immediately when none runs). */
+  private waitForExit(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => child.once("exit", () => resolve()));
+  }
+
+  /**
+   * Stops for good: ends stdin and sends SIGTERM (FFmpeg then writes its trailers, e.g. the
+   * HLS end list), escalating to SIGKILL after the stop timeout. Safe to call repeatedly.
+   */
+  close(): Promise<void> {
+    if (this.closePromise) return this.closePromise;
+    this.state = "closed";
+    clearTimeout(this.restartTimer);
+    clearTimeout(this.stableTimer);
+    const child = this.child;
+    this.closePromise = (async () => {
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      const exited = this.waitForExit();
+      child.stdin?.end();
+      child.kill("SIGTERM");
+      const timeout = this.options.stopTimeoutMs ?? 5000;
+      const killer = setTimeout(() => child.kill("SIGKILL"), timeout);
+      await exited;
+      clearTimeout(killer);
+    })();
+    return this.closePromise;
+  }
+
+  private spawnChild(): void {
+    const attempt = this.attempt++;
+    const args = this.options.args(attempt);
+    this.stderrTail = [];
+    this.state = "starting";
+    const child = spawn(this.options.binary.path, args, {
+      stdio: [this.options.pipeStdin ? "pipe" : "ignore", "pipe", "pipe"],
+    });
+    this.child = child;
+    // A child that dies while we write must not take the process down with EPIPE.
+    child.stdin?.on("error", () => undefined);
+    child.on("error", (err) => {
+      this.stderrTail.push(err.message);
+    });
+    this.readProgress(child);
+    createInterface({ input: child.stderr! }).on("line", (line) => {
+      this.stderrTail.push(line);
+      if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
+      this.options.logger.debug("ffmpeg stderr", { process: this.options.name, line });
+    });
+    child.once("close", (code, signal) => this.onExit(child, code, signal));
+    if (child.pid !== undefined) this.emit("spawn", child.pid, attempt);
+  }
+
+  private readProgress(child: ChildProcess): void {
+    let block: string[] = [];
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      block.push(line);
+      if (!line.startsWith("progress=")) return;
+      const progress = parseProgressBlock(block);
+      block = [];
+      this.lastProgressValue = progress;
+      if (this.state === "starting" && this.child === child) this.markStarted(child);
+      this.emit("progress", progress);
+    });
+  }
+
+  private markStarted(child: ChildProcess): void {
+    this.state = "running";
+    this.startupFailures = 0;
+    const policy = this.options.restart;
+    if (policy !== false) {
+      const stableAfter = (policy ?? DEFAULT_RESTART_POLICY).stableAfterMs;
+      this.stableTimer = setTimeout(() => this.backoff.reset(), stableAfter);
+    }
+    this.emit("started", child.pid!);
+  }
+
+  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.child !== child) return;
+    clearTimeout(this.stableTimer);
+    if (this.state === "closed") return;
+    const details: ExitDetails = { pid: child.pid, code, signal, stderrTail: this.stderrTail.join(" | ") };
+    const wasRunning = this.state === "running";
+    if (code === 0) {
+      this.state = "exited";
+      this.emit("exited");
+      return;
+    }
+    const error = wasRunning
+      ? new FfmpegDiedError(this.options.name, details)
+      : new FfmpegStartupError(this.options.name, details);
+    if (error instanceof FfmpegDiedError) this.emit("died", error);
+    else {
+      this.startupFailures += 1;
+      this.emit("startupfailure", error);
+    }
+    this.scheduleRestart(error);
+  }
+
+  private scheduleRestart(error: Error): void {
+    const policy = this.options.restart;
+    if (policy === false || (policy ?? DEFAULT_RESTART_POLICY).maxStartupFailures <= this.startupFailures) {
+      this.state = "failed";
+      this.emit("failed", error);
+      return;
+    }
+    this.state = "waiting";
+    const delay = this.backoff.next();
+    this.restartCount += 1;
+    this.emit("restarting", this.restartCount, delay);
+    this.restartTimer = setTimeout(() => {
+      if (this.state === "waiting") this.spawnChild();
+    }, delay);
+  }
+}
+
+/** A one-shot FFmpeg or ffprobe run (probe, remux) exited non-zero. */
+export class FfmpegRunError extends Live360Error {
+  constructor(
+    readonly binaryName: string,
+    readonly details: ExitDetails,
+  ) {
+    super(`${binaryName} failed: ${describeExit(details)}`);
+  }
+}
+
+/** Runs FFmpeg or ffprobe once and collects its output; for short, bounded jobs. */
+export function runOnce(
+  binary: ResolvedBinary,
+  args: string[],
+  options: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary.path, args, { stdio: ["ignore", "pipe", "pipe"], signal: options.signal });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (d: Buffer) => out.push(d));
+    child.stderr.on("data", (d: Buffer) => err.push(d));
+    const timer = options.timeoutMs ? setTimeout(() => child.kill("SIGKILL"), options.timeoutMs) : undefined;
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      const stdout = Buffer.concat(out).toString();
+      const stderr = Buffer.concat(err).toString();
+      if (code === 0) return resolve({ stdout, stderr });
+      const tail = stderr.trim().split("\n").slice(-STDERR_TAIL_LINES).join(" | ");
+      reject(new FfmpegRunError(binary.name, { pid: child.pid, code, signal, stderrTail: tail }));
+    });
+  });
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages live360's tests and benchmarks drive for real, only when missing.
+set -euo pipefail
+need=()
+command -v ffmpeg >/dev/null || need+=(ffmpeg)
+command -v ffprobe >/dev/null || need+=(ffmpeg)
+command -v nginx >/dev/null || need+=(nginx)
+[ -e /usr/lib/nginx/modules/ngx_rtmp_module.so ] || need+=(libnginx-mod-rtmp)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf ] || need+=(fonts-dejavu-core)
+if [ ${#need[@]} -eq 0 ]; then exit 0; fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "live360: missing system packages: ${need[*]}; run as root or: sudo apt-get install ${need[*]}" >&2
+  exit 1
+fi
+echo "live360: installing ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
