@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM ?= npm
 
-.PHONY: help deps system-deps node-deps build lint test demo clean
+.PHONY: help deps system-deps test-services node-deps build lint test demo clean
 
 help:
 	@echo "make demo   - run live360 locally: RTMP ingest, ABR HLS, test source and player"
@@ -26,7 +26,11 @@ build: node-deps
 lint: node-deps
 	$(NPM) run lint
 
-test: system-deps build lint
+# Real S3 (versitygw) and SQS (ElasticMQ) servers for the storage, queue and VOD tests; built once into a cache.
+test-services:
+	@bash test/services/install.sh
+
+test: system-deps test-services build lint
 	$(NPM) test
 
 demo: node-deps build
