@@ -1,6 +1,7 @@
 import type { Command } from "commander";
+import { originCommand } from "./origin.js";
 
 /** Each subcommand lives in its own module beside this one and registers itself here. */
 export function registerCommands(program: Command): void {
-  void program;
+  program.addCommand(originCommand());
 }

@@ -106,6 +106,7 @@ export class FfmpegSupervisor extends TypedEmitter<SupervisorEvents> {
   private stderrTail: string[] = [];
   private lastProgressValue: FfmpegProgress | undefined;
   private restartCount = 0;
+  private finishing = false;
 
   constructor(private readonly options: SupervisorOptions) {
     super();
@@ -143,6 +144,22 @@ export class FfmpegSupervisor extends TypedEmitter<SupervisorEvents> {
   /** Ends stdin so FFmpeg flushes, finalizes its outputs and exits by itself. */
   endInput(): void {
     this.child?.stdin?.end();
+  }
+
+  /**
+   * Ends the input and lets FFmpeg finish its outputs on its own (an HLS end list, an MP4
+   * index); whatever exit follows is final. Falls back to close() after `timeoutMs`.
+   */
+  async finish(timeoutMs: number): Promise<void> {
+    if (this.closePromise) return this.closePromise;
+    this.finishing = true;
+    clearTimeout(this.restartTimer);
+    const exited = this.waitForExit();
+    this.endInput();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+    await this.close();
   }
 
   /** Resolves once the current child has exited (immediately when none runs). */
@@ -229,7 +246,7 @@ export class FfmpegSupervisor extends TypedEmitter<SupervisorEvents> {
     if (this.state === "closed") return;
     const details: ExitDetails = { pid: child.pid, code, signal, stderrTail: this.stderrTail.join(" | ") };
     const wasRunning = this.state === "running";
-    if (code === 0) {
+    if (code === 0 || this.finishing) {
       this.state = "exited";
       this.emit("exited");
       return;

@@ -1,0 +1,3 @@
+export * from "./net.js";
+export * from "./wait.js";
+export * from "./media.js";

@@ -1,0 +1,27 @@
+import { describe, expect, test } from "@jest/globals";
+import { ConfigError } from "@live360/core";
+import { resolveOriginConfig } from "./config.js";
+
+describe("origin configuration", () => {
+  test("defaults: 2 s segments, 6-segment window, 10 s reconnect grace, 25 s shutdown grace", () => {
+    const config = resolveOriginConfig();
+    expect(config).toMatchObject({ rtmpPort: 1935, httpPort: 8080, segmentSeconds: 2, windowSegments: 6, reconnectGraceSeconds: 10, shutdownGraceSeconds: 25 });
+    expect(config.ladder.map((r) => r.name)).toEqual(["source", "960p", "540p", "480p"]);
+  });
+
+  test("the low-latency preset uses 1 s segments", () => {
+    expect(resolveOriginConfig({ lowLatency: true }).segmentSeconds).toBe(1);
+  });
+
+  test.each([
+    [{ rtmpPort: 70000 }, /rtmpPort \(--rtmp-port\)=70000: use a whole number from 1 to 65535/],
+    [{ httpPort: 1935 }, /httpPort \(--http-port\)=1935: use a different port from --rtmp-port/],
+    [{ windowSegments: 1 }, /windowSegments \(--window\)=1: use a number from 3 to 60/],
+    [{ reconnectGraceSeconds: -1 }, /reconnectGraceSeconds \(--reconnect-grace\)=-1/],
+    [{ adminToken: "short" }, /adminToken \(--admin-token\)="<hidden>": use at least 16 characters/],
+    [{ projection: "sphere" as never }, /projection \(--projection\)="sphere": use one of equirectangular, cubemap, flat/],
+  ])("rejects %p naming the field, the value and the fix", (input, message) => {
+    expect(() => resolveOriginConfig(input)).toThrow(ConfigError);
+    expect(() => resolveOriginConfig(input)).toThrow(message);
+  });
+});

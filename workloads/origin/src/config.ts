@@ -1,0 +1,98 @@
+import path from "node:path";
+import {
+  ConfigError,
+  DEFAULT_LADDER,
+  integerInRange,
+  nonEmptyString,
+  numberInRange,
+  oneOf,
+  port,
+  validateLadder,
+  type Rendition,
+} from "@live360/core";
+
+export const PROJECTIONS = ["equirectangular", "cubemap", "flat"] as const;
+export type Projection = (typeof PROJECTIONS)[number];
+
+/** Everything an origin needs, fully resolved; build it with resolveOriginConfig. */
+export interface OriginConfig {
+  rtmpPort: number;
+  httpPort: number;
+  bindAddress: string;
+  /** HLS output, recordings and ingest state live below this directory. */
+  dataDir: string;
+  ladder: Rendition[];
+  /** 1 s segments and zero-latency x264 tuning instead of 2 s segments. */
+  lowLatency: boolean;
+  segmentSeconds: number;
+  /** Segments kept in each live playlist (the sliding window). */
+  windowSegments: number;
+  /** How long an ended stream's HLS stays (with an end list) so an encoder can reconnect. */
+  reconnectGraceSeconds: number;
+  /** Upper bound for a clean SIGTERM shutdown, inside Kubernetes' grace period. */
+  shutdownGraceSeconds: number;
+  /** stream → secret; undefined means publishing is open (the local demo). */
+  publishKeys: ReadonlyMap<string, string> | undefined;
+  /** Bearer token for /control; undefined disables the control API. */
+  adminToken: string | undefined;
+  /** Static player files served at /player/; undefined serves none. */
+  playerDir: string | undefined;
+  x264Preset: string;
+  audioBitrateKbps: number;
+  projection: Projection;
+}
+
+export const DEFAULT_SEGMENT_SECONDS = 2;
+export const LOW_LATENCY_SEGMENT_SECONDS = 1;
+
+export const DEFAULT_ORIGIN_CONFIG: Omit<OriginConfig, "segmentSeconds"> = {
+  rtmpPort: 1935,
+  httpPort: 8080,
+  bindAddress: "0.0.0.0",
+  dataDir: "./.live360",
+  ladder: [...DEFAULT_LADDER],
+  lowLatency: false,
+  windowSegments: 6,
+  reconnectGraceSeconds: 10,
+  shutdownGraceSeconds: 25,
+  publishKeys: undefined,
+  adminToken: undefined,
+  playerDir: undefined,
+  x264Preset: "veryfast",
+  audioBitrateKbps: 128,
+  projection: "equirectangular",
+};
+
+const X264_PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] as const;
+
+export function resolveOriginConfig(input: Partial<OriginConfig> = {}): OriginConfig {
+  const merged = { ...DEFAULT_ORIGIN_CONFIG, ...stripUndefined(input) };
+  const lowLatency = merged.lowLatency;
+  const segmentSeconds = input.segmentSeconds ?? (lowLatency ? LOW_LATENCY_SEGMENT_SECONDS : DEFAULT_SEGMENT_SECONDS);
+  const config: OriginConfig = {
+    ...merged,
+    rtmpPort: port("rtmpPort (--rtmp-port)", merged.rtmpPort),
+    httpPort: port("httpPort (--http-port)", merged.httpPort),
+    bindAddress: nonEmptyString("bindAddress (--bind)", merged.bindAddress, "give an IP address such as 0.0.0.0"),
+    dataDir: path.resolve(nonEmptyString("dataDir (--data-dir)", merged.dataDir, "give a writable directory")),
+    ladder: validateLadder("ladder (--ladder)", [...merged.ladder]),
+    segmentSeconds: numberInRange("segmentSeconds", segmentSeconds, 0.5, 10),
+    windowSegments: integerInRange("windowSegments (--window)", merged.windowSegments, 3, 60),
+    reconnectGraceSeconds: numberInRange("reconnectGraceSeconds (--reconnect-grace)", merged.reconnectGraceSeconds, 0, 600),
+    shutdownGraceSeconds: numberInRange("shutdownGraceSeconds (--shutdown-grace)", merged.shutdownGraceSeconds, 1, 600),
+    x264Preset: oneOf("x264Preset", merged.x264Preset, X264_PRESETS),
+    audioBitrateKbps: integerInRange("audioBitrateKbps", merged.audioBitrateKbps, 32, 512),
+    projection: oneOf("projection (--projection)", merged.projection, PROJECTIONS),
+  };
+  if (config.rtmpPort === config.httpPort) {
+    throw new ConfigError("httpPort (--http-port)", config.httpPort, "use a different port from --rtmp-port");
+  }
+  if (config.adminToken !== undefined && config.adminToken.length < 16) {
+    throw new ConfigError("adminToken (--admin-token)", "<hidden>", "use at least 16 characters");
+  }
+  return config;
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,57 @@
+import { describe, expect, test } from "@jest/globals";
+import { parseLadder } from "@live360/core";
+import { buildLiveHlsArgs, type LiveHlsPlan } from "./hls-command.js";
+
+const plan = (over: Partial<LiveHlsPlan> = {}): LiveHlsPlan => ({
+  outputDir: "/data/hls/test",
+  renditions: parseLadder("ladder", "source,480x240:600k,320x160:300k").map((r) => (r.passthrough ? { ...r, width: 640, height: 320 } : r)),
+  sourceIsH264: true,
+  hasAudio: true,
+  sourceAudioIsAac: true,
+  segmentSeconds: 2,
+  windowSegments: 6,
+  x264Preset: "veryfast",
+  lowLatency: false,
+  audioBitrateKbps: 128,
+  continuePlaylists: false,
+  ...over,
+});
+
+function valueOf(args: string[], flag: string): string | undefined {
+  const i = args.indexOf(flag);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+describe("live HLS command", () => {
+  test("decodes once, copies the source rung and keys transcoded rungs on source keyframes", () => {
+    const args = buildLiveHlsArgs(plan());
+    expect(valueOf(args, "-filter_complex")).toBe("[0:v]split=2[s0][s1];[s0]scale=480:240:flags=bicubic[v0];[s1]scale=320:160:flags=bicubic[v1]");
+    expect(valueOf(args, "-c:v:0")).toBe("copy");
+    expect(valueOf(args, "-c:v:1")).toBe("libx264");
+    expect(valueOf(args, "-force_key_frames:v:1")).toBe("source");
+    expect(valueOf(args, "-maxrate:v:2")).toBe("321k");
+    expect(valueOf(args, "-c:a")).toBe("copy");
+    // The stream map stays one argument: FFmpeg must receive it unsplit.
+    expect(valueOf(args, "-var_stream_map")).toBe("v:0,a:0,name:source v:1,a:1,name:240p v:2,a:2,name:160p");
+    expect(valueOf(args, "-hls_flags")).toBe("delete_segments+independent_segments+program_date_time+temp_file");
+    expect(args.at(-1)).toBe("/data/hls/test/%v/index.m3u8");
+  });
+
+  test("a restart continues the playlists after a discontinuity", () => {
+    expect(valueOf(buildLiveHlsArgs(plan({ continuePlaylists: true })), "-hls_flags")).toMatch(/\+append_list\+discont_start$/);
+  });
+
+  test("without H.264 every rung is encoded and keyed on the segment clock; other audio is encoded", () => {
+    const args = buildLiveHlsArgs(plan({ sourceIsH264: false, sourceAudioIsAac: false }));
+    expect(args).not.toContain("copy");
+    expect(valueOf(args, "-force_key_frames:v:0")).toBe("expr:gte(t,n_forced*2)");
+    expect(valueOf(args, "-c:a")).toBe("aac");
+  });
+
+  test("low latency tunes x264 for zero latency; no audio leaves audio out of the map", () => {
+    const args = buildLiveHlsArgs(plan({ lowLatency: true, hasAudio: false, segmentSeconds: 1 }));
+    expect(valueOf(args, "-tune:v:1")).toBe("zerolatency");
+    expect(valueOf(args, "-var_stream_map")).toBe("v:0,name:source v:1,name:240p v:2,name:160p");
+    expect(args).not.toContain("0:a:0");
+  });
+});

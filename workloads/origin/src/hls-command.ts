@@ -1,0 +1,106 @@
+import path from "node:path";
+import { baseArgs, type Rendition } from "@live360/core";
+
+export interface LiveHlsPlan {
+  /** The stream's HLS directory; each variant gets a subdirectory named after its rendition. */
+  outputDir: string;
+  renditions: readonly Rendition[];
+  /** Pass-through needs H.264: any other source codec has its top rung transcoded too. */
+  sourceIsH264: boolean;
+  hasAudio: boolean;
+  /** AAC audio is copied into every variant; anything else is encoded once per variant. */
+  sourceAudioIsAac: boolean;
+  segmentSeconds: number;
+  windowSegments: number;
+  x264Preset: string;
+  lowLatency: boolean;
+  audioBitrateKbps: number;
+  /** After a restart or a reconnect: continue the existing playlists after a discontinuity. */
+  continuePlaylists: boolean;
+}
+
+export const SEGMENT_PATTERN = "seg_%05d.ts";
+export const VARIANT_PLAYLIST = "index.m3u8";
+
+/**
+ * One FFmpeg for the whole ladder: the source is decoded once, split, and scaled per rung;
+ * the pass-through rung is copied bit for bit. Transcoded rungs take their keyframes from the
+ * source's (`-force_key_frames source`), so every variant cuts segments at the same instants
+ * and players switch rungs cleanly. Without an H.264 source there is nothing to align with,
+ * so every rung is keyframed on the segment clock instead.
+ */
+export function buildLiveHlsArgs(plan: LiveHlsPlan): string[] {
+  const args = baseArgs().opt("-fflags", "+nobuffer").opt("-f", "flv").input("pipe:0");
+  const ordered = orderedRenditions(plan);
+  const isCopied = (r: Rendition): boolean => r.passthrough && plan.sourceIsH264;
+  const encoded = ordered.filter((r) => !isCopied(r));
+
+  if (encoded.length > 0) {
+    const splits = encoded.map((_, i) => `[s${i}]`).join("");
+    const scales = encoded.map((r, i) => `[s${i}]scale=${r.width}:${r.height}:flags=bicubic[v${i}]`);
+    const graph = encoded.length === 1 ? `[0:v]scale=${encoded[0]!.width}:${encoded[0]!.height}:flags=bicubic[v0]` : `[0:v]split=${encoded.length}${splits};${scales.join(";")}`;
+    args.opt("-filter_complex", graph);
+  }
+  if (ordered.some(isCopied)) args.opt("-map", "0:v:0");
+  encoded.forEach((_, i) => args.opt("-map", `[v${i}]`));
+  if (plan.hasAudio) for (const _ of ordered) args.opt("-map", "0:a:0");
+
+  const keyframes = plan.sourceIsH264 ? "source" : `expr:gte(t,n_forced*${plan.segmentSeconds})`;
+  ordered.forEach((r, i) => {
+    if (isCopied(r)) {
+      args.opt(`-c:v:${i}`, "copy");
+      return;
+    }
+    const kbps = r.videoBitrateKbps;
+    // Encoder options carry the stream specifier: a copied stream rejects encoder options.
+    args
+      .opt(`-c:v:${i}`, "libx264")
+      .opt(`-preset:v:${i}`, plan.x264Preset)
+      .opt(`-profile:v:${i}`, "high")
+      .opt(`-pix_fmt:v:${i}`, "yuv420p")
+      .opt(`-b:v:${i}`, `${kbps}k`)
+      .opt(`-maxrate:v:${i}`, `${Math.round(kbps * 1.07)}k`)
+      .opt(`-bufsize:v:${i}`, `${Math.round(kbps * 1.5)}k`)
+      // No scene-cut or periodic keyframes of x264's own: only the aligned ones.
+      .opt(`-sc_threshold:v:${i}`, 0)
+      .opt(`-g:v:${i}`, 100_000)
+      .opt(`-force_key_frames:v:${i}`, keyframes);
+    if (plan.lowLatency) args.opt(`-tune:v:${i}`, "zerolatency");
+    else args.opt(`-x264-params:v:${i}`, "rc-lookahead=10");
+  });
+  if (plan.hasAudio) {
+    if (plan.sourceAudioIsAac) args.opt("-c:a", "copy");
+    else args.opt("-c:a", "aac").opt("-b:a", `${plan.audioBitrateKbps}k`).opt("-ar", 48000);
+  }
+
+  const flags = ["delete_segments", "independent_segments", "program_date_time", "temp_file"];
+  if (plan.continuePlaylists) flags.push("append_list", "discont_start");
+  const streamMap = ordered.map((r, i) => (plan.hasAudio ? `v:${i},a:${i},name:${r.name}` : `v:${i},name:${r.name}`));
+  args
+    .opt("-f", "hls")
+    .opt("-hls_time", cutThreshold(plan.segmentSeconds))
+    .opt("-hls_list_size", plan.windowSegments)
+    .opt("-hls_delete_threshold", 2)
+    .opt("-hls_flags", flags.join("+"))
+    .opt("-hls_segment_type", "mpegts")
+    .opt("-hls_segment_filename", path.join(plan.outputDir, "%v", SEGMENT_PATTERN))
+    .opt("-var_stream_map", streamMap.join(" "))
+    .output(path.join(plan.outputDir, "%v", VARIANT_PLAYLIST));
+  return args.build();
+}
+
+/**
+ * FFmpeg cuts a variant at the first keyframe at least `hls_time` after the segment start. A
+ * transcoded rung's first timestamp can trail the source's by a frame or two (encoder delay),
+ * so cutting at exactly the segment length would skip an aligned keyframe in that rung only;
+ * a slightly lower threshold cuts every variant at the same keyframe.
+ */
+function cutThreshold(segmentSeconds: number): number {
+  return segmentSeconds - Math.min(0.25, segmentSeconds / 4);
+}
+
+/** The variant order FFmpeg writes: the copied rung first (output index 0), then encoded ones. */
+export function orderedRenditions(plan: Pick<LiveHlsPlan, "renditions" | "sourceIsH264">): Rendition[] {
+  const copied = plan.renditions.filter((r) => r.passthrough && plan.sourceIsH264);
+  return [...copied, ...plan.renditions.filter((r) => !copied.includes(r))];
+}

@@ -1,0 +1,176 @@
+import { createReadStream } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import path from "node:path";
+import { timingSafeEqual } from "node:crypto";
+import type { OriginConfig } from "./config.js";
+import { MASTER_PLAYLIST } from "./master.js";
+import type { OriginMetrics } from "./metrics.js";
+
+/** What the HTTP layer asks of the origin; kept narrow so routing stays testable on its own. */
+export interface OriginHttpBackend {
+  config: OriginConfig;
+  metrics: OriginMetrics;
+  /** Live, or ended but still inside the reconnect grace. */
+  hasStream(stream: string): boolean;
+  isDraining(): boolean;
+  stat(): unknown;
+  dropPublisher(stream: string): boolean;
+}
+
+/**
+ * Matched against the raw path, before any decoding: anything with `%`, `..` or an unexpected
+ * shape never reaches the file system, so no encoding trick can leave the HLS root.
+ */
+const HLS_PATH = /^\/hls\/([a-z0-9][a-z0-9-]{0,62})\/(?:(master\.m3u8)|([a-z0-9_-]{1,32})\/(index\.m3u8|seg_\d{5,9}\.ts))$/;
+const PLAYER_PATH = /^\/player\/((?:[A-Za-z0-9_-][A-Za-z0-9._-]*\/)*(?:[A-Za-z0-9_-][A-Za-z0-9._-]*)?)$/;
+const DROP_PATH = /^\/control\/drop\/([a-z0-9][a-z0-9-]{0,62})$/;
+
+const CONTENT_TYPES: Record<string, string> = {
+  ".m3u8": "application/vnd.apple.mpegurl",
+  ".ts": "video/mp2t",
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".jpg": "image/jpeg",
+  ".wasm": "application/wasm",
+};
+
+const SEGMENT_CACHE = "public, max-age=31536000, immutable";
+
+type RequestKind = "master" | "playlist" | "segment" | "other";
+
+export function createOriginHttpServer(backend: OriginHttpBackend): Server {
+  const { config, metrics } = backend;
+  // Playlists may be cached for at most half a segment, so a cache never hides a new segment.
+  const playlistCache = `public, max-age=${Math.floor(config.segmentSeconds / 2)}`;
+  // A live playlist untouched for this long belongs to a stalled encoder or FFmpeg: refuse
+  // it (404) so the edge fails over instead of serving a frozen stream as live.
+  const staleAfterMs = Math.max(3 * config.segmentSeconds, 6) * 1000;
+  const hlsRoot = path.join(config.dataDir, "hls");
+
+  async function serveHls(req: IncomingMessage, res: ServerResponse, match: RegExpExecArray): Promise<RequestKind> {
+    const [, stream, master, variant, file] = match as unknown as [string, string, string?, string?, string?];
+    const kind: RequestKind = master ? "master" : file!.endsWith(".m3u8") ? "playlist" : "segment";
+    if (!backend.hasStream(stream)) return notFound(res, kind);
+    const filePath = master ? path.join(hlsRoot, stream, MASTER_PLAYLIST) : path.join(hlsRoot, stream, variant!, file!);
+    if (kind === "segment") {
+      await sendFile(req, res, filePath, SEGMENT_CACHE, kind);
+      return kind;
+    }
+    const [body, info] = await Promise.all([readFile(filePath).catch(() => undefined), stat(filePath).catch(() => undefined)]);
+    if (!body || !info) return notFound(res, kind);
+    if (kind === "playlist" && !body.includes("#EXT-X-ENDLIST") && Date.now() - info.mtimeMs > staleAfterMs) {
+      return notFound(res, kind);
+    }
+    send(res, 200, body, { "Content-Type": CONTENT_TYPES[".m3u8"]!, "Cache-Control": playlistCache }, req.method === "HEAD");
+    return kind;
+  }
+
+  function notFound(res: ServerResponse, kind: RequestKind): RequestKind {
+    send(res, 404, "not found\n", { "Content-Type": "text/plain", "Cache-Control": "no-cache" });
+    return kind;
+  }
+
+  async function sendFile(req: IncomingMessage, res: ServerResponse, filePath: string, cache: string, kind: RequestKind): Promise<void> {
+    const info = await stat(filePath).catch(() => undefined);
+    if (!info?.isFile()) {
+      notFound(res, kind);
+      return;
+    }
+    res.writeHead(200, {
+      "Content-Type": CONTENT_TYPES[path.extname(filePath)] ?? "application/octet-stream",
+      "Content-Length": info.size,
+      "Cache-Control": cache,
+    });
+    if (req.method === "HEAD") {
+      res.end();
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const stream = createReadStream(filePath);
+      stream.on("error", () => res.destroy());
+      res.on("close", () => {
+        stream.destroy();
+        resolve();
+      });
+      stream.pipe(res);
+    });
+  }
+
+  function authorized(req: IncomingMessage): boolean {
+    const token = config.adminToken;
+    const header = req.headers.authorization ?? "";
+    if (!token || !header.startsWith("Bearer ")) return false;
+    const given = Buffer.from(header.slice(7));
+    const expected = Buffer.from(token);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<RequestKind> {
+    const method = req.method ?? "GET";
+    if (method === "OPTIONS") {
+      send(res, 204, "", { "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS", "Access-Control-Max-Age": "86400" });
+      return "other";
+    }
+    if (method === "POST") {
+      const drop = DROP_PATH.exec(pathname);
+      if (!drop) return notFound(res, "other");
+      if (!config.adminToken) send(res, 403, "control API disabled: start the origin with --admin-token\n");
+      else if (!authorized(req)) send(res, 401, "missing or wrong bearer token\n", { "WWW-Authenticate": "Bearer" });
+      else if (backend.dropPublisher(drop[1]!)) send(res, 200, `dropped ${drop[1]}\n`);
+      else send(res, 404, `no publisher on ${drop[1]}\n`);
+      return "other";
+    }
+    if (method !== "GET" && method !== "HEAD") {
+      send(res, 405, "method not allowed\n", { Allow: "GET, HEAD, OPTIONS, POST" });
+      return "other";
+    }
+    const hls = HLS_PATH.exec(pathname);
+    if (hls) return serveHls(req, res, hls);
+    switch (pathname) {
+      case "/healthz":
+        send(res, 200, "ok\n");
+        return "other";
+      case "/readyz":
+        if (backend.isDraining()) send(res, 503, "draining\n");
+        else send(res, 200, "ready\n");
+        return "other";
+      case "/stat":
+        send(res, 200, JSON.stringify(backend.stat(), null, 2), { "Content-Type": "application/json", "Cache-Control": "no-cache" });
+        return "other";
+      case "/metrics":
+        send(res, 200, await metrics.registry.metrics(), { "Content-Type": metrics.registry.contentType });
+        return "other";
+      case "/player":
+        send(res, 301, "", { Location: "/player/" });
+        return "other";
+    }
+    const player = PLAYER_PATH.exec(pathname);
+    if (player && config.playerDir) {
+      const relative = player[1] === "" || player[1]!.endsWith("/") ? `${player[1]}index.html` : player[1]!;
+      await sendFile(req, res, path.join(config.playerDir, relative), "no-cache", "other");
+      return "other";
+    }
+    return notFound(res, "other");
+  }
+
+  return createServer((req, res) => {
+    res.setHeader("Access-Control-Allow-Origin", "*");
+    const pathname = (req.url ?? "/").split("?", 1)[0]!;
+    route(req, res, pathname)
+      .then((kind) => metrics.httpRequests.inc({ kind, status: String(res.statusCode) }))
+      .catch(() => {
+        if (!res.headersSent) send(res, 500, "internal error\n");
+        else res.destroy();
+      });
+  });
+}
+
+function send(res: ServerResponse, status: number, body: string | Buffer, headers: Record<string, string> = {}, headOnly = false): void {
+  res.writeHead(status, { "Content-Type": "text/plain; charset=utf-8", "Content-Length": Buffer.byteLength(body), ...headers });
+  res.end(headOnly ? undefined : body);
+}

@@ -1,0 +1,6 @@
+export * from "./config.js";
+export * from "./auth.js";
+export * from "./origin.js";
+export * from "./recording.js";
+export * from "./hls-command.js";
+export type { StreamStats } from "./pipeline.js";

@@ -1,0 +1,60 @@
+import { Counter, Gauge, createRegistry, type Registry } from "@live360/core";
+
+/** The origin's Prometheus metrics; one set per origin instance. */
+export interface OriginMetrics {
+  registry: Registry;
+  publishAccepted: Counter<string>;
+  publishRefused: Counter<"reason">;
+  streamsLive: Gauge<string>;
+  ffmpegRestarts: Counter<"stream">;
+  ffmpegSpeed: Gauge<"stream">;
+  inputBitrate: Gauge<"stream">;
+  recordings: Counter<"result">;
+  httpRequests: Counter<"kind" | "status">;
+}
+
+export function createOriginMetrics(): OriginMetrics {
+  const registry = createRegistry("live360_origin");
+  const registers = [registry];
+  return {
+    registry,
+    publishAccepted: new Counter({ name: "live360_origin_publish_accepted_total", help: "Publishes accepted", registers }),
+    publishRefused: new Counter({
+      name: "live360_origin_publish_refused_total",
+      help: "Publishes refused, by reason",
+      labelNames: ["reason"],
+      registers,
+    }),
+    streamsLive: new Gauge({ name: "live360_origin_streams_live", help: "Streams with an active publisher", registers }),
+    ffmpegRestarts: new Counter({
+      name: "live360_origin_ffmpeg_restarts_total",
+      help: "Ladder FFmpeg restarts after an unexpected exit",
+      labelNames: ["stream"],
+      registers,
+    }),
+    ffmpegSpeed: new Gauge({
+      name: "live360_origin_ffmpeg_speed",
+      help: "Ladder FFmpeg processing speed (1 = real time)",
+      labelNames: ["stream"],
+      registers,
+    }),
+    inputBitrate: new Gauge({
+      name: "live360_origin_input_bitrate_bits_per_second",
+      help: "Publisher input bitrate",
+      labelNames: ["stream"],
+      registers,
+    }),
+    recordings: new Counter({
+      name: "live360_origin_recordings_total",
+      help: "Recordings finished, by result (delivered, failed)",
+      labelNames: ["result"],
+      registers,
+    }),
+    httpRequests: new Counter({
+      name: "live360_origin_http_requests_total",
+      help: "HTTP requests by kind (master, playlist, segment, other) and status",
+      labelNames: ["kind", "status"],
+      registers,
+    }),
+  };
+}

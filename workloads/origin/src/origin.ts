@@ -1,0 +1,225 @@
+import { mkdir, rm } from "node:fs/promises";
+import type { Server } from "node:http";
+import path from "node:path";
+import { ListenError, createLogger, resolveBinary, sleep, type Logger, type ResolvedBinary } from "@live360/core";
+import { REFUSAL_EXPLANATIONS, decidePublish } from "./auth.js";
+import type { OriginConfig } from "./config.js";
+import { createOriginHttpServer } from "./http.js";
+import { createOriginMetrics, type OriginMetrics } from "./metrics.js";
+import { RtmpIngest, type Publisher } from "./nms.js";
+import { StreamPipeline, type StreamStats } from "./pipeline.js";
+import { LocalDirectorySink, SourceRecorder, finalizeRecording, type RecordingSink } from "./recording.js";
+
+export interface OriginOptions {
+  logger?: Logger;
+  /** Defaults to `<data-dir>/recordings` (local mode). */
+  recordingSink?: RecordingSink;
+}
+
+interface StreamEntry {
+  pipeline: StreamPipeline;
+  /** Set while the stream has ended and waits for its encoder to reconnect. */
+  graceTimer: NodeJS.Timeout | undefined;
+  /** Ending the pipeline and delivering its recording; shared by unpublish and shutdown. */
+  ending: Promise<void> | undefined;
+}
+
+/**
+ * A running origin: RTMP ingest, one pipeline per live stream, HLS over HTTP. Streams stay
+ * addressable through the reconnect grace after their publisher leaves, then disappear.
+ */
+export class Origin {
+  private readonly streams = new Map<string, StreamEntry>();
+  private draining = false;
+  private closePromise: Promise<void> | undefined;
+  private readonly ingest: RtmpIngest;
+  private readonly http: Server;
+  readonly metrics: OriginMetrics = createOriginMetrics();
+  private readonly startedAt = Date.now();
+  private readonly sink: RecordingSink;
+
+  private constructor(
+    readonly config: OriginConfig,
+    private readonly ffmpeg: ResolvedBinary,
+    private readonly log: Logger,
+    sink: RecordingSink | undefined,
+  ) {
+    this.sink = sink ?? new LocalDirectorySink(this.recordingsDir);
+    this.ingest = new RtmpIngest(
+      { port: config.rtmpPort, bindAddress: config.bindAddress, storeDir: path.join(config.dataDir, "ingest-state") },
+      (request) => {
+        const decision = decidePublish(request, config.publishKeys, {
+          draining: this.draining,
+          isLive: (stream) => this.isLive(stream),
+        });
+        if (!decision.accept) {
+          const reason = decision.reason ?? "invalid-app";
+          this.metrics.publishRefused.inc({ reason });
+          this.log.warn("publish refused", {
+            reason,
+            why: REFUSAL_EXPLANATIONS[reason],
+            app: request.app,
+            stream: request.stream,
+            remoteAddress: request.remoteAddress,
+          });
+        }
+        return decision;
+      },
+    );
+    this.ingest.on("publish", (publisher) => void this.onPublish(publisher));
+    this.ingest.on("unpublish", (publisher) => void this.onUnpublish(publisher));
+    this.http = createOriginHttpServer({
+      config,
+      metrics: this.metrics,
+      hasStream: (stream) => this.streams.has(stream),
+      isDraining: () => this.draining,
+      stat: () => this.stat(),
+      dropPublisher: (stream) => this.dropPublisher(stream),
+    });
+  }
+
+  static async start(config: OriginConfig, options: OriginOptions = {}): Promise<Origin> {
+    const log = options.logger ?? createLogger("origin");
+    const ffmpeg = await resolveBinary("ffmpeg");
+    log.info("using ffmpeg", { path: ffmpeg.path, version: ffmpeg.version, source: ffmpeg.source });
+    await mkdir(path.join(config.dataDir, "hls"), { recursive: true });
+    const origin = new Origin(config, ffmpeg, log, options.recordingSink);
+    await origin.listen();
+    log.info("origin ready", {
+      rtmp: `rtmp://${config.bindAddress}:${config.rtmpPort}/live/<stream>`,
+      http: `http://${config.bindAddress}:${config.httpPort}/hls/<stream>/master.m3u8`,
+      segmentSeconds: config.segmentSeconds,
+      publishAuth: config.publishKeys ? "keys" : "open",
+    });
+    return origin;
+  }
+
+  private get recordingsDir(): string {
+    return path.join(this.config.dataDir, "recordings");
+  }
+
+  private async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.http.once("error", (err) => reject(new ListenError("HTTP server", this.config.httpPort, err)));
+      this.http.listen(this.config.httpPort, this.config.bindAddress, resolve);
+    });
+    try {
+      await this.ingest.start();
+    } catch (err) {
+      this.http.close();
+      throw err;
+    }
+  }
+
+  private isLive(stream: string): boolean {
+    const entry = this.streams.get(stream);
+    return entry !== undefined && entry.graceTimer === undefined;
+  }
+
+  private async onPublish(publisher: Publisher): Promise<void> {
+    const existing = this.streams.get(publisher.stream);
+    const continuing = existing !== undefined;
+    if (existing) clearTimeout(existing.graceTimer);
+    else await rm(this.streamDir(publisher.stream), { recursive: true, force: true });
+    const recorder = await SourceRecorder.open(path.join(this.recordingsDir, ".incoming"), publisher.stream);
+    const pipeline = new StreamPipeline(
+      publisher,
+      recorder,
+      { config: this.config, ffmpeg: this.ffmpeg, logger: this.log, metrics: this.metrics },
+      continuing,
+    );
+    this.streams.set(publisher.stream, { pipeline, graceTimer: undefined, ending: undefined });
+    this.metrics.publishAccepted.inc();
+    this.metrics.streamsLive.inc();
+    this.log.info("publish started", { stream: publisher.stream, remoteAddress: publisher.remoteAddress, continuing });
+  }
+
+  private async onUnpublish(publisher: Publisher): Promise<void> {
+    const entry = this.streams.get(publisher.stream);
+    if (!entry || entry.pipeline.publisher !== publisher) return;
+    this.metrics.streamsLive.dec();
+    this.log.info("publish ended", { stream: publisher.stream, graceSeconds: this.config.reconnectGraceSeconds });
+    entry.graceTimer = setTimeout(() => void this.expire(publisher.stream, entry), this.config.reconnectGraceSeconds * 1000);
+    await this.endStream(entry);
+  }
+
+  private endStream(entry: StreamEntry): Promise<void> {
+    entry.ending ??= this.endPipeline(entry.pipeline);
+    return entry.ending;
+  }
+
+  /** Ends playlists, then finalizes and hands off the recording; a failure keeps the raw file. */
+  private async endPipeline(pipeline: StreamPipeline): Promise<void> {
+    await pipeline.stop();
+    try {
+      const finished = await finalizeRecording(
+        pipeline.recording.rawFile,
+        path.join(this.recordingsDir, ".incoming"),
+        { stream: pipeline.stream, startedAt: pipeline.recording.startedAt, projection: this.config.projection },
+        this.log,
+      );
+      await this.sink.deliver(finished);
+      this.metrics.recordings.inc({ result: "delivered" });
+    } catch (err) {
+      this.metrics.recordings.inc({ result: "failed" });
+      this.log.error("recording not delivered; raw file kept", { stream: pipeline.stream, error: err });
+    }
+  }
+
+  private async expire(stream: string, entry: StreamEntry): Promise<void> {
+    if (this.streams.get(stream) !== entry) return;
+    this.streams.delete(stream);
+    await rm(this.streamDir(stream), { recursive: true, force: true });
+    this.log.info("stream removed after reconnect grace", { stream });
+  }
+
+  private streamDir(stream: string): string {
+    return path.join(this.config.dataDir, "hls", stream);
+  }
+
+  private dropPublisher(stream: string): boolean {
+    const entry = this.streams.get(stream);
+    if (!entry || entry.graceTimer !== undefined) return false;
+    this.log.warn("publisher dropped by the control API", { stream });
+    entry.pipeline.publisher.disconnect();
+    return true;
+  }
+
+  stat(): { uptimeSeconds: number; draining: boolean; ffmpeg: { path: string; version: string; source: string }; streams: StreamStats[] } {
+    return {
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      draining: this.draining,
+      ffmpeg: { path: this.ffmpeg.path, version: this.ffmpeg.version, source: this.ffmpeg.source },
+      streams: [...this.streams.values()].map((e) => e.pipeline.stats()),
+    };
+  }
+
+  /**
+   * Graceful shutdown (SIGTERM, preStop): refuse new publishers and fail readiness first,
+   * then end every stream (end lists written), finalize and hand off recordings, and stop
+   * listening — all within the shutdown grace. Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.closePromise) return this.closePromise;
+    this.draining = true;
+    this.log.info("shutting down", { graceSeconds: this.config.shutdownGraceSeconds });
+    this.closePromise = (async () => {
+      const entries = [...this.streams.values()];
+      for (const entry of entries) entry.pipeline.publisher.disconnect();
+      const work = Promise.all(entries.map((entry) => this.endStream(entry)));
+      await Promise.race([work, sleep(this.config.shutdownGraceSeconds * 1000)]);
+      for (const entry of this.streams.values()) clearTimeout(entry.graceTimer);
+      await this.ingest.stop();
+      await new Promise<void>((resolve) => {
+        this.http.close(() => resolve());
+        this.http.closeAllConnections();
+      });
+      this.log.info("shut down");
+    })();
+    return this.closePromise;
+  }
+}
+
+export function startOrigin(config: OriginConfig, options?: OriginOptions): Promise<Origin> {
+  return Origin.start(config, options);
+}

@@ -1,0 +1,253 @@
+import path from "node:path";
+import {
+  FfmpegSupervisor,
+  ladderForSource,
+  sleep,
+  type Logger,
+  type Rendition,
+  type ResolvedBinary,
+} from "@live360/core";
+import type { OriginConfig } from "./config.js";
+import { FLV_FILE_HEADER, audioIsAac, classifyTag, videoInfoFromHeader, type VideoCodecInfo } from "./flv.js";
+import { buildLiveHlsArgs, orderedRenditions, type LiveHlsPlan } from "./hls-command.js";
+import { describeVariant, writeMasterPlaylist } from "./master.js";
+import type { OriginMetrics } from "./metrics.js";
+import type { Publisher } from "./nms.js";
+import type { SourceRecorder } from "./recording.js";
+
+export interface PipelineDeps {
+  config: OriginConfig;
+  ffmpeg: ResolvedBinary;
+  logger: Logger;
+  metrics: OriginMetrics;
+}
+
+/** What /stat reports for one stream. */
+export interface StreamStats {
+  stream: string;
+  state: "live" | "ended";
+  publisher: { address: string; sessionId: string };
+  video: { codec: string; width: number; height: number } | undefined;
+  audio: { codec: "aac" | "other" } | undefined;
+  inputBitrateBps: number;
+  inputFps: number;
+  variants: string[];
+  ffmpeg: { pid: number | undefined; speed: number; fps: number; restarts: number; running: boolean };
+  startedAt: string;
+  uptimeSeconds: number;
+}
+
+/** A GOP held for a restarting FFmpeg is bounded so a keyframe-less source can't grow memory. */
+const MAX_GOP_BYTES = 32 * 1024 * 1024;
+const MASTER_POLL_MS = 200;
+
+/** Without H.264 there is no pass-through; a transcoded top rung gets a bitrate for its size. */
+function estimateBitrateKbps(width: number, height: number): number {
+  return Math.max(500, Math.round((width * height * 30 * 0.08) / 1000));
+}
+
+/**
+ * One live stream: taps the publisher's FLV tags, records them, and feeds one supervised
+ * FFmpeg that writes the whole HLS ladder. Codec headers and the current GOP are kept so a
+ * restarted FFmpeg resumes at once from the last keyframe.
+ */
+export class StreamPipeline {
+  private readonly log: Logger;
+  private readonly streamDir: string;
+  private detach: (() => void) | undefined;
+  private supervisor: FfmpegSupervisor | undefined;
+  private metadataTag: Buffer | undefined;
+  private audioHeader: Buffer | undefined;
+  private videoHeader: Buffer | undefined;
+  private video: VideoCodecInfo | undefined;
+  private gop: Buffer[] = [];
+  private gopBytes = 0;
+  private renditions: Rendition[] = [];
+  private framesInWindow = 0;
+  private inputFps = 0;
+  private inputBitrateBps = 0;
+  private lastBytes = 0;
+  private readonly statsTimer: NodeJS.Timeout;
+  private readonly stopController = new AbortController();
+  private stopPromise: Promise<void> | undefined;
+  private ended = false;
+
+  constructor(
+    readonly publisher: Publisher,
+    readonly recording: SourceRecorder,
+    private readonly deps: PipelineDeps,
+    /** Continue playlists left by an earlier publish of this stream (encoder reconnect). */
+    private readonly continuing: boolean,
+  ) {
+    this.log = deps.logger.child("stream", { stream: publisher.stream });
+    this.streamDir = path.join(deps.config.dataDir, "hls", publisher.stream);
+    this.detach = publisher.attach((tag) => this.onTag(tag));
+    this.statsTimer = setInterval(() => this.sampleInput(), 1000);
+  }
+
+  get stream(): string {
+    return this.publisher.stream;
+  }
+
+  private onTag(tag: Buffer): void {
+    this.recording.write(tag);
+    const kind = classifyTag(tag);
+    const alreadyRunning = this.supervisor !== undefined;
+    switch (kind) {
+      case "metadata":
+        this.metadataTag = tag;
+        break;
+      case "audio-header":
+        this.audioHeader = tag;
+        break;
+      case "video-header":
+        this.videoHeader = tag;
+        this.video = videoInfoFromHeader(tag);
+        break;
+      case "keyframe":
+        this.framesInWindow += 1;
+        this.gop = [tag];
+        this.gopBytes = tag.length;
+        if (!alreadyRunning) this.startLadder();
+        break;
+      case "video":
+      case "audio":
+        if (kind === "video") this.framesInWindow += 1;
+        if (this.gop.length > 0 && this.gopBytes < MAX_GOP_BYTES) {
+          this.gop.push(tag);
+          this.gopBytes += tag.length;
+        }
+        break;
+      default:
+        break;
+    }
+    if (alreadyRunning) this.supervisor!.write(tag);
+  }
+
+  private plan(attempt: number): LiveHlsPlan {
+    const { config } = this.deps;
+    return {
+      outputDir: this.streamDir,
+      renditions: this.renditions,
+      sourceIsH264: this.video?.codec === "h264",
+      hasAudio: this.audioHeader !== undefined,
+      sourceAudioIsAac: this.audioHeader !== undefined && audioIsAac(this.audioHeader),
+      segmentSeconds: config.segmentSeconds,
+      windowSegments: config.windowSegments,
+      x264Preset: config.x264Preset,
+      lowLatency: config.lowLatency,
+      audioBitrateKbps: config.audioBitrateKbps,
+      continuePlaylists: this.continuing || attempt > 0,
+    };
+  }
+
+  private startLadder(): void {
+    if (this.ended) return;
+    const source = { width: this.video?.width ?? 0, height: this.video?.height ?? 0 };
+    this.renditions = ladderForSource(this.deps.config.ladder, source).map((r) =>
+      r.passthrough && this.video?.codec !== "h264" ? { ...r, videoBitrateKbps: estimateBitrateKbps(r.width, r.height) } : r,
+    );
+    const supervisor = new FfmpegSupervisor({
+      name: `hls/${this.stream}`,
+      binary: this.deps.ffmpeg,
+      logger: this.log,
+      pipeStdin: true,
+      args: (attempt) => buildLiveHlsArgs(this.plan(attempt)),
+    });
+    const { metrics } = this.deps;
+    supervisor.on("spawn", (pid, attempt) => {
+      this.log.info("ladder ffmpeg spawned", { pid, attempt, variants: this.renditions.map((r) => r.name) });
+      this.sendPreamble();
+    });
+    supervisor.on("died", (err) => {
+      this.log.warn("ladder ffmpeg died; restarting", { error: err, ...err.details });
+      metrics.ffmpegRestarts.inc({ stream: this.stream });
+    });
+    supervisor.on("startupfailure", (err) => this.log.error("ladder ffmpeg failed to start", { error: err, ...err.details }));
+    supervisor.on("failed", (err) => this.log.error("ladder ffmpeg gave up; HLS stops, recording continues", { error: err }));
+    supervisor.on("progress", (p) => metrics.ffmpegSpeed.set({ stream: this.stream }, p.speed));
+    this.supervisor = supervisor;
+    supervisor.start();
+    void this.publishMasterPlaylist();
+  }
+
+  /** What a freshly spawned FFmpeg needs before live tags: FLV header, codec headers, current GOP. */
+  private sendPreamble(): void {
+    const supervisor = this.supervisor!;
+    supervisor.write(FLV_FILE_HEADER);
+    for (const tag of [this.metadataTag, this.audioHeader, this.videoHeader, ...this.gop]) {
+      if (tag) supervisor.write(tag);
+    }
+  }
+
+  /** Writes the master playlist once every variant has a first segment to describe. */
+  private async publishMasterPlaylist(): Promise<void> {
+    const signal = this.stopController.signal;
+    const ordered = orderedRenditions(this.plan(0));
+    while (!signal.aborted) {
+      try {
+        const variants = await Promise.all(ordered.map((r) => describeVariant(this.streamDir, r, this.deps.config.audioBitrateKbps)));
+        if (variants.every((v) => v !== undefined)) {
+          await writeMasterPlaylist(this.streamDir, variants);
+          this.log.info("master playlist written", { variants: variants.length });
+          return;
+        }
+      } catch (err) {
+        this.log.debug("master playlist not ready", { error: err });
+      }
+      await sleep(MASTER_POLL_MS, signal);
+    }
+  }
+
+  private sampleInput(): void {
+    const bytes = this.publisher.bytesReceived();
+    this.inputBitrateBps = (bytes - this.lastBytes) * 8;
+    this.lastBytes = bytes;
+    this.inputFps = this.framesInWindow;
+    this.framesInWindow = 0;
+    this.deps.metrics.inputBitrate.set({ stream: this.stream }, this.inputBitrateBps);
+  }
+
+  /**
+   * The publisher is gone: let FFmpeg flush and write its end lists, and close the recording.
+   * Idempotent. The raw recording is returned to the caller for finalizing.
+   */
+  stop(): Promise<void> {
+    if (this.stopPromise) return this.stopPromise;
+    this.ended = true;
+    this.detach?.();
+    this.detach = undefined;
+    clearInterval(this.statsTimer);
+    this.stopController.abort();
+    this.deps.metrics.inputBitrate.remove({ stream: this.stream });
+    this.deps.metrics.ffmpegSpeed.remove({ stream: this.stream });
+    this.stopPromise = (async () => {
+      await this.supervisor?.finish(5000);
+      await this.recording.close();
+    })();
+    return this.stopPromise;
+  }
+
+  stats(): StreamStats {
+    const progress = this.supervisor?.lastProgress;
+    return {
+      stream: this.stream,
+      state: this.ended ? "ended" : "live",
+      publisher: { address: this.publisher.remoteAddress, sessionId: this.publisher.sessionId },
+      video: this.video && { codec: this.video.codec, width: this.video.width, height: this.video.height },
+      audio: this.audioHeader && { codec: audioIsAac(this.audioHeader) ? "aac" : "other" },
+      inputBitrateBps: this.inputBitrateBps,
+      inputFps: this.inputFps,
+      variants: orderedRenditions(this.plan(0)).map((r) => r.name),
+      ffmpeg: {
+        pid: this.supervisor?.pid,
+        speed: progress?.speed ?? 0,
+        fps: progress?.fps ?? 0,
+        restarts: this.supervisor?.restarts ?? 0,
+        running: this.supervisor?.running ?? false,
+      },
+      startedAt: this.recording.startedAt.toISOString(),
+      uptimeSeconds: Math.round((Date.now() - this.recording.startedAt.getTime()) / 1000),
+    };
+  }
+}

@@ -1,0 +1,120 @@
+import { createWriteStream, type WriteStream } from "node:fs";
+import { mkdir, rename, rm, stat } from "node:fs/promises";
+import path from "node:path";
+import { Live360Error, probe, resolveBinary, runOnce, type Logger } from "@live360/core";
+import { FLV_FILE_HEADER } from "./flv.js";
+import type { Projection } from "./config.js";
+
+/** A finished, validated recording ready to hand to the VOD pipeline. */
+export interface FinishedRecording {
+  stream: string;
+  /** Path of the MP4 (faststart) on local disk. */
+  file: string;
+  startedAt: Date;
+  durationSeconds: number;
+  projection: Projection;
+}
+
+/**
+ * Where finished recordings go. This issue's sink is a local directory; the VOD pipeline adds
+ * S3 + SQS behind the same interface. A sink owns the file once deliver() resolves.
+ */
+export interface RecordingSink {
+  deliver(recording: FinishedRecording): Promise<void>;
+}
+
+/** The recording could not be turned into a valid MP4; the raw FLV is kept beside it. */
+export class RecordingFinalizeError extends Live360Error {
+  constructor(
+    readonly rawFile: string,
+    reason: string,
+  ) {
+    super(`recording ${rawFile} could not be finalized (raw file kept): ${reason}`);
+  }
+}
+
+/** `20261124T135544Z`: sortable, and valid in file names and S3 keys. */
+export function utcStamp(date: Date): string {
+  return date.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+}
+
+/**
+ * Writes the source exactly as received (FLV tags) for the whole publish. Recording in Node
+ * rather than in the ladder's FFmpeg keeps the master copy intact when that FFmpeg restarts.
+ */
+export class SourceRecorder {
+  private readonly out: WriteStream;
+  private failure: Error | undefined;
+
+  static async open(dir: string, stream: string): Promise<SourceRecorder> {
+    await mkdir(dir, { recursive: true });
+    const startedAt = new Date();
+    return new SourceRecorder(path.join(dir, `${stream}-${utcStamp(startedAt)}.flv`), stream, startedAt);
+  }
+
+  private constructor(
+    readonly rawFile: string,
+    readonly stream: string,
+    readonly startedAt: Date,
+  ) {
+    this.out = createWriteStream(rawFile);
+    this.out.on("error", (err) => (this.failure = err));
+    this.out.write(FLV_FILE_HEADER);
+  }
+
+  write(tag: Buffer): void {
+    if (!this.failure) this.out.write(tag);
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.out.end(resolve));
+    if (this.failure) throw new RecordingFinalizeError(this.rawFile, this.failure.message);
+  }
+}
+
+/**
+ * Remuxes the raw FLV into an MP4 with the index up front (playable while downloading) and
+ * validates it with ffprobe. The raw file is deleted only when the MP4 is valid.
+ */
+export async function finalizeRecording(
+  raw: string,
+  outputDir: string,
+  meta: { stream: string; startedAt: Date; projection: Projection },
+  logger: Logger,
+): Promise<FinishedRecording> {
+  const ffmpeg = await resolveBinary("ffmpeg");
+  await mkdir(outputDir, { recursive: true });
+  const file = path.join(outputDir, `${meta.stream}-${utcStamp(meta.startedAt)}.mp4`);
+  const partial = `${file}.partial`;
+  try {
+    await runOnce(
+      ffmpeg,
+      ["-hide_banner", "-loglevel", "error", "-y", "-i", raw, "-map", "0:v", "-map", "0:a?", "-c", "copy", "-movflags", "+faststart", "-f", "mp4", partial],
+      { timeoutMs: 10 * 60_000 },
+    );
+    const info = await probe(partial);
+    const duration = Number(info.format.duration ?? 0);
+    if (!info.streams.some((s) => s.codec_type === "video")) throw new Error("no video stream");
+    if (!(duration > 0)) throw new Error(`duration ${info.format.duration ?? "unknown"}`);
+    await rename(partial, file);
+    await rm(raw, { force: true });
+    logger.info("recording finalized", { stream: meta.stream, file, durationSeconds: duration });
+    return { stream: meta.stream, file, startedAt: meta.startedAt, durationSeconds: duration, projection: meta.projection };
+  } catch (err) {
+    await rm(partial, { force: true });
+    const size = await stat(raw).then((s) => s.size, () => 0);
+    throw new RecordingFinalizeError(raw, `${(err as Error).message} (raw size ${size} bytes)`);
+  }
+}
+
+/** Keeps finished recordings in a directory: the local-mode sink. */
+export class LocalDirectorySink implements RecordingSink {
+  constructor(readonly directory: string) {}
+
+  async deliver(recording: FinishedRecording): Promise<void> {
+    const target = path.join(this.directory, path.basename(recording.file));
+    if (target === recording.file) return;
+    await mkdir(this.directory, { recursive: true });
+    await rename(recording.file, target);
+  }
+}
