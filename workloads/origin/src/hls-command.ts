@@ -30,7 +30,7 @@ export const VARIANT_PLAYLIST = "index.m3u8";
  * so every rung is keyframed on the segment clock instead.
  */
 export function buildLiveHlsArgs(plan: LiveHlsPlan): string[] {
-  const args = baseArgs().opt("-fflags", "+nobuffer").opt("-f", "flv").input("pipe:0");
+  const args = baseArgs().opt("-f", "flv").input("pipe:0");
   const ordered = orderedRenditions(plan);
   const isCopied = (r: Rendition): boolean => r.passthrough && plan.sourceIsH264;
   const encoded = ordered.filter((r) => !isCopied(r));

@@ -10,7 +10,7 @@
  */
 import { createRequire } from "node:module";
 import type { Socket } from "node:net";
-import { ListenError, Live360Error, TypedEmitter } from "@live360/core";
+import { ListenError, Live360Error, TypedEmitter, type Logger } from "@live360/core";
 
 const require = createRequire(import.meta.url);
 
@@ -42,11 +42,11 @@ interface NmsBroadcast {
 
 interface NmsContext {
   broadcasts: Map<string, NmsBroadcast>;
+  eventEmitter: import("node:events").EventEmitter;
 }
 
 interface NmsServer {
   rtmpServer: { handleListenError: (name: string, port: number) => (err: NodeJS.ErrnoException) => void; tcpServer?: { listening: boolean; once(e: "listening", l: () => void): void } };
-  on(event: string, listener: (session: NmsSession) => void): void;
   run(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -56,7 +56,7 @@ type BaseSessionClass = new () => NmsSession & { sendBuffer: (b: Buffer) => void
 const NodeMediaServer = require("node-media-server") as new (config: object) => NmsServer;
 const context = require("node-media-server/src/core/context.js") as NmsContext;
 const BaseSession = require("node-media-server/src/session/base_session.js") as BaseSessionClass;
-const nmsLogger = require("node-media-server/src/core/logger.js") as { level: string };
+const nmsLogger = require("node-media-server/src/core/logger.js") as { log: (message: string, level?: string) => void };
 const { parseH264Sps } = require("node-media-server/src/protocol/sps_info.js") as {
   parseH264Sps: (sps: Buffer) => { width: number; height: number };
 };
@@ -109,12 +109,16 @@ export class RtmpIngest extends TypedEmitter<IngestEvents> {
   private stopped = false;
 
   constructor(
-    private readonly options: { port: number; bindAddress: string; storeDir: string },
+    private readonly options: { port: number; bindAddress: string; storeDir: string; logger: Logger },
     private readonly authorize: (request: PublishRequest) => PublishDecision,
   ) {
     super();
     if (instanceActive) throw new Live360Error("node-media-server allows one RTMP ingest per process");
     instanceActive = true;
+    // NMS prints banners and per-session chatter with console.log; route it into our JSON
+    // log at debug level (its errors at warn: live360 logs the decisions that matter itself).
+    const log = options.logger.child("nms");
+    nmsLogger.log = (message, level = "info") => (level === "error" || level === "warn" ? log.warn(message) : log.debug(message));
     this.server = new NodeMediaServer({
       bind: options.bindAddress,
       rtmp: { port: options.port },
@@ -123,12 +127,16 @@ export class RtmpIngest extends TypedEmitter<IngestEvents> {
       store: { path: options.storeDir },
       webadmin: { enable: false },
     });
-    nmsLogger.level = process.env.LIVE360_LOG_LEVEL === "debug" ? "info" : "error";
-    this.server.on("prePublish", (s) => this.onPrePublish(s));
-    this.server.on("postPublish", (s) => this.onPostPublish(s));
-    // RTMP playback is not offered: viewers use HLS through the edge.
-    this.server.on("prePlay", (s) => s.socket?.destroy());
+    // NMS's event emitter is module-global and outlives a server: listeners are removed on stop.
+    for (const [event, listener] of this.listeners) context.eventEmitter.on(event, listener);
   }
+
+  private readonly listeners: ReadonlyArray<[string, (session: NmsSession) => void]> = [
+    ["prePublish", (s) => this.onPrePublish(s)],
+    ["postPublish", (s) => this.onPostPublish(s)],
+    // RTMP playback is not offered: viewers use HLS through the edge.
+    ["prePlay", (s) => s.socket?.destroy()],
+  ];
 
   /** Starts listening; rejects with ListenError instead of exiting the process. */
   async start(): Promise<void> {
@@ -145,6 +153,7 @@ export class RtmpIngest extends TypedEmitter<IngestEvents> {
     this.stopped = true;
     for (const publisher of this.publishers.values()) publisher.disconnect();
     await this.server.stop();
+    for (const [event, listener] of this.listeners) context.eventEmitter.off(event, listener);
     instanceActive = false;
   }
 

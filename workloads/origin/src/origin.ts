@@ -46,7 +46,7 @@ export class Origin {
   ) {
     this.sink = sink ?? new LocalDirectorySink(this.recordingsDir);
     this.ingest = new RtmpIngest(
-      { port: config.rtmpPort, bindAddress: config.bindAddress, storeDir: path.join(config.dataDir, "ingest-state") },
+      { port: config.rtmpPort, bindAddress: config.bindAddress, storeDir: path.join(config.dataDir, "ingest-state"), logger: log },
       (request) => {
         const decision = decidePublish(request, config.publishKeys, {
           draining: this.draining,

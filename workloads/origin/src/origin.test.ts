@@ -1,0 +1,346 @@
+/**
+ * The origin end to end with real processes: node-media-server ingest, FFmpeg publishers,
+ * the ladder FFmpeg, ffprobe on what comes out, and HTTP as a player or an edge sees it.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
+import path from "node:path";
+import { createLogger, parseLadder, probe } from "@live360/core";
+import {
+  freePort,
+  getText,
+  keyframeTimes,
+  makeTestClip,
+  publishFile,
+  tempDir,
+  videoFrameHashes,
+  waitFor,
+  type Publisher,
+} from "@live360/testkit";
+import { resolveOriginConfig, type OriginConfig } from "./config.js";
+import { startOrigin, type Origin } from "./origin.js";
+
+const LADDER = parseLadder("ladder", "source,480x240:600k,320x160:300k");
+// Errors only: the tests assert on metrics and HTTP, and LIVE360_LOG_LEVEL=debug shows everything.
+const quiet = { logger: createLogger("origin", { level: process.env.LIVE360_LOG_LEVEL === "debug" ? "debug" : "error" }) };
+
+async function originOn(dir: string, over: Partial<OriginConfig> = {}): Promise<{ origin: Origin; http: string; rtmp: string }> {
+  const [rtmpPort, httpPort] = [await freePort(), await freePort()];
+  const config = resolveOriginConfig({
+    rtmpPort,
+    httpPort,
+    bindAddress: "127.0.0.1",
+    dataDir: path.join(dir, "data"),
+    ladder: LADDER,
+    reconnectGraceSeconds: 2,
+    ...over,
+  });
+  const origin = await startOrigin(config, quiet);
+  return { origin, http: `http://127.0.0.1:${httpPort}`, rtmp: `rtmp://127.0.0.1:${rtmpPort}/live` };
+}
+
+function segmentsOf(playlist: string): string[] {
+  return playlist.split("\n").filter((l) => l.endsWith(".ts"));
+}
+
+async function metric(http: string, name: string, labels = ""): Promise<number> {
+  const { body } = await getText(`${http}/metrics`);
+  const line = body.split("\n").find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ""} `));
+  return line ? Number(line.split(" ").pop()) : 0;
+}
+
+describe("origin with a live publisher", () => {
+  let dir: string;
+  let clip: string;
+  let env: Awaited<ReturnType<typeof originOn>>;
+  let publisher: Publisher;
+
+  beforeAll(async () => {
+    dir = await tempDir("origin");
+    clip = await makeTestClip(dir, { seconds: 4, gopSeconds: 2 });
+    env = await originOn(dir);
+    publisher = await publishFile(clip, `${env.rtmp}/test`, { loop: true });
+    await waitFor("master playlist", async () => (await getText(`${env.http}/hls/test/master.m3u8`)).status === 200, {
+      timeoutMs: 45_000,
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    await publisher?.stop();
+    await env?.origin.close();
+  }, 60_000);
+
+  test("the master playlist lists every variant with BANDWIDTH, AVERAGE-BANDWIDTH, RESOLUTION, FRAME-RATE and CODECS", async () => {
+    const { body, headers } = await getText(`${env.http}/hls/test/master.m3u8`);
+    expect(headers.get("content-type")).toBe("application/vnd.apple.mpegurl");
+    const entries = body.split("\n").filter((l) => l.startsWith("#EXT-X-STREAM-INF:"));
+    expect(entries).toHaveLength(3);
+    const uris = body.split("\n").filter((l) => l.endsWith("index.m3u8"));
+    expect(uris).toEqual(["source/index.m3u8", "240p/index.m3u8", "160p/index.m3u8"]);
+    for (const [entry, resolution] of [
+      [entries[0]!, "640x320"],
+      [entries[1]!, "480x240"],
+      [entries[2]!, "320x160"],
+    ] as const) {
+      expect(entry).toMatch(/BANDWIDTH=\d{5,}/);
+      expect(entry).toMatch(/AVERAGE-BANDWIDTH=\d{5,}/);
+      expect(entry).toContain(`RESOLUTION=${resolution}`);
+      expect(entry).toContain("FRAME-RATE=30.000");
+      expect(entry).toMatch(/CODECS="avc1\.64[0-9A-F]{4},mp4a\.40\.2"/);
+    }
+  });
+
+  test("each variant's segments have the rung's resolution and H.264 + AAC", async () => {
+    for (const [variant, width, height] of [
+      ["source", 640, 320],
+      ["240p", 480, 240],
+      ["160p", 320, 160],
+    ] as const) {
+      const file = path.join(dir, "data", "hls", "test", variant, segmentsOf((await getText(`${env.http}/hls/test/${variant}/index.m3u8`)).body)[0]!);
+      const info = await probe(file);
+      const video = info.streams.find((s) => s.codec_type === "video")!;
+      expect([video.codec_name, video.width, video.height]).toEqual(["h264", width, height]);
+      expect(info.streams.find((s) => s.codec_type === "audio")?.codec_name).toBe("aac");
+    }
+  });
+
+  test("the top variant is the source passed through bit for bit", async () => {
+    const source = await videoFrameHashes(clip);
+    const playlist = await waitFor("two segments", async () => {
+      const body = (await getText(`${env.http}/hls/test/240p/index.m3u8`)).body;
+      return segmentsOf(body).length >= 2 ? body : undefined;
+    });
+    const segment = path.join(dir, "data", "hls", "test", "source", segmentsOf(playlist)[1]!);
+    const frames = await videoFrameHashes(segment);
+    expect(frames.length).toBeGreaterThanOrEqual(30);
+    const start = source.indexOf(frames[0]!);
+    expect(start).toBeGreaterThanOrEqual(0);
+    // The clip loops, so compare modulo its length.
+    expect(frames.map((_, i) => source[(start + i) % source.length])).toEqual(frames);
+    // A transcoded rung is not bit-identical: the check above can fail.
+    const lower = await videoFrameHashes(path.join(dir, "data", "hls", "test", "240p", segmentsOf(playlist)[1]!));
+    expect(source).not.toContain(lower[0]);
+  });
+
+  test("segment boundaries are keyframe-aligned across variants", async () => {
+    await waitFor("three segments", async () => segmentsOf((await getText(`${env.http}/hls/test/160p/index.m3u8`)).body).length >= 3, {
+      timeoutMs: 30_000,
+    });
+    const lists = await Promise.all(
+      ["source", "240p", "160p"].map(async (v) => segmentsOf((await getText(`${env.http}/hls/test/${v}/index.m3u8`)).body)),
+    );
+    // From the second segment on: the first one starts wherever FFmpeg joined the stream.
+    const common = lists[0]!.filter((s) => s !== "seg_00000.ts" && lists.every((l) => l.includes(s))).slice(0, 3);
+    expect(common.length).toBeGreaterThanOrEqual(2);
+    for (const segment of common) {
+      const starts = await Promise.all(
+        ["source", "240p", "160p"].map(async (v) => (await keyframeTimes(path.join(dir, "data", "hls", "test", v, segment)))[0]!),
+      );
+      // Same picture starts every variant's segment: within one frame (33 ms) of each other.
+      expect([segment, starts, Math.max(...starts) - Math.min(...starts) < 0.034]).toEqual([segment, starts, true]);
+    }
+  });
+
+  test("cache headers: short for playlists, immutable for segments; CORS open", async () => {
+    const playlist = await getText(`${env.http}/hls/test/source/index.m3u8`);
+    expect(playlist.headers.get("cache-control")).toBe("public, max-age=1");
+    expect(playlist.headers.get("access-control-allow-origin")).toBe("*");
+    const segment = await fetch(`${env.http}/hls/test/source/${segmentsOf(playlist.body)[0]!}`);
+    expect(segment.status).toBe(200);
+    expect(segment.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+    expect(segment.headers.get("content-type")).toBe("video/mp2t");
+    await segment.arrayBuffer();
+  });
+
+  test("unknown streams and files are 404, and no path leaves the HLS root", async () => {
+    await writeFile(path.join(dir, "data", "secret.txt"), "secret");
+    for (const p of [
+      "/hls/nostream/master.m3u8",
+      "/hls/test/source/seg_99999.ts",
+      "/hls/test/../../secret.txt",
+      "/hls/test/%2e%2e/%2e%2e/secret.txt",
+      "/hls/test/source/..%2f..%2f..%2fsecret.txt",
+      "/hls/test/source/%2e%2e%2fmaster.m3u8",
+      "/hls/..%252f..%252fsecret.txt",
+      "/player/../data/secret.txt",
+    ]) {
+      // Raw sockets: fetch would normalise the dots away before sending.
+      const status = await rawGetStatus(env.http, p);
+      expect([p, status]).toEqual([p, 404]);
+    }
+  });
+
+  test("a second publisher on a live stream is refused with a reason and the first keeps streaming", async () => {
+    const before = await metric(env.http, "live360_origin_publish_refused_total", 'reason="already-publishing"');
+    const intruder = await publishFile(clip, `${env.rtmp}/test`);
+    expect(await intruder.exited).not.toBe(0);
+    expect(await metric(env.http, "live360_origin_publish_refused_total", 'reason="already-publishing"')).toBe(before + 1);
+    const stat = JSON.parse((await getText(`${env.http}/stat`)).body) as { streams: { publisher: { sessionId: string } }[] };
+    expect(stat.streams).toHaveLength(1);
+    const last = segmentsOf((await getText(`${env.http}/hls/test/source/index.m3u8`)).body).at(-1);
+    await waitFor("the first publisher's stream to advance", async () =>
+      segmentsOf((await getText(`${env.http}/hls/test/source/index.m3u8`)).body).at(-1) !== last,
+    );
+  });
+
+  test("FFmpeg killed with SIGKILL is restarted within 2 s and the playlist continues after a discontinuity", async () => {
+    const pidOf = async () =>
+      (JSON.parse((await getText(`${env.http}/stat`)).body) as { streams: { ffmpeg: { pid: number; running: boolean } }[] }).streams[0]!.ffmpeg;
+    const before = await pidOf();
+    const restartsBefore = await metric(env.http, "live360_origin_ffmpeg_restarts_total", 'stream="test"');
+    process.kill(before.pid, "SIGKILL");
+    const killedAt = Date.now();
+    const after = await waitFor("a new ffmpeg pid", async () => {
+      const now = await pidOf();
+      return now.pid !== before.pid && now.pid !== undefined ? now : undefined;
+    }, { intervalMs: 50 });
+    expect(Date.now() - killedAt).toBeLessThan(2000);
+    expect(after.pid).not.toBe(before.pid);
+    expect(await metric(env.http, "live360_origin_ffmpeg_restarts_total", 'stream="test"')).toBe(restartsBefore + 1);
+    const playlist = await waitFor("a discontinuity followed by a new segment", async () => {
+      const body = (await getText(`${env.http}/hls/test/240p/index.m3u8`)).body;
+      const idx = body.indexOf("#EXT-X-DISCONTINUITY");
+      return idx >= 0 && body.slice(idx).includes(".ts") ? body : undefined;
+    }, { timeoutMs: 20_000 });
+    expect(playlist).not.toContain("#EXT-X-ENDLIST");
+  });
+
+  test("/stat reports the stream; /metrics, /healthz and /readyz answer", async () => {
+    const stat = JSON.parse((await getText(`${env.http}/stat`)).body) as {
+      streams: Array<{ stream: string; video: { codec: string; width: number }; inputBitrateBps: number; inputFps: number; ffmpeg: { speed: number } }>;
+    };
+    expect(stat.streams[0]).toMatchObject({ stream: "test", video: { codec: "h264", width: 640 } });
+    expect(stat.streams[0]!.inputBitrateBps).toBeGreaterThan(100_000);
+    expect(stat.streams[0]!.inputFps).toBeGreaterThan(10);
+    expect((await getText(`${env.http}/healthz`)).status).toBe(200);
+    expect((await getText(`${env.http}/readyz`)).status).toBe(200);
+    expect(await metric(env.http, "live360_origin_streams_live")).toBe(1);
+  });
+
+  test("when the publisher stops: end list at once, 404 after the reconnect grace, recording finalized", async () => {
+    await publisher.stop();
+    await waitFor("#EXT-X-ENDLIST", async () => (await getText(`${env.http}/hls/test/source/index.m3u8`)).body.includes("#EXT-X-ENDLIST"), {
+      timeoutMs: 15_000,
+    });
+    await waitFor("404 after the grace", async () => (await getText(`${env.http}/hls/test/master.m3u8`)).status === 404, {
+      timeoutMs: 15_000,
+    });
+    expect((await getText(`${env.http}/hls/test/source/index.m3u8`)).status).toBe(404);
+    const recordings = await waitFor("a finalized recording", async () =>
+      (await readdir(path.join(dir, "data", "recordings"))).filter((f) => /^test-\d{8}T\d{6}Z\.mp4$/.test(f)),
+    );
+    expect(recordings.length).toBeGreaterThanOrEqual(1);
+  });
+});
+
+/** Sends the path exactly as given (no URL normalisation) and returns the status code. */
+function rawGetStatus(base: string, rawPath: string): Promise<number> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(`GET ${rawPath} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+    let data = "";
+    socket.on("data", (d) => (data += d.toString()));
+    socket.on("end", () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 0)));
+    socket.on("error", reject);
+  });
+}
+
+describe("origin publish rules, recording and robustness", () => {
+  let dir: string;
+  let clip: string;
+  let env: Awaited<ReturnType<typeof originOn>>;
+  const keysFileStream = "keyed";
+
+  beforeAll(async () => {
+    dir = await tempDir("origin-rules");
+    clip = await makeTestClip(dir, { seconds: 5, gopSeconds: 1 });
+    env = await originOn(dir, {
+      publishKeys: new Map([[keysFileStream, "let-me-in"]]),
+      adminToken: "admin-token-0123456789",
+      reconnectGraceSeconds: 1,
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await env?.origin.close();
+  }, 60_000);
+
+  test.each([
+    ["Bad_Name?key=let-me-in", "invalid-stream-name"],
+    [`${keysFileStream}`, "missing-key"],
+    [`${keysFileStream}?key=wrong`, "wrong-key"],
+  ])("publishing to %s is refused (%s), counted, and starts nothing", async (name, reason) => {
+    const before = await metric(env.http, "live360_origin_publish_refused_total", `reason="${reason}"`);
+    const attempt = await publishFile(clip, `${env.rtmp}/${name}`);
+    expect(await attempt.exited).not.toBe(0);
+    expect(await metric(env.http, "live360_origin_publish_refused_total", `reason="${reason}"`)).toBe(before + 1);
+    const stat = JSON.parse((await getText(`${env.http}/stat`)).body) as { streams: unknown[] };
+    expect(stat.streams).toHaveLength(0);
+    const hls = await readdir(path.join(dir, "data", "hls"));
+    expect(hls).toEqual([]);
+    const incoming = await readdir(path.join(dir, "data", "recordings", ".incoming")).catch(() => []);
+    expect(incoming).toEqual([]);
+  });
+
+  test("with the right key the stream plays, and the recording is a valid MP4 of the published length", async () => {
+    const published = await publishFile(clip, `${env.rtmp}/${keysFileStream}?key=let-me-in`);
+    await waitFor("variant playlist", async () => (await getText(`${env.http}/hls/${keysFileStream}/source/index.m3u8`)).status === 200, {
+      timeoutMs: 30_000,
+    });
+    expect(await published.exited).toBe(0);
+    const [mp4] = await waitFor("recording", async () => {
+      const files = (await readdir(path.join(dir, "data", "recordings"))).filter((f) => f.startsWith(`${keysFileStream}-`) && f.endsWith(".mp4"));
+      return files.length ? files : undefined;
+    });
+    const info = await probe(path.join(dir, "data", "recordings", mp4!));
+    expect(Number(info.format.duration)).toBeGreaterThan(4.5);
+    expect(Number(info.format.duration)).toBeLessThan(5.5);
+    expect(info.streams.map((s) => s.codec_name).sort()).toEqual(["aac", "h264"]);
+    // faststart: the index (moov) precedes the media (mdat).
+    const head = (await readFile(path.join(dir, "data", "recordings", mp4!))).subarray(0, 64 * 1024).toString("latin1");
+    expect(head.indexOf("moov")).toBeGreaterThan(0);
+    expect(head.indexOf("moov")).toBeLessThan(head.indexOf("mdat") === -1 ? Infinity : head.indexOf("mdat"));
+  });
+
+  test("garbage bytes and half handshakes on the RTMP port disturb nothing", async () => {
+    const live = await publishFile(clip, `${env.rtmp}/${keysFileStream}?key=let-me-in`, { loop: true });
+    try {
+      await waitFor("stream live", async () => (await getText(`${env.http}/hls/${keysFileStream}/source/index.m3u8`)).body.includes(".ts") &&
+        !(await getText(`${env.http}/hls/${keysFileStream}/source/index.m3u8`)).body.includes("#EXT-X-ENDLIST"), { timeoutMs: 30_000 });
+      const port = Number(new URL(env.rtmp.replace("rtmp:", "http:")).port);
+      const garbage = [Buffer.from("GET / HTTP/1.1\r\n\r\n"), Buffer.alloc(5000, 0xff), Buffer.concat([Buffer.from([3]), Buffer.alloc(700, 1)])];
+      for (const bytes of garbage) {
+        await new Promise<void>((resolve) => {
+          const socket = connect(port, "127.0.0.1", () => {
+            socket.write(bytes);
+            setTimeout(() => socket.destroy(), 200);
+          });
+          socket.on("close", () => resolve());
+          socket.on("error", () => resolve());
+        });
+      }
+      expect((await getText(`${env.http}/healthz`)).status).toBe(200);
+      const last = segmentsOf((await getText(`${env.http}/hls/${keysFileStream}/source/index.m3u8`)).body).at(-1);
+      await waitFor("the stream to keep advancing", async () =>
+        segmentsOf((await getText(`${env.http}/hls/${keysFileStream}/source/index.m3u8`)).body).at(-1) !== last,
+      );
+    } finally {
+      await live.stop();
+    }
+  });
+
+  test("POST /control/drop needs the admin token and disconnects the publisher", async () => {
+    await waitFor("previous publish to end", async () => (await getText(`${env.http}/hls/${keysFileStream}/master.m3u8`)).status === 404, { timeoutMs: 20_000 });
+    const live = await publishFile(clip, `${env.rtmp}/${keysFileStream}?key=let-me-in`, { loop: true });
+    await waitFor("stream live", async () => JSON.parse((await getText(`${env.http}/stat`)).body).streams.length === 1, { timeoutMs: 20_000 });
+    const url = `${env.http}/control/drop/${keysFileStream}`;
+    expect((await fetch(url, { method: "POST" })).status).toBe(401);
+    expect((await fetch(url, { method: "POST", headers: { Authorization: "Bearer wrong-token-0123456789" } })).status).toBe(401);
+    const ok = await fetch(url, { method: "POST", headers: { Authorization: "Bearer admin-token-0123456789" } });
+    expect(ok.status).toBe(200);
+    expect(await live.exited).not.toBeUndefined();
+    await waitFor("end list after the drop", async () =>
+      (await getText(`${env.http}/hls/${keysFileStream}/source/index.m3u8`)).body.includes("#EXT-X-ENDLIST"), { timeoutMs: 15_000 });
+  });
+});
