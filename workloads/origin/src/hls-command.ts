@@ -43,7 +43,7 @@ export function buildLiveHlsArgs(plan: LiveHlsPlan): string[] {
   }
   if (ordered.some(isCopied)) args.opt("-map", "0:v:0");
   encoded.forEach((_, i) => args.opt("-map", `[v${i}]`));
-  if (plan.hasAudio) for (const _ of ordered) args.opt("-map", "0:a:0");
+  if (plan.hasAudio) args.each("-map", ordered.map(() => "0:a:0"));
 
   const keyframes = plan.sourceIsH264 ? "source" : `expr:gte(t,n_forced*${plan.segmentSeconds})`;
   ordered.forEach((r, i) => {
@@ -74,7 +74,8 @@ export function buildLiveHlsArgs(plan: LiveHlsPlan): string[] {
   }
 
   const flags = ["delete_segments", "independent_segments", "program_date_time", "temp_file"];
-  if (plan.continuePlaylists) flags.push("append_list", "discont_start");
+  // append_list also marks the seam with a discontinuity, so players reset their decoders there.
+  if (plan.continuePlaylists) flags.push("append_list");
   const streamMap = ordered.map((r, i) => (plan.hasAudio ? `v:${i},a:${i},name:${r.name}` : `v:${i},name:${r.name}`));
   args
     .opt("-f", "hls")

@@ -144,8 +144,8 @@ export class RtmpIngest extends TypedEmitter<IngestEvents> {
       this.server.rtmpServer.handleListenError = (name, port) => (err) => reject(new ListenError(name, port, err));
       queueMicrotask(() => this.server.rtmpServer.tcpServer?.once("listening", resolve));
     });
-    await this.server.run();
-    await listening;
+    // Both at once: a listen error may reject while run() is still pending.
+    await Promise.all([this.server.run(), listening]);
   }
 
   async stop(): Promise<void> {

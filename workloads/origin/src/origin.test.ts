@@ -343,4 +343,19 @@ describe("origin publish rules, recording and robustness", () => {
     await waitFor("end list after the drop", async () =>
       (await getText(`${env.http}/hls/${keysFileStream}/source/index.m3u8`)).body.includes("#EXT-X-ENDLIST"), { timeoutMs: 15_000 });
   });
+
+  test("closing: readiness fails at once, new publishers are refused, live streams end cleanly", async () => {
+    const live = await publishFile(clip, `${env.rtmp}/${keysFileStream}?key=let-me-in`, { loop: true });
+    await waitFor("stream live", async () => JSON.parse((await getText(`${env.http}/stat`)).body).streams.some((s: { state: string }) => s.state === "live"), {
+      timeoutMs: 20_000,
+    });
+    const closing = env.origin.close();
+    expect((await getText(`${env.http}/readyz`)).status).toBe(503);
+    const late = await publishFile(clip, `${env.rtmp}/late`);
+    expect(await late.exited).not.toBe(0);
+    await closing;
+    expect(await live.exited).not.toBeUndefined();
+    const playlist = await readFile(path.join(dir, "data", "hls", keysFileStream, "source", "index.m3u8"), "utf8");
+    expect(playlist).toContain("#EXT-X-ENDLIST");
+  });
 });

@@ -139,7 +139,9 @@ export class Origin {
     if (!entry || entry.pipeline.publisher !== publisher) return;
     this.metrics.streamsLive.dec();
     this.log.info("publish ended", { stream: publisher.stream, graceSeconds: this.config.reconnectGraceSeconds });
+    // Even while draining, so the stream counts as ended (not live) for /stat and isLive().
     entry.graceTimer = setTimeout(() => void this.expire(publisher.stream, entry), this.config.reconnectGraceSeconds * 1000);
+    entry.graceTimer.unref();
     await this.endStream(entry);
   }
 
@@ -207,7 +209,9 @@ export class Origin {
       const entries = [...this.streams.values()];
       for (const entry of entries) entry.pipeline.publisher.disconnect();
       const work = Promise.all(entries.map((entry) => this.endStream(entry)));
-      await Promise.race([work, sleep(this.config.shutdownGraceSeconds * 1000)]);
+      const deadline = new AbortController();
+      await Promise.race([work, sleep(this.config.shutdownGraceSeconds * 1000, deadline.signal)]);
+      deadline.abort();
       for (const entry of this.streams.values()) clearTimeout(entry.graceTimer);
       await this.ingest.stop();
       await new Promise<void>((resolve) => {

@@ -9,7 +9,11 @@ export function closeOnSignal(close: () => Promise<void>): Promise<void> {
       if (closing) return;
       closing = true;
       process.stderr.write(`live360: ${signal} received, shutting down\n`);
-      void close().then(resolve);
+      void close().then(() => {
+        // A library handle left open must not hold the pod past its grace period.
+        setTimeout(() => process.exit(0), 2000).unref();
+        resolve();
+      });
     };
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
