@@ -3,36 +3,18 @@
  * types wrong (flags, busy ports), and the low-latency preset.
  */
 import { afterEach, describe, expect, test } from "@jest/globals";
-import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { probe } from "@live360/core";
 import { freePort, getText, makeTestClip, publishFile, tempDir, waitFor } from "@live360/testkit";
+import { killRunningClis, runCli } from "./test-cli.js";
 
-const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), "main.js");
-const running: ChildProcess[] = [];
-
-function cli(args: string[]): { child: ChildProcess; output: () => string; exited: Promise<{ code: number | null; signal: string | null }> } {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  running.push(child);
-  let output = "";
-  child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
-    child.on("close", (code, signal) => resolve({ code, signal })),
-  );
-  return { child, output: () => output, exited };
-}
-
-afterEach(() => {
-  for (const child of running.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
-});
+afterEach(killRunningClis);
 
 async function originProcess(dir: string, extra: string[] = []) {
   const [rtmpPort, httpPort] = [await freePort(), await freePort()];
-  const proc = cli([
+  const proc = runCli([
     "origin", "--rtmp-port", String(rtmpPort), "--http-port", String(httpPort), "--bind", "127.0.0.1",
     "--data-dir", path.join(dir, "data"), "--ladder", "source,320x160:300k", ...extra,
   ]);
@@ -122,7 +104,7 @@ describe("live360 origin process", () => {
     await new Promise<void>((resolve) => blocker.listen(port, "127.0.0.1", resolve));
     try {
       const dir = await tempDir("busy");
-      const proc = cli(["origin", "--rtmp-port", String(port), "--http-port", String(await freePort()), "--bind", "127.0.0.1", "--data-dir", dir]);
+      const proc = runCli(["origin", "--rtmp-port", String(port), "--http-port", String(await freePort()), "--bind", "127.0.0.1", "--data-dir", dir]);
       const { code } = await proc.exited;
       expect(code).toBe(2);
       expect(proc.output()).toContain(`cannot listen on port ${port}`);
@@ -132,7 +114,7 @@ describe("live360 origin process", () => {
   }, 30_000);
 
   test("a bad flag value names the flag, the value and the fix", async () => {
-    const proc = cli(["origin", "--ladder", "source,1280x:2500k"]);
+    const proc = runCli(["origin", "--ladder", "source,1280x:2500k"]);
     const { code } = await proc.exited;
     expect(code).toBe(2);
     expect(proc.output()).toContain('live360: invalid configuration: --ladder="1280x:2500k": write each rung as "source" or WIDTHxHEIGHT:KBPSk');
