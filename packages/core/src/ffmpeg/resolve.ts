@@ -62,7 +62,7 @@ const cache = new Map<string, Promise<ResolvedBinary>>();
  * choice), then the PATH (a distribution build with every codec), then the npm static build.
  */
 export function resolveBinary(name: "ffmpeg" | "ffprobe"): Promise<ResolvedBinary> {
-  const key = `${name}:${process.env[ENV_VARS[name]] ?? ""}`;
+  const key = `${name}:${process.env[ENV_VARS[name]] ?? ""}:${process.env.PATH ?? ""}`;
   let found = cache.get(key);
   if (!found) {
     found = locate(name);
