@@ -40,8 +40,12 @@ install_elasticmq() {
   echo "live360 test services: fetching ElasticMQ $ELASTICMQ_VERSION into $dir (first run only)" >&2
   rm -rf "$dir/lib"
   mkdir -p "$dir"
-  mvn -B -q -Dstyle.color=never -f "$here/elasticmq/pom.xml" "-Delasticmq.version=$ELASTICMQ_VERSION" \
-    dependency:copy-dependencies -DincludeScope=runtime "-DoutputDirectory=$dir/lib"
+  # Maven's output is only interesting when it fails.
+  if ! mvn -B -q -f "$here/elasticmq/pom.xml" "-Delasticmq.version=$ELASTICMQ_VERSION" \
+    dependency:copy-dependencies -DincludeScope=runtime "-DoutputDirectory=$dir/lib" >"$dir/mvn.log" 2>&1; then
+    cat "$dir/mvn.log" >&2
+    exit 1
+  fi
   # The marker is written last: a partial download is retried on the next run instead of used.
   touch "$dir/complete"
 }

@@ -10,3 +10,7 @@ export * from "./ffmpeg/supervisor.js";
 export * from "./ffmpeg/probe.js";
 export * from "./hls/ladder.js";
 export * from "./hls/master.js";
+export * from "./projection.js";
+export * from "./atomic-file.js";
+export * from "./storage/index.js";
+export * from "./queue/index.js";

@@ -1,0 +1,150 @@
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  type QueueAttributeName,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+  SQSServiceException,
+} from "@aws-sdk/client-sqs";
+import {
+  MAX_DELAY_SECONDS,
+  MAX_RECEIVE_BATCH,
+  MAX_VISIBILITY_TIMEOUT_SECONDS,
+  MAX_WAIT_TIME_SECONDS,
+  QueueError,
+  ReceiptHandleInvalidError,
+  checkRange,
+  type JobQueue,
+  type QueueCounts,
+  type QueueMessage,
+  type ReceiveOptions,
+  type SendOptions,
+} from "./queue.js";
+
+export interface SqsQueueOptions {
+  queueUrl: string;
+  /** Default: the SDK's region chain (AWS_REGION, profile), else us-east-1. */
+  region?: string;
+  /** An SQS-compatible server (ElasticMQ). SDK v3 speaks SQS's JSON protocol, which ElasticMQ >= 1.4 serves. */
+  endpoint?: string;
+  /** Default: the SDK's credential chain (environment, IRSA / pod identity, instance profile). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+}
+
+/**
+ * JobQueue on Amazon SQS or an SQS-compatible server. Dead-lettering is the queue's redrive
+ * policy (maxReceiveCount), configured on the queue itself, not here.
+ */
+export class SqsQueue implements JobQueue {
+  readonly client: SQSClient;
+  readonly name: string;
+  private readonly queueUrl: string;
+
+  constructor(options: SqsQueueOptions) {
+    this.queueUrl = options.queueUrl;
+    this.name = options.queueUrl;
+    this.client = new SQSClient({
+      region: options.region ?? process.env.AWS_REGION ?? "us-east-1",
+      ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+      ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+    });
+  }
+
+  async send(body: string, options: SendOptions = {}): Promise<{ id: string }> {
+    const delay = checkRange("delaySeconds", options.delaySeconds ?? 0, 0, MAX_DELAY_SECONDS);
+    const out = await this.call("send", () =>
+      this.client.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: body, DelaySeconds: delay })),
+    );
+    if (out.MessageId === undefined) throw new QueueError(`send to ${this.name}: the response has no MessageId`);
+    return { id: out.MessageId };
+  }
+
+  async receive(options: ReceiveOptions = {}): Promise<QueueMessage[]> {
+    const max = checkRange("maxMessages", options.maxMessages ?? 1, 1, MAX_RECEIVE_BATCH);
+    const wait = checkRange("waitTimeSeconds", options.waitTimeSeconds ?? 0, 0, MAX_WAIT_TIME_SECONDS);
+    const visibility =
+      options.visibilityTimeoutSeconds === undefined
+        ? undefined
+        : checkRange("visibilityTimeoutSeconds", options.visibilityTimeoutSeconds, 0, MAX_VISIBILITY_TIMEOUT_SECONDS);
+    if (options.signal?.aborted) return [];
+    try {
+      const out = await this.client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: this.queueUrl,
+          MaxNumberOfMessages: max,
+          WaitTimeSeconds: wait,
+          VisibilityTimeout: visibility,
+          MessageSystemAttributeNames: ["ApproximateReceiveCount", "SentTimestamp"],
+        }),
+        { abortSignal: options.signal },
+      );
+      return (out.Messages ?? []).map((message) => ({
+        id: message.MessageId ?? "",
+        receiptHandle: message.ReceiptHandle ?? "",
+        body: message.Body ?? "",
+        receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? "1"),
+        sentAt: new Date(Number(message.Attributes?.SentTimestamp ?? "0")),
+      }));
+    } catch (error) {
+      if (options.signal?.aborted) return [];
+      throw this.describe(error, "receive");
+    }
+  }
+
+  async changeVisibility(receiptHandle: string, timeoutSeconds: number): Promise<void> {
+    const timeout = checkRange("timeoutSeconds", timeoutSeconds, 0, MAX_VISIBILITY_TIMEOUT_SECONDS);
+    await this.call(
+      "change visibility",
+      () => this.client.send(new ChangeMessageVisibilityCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: timeout })),
+      receiptHandle,
+    );
+  }
+
+  /** SQS has nowhere to keep the reason; the caller logs it. */
+  async release(receiptHandle: string, options: { reason: string; retryAfterSeconds?: number }): Promise<void> {
+    await this.changeVisibility(receiptHandle, options.retryAfterSeconds ?? 0);
+  }
+
+  async delete(receiptHandle: string): Promise<void> {
+    await this.call("delete", () => this.client.send(new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receiptHandle })), receiptHandle);
+  }
+
+  async counts(): Promise<QueueCounts> {
+    const out = await this.call("get attributes", () =>
+      this.client.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: this.queueUrl,
+          AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"],
+        }),
+      ),
+    );
+    const count = (name: QueueAttributeName): number => Number(out.Attributes?.[name] ?? "0");
+    return {
+      visible: count("ApproximateNumberOfMessages"),
+      inFlight: count("ApproximateNumberOfMessagesNotVisible"),
+      delayed: count("ApproximateNumberOfMessagesDelayed"),
+    };
+  }
+
+  private async call<T>(operation: string, request: () => Promise<T>, receiptHandle?: string): Promise<T> {
+    try {
+      return await request();
+    } catch (error) {
+      throw this.describe(error, operation, receiptHandle);
+    }
+  }
+
+  private describe(error: unknown, operation: string, receiptHandle?: string): Error {
+    const code = error instanceof SQSServiceException ? error.name : "";
+    if (receiptHandle !== undefined && STALE_RECEIPT_ERRORS.has(code)) {
+      return new ReceiptHandleInvalidError(receiptHandle, `${code}: ${(error as Error).message}`, { cause: error });
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    return new QueueError(`${operation} on ${this.name} failed: ${code ? `${code}: ` : ""}${message}`, { cause: error });
+  }
+}
+
+/** The codes SQS (and ElasticMQ) use for a receipt handle that no longer names an in-flight receive. */
+const STALE_RECEIPT_ERRORS = new Set(["ReceiptHandleIsInvalid", "MessageNotInflight"]);

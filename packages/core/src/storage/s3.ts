@@ -1,0 +1,202 @@
+import { open } from "node:fs/promises";
+import { Readable } from "node:stream";
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+  paginateListObjectsV2,
+} from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import {
+  BucketNotFoundError,
+  ObjectNotFoundError,
+  StorageError,
+  validateMetadata,
+  type ObjectInfo,
+  type ObjectStorage,
+  type ObjectSummary,
+  type PutOptions,
+  type SignalOption,
+} from "./storage.js";
+import { streamToFileAtomic } from "../atomic-file.js";
+
+export interface S3StorageOptions {
+  /** Default: the SDK's region chain (AWS_REGION, profile), else us-east-1. */
+  region?: string;
+  /** An S3-compatible server (versitygw, MinIO, ...). Implies path-style unless forcePathStyle says otherwise. */
+  endpoint?: string;
+  /** `http://host/bucket/key` instead of `http://bucket.host/key`; S3-compatible servers usually need it. */
+  forcePathStyle?: boolean;
+  /** Default: the SDK's credential chain (environment, IRSA / pod identity, instance profile). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Multipart part size; S3's minimum is 5 MiB. Files smaller than one part go up in a single PUT. */
+  partSizeBytes?: number;
+  /** Parts uploaded concurrently. */
+  queueSize?: number;
+}
+
+export const S3_MIN_PART_SIZE = 5 * 1024 * 1024;
+const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
+const DEFAULT_QUEUE_SIZE = 4;
+
+export class S3Storage implements ObjectStorage {
+  readonly client: S3Client;
+  private readonly partSize: number;
+  private readonly queueSize: number;
+
+  constructor(options: S3StorageOptions = {}) {
+    this.partSize = options.partSizeBytes ?? DEFAULT_PART_SIZE;
+    if (this.partSize < S3_MIN_PART_SIZE) {
+      throw new StorageError(`partSizeBytes ${this.partSize} is below S3's minimum part size ${S3_MIN_PART_SIZE}`);
+    }
+    this.queueSize = options.queueSize ?? DEFAULT_QUEUE_SIZE;
+    this.client = new S3Client({
+      region: options.region ?? process.env.AWS_REGION ?? "us-east-1",
+      ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+      forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
+      ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+    });
+  }
+
+  async putFile(bucket: string, key: string, file: string, options: PutOptions = {}): Promise<void> {
+    validateMetadata(options.metadata ?? {});
+    // Opened up front: a missing file is a plain ENOENT here, not a stream error mid-upload.
+    const source = await open(file, "r");
+    const upload = new Upload({
+      client: this.client,
+      partSize: this.partSize,
+      queueSize: this.queueSize,
+      // A failed upload must not leave billed, invisible parts behind.
+      leavePartsOnError: false,
+      params: {
+        Bucket: bucket,
+        Key: key,
+        Body: source.createReadStream(),
+        ContentType: options.contentType,
+        Metadata: options.metadata,
+      },
+    });
+    const abort = (): void => void upload.abort();
+    options.signal?.addEventListener("abort", abort, { once: true });
+    try {
+      await upload.done();
+    } catch (error) {
+      throw describe(error, "upload", bucket, key);
+    } finally {
+      options.signal?.removeEventListener("abort", abort);
+      await source.close().catch(() => undefined);
+    }
+  }
+
+  async putBody(bucket: string, key: string, body: string | Uint8Array, options: PutOptions = {}): Promise<void> {
+    validateMetadata(options.metadata ?? {});
+    try {
+      await this.client.send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: options.contentType, Metadata: options.metadata }),
+        { abortSignal: options.signal },
+      );
+    } catch (error) {
+      throw describe(error, "put", bucket, key);
+    }
+  }
+
+  async getToFile(bucket: string, key: string, file: string, options: SignalOption = {}): Promise<ObjectInfo> {
+    const { info, body } = await this.getStream(bucket, key, options);
+    try {
+      await streamToFileAtomic(body, file, options.signal);
+    } catch (error) {
+      throw describe(error, "download", bucket, key);
+    }
+    return info;
+  }
+
+  async getStream(bucket: string, key: string, options: SignalOption = {}): Promise<{ info: ObjectInfo; body: Readable }> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: options.signal });
+      if (!(out.Body instanceof Readable)) throw new StorageError(`get s3://${bucket}/${key}: response has no body stream`);
+      return { info: objectInfo(key, out), body: out.Body };
+    } catch (error) {
+      throw describe(error, "get", bucket, key);
+    }
+  }
+
+  async head(bucket: string, key: string): Promise<ObjectInfo> {
+    try {
+      return objectInfo(key, await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })));
+    } catch (error) {
+      // A HEAD response has no body, so S3 cannot say whether the key or the bucket is missing.
+      if (httpStatus(error) === 404 && !(await this.bucketExists(bucket))) throw new BucketNotFoundError(bucket, { cause: error });
+      throw describe(error, "head", bucket, key);
+    }
+  }
+
+  async *list(bucket: string, prefix = ""): AsyncIterable<ObjectSummary> {
+    try {
+      for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: bucket, Prefix: prefix })) {
+        for (const object of page.Contents ?? []) {
+          if (object.Key === undefined) continue;
+          yield { key: object.Key, size: object.Size ?? 0, lastModified: object.LastModified ?? new Date(0) };
+        }
+      }
+    } catch (error) {
+      throw describe(error, "list", bucket, prefix);
+    }
+  }
+
+  async delete(bucket: string, key: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    } catch (error) {
+      throw describe(error, "delete", bucket, key);
+    }
+  }
+
+  private async bucketExists(bucket: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: bucket }));
+      return true;
+    } catch (error) {
+      if (httpStatus(error) === 404) return false;
+      throw describe(error, "head bucket", bucket, "");
+    }
+  }
+}
+
+interface ObjectHeaders {
+  ContentLength?: number;
+  LastModified?: Date;
+  ETag?: string;
+  ContentType?: string;
+  Metadata?: Record<string, string>;
+}
+
+function objectInfo(key: string, out: ObjectHeaders): ObjectInfo {
+  return {
+    key,
+    size: out.ContentLength ?? 0,
+    lastModified: out.LastModified ?? new Date(0),
+    ...(out.ETag === undefined ? {} : { etag: out.ETag.replace(/"/g, "") }),
+    ...(out.ContentType === undefined ? {} : { contentType: out.ContentType }),
+    metadata: out.Metadata ?? {},
+  };
+}
+
+function httpStatus(error: unknown): number | undefined {
+  return error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
+}
+
+/** Maps S3's error codes onto the storage errors both implementations throw. */
+function describe(error: unknown, operation: string, bucket: string, key: string): Error {
+  if (error instanceof StorageError) return error;
+  // Cancellation is the caller's own doing, not a storage failure: let it through unchanged.
+  if (error instanceof Error && error.name === "AbortError") return error;
+  const code = error instanceof Error ? error.name : "";
+  if (code === "NoSuchKey" || (code === "NotFound" && operation === "head")) return new ObjectNotFoundError(bucket, key, { cause: error });
+  if (code === "NoSuchBucket") return new BucketNotFoundError(bucket, { cause: error });
+  const message = error instanceof Error ? error.message : String(error);
+  return new StorageError(`${operation} s3://${bucket}/${key} failed: ${code ? `${code}: ` : ""}${message}`, { cause: error });
+}
