@@ -330,10 +330,25 @@ describe("origin publish rules, recording and robustness", () => {
     }
   });
 
-  test("POST /control/drop needs the admin token and disconnects the publisher", async () => {
-    await waitFor("previous publish to end", async () => (await getText(`${env.http}/hls/${keysFileStream}/master.m3u8`)).status === 404, { timeoutMs: 20_000 });
+  test("a publisher that vanishes mid-stream (SIGKILL) ends its stream cleanly and its recording is kept", async () => {
+    await waitFor("previous stream to expire", async () => JSON.parse((await getText(`${env.http}/stat`)).body).streams.length === 0, { timeoutMs: 20_000 });
+    const before = (await readdir(path.join(dir, "data", "recordings"))).filter((f) => f.endsWith(".mp4")).length;
     const live = await publishFile(clip, `${env.rtmp}/${keysFileStream}?key=let-me-in`, { loop: true });
-    await waitFor("stream live", async () => JSON.parse((await getText(`${env.http}/stat`)).body).streams.length === 1, { timeoutMs: 20_000 });
+    await waitFor("segments", async () => (await getText(`${env.http}/hls/${keysFileStream}/source/index.m3u8`)).body.includes(".ts"), { timeoutMs: 30_000 });
+    live.process.kill("SIGKILL");
+    await waitFor("end list", async () => (await getText(`${env.http}/hls/${keysFileStream}/source/index.m3u8`)).body.includes("#EXT-X-ENDLIST"), {
+      timeoutMs: 15_000,
+    });
+    await waitFor("recording kept", async () =>
+      (await readdir(path.join(dir, "data", "recordings"))).filter((f) => f.endsWith(".mp4")).length === before + 1,
+    );
+    expect((await getText(`${env.http}/healthz`)).status).toBe(200);
+  });
+
+  test("POST /control/drop needs the admin token and disconnects the publisher", async () => {
+    await waitFor("previous stream to expire", async () => JSON.parse((await getText(`${env.http}/stat`)).body).streams.length === 0, { timeoutMs: 20_000 });
+    const live = await publishFile(clip, `${env.rtmp}/${keysFileStream}?key=let-me-in`, { loop: true });
+    await waitFor("stream live", async () => JSON.parse((await getText(`${env.http}/stat`)).body).streams.some((s: { state: string }) => s.state === "live"), { timeoutMs: 20_000 });
     const url = `${env.http}/control/drop/${keysFileStream}`;
     expect((await fetch(url, { method: "POST" })).status).toBe(401);
     expect((await fetch(url, { method: "POST", headers: { Authorization: "Bearer wrong-token-0123456789" } })).status).toBe(401);
