@@ -8,11 +8,10 @@ import {
   oneOf,
   port,
   validateLadder,
+  PROJECTIONS,
+  type Projection,
   type Rendition,
 } from "@live360/core";
-
-export const PROJECTIONS = ["equirectangular", "cubemap", "flat"] as const;
-export type Projection = (typeof PROJECTIONS)[number];
 
 /** Everything an origin needs, fully resolved; build it with resolveOriginConfig. */
 export interface OriginConfig {

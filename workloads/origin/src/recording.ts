@@ -1,9 +1,8 @@
 import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
-import { Live360Error, probe, resolveBinary, runOnce, type Logger } from "@live360/core";
+import { Live360Error, probe, resolveBinary, runOnce, type Logger, type Projection } from "@live360/core";
 import { FLV_FILE_HEADER } from "./flv.js";
-import type { Projection } from "./config.js";
 
 /** A finished, validated recording ready to hand to the VOD pipeline. */
 export interface FinishedRecording {

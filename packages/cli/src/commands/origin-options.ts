@@ -2,8 +2,8 @@ import { fileURLToPath } from "node:url";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { Option, type Command } from "commander";
-import { parseLadder, parseNumberFlag } from "@live360/core";
-import { loadPublishKeys, resolveOriginConfig, DEFAULT_ORIGIN_CONFIG, PROJECTIONS, type OriginConfig } from "@live360/origin";
+import { PROJECTIONS, parseLadder, parseNumberFlag } from "@live360/core";
+import { loadPublishKeys, resolveOriginConfig, DEFAULT_ORIGIN_CONFIG, type OriginConfig } from "@live360/origin";
 
 /** Raw flag values as commander hands them over (strings until validated). */
 export interface OriginFlags {
