@@ -1,9 +1,11 @@
 import type { Command } from "commander";
 import { localCommand } from "./local.js";
 import { originCommand } from "./origin.js";
+import { testSourceCommand } from "./test-source.js";
 
 /** Each subcommand lives in its own module beside this one and registers itself here. */
 export function registerCommands(program: Command): void {
   program.addCommand(localCommand());
   program.addCommand(originCommand());
+  program.addCommand(testSourceCommand());
 }

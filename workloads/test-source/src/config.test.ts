@@ -1,0 +1,43 @@
+import { describe, expect, test } from "@jest/globals";
+import { ConfigError } from "@live360/core";
+import { parseBitrateKbps, parseSize, resolveTestSourceConfig } from "./config.js";
+
+const url = "rtmp://127.0.0.1:1935/live/test";
+
+describe("test source configuration", () => {
+  test("defaults: 1920x960 at 30 fps, 5 Mbit/s, a keyframe every 2 s, until stopped", () => {
+    expect(resolveTestSourceConfig({ url })).toMatchObject({
+      width: 1920,
+      height: 960,
+      fps: 30,
+      videoBitrateKbps: 5000,
+      keyframeIntervalSeconds: 2,
+      durationSeconds: undefined,
+      toneHz: 1000,
+    });
+  });
+
+  test("parses sizes and bitrates as written on a command line", () => {
+    expect(parseSize("--size", "640x320")).toEqual({ width: 640, height: 320 });
+    expect(parseBitrateKbps("--bitrate", "2500")).toBe(2500);
+    expect(parseBitrateKbps("--bitrate", "2500k")).toBe(2500);
+    expect(parseBitrateKbps("--bitrate", "2.5M")).toBe(2500);
+    expect(() => parseSize("size (--size)", "640-320")).toThrow(/size \(--size\)="640-320": write the size as WIDTHxHEIGHT/);
+    expect(() => parseBitrateKbps("videoBitrateKbps (--bitrate)", "fast")).toThrow(/--bitrate\)="fast": give kbit\/s/);
+  });
+
+  test.each([
+    [{ url: "http://example.com/live/test" }, /url \(--url\)="http:\/\/example.com\/live\/test": give an RTMP URL/],
+    [{ url: "rtmp://127.0.0.1/live" }, /url \(--url\)="rtmp:\/\/127.0.0.1\/live": give an RTMP URL with an application and a stream/],
+    [{ url, width: 1280, height: 720 }, /size \(--size\)="1280x720": use a 2:1 equirectangular size/],
+    [{ url, width: 642, height: 321 }, /size \(--size\)="642x321": use an even height/],
+    [{ url, fps: 0 }, /fps \(--fps\)=0: use a number from 1 to 120/],
+    [{ url, keyframeIntervalSeconds: 0.05 }, /keyframeIntervalSeconds \(--keyframe-interval\)=0.05: use a number from 0.1 to 20/],
+    [{ url, durationSeconds: -1 }, /durationSeconds \(--duration\)=-1: use a number from 0.5/],
+    [{ url, videoBitrateKbps: 10 }, /videoBitrateKbps \(--bitrate\)=10: use a number from 100 to 200000/],
+    [{ url, fontFile: "/fonts/a:b.ttf" }, /fontFile \(--font\)="\/fonts\/a:b.ttf": give a TrueType font path without/],
+  ])("rejects %p naming the field, the value and the fix", (input, message) => {
+    expect(() => resolveTestSourceConfig(input)).toThrow(ConfigError);
+    expect(() => resolveTestSourceConfig(input)).toThrow(message);
+  });
+});

@@ -1,0 +1,3 @@
+export * from "./config.js";
+export * from "./pattern.js";
+export * from "./test-source.js";
