@@ -16,7 +16,7 @@ export class ConfigError extends Live360Error {
     readonly value: unknown,
     readonly fix: string,
   ) {
-    super(`invalid configuration: ${field}=${JSON.stringify(value)}: ${fix}`);
+    super(`invalid configuration: ${field}=${value === undefined ? "(not set)" : JSON.stringify(value)}: ${fix}`);
   }
 }
 

@@ -10,6 +10,8 @@ export interface OriginMetrics {
   ffmpegSpeed: Gauge<"stream">;
   inputBitrate: Gauge<"stream">;
   recordings: Counter<"result">;
+  recordingUploadFailures: Counter<"step">;
+  recordingsPending: Gauge<string>;
   httpRequests: Counter<"kind" | "status">;
 }
 
@@ -48,6 +50,17 @@ export function createOriginMetrics(): OriginMetrics {
       name: "live360_origin_recordings_total",
       help: "Recordings finished, by result (delivered, failed)",
       labelNames: ["result"],
+      registers,
+    }),
+    recordingUploadFailures: new Counter({
+      name: "live360_origin_recording_handoff_failures_total",
+      help: "Failed attempts to hand a recording to the VOD pipeline, by step (upload, enqueue); each is retried",
+      labelNames: ["step"],
+      registers,
+    }),
+    recordingsPending: new Gauge({
+      name: "live360_origin_recordings_pending",
+      help: "Finished recordings not yet handed to the VOD pipeline (kept on disk)",
       registers,
     }),
     httpRequests: new Counter({

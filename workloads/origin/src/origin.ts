@@ -1,19 +1,28 @@
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, readdir, rm } from "node:fs/promises";
 import type { Server } from "node:http";
 import path from "node:path";
-import { ListenError, createLogger, resolveBinary, sleep, type Logger, type ResolvedBinary } from "@live360/core";
+import { ListenError, createLogger, probe, resolveBinary, sleep, type Logger, type ResolvedBinary } from "@live360/core";
 import { REFUSAL_EXPLANATIONS, decidePublish } from "./auth.js";
 import type { OriginConfig } from "./config.js";
 import { createOriginHttpServer } from "./http.js";
 import { createOriginMetrics, type OriginMetrics } from "./metrics.js";
 import { RtmpIngest, type Publisher } from "./nms.js";
 import { StreamPipeline, type StreamStats } from "./pipeline.js";
-import { LocalDirectorySink, SourceRecorder, finalizeRecording, type RecordingSink } from "./recording.js";
+import {
+  LocalDirectorySink,
+  SourceRecorder,
+  finalizeRecording,
+  parseRecordingFileName,
+  type FinishedRecording,
+  type RecordingSink,
+} from "./recording.js";
 
 export interface OriginOptions {
   logger?: Logger;
   /** Defaults to `<data-dir>/recordings` (local mode). */
   recordingSink?: RecordingSink;
+  /** Shared with a sink that reports into the same registry. */
+  metrics?: OriginMetrics;
 }
 
 interface StreamEntry {
@@ -34,7 +43,7 @@ export class Origin {
   private closePromise: Promise<void> | undefined;
   private readonly ingest: RtmpIngest;
   private readonly http: Server;
-  readonly metrics: OriginMetrics = createOriginMetrics();
+  readonly metrics: OriginMetrics;
   private readonly startedAt = Date.now();
   private readonly sink: RecordingSink;
 
@@ -43,7 +52,9 @@ export class Origin {
     private readonly ffmpeg: ResolvedBinary,
     private readonly log: Logger,
     sink: RecordingSink | undefined,
+    metrics: OriginMetrics | undefined,
   ) {
+    this.metrics = metrics ?? createOriginMetrics();
     this.sink = sink ?? new LocalDirectorySink(this.recordingsDir);
     this.ingest = new RtmpIngest(
       { port: config.rtmpPort, bindAddress: config.bindAddress, storeDir: path.join(config.dataDir, "ingest-state"), logger: log },
@@ -83,8 +94,9 @@ export class Origin {
     const ffmpeg = await resolveBinary("ffmpeg");
     log.info("using ffmpeg", { path: ffmpeg.path, version: ffmpeg.version, source: ffmpeg.source });
     await mkdir(path.join(config.dataDir, "hls"), { recursive: true });
-    const origin = new Origin(config, ffmpeg, log, options.recordingSink);
+    const origin = new Origin(config, ffmpeg, log, options.recordingSink, options.metrics);
     await origin.listen();
+    void origin.recoverRecordings();
     log.info("origin ready", {
       rtmp: `rtmp://${config.bindAddress}:${config.rtmpPort}/live/<stream>`,
       http: `http://${config.bindAddress}:${config.httpPort}/hls/<stream>/master.m3u8`,
@@ -121,7 +133,7 @@ export class Origin {
     const continuing = existing !== undefined;
     if (existing) clearTimeout(existing.graceTimer);
     else await rm(this.streamDir(publisher.stream), { recursive: true, force: true });
-    const recorder = await SourceRecorder.open(path.join(this.recordingsDir, ".incoming"), publisher.stream);
+    const recorder = await SourceRecorder.open(this.incomingDir, publisher.stream);
     const pipeline = new StreamPipeline(
       publisher,
       recorder,
@@ -156,7 +168,7 @@ export class Origin {
     try {
       const finished = await finalizeRecording(
         pipeline.recording.rawFile,
-        path.join(this.recordingsDir, ".incoming"),
+        this.incomingDir,
         { stream: pipeline.stream, startedAt: pipeline.recording.startedAt, projection: this.config.projection },
         this.log,
       );
@@ -165,6 +177,35 @@ export class Origin {
     } catch (err) {
       this.metrics.recordings.inc({ result: "failed" });
       this.log.error("recording not delivered; raw file kept", { stream: pipeline.stream, error: err });
+    }
+  }
+
+  private get incomingDir(): string {
+    return path.join(this.recordingsDir, ".incoming");
+  }
+
+  /**
+   * Recordings a previous run left behind (a crash, S3 down at shutdown) are finalized if
+   * still raw and handed to the sink again: no recording is lost to a restart.
+   */
+  private async recoverRecordings(): Promise<void> {
+    const files = await readdir(this.incomingDir).catch(() => [] as string[]);
+    const finalized = new Set(files.filter((f) => f.endsWith(".mp4")).map((f) => f.replace(/\.mp4$/, "")));
+    for (const file of files) {
+      const parsed = parseRecordingFileName(file);
+      if (!parsed || (parsed.ext === "flv" && finalized.has(file.replace(/\.flv$/, "")))) continue;
+      const full = path.join(this.incomingDir, file);
+      try {
+        const recording: FinishedRecording =
+          parsed.ext === "mp4"
+            ? { stream: parsed.stream, file: full, startedAt: parsed.startedAt, projection: this.config.projection, durationSeconds: Number((await probe(full)).format.duration ?? 0) }
+            : await finalizeRecording(full, this.incomingDir, { ...parsed, projection: this.config.projection }, this.log);
+        this.log.info("recovering a recording left by an earlier run", { file });
+        await this.sink.deliver(recording);
+        this.metrics.recordings.inc({ result: "delivered" });
+      } catch (err) {
+        this.log.error("recording left by an earlier run not delivered; kept", { file, error: err });
+      }
     }
   }
 
@@ -187,12 +228,13 @@ export class Origin {
     return true;
   }
 
-  stat(): { uptimeSeconds: number; draining: boolean; ffmpeg: { path: string; version: string; source: string }; streams: StreamStats[] } {
+  stat(): OriginStat {
     return {
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       draining: this.draining,
       ffmpeg: { path: this.ffmpeg.path, version: this.ffmpeg.version, source: this.ffmpeg.source },
       streams: [...this.streams.values()].map((e) => e.pipeline.stats()),
+      recordingsPending: this.sink.pending?.() ?? [],
     };
   }
 
@@ -212,6 +254,7 @@ export class Origin {
       const deadline = new AbortController();
       await Promise.race([work, sleep(this.config.shutdownGraceSeconds * 1000, deadline.signal)]);
       deadline.abort();
+      this.sink.close?.();
       for (const entry of this.streams.values()) clearTimeout(entry.graceTimer);
       await this.ingest.stop();
       await new Promise<void>((resolve) => {
@@ -222,6 +265,15 @@ export class Origin {
     })();
     return this.closePromise;
   }
+}
+
+export interface OriginStat {
+  uptimeSeconds: number;
+  draining: boolean;
+  ffmpeg: { path: string; version: string; source: string };
+  streams: StreamStats[];
+  /** Recordings whose hand-off to the VOD pipeline is being retried (e.g. S3 unreachable). */
+  recordingsPending: ReadonlyArray<{ stream: string; file: string; attempts: number; lastError: string | undefined }>;
 }
 
 export function startOrigin(config: OriginConfig, options?: OriginOptions): Promise<Origin> {

@@ -20,6 +20,10 @@ export interface FinishedRecording {
  */
 export interface RecordingSink {
   deliver(recording: FinishedRecording): Promise<void>;
+  /** Deliveries still being retried, for /stat; a sink that cannot fail has none. */
+  pending?(): ReadonlyArray<{ stream: string; file: string; attempts: number; lastError: string | undefined }>;
+  /** Stops retrying at shutdown; undelivered files stay on disk. */
+  close?(): void;
 }
 
 /** The recording could not be turned into a valid MP4; the raw FLV is kept beside it. */
@@ -35,6 +39,14 @@ export class RecordingFinalizeError extends Live360Error {
 /** `20261124T135544Z`: sortable, and valid in file names and S3 keys. */
 export function utcStamp(date: Date): string {
   return date.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+}
+
+/** Reads back `<stream>-<utcStamp>.<ext>`, as written by SourceRecorder and finalizeRecording. */
+export function parseRecordingFileName(file: string): { stream: string; startedAt: Date; ext: string } | undefined {
+  const m = /^([a-z0-9][a-z0-9-]{0,62})-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z\.(flv|mp4)$/.exec(path.basename(file));
+  if (!m) return undefined;
+  const [, stream, y, mo, d, h, mi, sec, ext] = m as unknown as string[];
+  return { stream: stream!, startedAt: new Date(`${y}-${mo}-${d}T${h}:${mi}:${sec}Z`), ext: ext! };
 }
 
 /**

@@ -2,8 +2,16 @@ import { fileURLToPath } from "node:url";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { Option, type Command } from "commander";
-import { PROJECTIONS, parseLadder, parseNumberFlag } from "@live360/core";
-import { loadPublishKeys, resolveOriginConfig, DEFAULT_ORIGIN_CONFIG, type OriginConfig } from "@live360/origin";
+import { ConfigError, PROJECTIONS, S3Storage, SqsQueue, parseLadder, parseNumberFlag, type Logger } from "@live360/core";
+import {
+  DEFAULT_ORIGIN_CONFIG,
+  UploadingRecordingSink,
+  createOriginMetrics,
+  loadPublishKeys,
+  resolveOriginConfig,
+  type OriginConfig,
+  type OriginOptions,
+} from "@live360/origin";
 
 /** Raw flag values as commander hands them over (strings until validated). */
 export interface OriginFlags {
@@ -20,6 +28,11 @@ export interface OriginFlags {
   adminToken?: string;
   playerDir?: string;
   projection: string;
+  ingestBucket?: string;
+  queueUrl?: string;
+  s3Endpoint?: string;
+  sqsEndpoint?: string;
+  region?: string;
 }
 
 /** The flags shared by `live360 origin` and `live360 local`. */
@@ -38,7 +51,12 @@ export function addOriginOptions(command: Command): Command {
     .option("--publish-keys-file <file>", "require publish keys: lines of stream=secret; publishers add ?key=<secret> (also: env LIVE360_PUBLISH_KEYS)")
     .addOption(new Option("--admin-token <token>", "bearer token for POST /control/drop/<stream>; the control API is off without it").env("LIVE360_ADMIN_TOKEN"))
     .option("--player-dir <dir>", "static player files served at /player/ (default: the built player)")
-    .addOption(new Option("--projection <kind>", "projection of the source, recorded with recordings").choices(PROJECTIONS).default(d.projection));
+    .addOption(new Option("--projection <kind>", "projection of the source, recorded with recordings").choices(PROJECTIONS).default(d.projection))
+    .option("--ingest-bucket <bucket>", "upload finished recordings to s3://<bucket>/recordings/<stream>/<UTC time>.mp4 (with --queue-url)")
+    .option("--queue-url <url>", "SQS queue that gets a VOD job for every uploaded recording (with --ingest-bucket)")
+    .option("--s3-endpoint <url>", "S3-compatible endpoint instead of AWS S3 (path-style addressing)")
+    .option("--sqs-endpoint <url>", "SQS-compatible endpoint instead of AWS SQS")
+    .option("--region <region>", "AWS region (default: AWS_REGION, else us-east-1)");
 }
 
 /** The player built in this checkout (player/dist), when there is one. */
@@ -63,4 +81,23 @@ export function originConfigFromFlags(flags: OriginFlags): OriginConfig {
     playerDir: flags.playerDir ? path.resolve(flags.playerDir) : defaultPlayerDir(),
     projection: flags.projection as OriginConfig["projection"],
   });
+}
+
+/**
+ * With --ingest-bucket and --queue-url recordings go to S3 and a VOD job to SQS; without
+ * both they stay in <data-dir>/recordings. One without the other is a mistake, not a mode.
+ */
+export function recordingOptionsFromFlags(flags: OriginFlags, logger: Logger): OriginOptions {
+  if (!flags.ingestBucket && !flags.queueUrl) return { logger };
+  if (!flags.ingestBucket) throw new ConfigError("--ingest-bucket", flags.ingestBucket, "give the bucket recordings go to, together with --queue-url");
+  if (!flags.queueUrl) throw new ConfigError("--queue-url", flags.queueUrl, "give the SQS queue URL for VOD jobs, together with --ingest-bucket");
+  const metrics = createOriginMetrics();
+  const recordingSink = new UploadingRecordingSink({
+    storage: new S3Storage({ endpoint: flags.s3Endpoint, region: flags.region }),
+    queue: new SqsQueue({ queueUrl: flags.queueUrl, endpoint: flags.sqsEndpoint, region: flags.region }),
+    bucket: flags.ingestBucket,
+    logger,
+    metrics,
+  });
+  return { logger, metrics, recordingSink };
 }

@@ -1,6 +1,7 @@
 import { Command } from "commander";
+import { createLogger } from "@live360/core";
 import { startOrigin } from "@live360/origin";
-import { addOriginOptions, originConfigFromFlags, type OriginFlags } from "./origin-options.js";
+import { addOriginOptions, originConfigFromFlags, recordingOptionsFromFlags, type OriginFlags } from "./origin-options.js";
 import { closeOnSignal } from "./lifecycle.js";
 
 export function originCommand(): Command {
@@ -9,7 +10,8 @@ export function originCommand(): Command {
       "RTMP ingest → one supervised FFmpeg per stream writing an ABR HLS ladder (source passed through), recording, HLS over HTTP",
     ),
   ).action(async (flags: OriginFlags) => {
-    const origin = await startOrigin(originConfigFromFlags(flags));
+    const config = originConfigFromFlags(flags);
+    const origin = await startOrigin(config, recordingOptionsFromFlags(flags, createLogger("origin")));
     await closeOnSignal(() => origin.close());
   });
 }
