@@ -5,11 +5,12 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM ?= npm
 
-.PHONY: help deps system-deps test-services node-deps build lint test demo clean
+.PHONY: help deps system-deps test-services node-deps build lint test demo cluster cluster-down test-cluster clean
 
 help:
 	@echo "make demo   - run live360 locally: RTMP ingest, ABR HLS, test source and player"
 	@echo "make test   - install dependencies, build, lint and run every test"
+	@echo "make cluster - start a local Kubernetes control plane with fake Spot nodes (builds it on first use)"
 
 # System packages the runtime and tests use. Installed only when missing; needs root (CI runs as root).
 system-deps:
@@ -32,6 +33,17 @@ test-services:
 
 test: system-deps test-services build lint
 	$(NPM) test
+
+# A real kube-apiserver/controller-manager/scheduler + etcd + kwok nodes on loopback (docs/kubernetes-version.md).
+cluster:
+	@bash test/cluster/up.sh
+
+cluster-down:
+	@bash test/cluster/down.sh
+
+# The control-plane test is not in `make test` yet: a fresh machine first spends ~10 min building it.
+test-cluster: build
+	NODE_OPTIONS=--experimental-vm-modules npx jest --testMatch '**/test/kit/dist/cluster.itest.js'
 
 demo: node-deps build
 	node packages/cli/dist/main.js local
