@@ -73,6 +73,9 @@ sign admin "/O=system:masters/CN=live360-admin" "$client_ext"
 # The controller manager and scheduler use the identities Kubernetes' bootstrap RBAC grants.
 sign controller-manager "/CN=system:kube-controller-manager" "$client_ext"
 sign scheduler "/CN=system:kube-scheduler" "$client_ext"
+# The aggregator's identity towards extension API servers; its CA is also what the controller manager
+# and scheduler expect to find in kube-system/extension-apiserver-authentication.
+sign front-proxy-client "/CN=front-proxy-client" "$client_ext"
 openssl_quiet genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$pki/sa.key"
 openssl_quiet pkey -in "$pki/sa.key" -pubout -out "$pki/sa.pub"
 
@@ -151,6 +154,10 @@ start kube-apiserver "$bin/kube-apiserver" \
   --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
   --cert-dir "$pki" --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
   --client-ca-file "$pki/ca.crt" \
+  --requestheader-client-ca-file "$pki/ca.crt" --requestheader-allowed-names front-proxy-client \
+  --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group \
+  --requestheader-extra-headers-prefix X-Remote-Extra- \
+  --proxy-client-cert-file "$pki/front-proxy-client.crt" --proxy-client-key-file "$pki/front-proxy-client.key" \
   --service-account-issuer https://kubernetes.default.svc.cluster.local \
   --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
   --service-cluster-ip-range "$service_cidr" \
