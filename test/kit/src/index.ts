@@ -4,3 +4,8 @@ export * from "./media.js";
 export * from "./test-services.js";
 export * from "./s3-server.js";
 export * from "./sqs-server.js";
+export * from "./http.js";
+export * from "./process.js";
+export * from "./live-hls.js";
+export * from "./publish-many.js";
+export * from "./hls-stand-in.js";

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { edgeCommand, edgeMetricsCommand } from "./edge.js";
 import { localCommand } from "./local.js";
 import { originCommand } from "./origin.js";
 import { testSourceCommand } from "./test-source.js";
@@ -8,4 +9,5 @@ export function registerCommands(program: Command): void {
   program.addCommand(localCommand());
   program.addCommand(originCommand());
   program.addCommand(testSourceCommand());
+  for (const command of [edgeCommand(), edgeMetricsCommand()]) program.addCommand(command);
 }

@@ -1,0 +1,116 @@
+import { Command, Option } from "commander";
+import { ConfigError, createLogger, parseNumberFlag } from "@live360/core";
+import {
+  ACCESS_LOG_TARGETS,
+  DEFAULT_EDGE_CONFIG,
+  SIGNING_SCRIPT_FILE,
+  SIGNING_SECRET_ENV,
+  STUB_STATUS_PATH,
+  renderEdgeFiles,
+  resolveEdgeConfig,
+  runEdge,
+  startEdgeMetrics,
+  type AccessLogTarget,
+  type EdgeConfig,
+} from "@live360/edge";
+import { closeOnSignal } from "./lifecycle.js";
+
+/** Raw flag values as commander hands them over (strings until validated). */
+interface EdgeFlags {
+  origin: string[];
+  listen: string;
+  bind: string;
+  cacheDir: string;
+  cacheMaxSize: string;
+  workDir: string;
+  statusPort: string;
+  metricsPort: string;
+  resolver?: string;
+  accessLog: AccessLogTarget;
+  user?: string;
+  drainDelay: string;
+  shutdownGrace: string;
+  printConfig?: string | true;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+function edgeConfigFromFlags(flags: EdgeFlags): EdgeConfig {
+  return resolveEdgeConfig({
+    origins: flags.origin,
+    listenPort: parseNumberFlag("--listen", flags.listen),
+    listenAddress: flags.bind,
+    cache: { dir: flags.cacheDir, maxSizeMegabytes: parseNumberFlag("--cache-max-size", flags.cacheMaxSize) },
+    workDir: flags.workDir,
+    statusPort: parseNumberFlag("--status-port", flags.statusPort),
+    metricsPort: parseNumberFlag("--metrics-port", flags.metricsPort),
+    resolver: flags.resolver ? { addresses: flags.resolver.split(",").map((a) => a.trim()), validSeconds: 10 } : undefined,
+    accessLog: flags.accessLog,
+    user: flags.user,
+    drainDelaySeconds: parseNumberFlag("--drain-delay", flags.drainDelay),
+    shutdownGraceSeconds: parseNumberFlag("--shutdown-grace", flags.shutdownGrace),
+    // From the environment only: a flag would show the secret in `ps` and shell history.
+    signingSecret: process.env[SIGNING_SECRET_ENV] || undefined,
+  });
+}
+
+function printConfig(config: EdgeConfig, which: string): void {
+  const files = renderEdgeFiles(config);
+  const text = files[which];
+  if (text === undefined) {
+    throw new ConfigError("--print-config", which, `choose one of ${Object.keys(files).join(", ")} (${SIGNING_SCRIPT_FILE} exists only with ${SIGNING_SECRET_ENV} set)`);
+  }
+  process.stdout.write(text);
+}
+
+export function edgeCommand(): Command {
+  const d = DEFAULT_EDGE_CONFIG;
+  return new Command("edge")
+    .description(
+      "Edge cache: nginx generated from typed config — request collapsing, primary → backup failover (also on 404), drain on SIGTERM, stub_status metrics",
+    )
+    .option("--origin <url>", "origin base URL, repeatable, in priority order: primary first, then backups", collect, [])
+    .option("--listen <port>", "port viewers connect to", String(d.listenPort))
+    .option("--bind <address>", "address to listen on", d.listenAddress)
+    .option("--cache-dir <dir>", "cache directory (a tmpfs such as /dev/shm is fastest)", d.cache.dir)
+    .option("--cache-max-size <megabytes>", "cache size limit", String(d.cache.maxSizeMegabytes))
+    .option("--work-dir <dir>", "nginx.conf, pid file, temp files, access log and the drain flag", d.workDir)
+    .option("--status-port <port>", "loopback port serving nginx stub_status", String(d.statusPort))
+    .option("--metrics-port <port>", "Prometheus /metrics (stub_status under nginx-prometheus-exporter names)", String(d.metricsPort))
+    .option("--resolver <addresses>", "DNS servers to re-resolve origin names with, comma-separated (nginx ≥ 1.27.3)")
+    .addOption(new Option("--access-log <target>", "where the access log goes").choices(ACCESS_LOG_TARGETS).default(d.accessLog))
+    .option("--user <name>", "user for nginx workers when started as root")
+    .option("--drain-delay <seconds>", "after SIGTERM, how long readiness fails before nginx stops accepting", String(d.drainDelaySeconds))
+    .option("--shutdown-grace <seconds>", "upper bound from SIGTERM to exit", String(d.shutdownGraceSeconds))
+    .option("--print-config [file]", `print a generated file (nginx.conf, or ${SIGNING_SCRIPT_FILE}) and exit instead of running nginx`)
+    .addHelpText("after", `\nSigned URLs: set ${SIGNING_SECRET_ENV} (≥ 32 characters); media is then served only under /s/<expires>/<signature>/hls/<stream>/.`)
+    .action(async (flags: EdgeFlags) => {
+      const config = edgeConfigFromFlags(flags);
+      if (flags.printConfig !== undefined) {
+        printConfig(config, flags.printConfig === true ? "nginx.conf" : flags.printConfig);
+        return;
+      }
+      const runner = await runEdge(config);
+      runner.on("failed", () => process.exit(1));
+      await closeOnSignal(() => runner.close());
+    });
+}
+
+/** The metrics sidecar on its own, for a pod running the official nginx image. */
+export function edgeMetricsCommand(): Command {
+  const d = DEFAULT_EDGE_CONFIG;
+  return new Command("edge-metrics")
+    .description("Prometheus /metrics from an nginx stub_status page (the edge pod's metrics sidecar)")
+    .option("--status-url <url>", "stub_status URL", `http://127.0.0.1:${d.statusPort}${STUB_STATUS_PATH}`)
+    .option("--port <port>", "port for /metrics", String(d.metricsPort))
+    .option("--bind <address>", "address to listen on", "0.0.0.0")
+    .action(async (flags: { statusUrl: string; port: string; bind: string }) => {
+      const server = await startEdgeMetrics({
+        statusUrl: flags.statusUrl,
+        port: parseNumberFlag("--port", flags.port),
+        bindAddress: flags.bind,
+        logger: createLogger("edge-metrics"),
+      });
+      await closeOnSignal(() => server.close());
+    });
+}

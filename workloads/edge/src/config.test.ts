@@ -1,0 +1,97 @@
+import { describe, expect, test } from "@jest/globals";
+import { ConfigError } from "@live360/core";
+import { resolveEdgeConfig, type EdgeConfigInput } from "./config.js";
+
+const ORIGINS = ["http://10.0.0.1:8080", "http://10.0.0.2:8080"];
+
+function rejection(input: EdgeConfigInput): ConfigError {
+  try {
+    resolveEdgeConfig(input);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error(`accepted ${JSON.stringify(input)}`);
+}
+
+describe("resolveEdgeConfig", () => {
+  test("names origins by priority and fills every default", () => {
+    const config = resolveEdgeConfig({ origins: [...ORIGINS, "http://origin-c.live.svc"] });
+    expect(config.origins).toEqual([
+      { name: "primary", hostPort: "10.0.0.1:8080", isIpLiteral: true },
+      { name: "backup", hostPort: "10.0.0.2:8080", isIpLiteral: true },
+      { name: "backup-2", hostPort: "origin-c.live.svc:80", isIpLiteral: false },
+    ]);
+    expect(config.listenPort).toBe(8080);
+    expect(config.ttl).toEqual({ playlistSeconds: 1, segmentSeconds: 86_400, overrideOrigin: false });
+    expect(config.cache.dir.startsWith("/")).toBe(true);
+    expect(config.signingSecret).toBeUndefined();
+  });
+
+  test("accepts IPv6 origins", () => {
+    const config = resolveEdgeConfig({ origins: ["http://[::1]:9000"] });
+    expect(config.origins[0]).toEqual({ name: "primary", hostPort: "[::1]:9000", isIpLiteral: true });
+  });
+
+  test("no origins: names the field and shows how to give them", () => {
+    for (const origins of [undefined, []]) {
+      const err = rejection({ origins });
+      expect(err.field).toBe("origins (--origin)");
+      expect(err.message).toContain("give at least one origin URL, primary first");
+    }
+  });
+
+  test.each([
+    [0, "listenPort (--listen)"],
+    [70_000, "listenPort (--listen)"],
+    [80.5, "listenPort (--listen)"],
+  ])("invalid port %p is refused with the range", (listenPort, field) => {
+    const err = rejection({ origins: ORIGINS, listenPort });
+    expect(err.field).toBe(field);
+    expect(err.value).toBe(listenPort);
+    expect(err.message).toContain("use a whole number from 1 to 65535");
+  });
+
+  test.each([
+    ["not a url", "not a URL"],
+    ["https://origin:8443", "use http://"],
+    ["http://origin:8080/hls", "remove the path"],
+    ["http://origin:8080/?x=1", "remove the path"],
+    ["http://user:pw@origin:8080", "remove the user:password"],
+    ["", "give the origin's base URL"],
+  ])("bad origin URL %p: %p", (url, fix) => {
+    const err = rejection({ origins: [ORIGINS[0]!, url] });
+    expect(err.field).toBe("origins[1] (--origin)");
+    expect(err.value).toBe(url);
+    expect(err.message).toContain(fix);
+  });
+
+  test("the same origin twice is refused", () => {
+    const err = rejection({ origins: ["http://10.0.0.1:8080", "http://10.0.0.1:8080/"] });
+    expect(err.message).toContain("10.0.0.1:8080 is listed twice");
+  });
+
+  test("two listeners on one port are refused", () => {
+    const err = rejection({ origins: ORIGINS, listenPort: 9000, metricsPort: 9000 });
+    expect(err.field).toBe("metricsPort (--metrics-port)");
+    expect(err.message).toContain("listenPort (--listen) already uses port 9000");
+  });
+
+  test("a path that would break out of its nginx directive is refused", () => {
+    const err = rejection({ origins: ORIGINS, cache: { dir: "/tmp/x; include /etc/passwd" } });
+    expect(err.field).toBe("cache.dir (--cache-dir)");
+    expect(err.message).toContain("without spaces, quotes, ';'");
+  });
+
+  test("a short signing secret is refused without echoing it", () => {
+    const err = rejection({ origins: ORIGINS, signingSecret: "hunter2" });
+    expect(err.message).toContain("at least 32 random characters");
+    expect(err.message).not.toContain("hunter2");
+  });
+
+  test("timing relations are checked", () => {
+    expect(rejection({ origins: ORIGINS, lockTimeoutMs: 1000, lockAgeMs: 2000 }).field).toBe("lockAgeMs");
+    expect(rejection({ origins: ORIGINS, drainDelaySeconds: 30, shutdownGraceSeconds: 25 }).field).toBe("drainDelaySeconds (--drain-delay)");
+    expect(rejection({ origins: ORIGINS, resolver: { addresses: [], validSeconds: 10 } }).field).toBe("resolver.addresses (--resolver)");
+  });
+});

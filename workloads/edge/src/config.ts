@@ -1,0 +1,274 @@
+import path from "node:path";
+import { isIP } from "node:net";
+import { ConfigError, integerInRange, matching, nonEmptyString, oneOf, port } from "@live360/core";
+
+/** One origin as the generated configuration uses it. */
+export interface EdgeOrigin {
+  /** `primary`, `backup`, `backup-2`…: shown in X-Served-By and logs. */
+  name: string;
+  /** `host:port` as nginx's upstream `server` directive takes it (`[::1]:8080` for IPv6). */
+  hostPort: string;
+  /** An IP literal maps to its name in X-Served-By; a DNS name shows the resolved address. */
+  isIpLiteral: boolean;
+}
+
+export interface EdgeCacheConfig {
+  /** proxy_cache_path; a tmpfs (`/dev/shm`, an emptyDir with medium Memory) is the fast choice. */
+  dir: string;
+  maxSizeMegabytes: number;
+  /** Objects nobody asked for in this long are evicted even if still fresh. */
+  inactiveSeconds: number;
+  /** Shared-memory key zone; 1 MB holds about 8000 keys. */
+  keysZoneMegabytes: number;
+}
+
+/**
+ * Freshness used when the origin sends no Cache-Control/Expires, or instead of it when
+ * `overrideOrigin` is set (for an origin whose headers cannot be fixed).
+ */
+export interface EdgeTtlConfig {
+  playlistSeconds: number;
+  segmentSeconds: number;
+  overrideOrigin: boolean;
+}
+
+export interface EdgeResolverConfig {
+  /** DNS servers, e.g. kube-dns's ClusterIP `10.96.0.10`. */
+  addresses: readonly string[];
+  /** Re-resolve origin names this often (needs nginx ≥ 1.27.3: the official image, not Debian 12). */
+  validSeconds: number;
+}
+
+export const ACCESS_LOG_TARGETS = ["off", "stdout", "file"] as const;
+export type AccessLogTarget = (typeof ACCESS_LOG_TARGETS)[number];
+
+/** Everything the edge needs, fully resolved; build it with resolveEdgeConfig. */
+export interface EdgeConfig {
+  /** In priority order: the first is the primary, the rest are backups tried in order. */
+  origins: readonly EdgeOrigin[];
+  listenAddress: string;
+  listenPort: number;
+  /** stub_status is served here only, bound to loopback: the metrics sidecar reads it in the pod. */
+  statusPort: number;
+  /** The Prometheus endpoint of the metrics sidecar (`runEdge` serves it in-process). */
+  metricsPort: number;
+  cache: EdgeCacheConfig;
+  ttl: EdgeTtlConfig;
+  /** How long concurrent misses wait for the one request that fills the cache. */
+  lockTimeoutMs: number;
+  /** After this long a stuck filling request lets exactly one more request through. */
+  lockAgeMs: number;
+  connectTimeoutMs: number;
+  /** Longest silence between two reads from an origin before it counts as failed. */
+  readTimeoutMs: number;
+  /** A failed origin is skipped this long before a live request probes it again. */
+  failTimeoutSeconds: number;
+  /** Idle HTTP/1.1 connections kept open to the origins per worker. */
+  upstreamKeepalive: number;
+  /** Path on the origins that answers 200 while the origin is alive; /readyz probes it. */
+  originHealthPath: string;
+  resolver: EdgeResolverConfig | undefined;
+  /** Enables signed URLs; reaches nginx through an environment variable, never the file. */
+  signingSecret: string | undefined;
+  /** Holds nginx.conf, the pid file, temp files and the drain flag; must be writable. */
+  workDir: string;
+  /** Where dynamic modules live: `/usr/lib/nginx/modules` in Debian and in the official image. */
+  modulesDir: string;
+  /** `user` directive; only meaningful when the nginx master runs as root. */
+  user: string | undefined;
+  /** `auto` = one worker per core. */
+  workerProcesses: number | "auto";
+  /**
+   * `stdout` suits containers (the official image's stdout is a pipe); `file` writes
+   * `<workDir>/access.log`, for local runs where nginx is a Node child (its stdout is a
+   * socket, which nginx cannot open as /dev/stdout).
+   */
+  accessLog: AccessLogTarget;
+  /** After SIGTERM, readiness fails for this long before nginx stops accepting connections. */
+  drainDelaySeconds: number;
+  /** Upper bound from SIGTERM to exit, inside Kubernetes' terminationGracePeriodSeconds. */
+  shutdownGraceSeconds: number;
+}
+
+/** What callers may give: origins as URLs, everything else optional. */
+export interface EdgeConfigInput
+  extends Partial<Omit<EdgeConfig, "origins" | "cache" | "ttl" | "resolver">> {
+  origins?: readonly string[];
+  cache?: Partial<EdgeCacheConfig>;
+  ttl?: Partial<EdgeTtlConfig>;
+  resolver?: EdgeResolverConfig;
+}
+
+export const DEFAULT_EDGE_CONFIG: Omit<EdgeConfig, "origins"> = {
+  listenAddress: "0.0.0.0",
+  listenPort: 8080,
+  statusPort: 8081,
+  metricsPort: 9113,
+  cache: { dir: "./.live360/edge/cache", maxSizeMegabytes: 2048, inactiveSeconds: 1200, keysZoneMegabytes: 10 },
+  // Playlists change every segment, segments never change (the origin's own headers say the same).
+  ttl: { playlistSeconds: 1, segmentSeconds: 86_400, overrideOrigin: false },
+  // Long enough for one segment fetch inside a cluster, short enough that a stuck origin
+  // does not hold viewers for longer than a segment lasts.
+  lockTimeoutMs: 3000,
+  lockAgeMs: 2000,
+  connectTimeoutMs: 1000,
+  readTimeoutMs: 2000,
+  failTimeoutSeconds: 2,
+  upstreamKeepalive: 32,
+  originHealthPath: "/healthz",
+  resolver: undefined,
+  signingSecret: undefined,
+  workDir: "./.live360/edge",
+  modulesDir: "/usr/lib/nginx/modules",
+  user: undefined,
+  workerProcesses: "auto",
+  accessLog: "file",
+  drainDelaySeconds: 5,
+  shutdownGraceSeconds: 25,
+};
+
+/** Environment variable through which nginx (njs) receives the signing secret. */
+export const SIGNING_SECRET_ENV = "LIVE360_EDGE_SIGNING_SECRET";
+
+const MIN_SECRET_LENGTH = 32;
+
+export function originName(index: number): string {
+  if (index === 0) return "primary";
+  return index === 1 ? "backup" : `backup-${index}`;
+}
+
+/** Parses one `--origin` URL into the host:port nginx needs, explaining every rejection. */
+export function parseOriginUrl(field: string, raw: unknown, index: number): EdgeOrigin {
+  const example = "give the origin's base URL, e.g. http://origin-primary:8080";
+  if (typeof raw !== "string" || raw.trim() === "") throw new ConfigError(field, raw, example);
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(field, raw, `not a URL: ${example}`);
+  }
+  if (url.protocol !== "http:") {
+    throw new ConfigError(field, raw, "use http:// (origins are reached inside the cluster; TLS ends in front of the edge)");
+  }
+  if (url.username !== "" || url.password !== "") throw new ConfigError(field, raw, "remove the user:password part");
+  if (url.pathname !== "/" || url.search !== "" || url.hash !== "") {
+    throw new ConfigError(field, raw, `remove the path, query and fragment: the edge forwards request paths unchanged; ${example}`);
+  }
+  const host = url.hostname; // IPv6 literals keep their brackets here
+  const portNumber = url.port === "" ? 80 : Number(url.port);
+  return {
+    name: originName(index),
+    hostPort: `${host}:${portNumber}`,
+    isIpLiteral: isIP(host.replace(/^\[|\]$/g, "")) !== 0,
+  };
+}
+
+function resolveOrigins(raw: unknown): EdgeOrigin[] {
+  const field = "origins (--origin)";
+  if (!Array.isArray(raw) || raw.length === 0) {
+    throw new ConfigError(field, raw ?? [], "give at least one origin URL, primary first: --origin http://primary:8080 --origin http://backup:8080");
+  }
+  const origins = raw.map((url, i) => parseOriginUrl(`origins[${i}] (--origin)`, url, i));
+  const seen = new Set<string>();
+  for (const [i, origin] of origins.entries()) {
+    if (seen.has(origin.hostPort)) {
+      throw new ConfigError(`origins[${i}] (--origin)`, raw[i], `${origin.hostPort} is listed twice: a backup must be a different origin`);
+    }
+    seen.add(origin.hostPort);
+  }
+  return origins;
+}
+
+function resolveResolver(raw: EdgeResolverConfig | undefined): EdgeResolverConfig | undefined {
+  if (raw === undefined) return undefined;
+  if (raw.addresses.length === 0) {
+    throw new ConfigError("resolver.addresses (--resolver)", raw.addresses, "give at least one DNS server, e.g. 10.96.0.10 (kube-dns)");
+  }
+  const addresses = raw.addresses.map((a, i) =>
+    matching(`resolver.addresses[${i}] (--resolver)`, a, /^[A-Za-z0-9.:[\]-]+$/, "give a DNS server address such as 10.96.0.10 or kube-dns.kube-system.svc.cluster.local"),
+  );
+  return { addresses, validSeconds: integerInRange("resolver.validSeconds", raw.validSeconds, 1, 3600) };
+}
+
+// Values land inside nginx.conf: anything that could end a directive or open a block is refused.
+const SAFE_PATH = /^[^\s;{}'"$\\#]+$/;
+const SAFE_PATH_FIX = "use a path without spaces, quotes, ';', '{', '}', '$', '#' or '\\'";
+
+function safePath(field: string, value: unknown): string {
+  nonEmptyString(field, value, "give a directory path");
+  return path.resolve(matching(field, value, SAFE_PATH, SAFE_PATH_FIX));
+}
+
+export function resolveEdgeConfig(input: EdgeConfigInput = {}): EdgeConfig {
+  const d = DEFAULT_EDGE_CONFIG;
+  const pick = <K extends keyof EdgeConfigInput>(key: K, fallback: NonNullable<EdgeConfigInput[K]>) =>
+    input[key] ?? fallback;
+  const cache = { ...d.cache, ...definedOnly(input.cache ?? {}) };
+  const ttl = { ...d.ttl, ...definedOnly(input.ttl ?? {}) };
+  const listenPort = port("listenPort (--listen)", pick("listenPort", d.listenPort));
+  const statusPort = port("statusPort (--status-port)", pick("statusPort", d.statusPort));
+  const metricsPort = port("metricsPort (--metrics-port)", pick("metricsPort", d.metricsPort));
+  const ports = new Map<number, string>([[listenPort, "listenPort (--listen)"]]);
+  for (const [field, value] of [["statusPort (--status-port)", statusPort], ["metricsPort (--metrics-port)", metricsPort]] as const) {
+    const clash = ports.get(value);
+    if (clash) throw new ConfigError(field, value, `${clash} already uses port ${value}: give each its own port`);
+    ports.set(value, field);
+  }
+  const lockTimeoutMs = integerInRange("lockTimeoutMs", pick("lockTimeoutMs", d.lockTimeoutMs), 100, 60_000);
+  const lockAgeMs = integerInRange("lockAgeMs", pick("lockAgeMs", d.lockAgeMs), 100, 60_000);
+  if (lockAgeMs > lockTimeoutMs) {
+    throw new ConfigError("lockAgeMs", lockAgeMs, `use at most lockTimeoutMs (${lockTimeoutMs}): a second filling request only helps before the waiters give up`);
+  }
+  const drainDelaySeconds = integerInRange("drainDelaySeconds (--drain-delay)", pick("drainDelaySeconds", d.drainDelaySeconds), 0, 600);
+  const shutdownGraceSeconds = integerInRange("shutdownGraceSeconds (--shutdown-grace)", pick("shutdownGraceSeconds", d.shutdownGraceSeconds), 1, 3600);
+  if (drainDelaySeconds >= shutdownGraceSeconds) {
+    throw new ConfigError("drainDelaySeconds (--drain-delay)", drainDelaySeconds, `use less than shutdownGraceSeconds (${shutdownGraceSeconds}) so in-flight downloads have time to finish`);
+  }
+  const signingSecret = input.signingSecret;
+  if (signingSecret !== undefined && signingSecret.length < MIN_SECRET_LENGTH) {
+    throw new ConfigError(
+      `signingSecret (${SIGNING_SECRET_ENV})`,
+      `<${signingSecret.length} characters>`,
+      `use at least ${MIN_SECRET_LENGTH} random characters, e.g. $(openssl rand -base64 32)`,
+    );
+  }
+  const workerProcesses = pick("workerProcesses", d.workerProcesses);
+  return {
+    origins: resolveOrigins(input.origins),
+    listenAddress: matching("listenAddress (--bind)", pick("listenAddress", d.listenAddress), /^[0-9a-fA-F.:[\]]+$/, "give an IP address such as 0.0.0.0"),
+    listenPort,
+    statusPort,
+    metricsPort,
+    cache: {
+      dir: safePath("cache.dir (--cache-dir)", cache.dir),
+      maxSizeMegabytes: integerInRange("cache.maxSizeMegabytes (--cache-max-size)", cache.maxSizeMegabytes, 16, 10_000_000),
+      inactiveSeconds: integerInRange("cache.inactiveSeconds", cache.inactiveSeconds, 10, 30 * 86_400),
+      keysZoneMegabytes: integerInRange("cache.keysZoneMegabytes", cache.keysZoneMegabytes, 1, 1024),
+    },
+    ttl: {
+      playlistSeconds: integerInRange("ttl.playlistSeconds", ttl.playlistSeconds, 1, 60),
+      segmentSeconds: integerInRange("ttl.segmentSeconds", ttl.segmentSeconds, 1, 365 * 86_400),
+      overrideOrigin: ttl.overrideOrigin,
+    },
+    lockTimeoutMs,
+    lockAgeMs,
+    connectTimeoutMs: integerInRange("connectTimeoutMs", pick("connectTimeoutMs", d.connectTimeoutMs), 50, 60_000),
+    readTimeoutMs: integerInRange("readTimeoutMs", pick("readTimeoutMs", d.readTimeoutMs), 100, 300_000),
+    failTimeoutSeconds: integerInRange("failTimeoutSeconds", pick("failTimeoutSeconds", d.failTimeoutSeconds), 1, 300),
+    upstreamKeepalive: integerInRange("upstreamKeepalive", pick("upstreamKeepalive", d.upstreamKeepalive), 1, 10_000),
+    originHealthPath: matching("originHealthPath", pick("originHealthPath", d.originHealthPath), /^\/[A-Za-z0-9._~/-]*$/, "give an absolute path such as /healthz"),
+    resolver: resolveResolver(input.resolver),
+    signingSecret,
+    workDir: safePath("workDir (--work-dir)", pick("workDir", d.workDir)),
+    modulesDir: safePath("modulesDir", pick("modulesDir", d.modulesDir)),
+    user: input.user === undefined ? undefined : matching("user", input.user, /^[a-z_][a-z0-9_-]*$/, "give a system user name such as nginx"),
+    workerProcesses: workerProcesses === "auto" ? "auto" : integerInRange("workerProcesses", workerProcesses, 1, 256),
+    accessLog: oneOf("accessLog (--access-log)", pick("accessLog", d.accessLog), ACCESS_LOG_TARGETS),
+    drainDelaySeconds,
+    shutdownGraceSeconds,
+  };
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,386 @@
+/**
+ * The edge with real nginx (Debian) in front of two origin stand-ins that serve one live HLS
+ * tree written by a real FFmpeg (same names on both, as two origins fed identical encoder
+ * output would have). The stand-ins count every request, can answer 404, send slowly or die.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
+import { readFile, writeFile, mkdir } from "node:fs/promises";
+import path from "node:path";
+import { createLogger, renderMasterPlaylist } from "@live360/core";
+import {
+  Cleanup,
+  HlsStandIn,
+  freePort,
+  headerOf,
+  httpGet,
+  parseMediaPlaylist,
+  startLiveHlsWriter,
+  statusOf,
+  tempDir,
+  waitFor,
+  type HttpResult,
+  type LiveHlsWriter,
+} from "@live360/testkit";
+import { resolveEdgeConfig, type EdgeConfigInput } from "./config.js";
+import { runEdge, type EdgeRunner } from "./runner.js";
+import { signedStreamPrefix } from "./signing.js";
+
+const STREAM = "live";
+const VARIANT_PATH = `/hls/${STREAM}/source/index.m3u8`;
+const logger = createLogger("edge-test", { level: "warn" });
+
+interface Bench {
+  root: string;
+  writer: LiveHlsWriter;
+  primary: HlsStandIn;
+  backup: HlsStandIn;
+}
+
+async function startBench(cleanup: Cleanup): Promise<Bench> {
+  const root = await tempDir("edge-origin");
+  const variantDir = path.join(root, STREAM, "source");
+  await mkdir(variantDir, { recursive: true });
+  await writeFile(
+    path.join(root, STREAM, "master.m3u8"),
+    renderMasterPlaylist([
+      { uri: "source/index.m3u8", bandwidth: 500_000, averageBandwidth: 450_000, width: 640, height: 320, frameRate: 25, codecs: ["avc1.42C01E", "mp4a.40.2"] },
+    ]),
+  );
+  const writer = cleanup.add(await startLiveHlsWriter({ dir: variantDir, segmentSeconds: 1, listSize: 6 }), (w) => w.stop());
+  const primary = cleanup.add(await HlsStandIn.start({ root, port: await freePort() }), (s) => s.kill());
+  const backup = cleanup.add(await HlsStandIn.start({ root, port: await freePort() }), (s) => s.kill());
+  await writer.waitForSegments(3);
+  return { root, writer, primary, backup };
+}
+
+async function startEdge(cleanup: Cleanup, bench: Bench, over: EdgeConfigInput = {}): Promise<EdgeRunner> {
+  const work = await tempDir("edge");
+  const config = resolveEdgeConfig({
+    origins: [bench.primary.url, bench.backup.url],
+    listenAddress: "127.0.0.1",
+    listenPort: await freePort(),
+    statusPort: await freePort(),
+    metricsPort: await freePort(),
+    workDir: work,
+    cache: { dir: path.join(work, "cache") },
+    drainDelaySeconds: 1,
+    shutdownGraceSeconds: 15,
+    ...over,
+  });
+  return cleanup.add(await runEdge(config, { logger }), (edge) => edge.close());
+}
+
+async function originPlaylist(bench: Bench): Promise<ReturnType<typeof parseMediaPlaylist>> {
+  return parseMediaPlaylist(await readFile(bench.writer.playlistPath, "utf8"));
+}
+
+/** Waits for a segment that appeared after `known` and that nobody has asked the edge for yet. */
+async function nextNewSegment(bench: Bench, known: ReadonlySet<string>): Promise<string> {
+  return waitFor(
+    "a new segment",
+    async () => (await originPlaylist(bench)).segments.find((s) => !known.has(s)),
+    { timeoutMs: 20_000, intervalMs: 20 },
+  );
+}
+
+function segmentPath(name: string): string {
+  return `/hls/${STREAM}/source/${name}`;
+}
+
+describe("edge in front of two origins", () => {
+  const cleanup = new Cleanup();
+  let bench: Bench;
+  let edge: EdgeRunner;
+  const requested = new Set<string>();
+
+  beforeAll(async () => {
+    bench = await startBench(cleanup);
+    edge = await startEdge(cleanup, bench);
+  }, 120_000);
+
+  afterAll(() => cleanup.run(), 60_000);
+
+  test("playback path: master, variant playlist and every listed segment, from the primary", async () => {
+    const master = await httpGet(`${edge.url}/hls/${STREAM}/master.m3u8`);
+    expect(master.status).toBe(200);
+    expect(master.body.toString()).toContain("source/index.m3u8");
+    expect(headerOf(master, "x-served-by")).toBe("primary");
+    expect(headerOf(master, "access-control-allow-origin")).toBe("*");
+
+    const variant = await httpGet(`${edge.url}${VARIANT_PATH}`);
+    expect(variant.status).toBe(200);
+    expect(headerOf(variant, "cache-control")).toBe("public, max-age=1");
+    const playlist = parseMediaPlaylist(variant.body.toString());
+    expect(playlist.segments.length).toBeGreaterThanOrEqual(3);
+    expect(playlist.programDateTimes.every((t) => Number.isFinite(t))).toBe(true);
+    for (const name of playlist.segments) {
+      requested.add(name);
+      const viaEdge = await httpGet(`${edge.url}${segmentPath(name)}`);
+      // The window slides while we download: a segment deleted meanwhile is a 404 on both sides.
+      const onDisk = await readFile(path.join(bench.writer.dir, name)).catch(() => undefined);
+      if (!onDisk) continue;
+      expect(viaEdge.status).toBe(200);
+      expect(headerOf(viaEdge, "content-type")).toBe("video/mp2t");
+      expect(viaEdge.body.equals(onDisk)).toBe(true);
+      expect(viaEdge.body[0]).toBe(0x47); // MPEG-TS sync byte
+      const again = await httpGet(`${edge.url}${segmentPath(name)}`);
+      expect(headerOf(again, "x-cache-status")).toBe("HIT");
+    }
+  });
+
+  test("50 concurrent clients asking for the same new segment cost exactly one origin request", async () => {
+    for (let round = 0; round < 3; round++) {
+      const name = await nextNewSegment(bench, requested);
+      requested.add(name);
+      const url = `${edge.url}${segmentPath(name)}`;
+      const results = await Promise.all(Array.from({ length: 50 }, () => httpGet(url)));
+      const bodies = new Set(results.map((r) => r.body.toString("base64")));
+      expect(results.map((r) => r.status)).toEqual(Array(50).fill(200));
+      expect(bodies.size).toBe(1);
+      expect(bench.primary.count(segmentPath(name)) + bench.backup.count(segmentPath(name))).toBe(1);
+      const statuses = results.map((r) => headerOf(r, "x-cache-status"));
+      expect(statuses.filter((s) => s === "MISS")).toHaveLength(1);
+    }
+  });
+
+  test("live playlists refresh at their TTL: collapsed at the origin, never stale beyond TTL", async () => {
+    // Ground truth: when each media sequence first appeared in the origin's playlist on disk.
+    const firstSeen = new Map<number, number>();
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        const seq = (await originPlaylist(bench).catch(() => undefined))?.mediaSequence;
+        if (seq !== undefined && !firstSeen.has(seq)) firstSeen.set(seq, Date.now());
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const before = bench.primary.count(VARIANT_PATH) + bench.backup.count(VARIANT_PATH);
+    const windowMs = 8000;
+    const started = Date.now();
+    const served: Array<{ at: number; seq: number }> = [];
+    const failures: number[] = [];
+    try {
+      // 20 players polling every 100 ms: 1600 playlist requests in the window.
+      await Promise.all(
+        Array.from({ length: 20 }, async () => {
+          while (Date.now() - started < windowMs) {
+            const res = await httpGet(`${edge.url}${VARIANT_PATH}`);
+            if (res.status !== 200) failures.push(res.status);
+            else served.push({ at: Date.now(), seq: parseMediaPlaylist(res.body.toString()).mediaSequence });
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }),
+      );
+    } finally {
+      watching = false;
+      await watcher;
+    }
+    expect(failures).toEqual([]);
+    const originRequests = bench.primary.count(VARIANT_PATH) + bench.backup.count(VARIANT_PATH) - before;
+    // How long after the origin had a newer playlist did the edge still serve an older one?
+    let worstStalenessMs = 0;
+    for (const { at, seq } of served) {
+      const newer = [...firstSeen].filter(([s, t]) => s > seq && t < at).map(([, t]) => t);
+      if (newer.length > 0) worstStalenessMs = Math.max(worstStalenessMs, at - Math.min(...newer));
+    }
+    logger.warn("playlist pace", { clientRequests: served.length, originRequests, worstStalenessMs });
+    expect(served.length).toBeGreaterThan(400);
+    // One origin fetch per TTL (nginx's cache clock ticks in whole seconds: 1–2 s per fetch).
+    expect(originRequests).toBeGreaterThanOrEqual(Math.floor(windowMs / 2000));
+    expect(originRequests).toBeLessThanOrEqual(Math.ceil(windowMs / 1000) + 2);
+    // max-age=1 on a one-second clock: at most 2 s, plus the watcher's and scheduler's slack.
+    expect(worstStalenessMs).toBeLessThanOrEqual(2600);
+  });
+
+  test("metrics sidecar exports stub_status under the exporter's names", async () => {
+    const res = await httpGet(`http://127.0.0.1:${edge.config.metricsPort}/metrics`);
+    const text = res.body.toString();
+    expect(text).toMatch(/^nginx_up 1$/m);
+    expect(Number(/^nginx_http_requests_total (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(500);
+    expect(text).toMatch(/^nginx_connections_active \d+$/m);
+    expect(text).toMatch(/^live360_edge_draining 0$/m);
+  });
+});
+
+describe("failover between origins", () => {
+  const cleanup = new Cleanup();
+  let bench: Bench;
+  let edge: EdgeRunner;
+  const requested = new Set<string>();
+
+  beforeAll(async () => {
+    bench = await startBench(cleanup);
+    edge = await startEdge(cleanup, bench);
+  }, 120_000);
+
+  afterAll(() => cleanup.run(), 60_000);
+
+  /** A request no cache can answer: a segment nobody fetched yet. */
+  async function freshSegment(): Promise<HttpResult> {
+    const name = await nextNewSegment(bench, requested);
+    requested.add(name);
+    return httpGet(`${edge.url}${segmentPath(name)}`);
+  }
+
+  /** Polls the live playlist every 100 ms for `ms`, returning each status and who served it. */
+  async function pollPlaylist(ms: number): Promise<Array<{ at: number; status: number; servedBy: string | undefined }>> {
+    const out: Array<{ at: number; status: number; servedBy: string | undefined }> = [];
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      const res = await httpGet(`${edge.url}${VARIANT_PATH}`);
+      out.push({ at: Date.now(), status: res.status, servedBy: headerOf(res, "x-served-by") });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return out;
+  }
+
+  test("primary killed: requests are served by the backup within 2 s, without errors", async () => {
+    expect(headerOf(await freshSegment(), "x-served-by")).toBe("primary");
+    await bench.primary.kill();
+    const killedAt = Date.now();
+    const fresh = await freshSegment();
+    const servedAfterMs = Date.now() - killedAt;
+    expect(fresh.status).toBe(200);
+    expect(headerOf(fresh, "x-served-by")).toBe("backup");
+    expect(servedAfterMs).toBeLessThanOrEqual(2000);
+    const polls = await pollPlaylist(3000);
+    expect(polls.filter((p) => p.status !== 200)).toEqual([]);
+    expect(polls.some((p) => p.servedBy === "backup")).toBe(true);
+    const readyz = await httpGet(`${edge.url}/readyz`);
+    expect(readyz.status).toBe(200);
+    expect(headerOf(readyz, "x-served-by")).toBe("backup");
+  });
+
+  test("primary back: traffic returns to the primary without errors", async () => {
+    await bench.primary.revive();
+    const revivedAt = Date.now();
+    const polls = await pollPlaylist(edge.config.failTimeoutSeconds * 1000 + 5000);
+    expect(polls.filter((p) => p.status !== 200)).toEqual([]);
+    // Once the fail timeout has passed, every refresh from an origin comes from the primary.
+    const settled = polls.filter((p) => p.at - revivedAt > edge.config.failTimeoutSeconds * 1000 + 1500 && p.servedBy !== "cache");
+    expect(settled.length).toBeGreaterThan(0);
+    expect(settled.every((p) => p.servedBy === "primary")).toBe(true);
+    expect(headerOf(await freshSegment(), "x-served-by")).toBe("primary");
+  });
+
+  test("primary's stream stopped (404 while its process lives): the backup serves", async () => {
+    bench.primary.mode = "not-found";
+    try {
+      const before = bench.primary.countMatching(/\.ts$/);
+      const fresh = await freshSegment();
+      expect(fresh.status).toBe(200);
+      expect(headerOf(fresh, "x-served-by")).toBe("backup");
+      expect(bench.primary.countMatching(/\.ts$/)).toBe(before + 1); // asked first, answered 404
+      const polls = await pollPlaylist(2500);
+      expect(polls.every((p) => p.status === 200)).toBe(true);
+      expect(polls.some((p) => p.servedBy === "backup")).toBe(true);
+    } finally {
+      bench.primary.mode = "serve";
+    }
+    const back = await freshSegment();
+    expect(headerOf(back, "x-served-by")).toBe("primary");
+  });
+
+  test("both origins gone: cached segments are still served, the live playlist is not served stale", async () => {
+    const cachedName = await nextNewSegment(bench, requested);
+    requested.add(cachedName);
+    expect((await httpGet(`${edge.url}${segmentPath(cachedName)}`)).status).toBe(200);
+    await bench.primary.kill();
+    await bench.backup.kill();
+    try {
+      // After the TTL (≤ 2 s on nginx's clock) the playlist must fail, not replay the last one.
+      const failed = await waitFor("the playlist to stop being served", async () => ((await statusOf(`${edge.url}${VARIANT_PATH}`)) === 502 ? true : undefined), {
+        timeoutMs: 5000,
+        intervalMs: 100,
+      });
+      expect(failed).toBe(true);
+      const cached = await httpGet(`${edge.url}${segmentPath(cachedName)}`);
+      expect(cached.status).toBe(200);
+      expect(headerOf(cached, "x-cache-status")).toBe("HIT");
+      expect(await statusOf(`${edge.url}/readyz`)).toBe(502);
+      expect(await statusOf(`${edge.url}/healthz`)).toBe(200);
+    } finally {
+      await bench.primary.revive();
+      await bench.backup.revive();
+    }
+  });
+});
+
+describe("drain on SIGTERM", () => {
+  const cleanup = new Cleanup();
+  let bench: Bench;
+
+  beforeAll(async () => {
+    bench = await startBench(cleanup);
+  }, 120_000);
+
+  afterAll(() => cleanup.run(), 60_000);
+
+  test("readiness fails first, an in-flight slow download completes, then nginx quits", async () => {
+    const edge = await startEdge(cleanup, bench, { drainDelaySeconds: 2, shutdownGraceSeconds: 20 });
+    const name = (await originPlaylist(bench)).segments.at(-1)!;
+    const expected = await readFile(path.join(bench.writer.dir, name));
+    // About 3 s for the whole segment: it is still downloading when the edge is told to stop.
+    bench.primary.throttle = { path: /\.ts$/, bytesPerSecond: Math.max(1000, Math.round(expected.length / 3)) };
+    let received = 0;
+    const download = httpGet(`${edge.url}${segmentPath(name)}`, { onData: (c) => (received += c.length) });
+    await waitFor("the download to start", () => received > 0, { timeoutMs: 10_000, intervalMs: 10 });
+    expect(await statusOf(`${edge.url}/readyz`)).toBe(200);
+
+    const closing = edge.close();
+    await waitFor("readiness to fail", async () => (await statusOf(`${edge.url}/readyz`)) === 503, { timeoutMs: 2000, intervalMs: 20 });
+    // Still serving during the drain delay: only readiness changed.
+    expect(await statusOf(`${edge.url}/healthz`)).toBe(200);
+    expect(received).toBeLessThan(expected.length);
+
+    const done = await download;
+    expect(done.status).toBe(200);
+    expect(done.body.equals(expected)).toBe(true);
+    await closing;
+    expect(await statusOf(`${edge.url}/healthz`)).toBe("ECONNREFUSED");
+  }, 60_000);
+});
+
+describe("signed URLs", () => {
+  const cleanup = new Cleanup();
+  const secret = "test-secret-0123456789abcdef0123456789";
+  let bench: Bench;
+  let edge: EdgeRunner;
+
+  beforeAll(async () => {
+    bench = await startBench(cleanup);
+    edge = await startEdge(cleanup, bench, { signingSecret: secret });
+  }, 120_000);
+
+  afterAll(() => cleanup.run(), 60_000);
+
+  const inAnHour = (): number => Math.floor(Date.now() / 1000) + 3600;
+
+  test("a good signature plays master, variant and segments through relative URIs", async () => {
+    const prefix = signedStreamPrefix(secret, STREAM, inAnHour());
+    const master = await httpGet(`${edge.url}${prefix}master.m3u8`);
+    expect(master.status).toBe(200);
+    const variant = await httpGet(`${edge.url}${prefix}source/index.m3u8`);
+    expect(variant.status).toBe(200);
+    const segment = parseMediaPlaylist(variant.body.toString()).segments.at(-1)!;
+    const res = await httpGet(`${edge.url}${prefix}source/${segment}`);
+    expect(res.status).toBe(200);
+    expect(res.body[0]).toBe(0x47);
+    // The cache is shared with every other signature: the key is the origin path.
+    const other = await httpGet(`${edge.url}${signedStreamPrefix(secret, STREAM, inAnHour() + 60)}source/${segment}`);
+    expect(headerOf(other, "x-cache-status")).toBe("HIT");
+  });
+
+  test("bad, foreign, wrong-secret and expired signatures are refused; unsigned media is refused", async () => {
+    const good = signedStreamPrefix(secret, STREAM, inAnHour());
+    const [, , expires, signature] = good.split("/");
+    const flipped = `${signature!.slice(0, -1)}${signature!.endsWith("A") ? "B" : "A"}`;
+    expect(await statusOf(`${edge.url}/s/${expires}/${flipped}/hls/${STREAM}/master.m3u8`)).toBe(403);
+    expect(await statusOf(`${edge.url}/s/${Number(expires) + 1}/${signature}/hls/${STREAM}/master.m3u8`)).toBe(403);
+    expect(await statusOf(`${edge.url}${signedStreamPrefix(secret, "other", inAnHour())}`.replace("/hls/other/", `/hls/${STREAM}/`) + "master.m3u8")).toBe(403);
+    expect(await statusOf(`${edge.url}${signedStreamPrefix("another-secret-0123456789abcdef0123", STREAM, inAnHour())}master.m3u8`)).toBe(403);
+    expect(await statusOf(`${edge.url}${signedStreamPrefix(secret, STREAM, Math.floor(Date.now() / 1000) - 5)}master.m3u8`)).toBe(410);
+    expect(await statusOf(`${edge.url}/hls/${STREAM}/master.m3u8`)).toBe(403);
+    expect(await statusOf(`${edge.url}/healthz`)).toBe(200);
+  });
+});

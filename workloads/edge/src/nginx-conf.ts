@@ -1,0 +1,294 @@
+import path from "node:path";
+import { SIGNING_SECRET_ENV, type EdgeConfig, type EdgeOrigin } from "./config.js";
+
+/**
+ * Renders the edge's nginx.conf from its typed configuration. Pure: same config, same text,
+ * so the file can be snapshot-tested, printed by `live360 edge --print-config` and shipped
+ * as a ConfigMap next to the official nginx image.
+ */
+
+/** Name of the njs module file, imported relative to the directory holding nginx.conf. */
+export const SIGNING_SCRIPT_FILE = "edge-signing.js";
+/** The flag file whose presence makes /readyz fail: created on SIGTERM (or by a preStop hook). */
+export const DRAIN_FLAG_FILE = "draining";
+export const STUB_STATUS_PATH = "/stub_status";
+
+const UPSTREAM = "edge_origins";
+const CACHE_ZONE = "edge_cache";
+
+export function drainFlagPath(config: EdgeConfig): string {
+  return path.join(config.workDir, DRAIN_FLAG_FILE);
+}
+
+export function pidFilePath(config: EdgeConfig): string {
+  return path.join(config.workDir, "nginx.pid");
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+function upstreamBlock(config: EdgeConfig): string[] {
+  const dynamic = config.resolver !== undefined;
+  const servers = config.origins.map((origin, i) => {
+    const flags = [`max_fails=1`, `fail_timeout=${config.failTimeoutSeconds}s`];
+    if (dynamic && !origin.isIpLiteral) flags.push("resolve");
+    if (i > 0) flags.push("backup");
+    return `    server ${origin.hostPort} ${flags.join(" ")};  # ${origin.name}`;
+  });
+  return [
+    `  upstream ${UPSTREAM} {`,
+    // `resolve` keeps a Service name's address current; it needs a shared zone to store it.
+    ...(dynamic ? [`    zone ${UPSTREAM} 256k;`] : []),
+    ...servers,
+    `    keepalive ${config.upstreamKeepalive};`,
+    `    keepalive_timeout 60s;`,
+    `  }`,
+  ];
+}
+
+/** $upstream_addr lists every origin tried ("a, b"); the last one answered. */
+function servedByMap(origins: readonly EdgeOrigin[]): string[] {
+  const entries = origins
+    .filter((o) => o.isIpLiteral)
+    .map((o) => `    "~(^|\\s)${escapeRegex(o.hostPort)}$" ${o.name};`);
+  return [
+    `  map $upstream_addr $edge_served_by {`,
+    `    default $upstream_addr;`,
+    `    "" cache;`,
+    ...entries,
+    `  }`,
+  ];
+}
+
+type MediaKind = "playlist" | "segment" | "other";
+
+/**
+ * The caching rules per object kind. Playlists change every segment: a stale one makes a
+ * player wait for segments that are already gone, so a playlist is only ever served stale
+ * while another request is refreshing it (bounded by one origin round trip) and never on
+ * origin errors. Segments are immutable: serving a cached copy when the origins fail is
+ * always right.
+ */
+function cacheRules(config: EdgeConfig, kind: MediaKind): string[] {
+  const ttl = kind === "playlist" ? config.ttl.playlistSeconds : config.ttl.segmentSeconds;
+  const ignored = config.ttl.overrideOrigin ? "Vary Cache-Control Expires X-Accel-Expires" : "Vary";
+  const lines = [
+    `proxy_cache ${CACHE_ZONE};`,
+    // Keyed on the path alone: every viewer shares one copy whatever query string it adds.
+    `proxy_cache_key $uri;`,
+    `proxy_cache_valid 200 ${kind === "other" ? 10 : ttl}s;`,
+    // CORS is `*`, so Vary only splits the cache per browser Origin and costs offload.
+    `proxy_ignore_headers ${ignored};`,
+    `proxy_cache_lock on;`,
+    `proxy_cache_lock_timeout ${config.lockTimeoutMs}ms;`,
+    `proxy_cache_lock_age ${config.lockAgeMs}ms;`,
+  ];
+  if (kind === "playlist") {
+    lines.push(`proxy_cache_use_stale updating;`, `proxy_cache_background_update off;`);
+  } else {
+    lines.push(
+      `proxy_cache_use_stale updating error timeout http_500 http_502 http_503 http_504;`,
+      // Refreshing in the background costs nothing for immutable objects and static files.
+      `proxy_cache_background_update on;`,
+    );
+  }
+  return lines;
+}
+
+const RESPONSE_HEADERS = [
+  `add_header X-Cache-Status $upstream_cache_status always;`,
+  `add_header X-Served-By $edge_served_by always;`,
+  // The edge is the public face: exactly one CORS header, also on its own error responses.
+  `proxy_hide_header Access-Control-Allow-Origin;`,
+  `add_header Access-Control-Allow-Origin "*" always;`,
+];
+
+function mediaLocation(config: EdgeConfig, match: string, kind: MediaKind, signable = true): string[] {
+  const body = [
+    ...(signable && config.signingSecret !== undefined ? [`if ($edge_signed != 1) { return 403 "signed URL required\\n"; }`] : []),
+    `proxy_pass http://${UPSTREAM};`,
+    ...cacheRules(config, kind),
+    ...RESPONSE_HEADERS,
+  ];
+  return [`    location ${match} {`, ...body.map((l) => `      ${l}`), `    }`];
+}
+
+/**
+ * Signed URLs carry expiry and signature in the path (`/s/<expires>/<sig>/hls/<stream>/…`)
+ * rather than the query, so the relative URIs inside playlists inherit them; the signature
+ * covers the stream's directory, which is what a viewer is granted.
+ */
+function signedLocation(): string[] {
+  return [
+    `    location ~ "^/s/(?<edge_expires>[0-9]{1,12})/(?<edge_signature>[A-Za-z0-9_-]{43})(?<edge_path>/hls/(?<edge_stream>[a-z0-9][a-z0-9-]{0,62})/.*)$" {`,
+    `      if ($edge_link = "") { return 403 "bad signature\\n"; }`,
+    `      if ($edge_link = "0") { return 410 "link expired\\n"; }`,
+    `      set $edge_signed 1;`,
+    `      rewrite ^ $edge_path last;`,
+    `    }`,
+  ];
+}
+
+function accessLogTarget(config: EdgeConfig): string {
+  switch (config.accessLog) {
+    case "off":
+      return "off";
+    case "stdout":
+      return "/dev/stdout edge";
+    case "file":
+      return `${path.join(config.workDir, "access.log")} edge`;
+  }
+}
+
+export function renderNginxConf(config: EdgeConfig): string {
+  const signing = config.signingSecret !== undefined;
+  const tmp = (name: string) => path.join(config.workDir, "tmp", name);
+  const connectMs = config.connectTimeoutMs;
+  const readMs = config.readTimeoutMs;
+  const main = [
+    `# Generated by live360 (workloads/edge) from its EdgeConfig: change the config, not this file.`,
+    ...(signing ? [`load_module ${path.join(config.modulesDir, "ngx_http_js_module.so")};`] : []),
+    ...(config.user !== undefined ? [`user ${config.user};`] : []),
+    `worker_processes ${config.workerProcesses};`,
+    `pid ${pidFilePath(config)};`,
+    `error_log stderr warn;`,
+    // After SIGQUIT, in-flight downloads get the rest of the grace period, then are cut.
+    `worker_shutdown_timeout ${Math.max(1, config.shutdownGraceSeconds - config.drainDelaySeconds)}s;`,
+    ...(signing ? [`env ${SIGNING_SECRET_ENV};`] : []),
+    ``,
+    `events {`,
+    `  worker_connections 8192;`,
+    `}`,
+    ``,
+  ];
+  const http = [
+    `http {`,
+    `  default_type application/octet-stream;`,
+    `  sendfile on;`,
+    `  tcp_nopush on;`,
+    `  tcp_nodelay on;`,
+    `  keepalive_timeout 65s;`,
+    `  server_tokens off;`,
+    // Every writable path lives in the work dir so nginx runs as any user (Debian's compiled-in
+    // /var/lib/nginx is root's).
+    `  client_body_temp_path ${tmp("client_body")};`,
+    `  proxy_temp_path ${tmp("proxy")};`,
+    `  fastcgi_temp_path ${tmp("fastcgi")};`,
+    `  uwsgi_temp_path ${tmp("uwsgi")};`,
+    `  scgi_temp_path ${tmp("scgi")};`,
+    ``,
+    `  log_format edge '$remote_addr [$time_iso8601] "$request" $status $body_bytes_sent '`,
+    `                  'rt=$request_time cache=$upstream_cache_status origin=$edge_served_by '`,
+    `                  'upstream=$upstream_addr ustatus=$upstream_status urt=$upstream_response_time';`,
+    `  access_log ${accessLogTarget(config)};`,
+    ``,
+    `  proxy_cache_path ${config.cache.dir} levels=1:2 keys_zone=${CACHE_ZONE}:${config.cache.keysZoneMegabytes}m ` +
+      `max_size=${config.cache.maxSizeMegabytes}m inactive=${config.cache.inactiveSeconds}s use_temp_path=off;`,
+    ...(config.resolver
+      ? [`  resolver ${config.resolver.addresses.join(" ")} valid=${config.resolver.validSeconds}s ipv6=off;`]
+      : []),
+    ...(signing
+      ? [`  js_import edge_signing from ${SIGNING_SCRIPT_FILE};`, `  js_set $edge_link edge_signing.verify;`]
+      : []),
+    ``,
+    ...upstreamBlock(config),
+    ``,
+    ...servedByMap(config.origins),
+    ``,
+    `  proxy_http_version 1.1;`,
+    `  proxy_set_header Connection "";`,
+    `  proxy_connect_timeout ${connectMs}ms;`,
+    `  proxy_send_timeout ${readMs}ms;`,
+    `  proxy_read_timeout ${readMs}ms;`,
+    // A missing stream (404) on the primary moves the request to the backup, as do errors.
+    `  proxy_next_upstream error timeout http_404 http_502 http_503 http_504;`,
+    `  proxy_next_upstream_tries ${config.origins.length};`,
+    `  proxy_next_upstream_timeout ${config.origins.length * (connectMs + readMs)}ms;`,
+    ``,
+    `  server {`,
+    `    listen ${config.listenAddress}:${config.listenPort};`,
+    ...(signing ? [`    set $edge_signed 0;`] : []),
+    ``,
+    `    location = /healthz {`,
+    `      access_log off;`,
+    `      default_type text/plain;`,
+    `      return 200 "ok\\n";`,
+    `    }`,
+    ``,
+    // Ready = not draining and at least one origin answers its health check (the upstream's
+    // own failover tries the backup when the primary fails).
+    `    location = /readyz {`,
+    `      access_log off;`,
+    `      default_type text/plain;`,
+    `      if (-f ${drainFlagPath(config)}) { return 503 "draining\\n"; }`,
+    `      proxy_pass http://${UPSTREAM}${config.originHealthPath};`,
+    `      proxy_next_upstream error timeout http_404 http_500 http_502 http_503 http_504;`,
+    `      add_header X-Served-By $edge_served_by always;`,
+    `    }`,
+    ``,
+    ...(signing ? [...signedLocation(), ``] : []),
+    ...mediaLocation(config, `~ "^/hls/.+\\.m3u8$"`, "playlist"),
+    ``,
+    ...mediaLocation(config, `~ "^/hls/.+\\.(ts|m4s|mp4|m4a|aac|vtt)$"`, "segment"),
+    ``,
+    ...mediaLocation(config, `/hls/`, "other"),
+    ``,
+    // The player's static files are public even when media needs a signature.
+    ...mediaLocation(config, `/player/`, "other", false),
+    ``,
+    `    location / {`,
+    `      return 404;`,
+    `    }`,
+    `  }`,
+    ``,
+    // stub_status only on loopback: requests/s for the metrics sidecar, not for the internet.
+    `  server {`,
+    `    listen 127.0.0.1:${config.statusPort};`,
+    `    access_log off;`,
+    `    location = ${STUB_STATUS_PATH} {`,
+    `      stub_status;`,
+    `    }`,
+    `    location / {`,
+    `      return 404;`,
+    `    }`,
+    `  }`,
+    `}`,
+  ];
+  return [...main, ...http].join("\n") + "\n";
+}
+
+/**
+ * The njs module that checks a signed URL: HMAC-SHA256 over `<expires>:/hls/<stream>/`,
+ * base64url without padding. Returns "1" (valid), "0" (valid but expired) or "" (bad),
+ * the same convention as nginx's $secure_link. The secret comes from the environment.
+ */
+export const SIGNING_SCRIPT = `// Generated by live360 (workloads/edge): verifies /s/<expires>/<signature>/hls/<stream>/... URLs.
+import crypto from "crypto";
+
+function sameText(a, b) {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+function verify(r) {
+  const secret = process.env.${SIGNING_SECRET_ENV} || "";
+  const v = r.variables;
+  if (secret === "" || !v.edge_signature) return "";
+  const scope = v.edge_expires + ":/hls/" + v.edge_stream + "/";
+  const expected = crypto.createHmac("sha256", secret).update(scope).digest("base64url");
+  if (!sameText(expected, v.edge_signature)) return "";
+  return Number(v.edge_expires) * 1000 >= Date.now() ? "1" : "0";
+}
+
+export default { verify };
+`;
+
+/** Every file the edge's nginx needs, by name, for a work dir or a ConfigMap. */
+export function renderEdgeFiles(config: EdgeConfig): Record<string, string> {
+  const files: Record<string, string> = { "nginx.conf": renderNginxConf(config) };
+  if (config.signingSecret !== undefined) files[SIGNING_SCRIPT_FILE] = SIGNING_SCRIPT;
+  return files;
+}
