@@ -18,7 +18,6 @@ import {
   statusOf,
   tempDir,
   waitFor,
-  type HttpResult,
   type LiveHlsWriter,
 } from "@live360/testkit";
 import { resolveEdgeConfig, type EdgeConfigInput } from "./config.js";
@@ -87,18 +86,21 @@ function segmentPath(name: string): string {
   return `/hls/${STREAM}/source/${name}`;
 }
 
+// One live stream and its two stand-in origins for the whole file; each describe runs its own edge.
+const cleanup = new Cleanup();
+let bench: Bench;
+beforeAll(async () => {
+  bench = await startBench(cleanup);
+}, 120_000);
+afterAll(() => cleanup.run(), 60_000);
+
 describe("edge in front of two origins", () => {
-  const cleanup = new Cleanup();
-  let bench: Bench;
   let edge: EdgeRunner;
   const requested = new Set<string>();
 
   beforeAll(async () => {
-    bench = await startBench(cleanup);
     edge = await startEdge(cleanup, bench);
-  }, 120_000);
-
-  afterAll(() => cleanup.run(), 60_000);
+  }, 60_000);
 
   test("playback path: master, variant playlist and every listed segment, from the primary", async () => {
     const master = await httpGet(`${edge.url}/hls/${STREAM}/master.m3u8`);
@@ -164,9 +166,11 @@ describe("edge in front of two origins", () => {
       await Promise.all(
         Array.from({ length: 20 }, async () => {
           while (Date.now() - started < windowMs) {
+            // Staleness is judged at the request's start: a slow answer is not a stale one.
+            const at = Date.now();
             const res = await httpGet(`${edge.url}${VARIANT_PATH}`);
             if (res.status !== 200) failures.push(res.status);
-            else served.push({ at: Date.now(), seq: parseMediaPlaylist(res.body.toString()).mediaSequence });
+            else served.push({ at, seq: parseMediaPlaylist(res.body.toString()).mediaSequence });
             await new Promise((r) => setTimeout(r, 100));
           }
         }),
@@ -188,8 +192,8 @@ describe("edge in front of two origins", () => {
     // One origin fetch per TTL (nginx's cache clock ticks in whole seconds: 1–2 s per fetch).
     expect(originRequests).toBeGreaterThanOrEqual(Math.floor(windowMs / 2000));
     expect(originRequests).toBeLessThanOrEqual(Math.ceil(windowMs / 1000) + 2);
-    // max-age=1 on a one-second clock: at most 2 s, plus the watcher's and scheduler's slack.
-    expect(worstStalenessMs).toBeLessThanOrEqual(2600);
+    // max-age=1 on nginx's one-second clock: at most 2 s, plus one origin round trip.
+    expect(worstStalenessMs).toBeLessThanOrEqual(2500);
   });
 
   test("metrics sidecar exports stub_status under the exporter's names", async () => {
@@ -199,86 +203,6 @@ describe("edge in front of two origins", () => {
     expect(Number(/^nginx_http_requests_total (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(500);
     expect(text).toMatch(/^nginx_connections_active \d+$/m);
     expect(text).toMatch(/^live360_edge_draining 0$/m);
-  });
-});
-
-describe("failover between origins", () => {
-  const cleanup = new Cleanup();
-  let bench: Bench;
-  let edge: EdgeRunner;
-  const requested = new Set<string>();
-
-  beforeAll(async () => {
-    bench = await startBench(cleanup);
-    edge = await startEdge(cleanup, bench);
-  }, 120_000);
-
-  afterAll(() => cleanup.run(), 60_000);
-
-  /** A request no cache can answer: a segment nobody fetched yet. */
-  async function freshSegment(): Promise<HttpResult> {
-    const name = await nextNewSegment(bench, requested);
-    requested.add(name);
-    return httpGet(`${edge.url}${segmentPath(name)}`);
-  }
-
-  /** Polls the live playlist every 100 ms for `ms`, returning each status and who served it. */
-  async function pollPlaylist(ms: number): Promise<Array<{ at: number; status: number; servedBy: string | undefined }>> {
-    const out: Array<{ at: number; status: number; servedBy: string | undefined }> = [];
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      const res = await httpGet(`${edge.url}${VARIANT_PATH}`);
-      out.push({ at: Date.now(), status: res.status, servedBy: headerOf(res, "x-served-by") });
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return out;
-  }
-
-  test("primary killed: requests are served by the backup within 2 s, without errors", async () => {
-    expect(headerOf(await freshSegment(), "x-served-by")).toBe("primary");
-    await bench.primary.kill();
-    const killedAt = Date.now();
-    const fresh = await freshSegment();
-    const servedAfterMs = Date.now() - killedAt;
-    expect(fresh.status).toBe(200);
-    expect(headerOf(fresh, "x-served-by")).toBe("backup");
-    expect(servedAfterMs).toBeLessThanOrEqual(2000);
-    const polls = await pollPlaylist(3000);
-    expect(polls.filter((p) => p.status !== 200)).toEqual([]);
-    expect(polls.some((p) => p.servedBy === "backup")).toBe(true);
-    const readyz = await httpGet(`${edge.url}/readyz`);
-    expect(readyz.status).toBe(200);
-    expect(headerOf(readyz, "x-served-by")).toBe("backup");
-  });
-
-  test("primary back: traffic returns to the primary without errors", async () => {
-    await bench.primary.revive();
-    const revivedAt = Date.now();
-    const polls = await pollPlaylist(edge.config.failTimeoutSeconds * 1000 + 5000);
-    expect(polls.filter((p) => p.status !== 200)).toEqual([]);
-    // Once the fail timeout has passed, every refresh from an origin comes from the primary.
-    const settled = polls.filter((p) => p.at - revivedAt > edge.config.failTimeoutSeconds * 1000 + 1500 && p.servedBy !== "cache");
-    expect(settled.length).toBeGreaterThan(0);
-    expect(settled.every((p) => p.servedBy === "primary")).toBe(true);
-    expect(headerOf(await freshSegment(), "x-served-by")).toBe("primary");
-  });
-
-  test("primary's stream stopped (404 while its process lives): the backup serves", async () => {
-    bench.primary.mode = "not-found";
-    try {
-      const before = bench.primary.countMatching(/\.ts$/);
-      const fresh = await freshSegment();
-      expect(fresh.status).toBe(200);
-      expect(headerOf(fresh, "x-served-by")).toBe("backup");
-      expect(bench.primary.countMatching(/\.ts$/)).toBe(before + 1); // asked first, answered 404
-      const polls = await pollPlaylist(2500);
-      expect(polls.every((p) => p.status === 200)).toBe(true);
-      expect(polls.some((p) => p.servedBy === "backup")).toBe(true);
-    } finally {
-      bench.primary.mode = "serve";
-    }
-    const back = await freshSegment();
-    expect(headerOf(back, "x-served-by")).toBe("primary");
   });
 
   test("both origins gone: cached segments are still served, the live playlist is not served stale", async () => {
@@ -307,23 +231,16 @@ describe("failover between origins", () => {
 });
 
 describe("drain on SIGTERM", () => {
-  const cleanup = new Cleanup();
-  let bench: Bench;
-
-  beforeAll(async () => {
-    bench = await startBench(cleanup);
-  }, 120_000);
-
-  afterAll(() => cleanup.run(), 60_000);
-
   test("readiness fails first, an in-flight slow download completes, then nginx quits", async () => {
     const edge = await startEdge(cleanup, bench, { drainDelaySeconds: 2, shutdownGraceSeconds: 20 });
+    cleanup.add(bench.primary, (origin) => (origin.throttle = undefined));
     const name = (await originPlaylist(bench)).segments.at(-1)!;
     const expected = await readFile(path.join(bench.writer.dir, name));
-    // About 3 s for the whole segment: it is still downloading when the edge is told to stop.
-    bench.primary.throttle = { path: /\.ts$/, bytesPerSecond: Math.max(1000, Math.round(expected.length / 3)) };
+    // About 5 s for the whole segment: it is still downloading when nginx is told to quit.
+    bench.primary.throttle = { path: /\.ts$/, bytesPerSecond: Math.max(1000, Math.round(expected.length / 5)) };
     let received = 0;
-    const download = httpGet(`${edge.url}${segmentPath(name)}`, { onData: (c) => (received += c.length) });
+    let completed = false;
+    const download = httpGet(`${edge.url}${segmentPath(name)}`, { onData: (c) => (received += c.length) }).finally(() => (completed = true));
     await waitFor("the download to start", () => received > 0, { timeoutMs: 10_000, intervalMs: 10 });
     expect(await statusOf(`${edge.url}/readyz`)).toBe(200);
 
@@ -331,28 +248,24 @@ describe("drain on SIGTERM", () => {
     await waitFor("readiness to fail", async () => (await statusOf(`${edge.url}/readyz`)) === 503, { timeoutMs: 2000, intervalMs: 20 });
     // Still serving during the drain delay: only readiness changed.
     expect(await statusOf(`${edge.url}/healthz`)).toBe(200);
-    expect(received).toBeLessThan(expected.length);
+    // After the drain delay nginx quits: new connections are refused, the download goes on.
+    await waitFor("nginx to stop accepting", async () => (await statusOf(`${edge.url}/healthz`)) === "ECONNREFUSED", { timeoutMs: 5000, intervalMs: 50 });
+    expect(completed).toBe(false);
 
     const done = await download;
     expect(done.status).toBe(200);
     expect(done.body.equals(expected)).toBe(true);
     await closing;
-    expect(await statusOf(`${edge.url}/healthz`)).toBe("ECONNREFUSED");
   }, 60_000);
 });
 
 describe("signed URLs", () => {
-  const cleanup = new Cleanup();
   const secret = "test-secret-0123456789abcdef0123456789";
-  let bench: Bench;
   let edge: EdgeRunner;
 
   beforeAll(async () => {
-    bench = await startBench(cleanup);
     edge = await startEdge(cleanup, bench, { signingSecret: secret });
-  }, 120_000);
-
-  afterAll(() => cleanup.run(), 60_000);
+  }, 60_000);
 
   const inAnHour = (): number => Math.floor(Date.now() / 1000) + 3600;
 

@@ -1,0 +1,251 @@
+/**
+ * The edge in front of two real origins (`live360 origin` processes, i.e. startOrigin) fed the
+ * same test stream by one encoder (FFmpeg tee to both RTMP ingests): collapsing counted in the
+ * origins' own access metrics, failover on SIGKILL and on a stopped stream (404), return to the
+ * primary, and what happens to segment names and media sequences across origins.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { createLogger } from "@live360/core";
+import {
+  Cleanup,
+  freePort,
+  headerOf,
+  httpGet,
+  makeTestClip,
+  parseMediaPlaylist,
+  publishFile,
+  publishFileToAll,
+  startProcess,
+  tempDir,
+  waitFor,
+  type ManagedProcess,
+  type MediaPlaylist,
+  type Publisher,
+} from "@live360/testkit";
+import { resolveEdgeConfig } from "./config.js";
+import { runEdge, type EdgeRunner } from "./runner.js";
+
+const cli = fileURLToPath(new URL("../../../packages/cli/dist/main.js", import.meta.url));
+const STREAM = "test";
+const VARIANT_PATH = `/hls/${STREAM}/source/index.m3u8`;
+const ADMIN_TOKEN = "edge-test-admin-token";
+const logger = createLogger("edge-real-origins", { level: "warn" });
+
+interface OriginProcess {
+  name: "primary" | "backup";
+  httpPort: number;
+  rtmpPort: number;
+  dataDir: string;
+  process: ManagedProcess;
+  http: string;
+  rtmp: string;
+}
+
+async function startOriginProcess(name: OriginProcess["name"], ports: { httpPort: number; rtmpPort: number }, dataDir: string): Promise<OriginProcess> {
+  const child = startProcess(process.execPath, [
+    cli, "origin",
+    "--rtmp-port", String(ports.rtmpPort),
+    "--http-port", String(ports.httpPort),
+    "--bind", "127.0.0.1",
+    "--data-dir", dataDir,
+    "--ladder", "source",
+    "--reconnect-grace", "3",
+    "--admin-token", ADMIN_TOKEN,
+  ]);
+  await child.waitForOutput(/"msg":"origin ready"/, 60_000);
+  return { name, ...ports, dataDir, process: child, http: `http://127.0.0.1:${ports.httpPort}`, rtmp: `rtmp://127.0.0.1:${ports.rtmpPort}/live/${STREAM}` };
+}
+
+/** Sum of the origin's own request counter for one kind (master, playlist, segment) and status. */
+async function originRequests(origin: OriginProcess, kind: string, status = "200"): Promise<number> {
+  const text = (await httpGet(`${origin.http}/metrics`)).body.toString();
+  const line = text.split("\n").find((l) => l.startsWith("live360_origin_http_requests_total{") && l.includes(`kind="${kind}"`) && l.includes(`status="${status}"`));
+  return line ? Number(line.split(" ").pop()) : 0;
+}
+
+async function playlistOf(base: string): Promise<MediaPlaylist | undefined> {
+  const res = await httpGet(`${base}${VARIANT_PATH}`).catch(() => undefined);
+  return res?.status === 200 ? parseMediaPlaylist(res.body.toString()) : undefined;
+}
+
+interface Poll {
+  at: number;
+  status: number;
+  servedBy: string | undefined;
+  playlist: MediaPlaylist | undefined;
+}
+
+describe("edge in front of two real origins fed the same stream", () => {
+  const cleanup = new Cleanup();
+  let primary: OriginProcess;
+  let backup: OriginProcess;
+  let edge: EdgeRunner;
+  let clip: string;
+  const requested = new Set<string>();
+
+  beforeAll(async () => {
+    const dir = await tempDir("edge-real");
+    clip = await makeTestClip(dir, { seconds: 6, gopSeconds: 2 });
+    const [primaryPorts, backupPorts] = [
+      { httpPort: await freePort(), rtmpPort: await freePort() },
+      { httpPort: await freePort(), rtmpPort: await freePort() },
+    ];
+    primary = await startOriginProcess("primary", primaryPorts, path.join(dir, "primary"));
+    cleanup.add(null, () => primary.process.stop());
+    backup = await startOriginProcess("backup", backupPorts, path.join(dir, "backup"));
+    cleanup.add(null, () => backup.process.stop());
+    const encoder = await publishFileToAll(clip, [primary.rtmp, backup.rtmp], { loop: true });
+    cleanup.add(encoder, (p) => p.stop());
+    for (const origin of [primary, backup]) {
+      await waitFor(`${origin.name} live playlist`, async () => ((await playlistOf(origin.http))?.segments.length ?? 0) >= 3, { timeoutMs: 60_000, intervalMs: 200 });
+    }
+    const work = await tempDir("edge-real-work");
+    const config = resolveEdgeConfig({
+      origins: [primary.http, backup.http],
+      listenAddress: "127.0.0.1",
+      listenPort: await freePort(),
+      statusPort: await freePort(),
+      metricsPort: await freePort(),
+      workDir: work,
+      cache: { dir: path.join(work, "cache") },
+      drainDelaySeconds: 1,
+      shutdownGraceSeconds: 10,
+    });
+    edge = cleanup.add(await runEdge(config, { logger }), (e) => e.close());
+  }, 180_000);
+
+  afterAll(() => cleanup.run(), 90_000);
+
+  async function pollPlaylist(ms: number): Promise<Poll[]> {
+    const out: Poll[] = [];
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      const res = await httpGet(`${edge.url}${VARIANT_PATH}`);
+      out.push({
+        at: Date.now(),
+        status: res.status,
+        servedBy: headerOf(res, "x-served-by"),
+        playlist: res.status === 200 ? parseMediaPlaylist(res.body.toString()) : undefined,
+      });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return out;
+  }
+
+  /** A segment the edge has not been asked for yet, named by the edge's current playlist. */
+  async function freshSegmentName(): Promise<string> {
+    return waitFor(
+      "a segment nobody asked the edge for",
+      async () => (await playlistOf(edge.url))?.segments.find((s) => !requested.has(s)),
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
+  }
+
+  test("fed by one encoder from the start, both origins name and number segments identically", async () => {
+    const [a, b] = await Promise.all([playlistOf(primary.http), playlistOf(backup.http)]);
+    logger.warn("segment naming across origins (same start)", {
+      primary: { mediaSequence: a?.mediaSequence, last: a?.segments.at(-1) },
+      backup: { mediaSequence: b?.mediaSequence, last: b?.segments.at(-1) },
+    });
+    const common = a!.segments.filter((s) => b!.segments.includes(s));
+    expect(common.length).toBeGreaterThanOrEqual(2);
+    // Same names must mean the same media, or a failover would splice two timelines.
+    const name = common[0]!;
+    const [fromPrimary, fromBackup] = await Promise.all([
+      httpGet(`${primary.http}/hls/${STREAM}/source/${name}`),
+      httpGet(`${backup.http}/hls/${STREAM}/source/${name}`),
+    ]);
+    expect(fromPrimary.body.length).toBeGreaterThan(0);
+    expect(fromPrimary.body.equals(fromBackup.body)).toBe(true);
+  });
+
+  test("50 concurrent clients, one new segment: exactly one request in the origins' access metrics", async () => {
+    for (let round = 0; round < 2; round++) {
+      const name = await freshSegmentName();
+      requested.add(name);
+      const before = (await originRequests(primary, "segment")) + (await originRequests(backup, "segment"));
+      const results = await Promise.all(Array.from({ length: 50 }, () => httpGet(`${edge.url}/hls/${STREAM}/source/${name}`)));
+      expect(results.map((r) => r.status)).toEqual(Array(50).fill(200));
+      expect(new Set(results.map((r) => r.body.length)).size).toBe(1);
+      const after = (await originRequests(primary, "segment")) + (await originRequests(backup, "segment"));
+      expect(after - before).toBe(1);
+    }
+  });
+
+  test("primary SIGKILLed: served by the backup within 2 s, no errors", async () => {
+    primary.process.signal("SIGKILL");
+    await primary.process.exited;
+    const killedAt = Date.now();
+    const name = await freshSegmentName();
+    requested.add(name);
+    const res = await httpGet(`${edge.url}/hls/${STREAM}/source/${name}`);
+    const servedAfterMs = Date.now() - killedAt;
+    expect(res.status).toBe(200);
+    expect(headerOf(res, "x-served-by")).toBe("backup");
+    expect(servedAfterMs).toBeLessThanOrEqual(2000);
+    const polls = await pollPlaylist(4000);
+    expect(polls.filter((p) => p.status !== 200)).toEqual([]);
+    expect(polls.some((p) => p.servedBy === "backup")).toBe(true);
+    logger.warn("failover on SIGKILL", { servedAfterMs });
+  }, 60_000);
+
+  let republisher: Publisher;
+
+  test("primary back (restarted, encoder reconnected): traffic returns to it without errors; sequences diverge", async () => {
+    const restarted = await startOriginProcess("primary", { httpPort: primary.httpPort, rtmpPort: primary.rtmpPort }, primary.dataDir);
+    primary = restarted;
+    republisher = await publishFile(clip, primary.rtmp, { loop: true });
+    cleanup.add(republisher, (p) => p.stop());
+    const polls: Poll[] = [];
+    await waitFor(
+      "the primary to serve through the edge again",
+      async () => {
+        polls.push(...(await pollPlaylist(1000)));
+        return polls.slice(-5).some((p) => p.servedBy === "primary");
+      },
+      { timeoutMs: 60_000, intervalMs: 0 },
+    );
+    polls.push(...(await pollPlaylist(3000)));
+    expect(polls.filter((p) => p.status !== 200)).toEqual([]);
+    const fromOrigin = polls.filter((p) => p.servedBy !== "cache");
+    expect(fromOrigin.slice(-3).every((p) => p.servedBy === "primary")).toBe(true);
+
+    // The measurement the issue asks for: what a viewer following the edge saw at the switch.
+    const lastBackup = [...polls].reverse().find((p) => p.servedBy === "backup")?.playlist;
+    const firstPrimary = polls.find((p) => p.servedBy === "primary")?.playlist;
+    const [p, b] = await Promise.all([playlistOf(primary.http), playlistOf(backup.http)]);
+    logger.warn("segment naming across origins (primary restarted)", {
+      viewerSawBackupSequence: lastBackup?.mediaSequence,
+      viewerThenSawPrimarySequence: firstPrimary?.mediaSequence,
+      primaryNow: { mediaSequence: p?.mediaSequence, last: p?.segments.at(-1), pdt: p?.programDateTimes.at(-1) },
+      backupNow: { mediaSequence: b?.mediaSequence, last: b?.segments.at(-1), pdt: b?.programDateTimes.at(-1) },
+    });
+    // A restarted origin numbers from zero: after the switch the live sequence runs backwards.
+    expect(firstPrimary!.mediaSequence).toBeLessThan(lastBackup!.mediaSequence);
+    // Program date-times still line up (both are wall clock), which is what a player can align on.
+    expect(Math.abs(p!.programDateTimes.at(-1)! - b!.programDateTimes.at(-1)!)).toBeLessThan(5000);
+  }, 120_000);
+
+  test("primary's stream stopped while its process lives (404): the backup serves", async () => {
+    const dropped = await fetch(`${primary.http}/control/drop/${STREAM}`, { method: "POST", headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(dropped.status).toBe(200);
+    const droppedAt = Date.now();
+    const polls = await pollPlaylist(7000);
+    expect(polls.filter((p) => p.status !== 200)).toEqual([]);
+    const endlistServed = polls.filter((p) => p.playlist?.ended);
+    const firstBackup = polls.find((p) => p.servedBy === "backup");
+    logger.warn("stream stopped on the primary", {
+      endListPlaylistsServed: endlistServed.length,
+      endListServedForMs: endlistServed.length > 0 ? endlistServed.at(-1)!.at - endlistServed[0]!.at : 0,
+      backupAfterMs: firstBackup ? firstBackup.at - droppedAt : undefined,
+    });
+    expect(firstBackup).toBeDefined();
+    const fromOrigin = polls.filter((p) => p.servedBy !== "cache");
+    expect(fromOrigin.slice(-3).every((p) => p.servedBy === "backup")).toBe(true);
+    const name = await freshSegmentName();
+    const res = await httpGet(`${edge.url}/hls/${STREAM}/source/${name}`);
+    expect(res.status).toBe(200);
+  }, 60_000);
+});
