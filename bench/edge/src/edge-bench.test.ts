@@ -1,0 +1,80 @@
+/**
+ * The benchmark's moving parts, checked small: the reference edge is valid nginx with the
+ * reference's behaviour, and simulated live viewers play through both edges. The numbers
+ * themselves come from the benchmark run, not from here.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { createLogger } from "@live360/core";
+import { resolveEdgeConfig, resolveNginx, runEdge, testNginxConf } from "@live360/edge";
+import { Cleanup, HlsStandIn, freePort, startLiveHlsWriter, startProcess, statusOf, tempDir, waitFor } from "@live360/testkit";
+import { renderReferenceEdgeConf } from "./reference-conf.js";
+import { runViewerLoad } from "./viewers.js";
+
+const cleanup = new Cleanup();
+afterAll(() => cleanup.run(), 60_000);
+
+async function startReferenceEdge(primary: string, backup: string): Promise<string> {
+  const work = await tempDir("bench-ref-edge");
+  await mkdir(path.join(work, "tmp"), { recursive: true });
+  const listenPort = await freePort();
+  const conf = path.join(work, "nginx.conf");
+  const user = process.getuid?.() === 0 ? "root" : undefined;
+  await writeFile(conf, renderReferenceEdgeConf({ primary, backup, listenPort, workDir: work, cacheDir: path.join(work, "cache"), user }));
+  const nginx = await resolveNginx();
+  await testNginxConf(nginx, work, conf);
+  cleanup.process(startProcess(nginx.path, ["-p", work, "-c", conf, "-g", "daemon off;"]));
+  const url = `http://127.0.0.1:${listenPort}`;
+  await waitFor("the reference edge", async () => (await statusOf(`${url}/server-status`)) === 200, { timeoutMs: 15_000 });
+  return url;
+}
+
+describe("edge benchmark parts", () => {
+  let origin: HlsStandIn;
+  let spare: HlsStandIn;
+
+  beforeAll(async () => {
+    const root = await tempDir("bench-edge-origin");
+    const dir = path.join(root, "test", "source");
+    await mkdir(dir, { recursive: true });
+    const writer = cleanup.add(await startLiveHlsWriter({ dir, segmentSeconds: 1 }), (w) => w.stop());
+    origin = cleanup.add(await HlsStandIn.start({ root, port: await freePort() }), (s) => s.kill());
+    spare = cleanup.add(await HlsStandIn.start({ root, port: await freePort() }), (s) => s.kill());
+    await writer.waitForSegments(4);
+  }, 120_000);
+
+  test("simulated viewers play through the reference edge and through live360's, which collapses every segment", async () => {
+    const hostPort = (url: string) => new URL(url).host;
+    const reference = await startReferenceEdge(hostPort(origin.url), hostPort(spare.url));
+    const work = await tempDir("bench-live360-edge");
+    const edge = cleanup.add(
+      await runEdge(
+        resolveEdgeConfig({
+          origins: [origin.url, spare.url],
+          listenAddress: "127.0.0.1",
+          listenPort: await freePort(),
+          statusPort: await freePort(),
+          metricsPort: await freePort(),
+          workDir: work,
+          cache: { dir: path.join(work, "cache") },
+          accessLog: "off",
+        }),
+        { logger: createLogger("bench-edge", { level: "warn" }) },
+      ),
+      (e) => e.close(),
+    );
+    for (const base of [reference, edge.url]) {
+      origin.resetCounts();
+      const result = await runViewerLoad({ playlistUrl: `${base}/hls/test/source/index.m3u8`, viewers: 30, durationMs: 5000, joinSpreadMs: 1000 });
+      const originSegments = origin.countMatching(/\.ts$/) + spare.countMatching(/\.ts$/);
+      createLogger("bench-edge").warn("viewer load", { edge: base === reference ? "reference" : "live360", ...result, originSegments });
+      expect(result.errors).toBe(0);
+      expect(result.segmentsPlayed).toBeGreaterThanOrEqual(30 * 3);
+      if (base === edge.url) {
+        // Every viewer starts three segments back and follows the live edge: at most ~8 distinct segments in 5 s.
+        expect(originSegments).toBeLessThanOrEqual(10);
+      }
+    }
+  }, 120_000);
+});

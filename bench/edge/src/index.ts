@@ -1,0 +1,2 @@
+export * from "./reference-conf.js";
+export * from "./viewers.js";
