@@ -41,12 +41,23 @@ cluster:
 cluster-down:
 	@bash test/cluster/down.sh
 
+# CRD YAML from the typed API (operator/src/api/v1alpha1); a test fails when crds/ is stale.
+.PHONY: crds
+crds: build
+	$(NPM) run generate -w @live360/operator
+
 # The control-plane test is not in `make test` yet: a fresh machine first spends ~10 min building it.
 test-cluster: build
 	NODE_OPTIONS=--experimental-vm-modules npx jest --testMatch '**/test/kit/dist/cluster.itest.js'
 
 demo: node-deps build
 	node packages/cli/dist/main.js local
+
+# The origin benchmark (issue 2): floor FFmpeg vs live360 vs the nginx-rtmp reference stack, ~6 minutes.
+# BENCH_SECONDS=20 for a smoke run; results in bench/results/origin.{json,md,svg}.
+.PHONY: bench-origin
+bench-origin: system-deps build
+	node bench/dist/origin.js
 
 clean:
 	$(NPM) run clean

@@ -1,15 +1,19 @@
 import { afterEach, describe, expect, test } from "@jest/globals";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
-import { freePort, getText, tempDir, waitFor } from "@live360/testkit";
+import { freePort, getText, makeTestClip, publishFile, tempDir, waitFor } from "@live360/testkit";
 import { killRunningClis, runCli } from "./test-cli.js";
 
 afterEach(killRunningClis);
 
+async function localPorts(): Promise<{ rtmpPort: number; httpPort: number }> {
+  return { rtmpPort: await freePort(), httpPort: await freePort() };
+}
+
 describe("live360 local", () => {
-  test("starts origin and test source, prints the URLs, plays, and Ctrl-C finalizes the recording", async () => {
+  test("starts origin and test source, prints the URLs, plays, and Ctrl-C finalizes the recording into the ingest bucket", async () => {
     const dir = await tempDir("local");
-    const [rtmpPort, httpPort] = [await freePort(), await freePort()];
+    const { rtmpPort, httpPort } = await localPorts();
     const local = runCli([
       "local", "--rtmp-port", String(rtmpPort), "--http-port", String(httpPort), "--bind", "127.0.0.1",
       "--data-dir", path.join(dir, "data"), "--test-source-size", "640x320", "--ladder", "source,320x160:300k",
@@ -28,8 +32,39 @@ describe("live360 local", () => {
     local.child.kill("SIGINT");
     const { code } = await local.exited;
     expect(code).toBe(0);
-    const recordings = (await readdir(path.join(dir, "data", "recordings"))).filter((f) => f.endsWith(".mp4"));
-    expect(recordings).toHaveLength(1);
-    expect(recordings[0]).toMatch(/^test-\d{8}T\d{6}Z\.mp4$/);
+    // The recording is the master copy: it stays in the ingest bucket whatever the VOD worker did.
+    const recordings = await readdir(path.join(dir, "data", "buckets", "ingest", "recordings", "test"));
+    expect(recordings.filter((f) => f.endsWith(".mp4"))).toEqual([expect.stringMatching(/^\d{8}T\d{6}Z\.mp4$/)]);
   }, 120_000);
+
+  test("a stream that ends becomes an on-demand asset listed at /vod/ and playable from the local egress bucket", async () => {
+    const dir = await tempDir("local-vod");
+    const clip = await makeTestClip(dir, { seconds: 4, width: 640, height: 320 });
+    const { rtmpPort, httpPort } = await localPorts();
+    const local = runCli([
+      "local", "--no-test-source", "--rtmp-port", String(rtmpPort), "--http-port", String(httpPort), "--bind", "127.0.0.1",
+      "--data-dir", path.join(dir, "data"), "--ladder", "source,320x160:300k", "--reconnect-grace", "1",
+    ]);
+    const base = `http://127.0.0.1:${httpPort}`;
+    await waitFor("origin listening", async () => (await getText(`${base}/healthz`).catch(() => undefined))?.status === 200 || undefined);
+    const publisher = await publishFile(clip, `rtmp://127.0.0.1:${rtmpPort}/live/demo`);
+    expect(await publisher.exited).toBe(0);
+    const assets = await waitFor("the VOD asset in /vod/", async () => {
+      const list = JSON.parse((await getText(`${base}/vod/`)).body) as Array<{ stream: string; master: string; durationSeconds: number; player: string }>;
+      return list.length > 0 ? list : undefined;
+    }, { timeoutMs: 90_000 });
+    expect(assets).toHaveLength(1);
+    expect(assets[0]!.stream).toBe("demo");
+    expect(assets[0]!.durationSeconds).toBeGreaterThan(3);
+    const master = await getText(`${base}${assets[0]!.master}`);
+    expect(master.status).toBe(200);
+    expect(master.body).toContain("RESOLUTION=320x160");
+    const firstVariant = master.body.split("\n").find((line) => line.endsWith(".m3u8"))!;
+    const variant = await getText(new URL(firstVariant, `${base}${assets[0]!.master}`).toString());
+    expect(variant.body).toContain("#EXT-X-PLAYLIST-TYPE:VOD");
+    expect(variant.body).toContain("#EXT-X-ENDLIST");
+    expect(local.output()).toContain(`VOD ready: ${base}${assets[0]!.player}`);
+    local.child.kill("SIGINT");
+    expect((await local.exited).code).toBe(0);
+  }, 150_000);
 });

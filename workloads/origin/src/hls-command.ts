@@ -1,5 +1,5 @@
 import path from "node:path";
-import { baseArgs, type Rendition } from "@live360/core";
+import { SEGMENT_PATTERN, VARIANT_PLAYLIST, addX264Rung, baseArgs, hlsCutThreshold, type Rendition } from "@live360/core";
 
 export interface LiveHlsPlan {
   /** The stream's HLS directory; each variant gets a subdirectory named after its rendition. */
@@ -19,8 +19,8 @@ export interface LiveHlsPlan {
   continuePlaylists: boolean;
 }
 
-export const SEGMENT_PATTERN = "seg_%05d.ts";
-export const VARIANT_PLAYLIST = "index.m3u8";
+// The variant layout is shared with the VOD worker, so it lives in core.
+export { SEGMENT_PATTERN, VARIANT_PLAYLIST };
 
 /**
  * One FFmpeg for the whole ladder: the source is decoded once, split, and scaled per rung;
@@ -51,20 +51,7 @@ export function buildLiveHlsArgs(plan: LiveHlsPlan): string[] {
       args.opt(`-c:v:${i}`, "copy");
       return;
     }
-    const kbps = r.videoBitrateKbps;
-    // Encoder options carry the stream specifier: a copied stream rejects encoder options.
-    args
-      .opt(`-c:v:${i}`, "libx264")
-      .opt(`-preset:v:${i}`, plan.x264Preset)
-      .opt(`-profile:v:${i}`, "high")
-      .opt(`-pix_fmt:v:${i}`, "yuv420p")
-      .opt(`-b:v:${i}`, `${kbps}k`)
-      .opt(`-maxrate:v:${i}`, `${Math.round(kbps * 1.07)}k`)
-      .opt(`-bufsize:v:${i}`, `${Math.round(kbps * 1.5)}k`)
-      // No scene-cut or periodic keyframes of x264's own: only the aligned ones.
-      .opt(`-sc_threshold:v:${i}`, 0)
-      .opt(`-g:v:${i}`, 100_000)
-      .opt(`-force_key_frames:v:${i}`, keyframes);
+    addX264Rung(args, i, { kbps: r.videoBitrateKbps, preset: plan.x264Preset, keyframes });
     if (plan.lowLatency) args.opt(`-tune:v:${i}`, "zerolatency");
     else args.opt(`-x264-params:v:${i}`, "rc-lookahead=10");
   });
@@ -79,7 +66,7 @@ export function buildLiveHlsArgs(plan: LiveHlsPlan): string[] {
   const streamMap = ordered.map((r, i) => (plan.hasAudio ? `v:${i},a:${i},name:${r.name}` : `v:${i},name:${r.name}`));
   args
     .opt("-f", "hls")
-    .opt("-hls_time", cutThreshold(plan.segmentSeconds))
+    .opt("-hls_time", hlsCutThreshold(plan.segmentSeconds))
     .opt("-hls_list_size", plan.windowSegments)
     .opt("-hls_delete_threshold", 2)
     .opt("-hls_flags", flags.join("+"))
@@ -88,16 +75,6 @@ export function buildLiveHlsArgs(plan: LiveHlsPlan): string[] {
     .opt("-var_stream_map", streamMap.join(" "))
     .output(path.join(plan.outputDir, "%v", VARIANT_PLAYLIST));
   return args.build();
-}
-
-/**
- * FFmpeg cuts a variant at the first keyframe at least `hls_time` after the segment start. A
- * transcoded rung's first timestamp can trail the source's by a frame or two (encoder delay),
- * so cutting at exactly the segment length would skip an aligned keyframe in that rung only;
- * a slightly lower threshold cuts every variant at the same keyframe.
- */
-function cutThreshold(segmentSeconds: number): number {
-  return segmentSeconds - Math.min(0.25, segmentSeconds / 4);
 }
 
 /** The variant order FFmpeg writes: the copied rung first (output index 0), then encoded ones. */

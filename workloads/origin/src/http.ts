@@ -16,6 +16,18 @@ export interface OriginHttpBackend {
   isDraining(): boolean;
   stat(): unknown;
   dropPublisher(stream: string): boolean;
+  /** Extra GET/HEAD routes served beside the origin's own, e.g. local mode's `/vod/`. */
+  routes?: readonly OriginRoute[];
+}
+
+/**
+ * A route added to the origin's HTTP server (one server, one port). Like the origin's own
+ * routes, its pattern is matched against the raw path before any decoding, so a pattern that
+ * admits no `%` and no `..` keeps every request inside what the route serves.
+ */
+export interface OriginRoute {
+  pattern: RegExp;
+  handle(req: IncomingMessage, res: ServerResponse, match: RegExpExecArray): Promise<void>;
 }
 
 /**
@@ -148,6 +160,12 @@ export function createOriginHttpServer(backend: OriginHttpBackend): Server {
       case "/player":
         send(res, 301, "", { Location: "/player/" });
         return "other";
+    }
+    for (const extra of backend.routes ?? []) {
+      const match = extra.pattern.exec(pathname);
+      if (!match) continue;
+      await extra.handle(req, res, match);
+      return "other";
     }
     const player = PLAYER_PATH.exec(pathname);
     if (player && config.playerDir) {

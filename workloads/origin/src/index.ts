@@ -6,3 +6,4 @@ export * from "./hls-command.js";
 export type { StreamStats } from "./pipeline.js";
 export * from "./upload-sink.js";
 export * from "./metrics.js";
+export type { OriginRoute } from "./http.js";

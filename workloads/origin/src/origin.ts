@@ -4,7 +4,7 @@ import path from "node:path";
 import { ListenError, createLogger, probe, resolveBinary, sleep, type Logger, type ResolvedBinary } from "@live360/core";
 import { REFUSAL_EXPLANATIONS, decidePublish } from "./auth.js";
 import type { OriginConfig } from "./config.js";
-import { createOriginHttpServer } from "./http.js";
+import { createOriginHttpServer, type OriginRoute } from "./http.js";
 import { createOriginMetrics, type OriginMetrics } from "./metrics.js";
 import { RtmpIngest, type Publisher } from "./nms.js";
 import { StreamPipeline, type StreamStats } from "./pipeline.js";
@@ -23,6 +23,8 @@ export interface OriginOptions {
   recordingSink?: RecordingSink;
   /** Shared with a sink that reports into the same registry. */
   metrics?: OriginMetrics;
+  /** Extra HTTP routes on the origin's port (local mode serves `/vod/` this way). */
+  routes?: readonly OriginRoute[];
 }
 
 interface StreamEntry {
@@ -53,6 +55,7 @@ export class Origin {
     private readonly log: Logger,
     sink: RecordingSink | undefined,
     metrics: OriginMetrics | undefined,
+    routes: readonly OriginRoute[] | undefined,
   ) {
     this.metrics = metrics ?? createOriginMetrics();
     this.sink = sink ?? new LocalDirectorySink(this.recordingsDir);
@@ -86,6 +89,7 @@ export class Origin {
       isDraining: () => this.draining,
       stat: () => this.stat(),
       dropPublisher: (stream) => this.dropPublisher(stream),
+      routes,
     });
   }
 
@@ -94,7 +98,7 @@ export class Origin {
     const ffmpeg = await resolveBinary("ffmpeg");
     log.info("using ffmpeg", { path: ffmpeg.path, version: ffmpeg.version, source: ffmpeg.source });
     await mkdir(path.join(config.dataDir, "hls"), { recursive: true });
-    const origin = new Origin(config, ffmpeg, log, options.recordingSink, options.metrics);
+    const origin = new Origin(config, ffmpeg, log, options.recordingSink, options.metrics, options.routes);
     await origin.listen();
     void origin.recoverRecordings();
     log.info("origin ready", {

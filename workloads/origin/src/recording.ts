@@ -1,7 +1,7 @@
 import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
-import { Live360Error, probe, resolveBinary, runOnce, type Logger, type Projection } from "@live360/core";
+import { Live360Error, probe, resolveBinary, runOnce, utcStamp, type Logger, type Projection } from "@live360/core";
 import { FLV_FILE_HEADER } from "./flv.js";
 
 /** A finished, validated recording ready to hand to the VOD pipeline. */
@@ -36,10 +36,8 @@ export class RecordingFinalizeError extends Live360Error {
   }
 }
 
-/** `20261124T135544Z`: sortable, and valid in file names and S3 keys. */
-export function utcStamp(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
-}
+// Recordings and their VOD assets share the stamp format, so it lives in core.
+export { utcStamp };
 
 /** Reads back `<stream>-<utcStamp>.<ext>`, as written by SourceRecorder and finalizeRecording. */
 export function parseRecordingFileName(file: string): { stream: string; startedAt: Date; ext: string } | undefined {

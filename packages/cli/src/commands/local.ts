@@ -2,15 +2,66 @@ import { createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { Command } from "commander";
-import { createLogger, type Logger } from "@live360/core";
-import { startOrigin, type Origin } from "@live360/origin";
+import { ConfigError, FileQueue, LocalDirectoryStorage, createLogger, type JobQueue, type Logger, type ObjectStorage } from "@live360/core";
+import { UploadingRecordingSink, createOriginMetrics, startOrigin, type Origin } from "@live360/origin";
 import { parseSize, startTestSource, type TestSource } from "@live360/test-source";
-import { addOriginOptions, originConfigFromFlags, type OriginFlags } from "./origin-options.js";
+import { resolveVodWorkerConfig, runVodWorker, vodRoutes } from "@live360/vod-worker";
+import { addOriginOptions, originConfigFromFlags, s3StorageFromFlags, sqsQueueFromFlags, type OriginFlags } from "./origin-options.js";
 import { closeOnSignal } from "./lifecycle.js";
 
 interface LocalFlags extends OriginFlags {
   testSource: boolean;
   testSourceSize: string;
+  egressBucket?: string;
+}
+
+/** Local mode's buckets (directories below <data-dir>/buckets) when no real S3 is given. */
+const LOCAL_INGEST_BUCKET = "ingest";
+const LOCAL_EGRESS_BUCKET = "egress";
+/** Local mode's dead-letter threshold: a bad recording is tried this often, then set aside. */
+const LOCAL_MAX_RECEIVE_COUNT = 5;
+
+interface VodServices {
+  storage: ObjectStorage;
+  queue: JobQueue;
+  ingestBucket: string;
+  egressBucket: string;
+  /** For the banner: where recordings, assets and jobs live. */
+  description: string;
+}
+
+/**
+ * The VOD pipeline's storage and queue: by default directories below the data directory (no
+ * cloud); with any of the S3/SQS flags, real services, which then need all three of
+ * --ingest-bucket, --egress-bucket and --queue-url.
+ */
+async function vodServices(flags: LocalFlags, dataDir: string): Promise<VodServices> {
+  const serviceFlags = [flags.ingestBucket, flags.egressBucket, flags.queueUrl, flags.s3Endpoint, flags.sqsEndpoint];
+  if (serviceFlags.every((value) => value === undefined)) {
+    const storage = new LocalDirectoryStorage(path.join(dataDir, "buckets"));
+    await storage.createBucket(LOCAL_INGEST_BUCKET);
+    await storage.createBucket(LOCAL_EGRESS_BUCKET);
+    const queueDir = path.join(dataDir, "queue");
+    const queue = await FileQueue.open({ dir: queueDir, deadLetter: { dir: path.join(queueDir, "dead-letter"), maxReceiveCount: LOCAL_MAX_RECEIVE_COUNT } });
+    return {
+      storage,
+      queue,
+      ingestBucket: LOCAL_INGEST_BUCKET,
+      egressBucket: LOCAL_EGRESS_BUCKET,
+      description: `${storage.root} (buckets ${LOCAL_INGEST_BUCKET}, ${LOCAL_EGRESS_BUCKET})   jobs: ${queueDir}`,
+    };
+  }
+  const fix = "with real S3/SQS give all of --ingest-bucket, --egress-bucket and --queue-url (and --s3-endpoint/--sqs-endpoint for compatible servers)";
+  if (!flags.ingestBucket) throw new ConfigError("--ingest-bucket", flags.ingestBucket, fix);
+  if (!flags.egressBucket) throw new ConfigError("--egress-bucket", flags.egressBucket, fix);
+  if (!flags.queueUrl) throw new ConfigError("--queue-url", flags.queueUrl, fix);
+  return {
+    storage: s3StorageFromFlags(flags),
+    queue: sqsQueueFromFlags(flags, flags.queueUrl),
+    ingestBucket: flags.ingestBucket,
+    egressBucket: flags.egressBucket,
+    description: `s3://${flags.ingestBucket} → s3://${flags.egressBucket}   jobs: ${flags.queueUrl}`,
+  };
 }
 
 const TEST_STREAM = "test";
@@ -49,12 +100,25 @@ export function localCommand(): Command {
   )
     .option("--no-test-source", "do not start the built-in test source (publish your own, e.g. from OBS)")
     .option("--test-source-size <WxH>", "test pattern size (2:1 equirectangular)", "1280x640")
+    .option("--egress-bucket <bucket>", "with real S3/SQS: bucket the VOD worker writes assets to (default: a local directory)")
     .action(async (flags: LocalFlags) => {
       const config = originConfigFromFlags(flags);
       await mkdir(config.dataDir, { recursive: true });
       const logger = localLogger(config.dataDir);
       const size = parseSize("--test-source-size", flags.testSourceSize);
-      const origin = await startOrigin(config, { logger });
+      const vod = await vodServices(flags, config.dataDir);
+      // The VOD ladder is the live one, so what a viewer saw live is what they can watch later.
+      const vodConfig = resolveVodWorkerConfig({
+        egressBucket: vod.egressBucket,
+        ingestBucket: vod.ingestBucket,
+        ladder: config.ladder,
+        workDir: path.join(config.dataDir, "vod-work"),
+        httpPort: 0,
+      });
+      const metrics = createOriginMetrics();
+      const recordingSink = new UploadingRecordingSink({ storage: vod.storage, queue: vod.queue, bucket: vod.ingestBucket, logger: logger.child("recordings"), metrics });
+      const origin = await startOrigin(config, { logger, metrics, recordingSink, routes: vodRoutes(vod.storage, vod.egressBucket) });
+      const worker = await runVodWorker(vodConfig, { storage: vod.storage, queue: vod.queue, logger: logger.child("vod") });
       const host = config.bindAddress === "0.0.0.0" ? "localhost" : config.bindAddress;
       const base = `http://${host}:${config.httpPort}`;
       process.stdout.write(
@@ -64,7 +128,9 @@ export function localCommand(): Command {
           `  playback (HLS):  ${base}/hls/${TEST_STREAM}/master.m3u8`,
           `  player:          ${base}/player/?url=/hls/${TEST_STREAM}/master.m3u8${config.lowLatency ? "&latency=low" : ""}`,
           `  stats:           ${base}/stat   metrics: ${base}/metrics`,
-          `  recordings:      ${path.join(config.dataDir, "recordings")}   logs: ${path.join(config.dataDir, "live360.log")}`,
+          `  on demand (VOD): ${base}/vod/   (each ended stream becomes an asset here)`,
+          `  recordings:      ${vod.description}`,
+          `  logs:            ${path.join(config.dataDir, "live360.log")}`,
           "  Ctrl-C stops everything and finalizes recordings.",
           "",
         ].join("\n"),
@@ -83,6 +149,9 @@ export function localCommand(): Command {
         );
       }
       const interactive = process.stdout.isTTY === true;
+      worker.on("completed", ({ prefix, alreadyDone }) => {
+        if (!alreadyDone) process.stdout.write(`\nVOD ready: ${base}/player/?url=/${prefix}master.m3u8\n`);
+      });
       const ticker = setInterval(
         () => process.stdout.write(interactive ? `\r\x1b[2K${statusLine(origin)}` : `${statusLine(origin)}\n`),
         interactive ? 1000 : 10_000,
@@ -91,7 +160,10 @@ export function localCommand(): Command {
         clearInterval(ticker);
         process.stdout.write("\nstopping: ending streams and finalizing recordings…\n");
         await testSource?.close();
+        // The origin hands its last recordings to the queue first; a job the worker has not
+        // finished stays queued (durably) and is done at the next start.
         await origin.close();
+        await worker.stop();
       });
     });
 }

@@ -14,7 +14,7 @@ import {
 } from "@live360/origin";
 
 /** Raw flag values as commander hands them over (strings until validated). */
-export interface OriginFlags {
+export interface OriginFlags extends ServiceEndpointFlags {
   rtmpPort: string;
   httpPort: string;
   bind: string;
@@ -30,15 +30,12 @@ export interface OriginFlags {
   projection: string;
   ingestBucket?: string;
   queueUrl?: string;
-  s3Endpoint?: string;
-  sqsEndpoint?: string;
-  region?: string;
 }
 
 /** The flags shared by `live360 origin` and `live360 local`. */
 export function addOriginOptions(command: Command): Command {
   const d = DEFAULT_ORIGIN_CONFIG;
-  return command
+  command
     .option("--rtmp-port <port>", "RTMP ingest port (publish to rtmp://host:<port>/live/<stream>)", String(d.rtmpPort))
     .option("--http-port <port>", "HTTP port for HLS, /stat, /metrics, /healthz, /readyz and /player/", String(d.httpPort))
     .option("--bind <address>", "address to listen on", d.bindAddress)
@@ -53,10 +50,31 @@ export function addOriginOptions(command: Command): Command {
     .option("--player-dir <dir>", "static player files served at /player/ (default: the built player)")
     .addOption(new Option("--projection <kind>", "projection of the source, recorded with recordings").choices(PROJECTIONS).default(d.projection))
     .option("--ingest-bucket <bucket>", "upload finished recordings to s3://<bucket>/recordings/<stream>/<UTC time>.mp4 (with --queue-url)")
-    .option("--queue-url <url>", "SQS queue that gets a VOD job for every uploaded recording (with --ingest-bucket)")
+    .option("--queue-url <url>", "SQS queue that gets a VOD job for every uploaded recording (with --ingest-bucket)");
+  return addServiceEndpointOptions(command);
+}
+
+/** Where S3 and SQS are: shared by every command that talks to them. */
+export interface ServiceEndpointFlags {
+  s3Endpoint?: string;
+  sqsEndpoint?: string;
+  region?: string;
+}
+
+export function addServiceEndpointOptions(command: Command): Command {
+  return command
     .option("--s3-endpoint <url>", "S3-compatible endpoint instead of AWS S3 (path-style addressing)")
     .option("--sqs-endpoint <url>", "SQS-compatible endpoint instead of AWS SQS")
     .option("--region <region>", "AWS region (default: AWS_REGION, else us-east-1)");
+}
+
+/** Credentials come from the SDK's chain (environment, IRSA / pod identity, instance profile). */
+export function s3StorageFromFlags(flags: ServiceEndpointFlags): S3Storage {
+  return new S3Storage({ endpoint: flags.s3Endpoint, region: flags.region });
+}
+
+export function sqsQueueFromFlags(flags: ServiceEndpointFlags, queueUrl: string): SqsQueue {
+  return new SqsQueue({ queueUrl, endpoint: flags.sqsEndpoint, region: flags.region });
 }
 
 /** The player built in this checkout (player/dist), when there is one. */
@@ -93,8 +111,8 @@ export function recordingOptionsFromFlags(flags: OriginFlags, logger: Logger): O
   if (!flags.queueUrl) throw new ConfigError("--queue-url", flags.queueUrl, "give the SQS queue URL for VOD jobs, together with --ingest-bucket");
   const metrics = createOriginMetrics();
   const recordingSink = new UploadingRecordingSink({
-    storage: new S3Storage({ endpoint: flags.s3Endpoint, region: flags.region }),
-    queue: new SqsQueue({ queueUrl: flags.queueUrl, endpoint: flags.sqsEndpoint, region: flags.region }),
+    storage: s3StorageFromFlags(flags),
+    queue: sqsQueueFromFlags(flags, flags.queueUrl),
     bucket: flags.ingestBucket,
     logger,
     metrics,

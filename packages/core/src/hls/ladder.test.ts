@@ -1,6 +1,6 @@
 import { describe, expect, test } from "@jest/globals";
 import { ConfigError } from "../errors.js";
-import { DEFAULT_LADDER, ladderForSource, parseLadder } from "./ladder.js";
+import { DEFAULT_LADDER, formatLadder, ladderForSource, parseLadder } from "./ladder.js";
 import { avcCodecString, renderMasterPlaylist } from "./master.js";
 
 describe("ladder", () => {
@@ -18,6 +18,13 @@ describe("ladder", () => {
     expect(() => parseLadder("--ladder", "source,1280x:2500k")).toThrow(/--ladder="1280x:2500k".*WIDTHxHEIGHT/);
     expect(() => parseLadder("--ladder", "321x160:300k")).toThrow(/even width and height/);
     expect(() => parseLadder("--ladder", "320x160:300k,320x160:400k")).toThrow(/distinct/);
+  });
+
+  test("formats a ladder back into the flag value that parses to the same ladder", () => {
+    expect(formatLadder(DEFAULT_LADDER)).toBe("source,1920x960:5000k,1080x540:2200k,960x480:1600k");
+    const text = "source,480x240:600k,320x160:300k";
+    expect(formatLadder(parseLadder("--ladder", text))).toBe(text);
+    expect(parseLadder("--ladder", formatLadder(DEFAULT_LADDER))).toEqual(DEFAULT_LADDER);
   });
 
   test("keeps only rungs smaller than the source, and the source at its own size", () => {

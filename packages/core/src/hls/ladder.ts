@@ -45,6 +45,14 @@ export function parseLadder(field: string, spec: string): Rendition[] {
   return validateLadder(field, ladder);
 }
 
+/**
+ * The inverse of parseLadder: the `--ladder` value that reproduces `ladder`, for callers that
+ * hand a ladder to a process on its command line (the operator's pod specs).
+ */
+export function formatLadder(ladder: Ladder): string {
+  return ladder.map((r) => (r.passthrough ? "source" : `${r.width}x${r.height}:${r.videoBitrateKbps}k`)).join(",");
+}
+
 export function validateLadder(field: string, ladder: Rendition[]): Rendition[] {
   const names = new Set<string>();
   for (const r of ladder) {

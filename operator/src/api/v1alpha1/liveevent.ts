@@ -1,0 +1,180 @@
+import type { V1ObjectMeta } from "@kubernetes/client-node";
+import { STREAM_NAME_PATTERN } from "@live360/core";
+import { schema, type InputOf, type StoredOf } from "../schema.js";
+import { conditions, observedGeneration, placementFields, projection, resources, secretKeyReference } from "./common.js";
+import { ladder } from "./ladder.js";
+
+/**
+ * LiveEvent: one live 360° stream with everything it needs to be watched: a primary and a backup
+ * origin (RTMP ingest, ABR HLS), an autoscaling edge cache in front of them, optional recording to
+ * the VOD pipeline and an optional test source.
+ */
+export const LIVE_EVENT = {
+  kind: "LiveEvent",
+  listKind: "LiveEventList",
+  plural: "liveevents",
+  singular: "liveevent",
+  shortNames: ["le"],
+} as const;
+
+/**
+ * Children are named `<event>-origin-primary-rtmp` and so on; Services must be DNS-1035 labels
+ * (≤ 63 characters, starting with a letter) and a StatefulSet's name must leave room for its
+ * controller-revision-hash label, which caps event names here.
+ */
+export const MAX_LIVE_EVENT_NAME_LENGTH = 36;
+
+export const liveEventSpec = schema
+  .object("The desired live event. Fields marked immutable cannot change after creation.", {
+  streamName: schema
+    .string(
+      "The stream's name: encoders publish to rtmp://<ingest>/live/<streamName>, viewers play /hls/<streamName>/master.m3u8. Lowercase letters, digits and '-', up to 63 characters. Immutable: encoders and players are configured with it.",
+      { pattern: STREAM_NAME_PATTERN, maxLength: 63 },
+    )
+    .immutable("streamName is immutable: encoders and players already use it; create a new LiveEvent for a new stream"),
+  publishKeySecretRef: secretKeyReference(
+    "Require a publish key: encoders must add ?key=<secret> to the publish URL, and the origins refuse publishers without it. Without this field anyone who can reach the ingest port may publish.",
+    "keys",
+    'Key in the Secret holding lines of "<streamName>=<secret>" (the origin\'s --publish-keys-file format), e.g. kubectl create secret generic my-keys --from-literal=keys=my-stream=s3cret. One Secret may hold keys for several events.',
+  ).optional(),
+  projection,
+  ladder,
+  hls: schema
+    .object("HLS packaging of the live stream.", {
+      lowLatency: schema
+        .boolean(
+          "1-second segments and zero-latency encoding instead of 2-second segments: about half the glass-to-glass delay, slightly more bits and requests. Set the encoder's keyframe interval to 1 s (the test source follows this setting by itself).",
+        )
+        .default(false),
+      windowSegments: schema
+        .integer(
+          "Segments listed in each live playlist (the sliding window): how far back a viewer can seek and how much a slow player can fall behind.",
+          { minimum: 3, maximum: 60 },
+        )
+        .default(6),
+    })
+    .default({}),
+  origin: schema
+    .object("The origins: RTMP ingest and HLS packaging, one primary and (by default) one backup in another zone.", {
+      redundancy: schema
+        .enumeration(
+          "primaryBackup: two origins in different zones; encoders publish to both (or roll over to the backup), the edge serves from the primary and fails over to the backup. single: one origin, cheaper, no failover.",
+          ["primaryBackup", "single"] as const,
+        )
+        .default("primaryBackup")
+        .immutable("origin.redundancy is immutable: encoders are configured with the ingest URLs it implies; create a new LiveEvent"),
+      ...placementFields(
+        "spot",
+        "Origins hold the live state of the stream: choose onDemand when a 2-minute interruption notice is not acceptable even with a backup.",
+      ),
+      resources: resources(
+        "Compute for each origin container. Transcoding the ladder dominates: about 2 cores for the standard ladder from a 4K source.",
+      ).default({ requests: { cpu: "2", memory: "2Gi" }, limits: { memory: "4Gi" } }),
+      dataVolumeSize: schema
+        .quantity(
+          "Size limit of each origin's scratch volume (emptyDir) holding live HLS segments and the recording until it is uploaded. A 3-hour 16 Mbit/s source needs about 22Gi.",
+        )
+        .default("20Gi"),
+    })
+    .default({}),
+  edge: schema
+    .object("The edge cache tier viewers (or the CDN) fetch from: nginx, autoscaled on CPU.", {
+      minReplicas: schema.integer("Fewest edge pods, also while nobody watches.", { minimum: 1, maximum: 1000 }).default(2),
+      maxReplicas: schema.integer("Most edge pods the autoscaler may run.", { minimum: 1, maximum: 1000 }).default(10),
+      targetCPUUtilizationPercentage: schema
+        .integer("Average CPU use, as a percentage of the CPU request, that the autoscaler keeps the edge pods at.", {
+          minimum: 10,
+          maximum: 100,
+        })
+        .default(70),
+      cacheSizeMegabytes: schema
+        .integer("Size of each edge pod's on-disk cache (nginx proxy_cache max_size) in MiB; the pod's scratch volume is sized to match.", {
+          minimum: 64,
+          maximum: 1048576,
+        })
+        .default(2048),
+      ...placementFields("spot", "Edges are stateless and many: Spot suits them."),
+      resources: resources("Compute for each edge container; the autoscaler's target is a share of the CPU request.").default({
+        requests: { cpu: "500m", memory: "256Mi" },
+        limits: { memory: "512Mi" },
+      }),
+    })
+    .rule("self.maxReplicas >= self.minReplicas", "edge.maxReplicas must be at least edge.minReplicas", { fieldPath: ".maxReplicas" })
+    .default({}),
+  recording: schema
+    .object("Recording of the source for the live-to-VOD pipeline.", {
+      enabled: schema
+        .boolean("Record the source and hand each finished recording to the VOD pipeline (upload to the ingest bucket, message on the queue).")
+        .default(true),
+      bucket: schema
+        .string("Ingest bucket for recordings; empty uses the operator's configured bucket.", { pattern: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/ })
+        .optional(),
+      queueUrl: schema.string("SQS queue URL for VOD jobs; empty uses the operator's configured queue.", { format: "uri", maxLength: 2048 }).optional(),
+    })
+    .default({}),
+  testSource: schema
+    .object("A synthetic 360° test pattern (grid, labels, timecode, tone) published to the primary origin, for trying an event without a camera.", {
+      enabled: schema.boolean("Run the test source; turn it off before a real encoder publishes (the first publisher keeps the stream).").default(false),
+      size: schema
+        .string("Frame size WIDTHxHEIGHT of the 2:1 equirectangular pattern.", { pattern: /^[1-9][0-9]{1,4}x[1-9][0-9]{1,4}$/, maxLength: 11 })
+        .default("1280x640"),
+      bitrateKbps: schema.integer("H.264 bitrate of the pattern in kbit/s.", { minimum: 100, maximum: 100000 }).default(4000),
+    })
+    .default({}),
+  })
+  .rule(
+    "!(self.testSource.enabled && has(self.publishKeySecretRef))",
+    "the test source publishes without a publish key: disable testSource or remove publishKeySecretRef",
+    { fieldPath: ".testSource.enabled" },
+  );
+
+export const ACTIVE_ORIGINS = ["primary", "backup"] as const;
+export type ActiveOrigin = (typeof ACTIVE_ORIGINS)[number];
+
+export const LIVE_EVENT_PHASES = ["Pending", "Ready", "Live", "Degraded", "Ended"] as const;
+export type LiveEventPhase = (typeof LIVE_EVENT_PHASES)[number];
+
+export const LIVE_EVENT_CONDITIONS = ["OriginsReady", "EdgeReady", "Publishing", "Recording", "Degraded"] as const;
+export type LiveEventConditionType = (typeof LIVE_EVENT_CONDITIONS)[number];
+
+export const liveEventStatus = schema.object("The observed state of the live event, written by the operator.", {
+  phase: schema
+    .enumeration(
+      "Pending: children are being created or are not ready. Ready: origins and edge are ready, nobody publishes yet. Live: an encoder publishes and viewers can watch. Degraded: live or ready, but without redundancy (an origin is down or its node is being reclaimed). Ended: publishing stopped after the event was live.",
+      LIVE_EVENT_PHASES,
+    )
+    .optional(),
+  observedGeneration,
+  activeOrigin: schema
+    .enumeration("The origin the edge serves from: primary, or backup while the primary is not ready or not live.", ACTIVE_ORIGINS)
+    .optional(),
+  ingest: schema
+    .object("Where encoders publish (append ?key=<secret> when publishKeySecretRef is set).", {
+      primary: schema.string("RTMP URL of the primary origin.").optional(),
+      backup: schema.string("RTMP URL of the backup origin (absent with redundancy single).").optional(),
+    })
+    .optional(),
+  playback: schema
+    .object("Where viewers watch.", {
+      masterPlaylistUrl: schema.string("HLS master playlist through the edge Service.").optional(),
+      playerUrl: schema.string("The 360° web player opened on that playlist.").optional(),
+    })
+    .optional(),
+  conditions: conditions(
+    "OriginsReady: the origin pods are ready. EdgeReady: enough edge pods are ready. Publishing: an encoder is publishing to the active origin. Recording: the recording is being made and handed off. Degraded: redundancy is lost, with the reason.",
+    LIVE_EVENT_CONDITIONS,
+  ).optional(),
+});
+
+export type LiveEventSpec = StoredOf<typeof liveEventSpec>;
+export type LiveEventSpecInput = InputOf<typeof liveEventSpec>;
+export type LiveEventStatus = StoredOf<typeof liveEventStatus>;
+
+/** A LiveEvent as the operator reads it from the API server (defaults applied). */
+export interface LiveEvent {
+  apiVersion: string;
+  kind: typeof LIVE_EVENT.kind;
+  metadata: V1ObjectMeta;
+  spec: LiveEventSpec;
+  status?: LiveEventStatus;
+}

@@ -1,0 +1,113 @@
+import { readFileSync } from "node:fs";
+import { ConfigError, matching, nonEmptyString, oneOf } from "@live360/core";
+
+/** The workloads the operator deploys, each from its own image. */
+export const WORKLOADS = ["origin", "edge", "testSource", "vodWorker"] as const;
+export type Workload = (typeof WORKLOADS)[number];
+
+/** Image repository names: `testSource` ships as `test-source`. */
+const IMAGE_NAMES: Record<Workload, string> = { origin: "origin", edge: "edge", testSource: "test-source", vodWorker: "vod-worker" };
+
+/** The operator's version, which is also the default tag of every workload image it deploys. */
+export const OPERATOR_VERSION: string = (
+  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
+).version;
+
+export const RTMP_SERVICE_TYPES = ["LoadBalancer", "NodePort"] as const;
+export const EDGE_SERVICE_TYPES = ["ClusterIP", "LoadBalancer", "NodePort"] as const;
+export const IMAGE_PULL_POLICIES = ["IfNotPresent", "Always", "Never"] as const;
+
+/** Where recordings go when a LiveEvent does not say: the cluster's VOD pipeline. */
+export interface RecordingDefaults {
+  bucket: string | undefined;
+  queueUrl: string | undefined;
+  /** S3- and SQS-compatible endpoints instead of AWS (local clusters, tests). */
+  s3Endpoint: string | undefined;
+  sqsEndpoint: string | undefined;
+  region: string | undefined;
+}
+
+/** Everything the desired-state builders take from the operator rather than from a custom resource. */
+export interface OperatorConfig {
+  images: Record<Workload, string>;
+  imagePullPolicy: (typeof IMAGE_PULL_POLICIES)[number];
+  /** LoadBalancer (an NLB per origin through the AWS Load Balancer Controller) on EKS; NodePort on kind. */
+  rtmpServiceType: (typeof RTMP_SERVICE_TYPES)[number];
+  /** ClusterIP when a CDN or Ingress reaches the edge inside the cluster; LoadBalancer to expose it directly. */
+  edgeServiceType: (typeof EDGE_SERVICE_TYPES)[number];
+  /** DNS suffix of Service names, for URLs that work from any namespace. */
+  clusterDomain: string;
+  recording: RecordingDefaults;
+}
+
+export type OperatorConfigInput = Partial<Omit<OperatorConfig, "images" | "recording">> & {
+  images?: Partial<Record<Workload, string>>;
+  recording?: Partial<RecordingDefaults>;
+};
+
+export function defaultImage(workload: Workload, version = OPERATOR_VERSION): string {
+  return `ghcr.io/live360/${IMAGE_NAMES[workload]}:${version}`;
+}
+
+export const DEFAULT_OPERATOR_CONFIG: OperatorConfig = {
+  images: { origin: defaultImage("origin"), edge: defaultImage("edge"), testSource: defaultImage("testSource"), vodWorker: defaultImage("vodWorker") },
+  imagePullPolicy: "IfNotPresent",
+  rtmpServiceType: "LoadBalancer",
+  edgeServiceType: "ClusterIP",
+  clusterDomain: "cluster.local",
+  recording: { bucket: undefined, queueUrl: undefined, s3Endpoint: undefined, sqsEndpoint: undefined, region: undefined },
+};
+
+// registry/path:tag or @sha256:digest; no whitespace or shell characters.
+const IMAGE_REFERENCE = /^[a-z0-9]([a-z0-9._:/-]*[a-z0-9])?(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+const URL_FIX = "give an absolute http(s) URL";
+
+function optionalUrl(field: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  return matching(field, value, /^https?:\/\/[^\s]+$/, URL_FIX);
+}
+
+/** Validates the operator's configuration; every error names the field, the value and the fix. */
+export function resolveOperatorConfig(input: OperatorConfigInput = {}): OperatorConfig {
+  const d = DEFAULT_OPERATOR_CONFIG;
+  const images = { ...d.images };
+  for (const workload of WORKLOADS) {
+    const image = input.images?.[workload];
+    if (image !== undefined) {
+      images[workload] = matching(`images.${workload}`, image, IMAGE_REFERENCE, "give an image reference such as ghcr.io/live360/origin:0.1.0");
+    }
+  }
+  const recording = { ...d.recording, ...input.recording };
+  if ((recording.bucket === undefined) !== (recording.queueUrl === undefined)) {
+    throw new ConfigError(
+      recording.bucket === undefined ? "recording.bucket" : "recording.queueUrl",
+      undefined,
+      "set both the ingest bucket and the VOD queue URL, or neither: a recording is uploaded and then announced on the queue",
+    );
+  }
+  return {
+    images,
+    imagePullPolicy: oneOf("imagePullPolicy", input.imagePullPolicy ?? d.imagePullPolicy, IMAGE_PULL_POLICIES),
+    rtmpServiceType: oneOf("rtmpServiceType", input.rtmpServiceType ?? d.rtmpServiceType, RTMP_SERVICE_TYPES),
+    edgeServiceType: oneOf("edgeServiceType", input.edgeServiceType ?? d.edgeServiceType, EDGE_SERVICE_TYPES),
+    clusterDomain: matching(
+      "clusterDomain",
+      nonEmptyString("clusterDomain", input.clusterDomain ?? d.clusterDomain),
+      /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/,
+      "give a DNS suffix such as cluster.local",
+    ),
+    recording: {
+      bucket:
+        recording.bucket === undefined
+          ? undefined
+          : matching("recording.bucket", recording.bucket, /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "give an S3 bucket name"),
+      queueUrl: optionalUrl("recording.queueUrl", recording.queueUrl),
+      s3Endpoint: optionalUrl("recording.s3Endpoint", recording.s3Endpoint),
+      sqsEndpoint: optionalUrl("recording.sqsEndpoint", recording.sqsEndpoint),
+      region:
+        recording.region === undefined
+          ? undefined
+          : matching("recording.region", recording.region, /^[a-z]{2}(-[a-z]+)+-\d$/, "give an AWS region such as eu-west-1"),
+    },
+  };
+}

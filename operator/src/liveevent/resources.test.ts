@@ -1,0 +1,281 @@
+import { describe, expect, test } from "@jest/globals";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { KubernetesObject, V1Deployment, V1HorizontalPodAutoscaler, V1PodDisruptionBudget, V1Service, V1StatefulSet } from "@kubernetes/client-node";
+import { parseLadder } from "@live360/core";
+import { parse } from "yaml";
+import { applyDefaults } from "../api/schema.js";
+import { API_VERSION, liveEventSpec, type LiveEvent, type LiveEventSpecInput } from "../api/v1alpha1/index.js";
+import { resolveOperatorConfig, type OperatorConfigInput } from "../config.js";
+import { toYamlDocuments } from "../yaml.js";
+import { PUBLISH_KEYS_FILE, SPOT_NOTICE_SECONDS, liveEventResources } from "./resources.js";
+
+/** Golden files live in the source tree (dist/ is rebuilt): LIVE360_UPDATE_GOLDEN=1 rewrites them. */
+const goldenDir = fileURLToPath(new URL("../../testdata/", import.meta.url));
+const examplesDir = fileURLToPath(new URL("../../../examples/", import.meta.url));
+
+async function matchesGolden(name: string, text: string): Promise<void> {
+  const file = path.join(goldenDir, name);
+  if (process.env.LIVE360_UPDATE_GOLDEN === "1") {
+    await mkdir(goldenDir, { recursive: true });
+    await writeFile(file, text);
+  }
+  expect(text).toBe(await readFile(file, "utf8"));
+}
+
+/** A LiveEvent as the API server returns it: defaults applied, uid and namespace set. */
+function liveEvent(name: string, spec: LiveEventSpecInput, namespace = "events"): LiveEvent {
+  return {
+    apiVersion: API_VERSION,
+    kind: "LiveEvent",
+    metadata: { name, namespace, uid: `uid-${name}`, generation: 1 },
+    spec: applyDefaults(liveEventSpec, spec),
+  };
+}
+
+async function exampleEvent(): Promise<LiveEvent> {
+  const example = parse(await readFile(path.join(examplesDir, "liveevent.yaml"), "utf8")) as { metadata: { name: string }; spec: LiveEventSpecInput };
+  return liveEvent(example.metadata.name, example.spec);
+}
+
+/** Everything the defaults do not cover: one origin, keys, low latency, NodePort, on-demand placement, recording. */
+const KITCHEN_SINK: LiveEventSpecInput = {
+  streamName: "keynote",
+  publishKeySecretRef: { name: "keynote-keys" },
+  projection: "cubemap",
+  ladder: { preset: "mobile" },
+  hls: { lowLatency: true, windowSegments: 10 },
+  origin: {
+    redundancy: "single",
+    capacityType: "onDemand",
+    nodeSelector: { "live360.io/pool": "media" },
+    tolerations: [{ key: "live360.io/media", operator: "Exists", effect: "NoSchedule" }],
+    resources: { requests: { cpu: "3500m", memory: "3Gi" }, limits: { cpu: 4, memory: "6Gi" } },
+    dataVolumeSize: "50Gi",
+  },
+  edge: { minReplicas: 3, maxReplicas: 30, targetCPUUtilizationPercentage: 60, cacheSizeMegabytes: 4096, resources: { requests: { cpu: "2" } } },
+};
+const KITCHEN_SINK_CONFIG: OperatorConfigInput = {
+  rtmpServiceType: "NodePort",
+  edgeServiceType: "LoadBalancer",
+  images: { origin: "registry.example.com/live360/origin@sha256:" + "a".repeat(64) },
+  recording: { bucket: "ingest", queueUrl: "http://sqs.local:9324/000000000000/vod", s3Endpoint: "http://s3.local:7070", sqsEndpoint: "http://sqs.local:9324", region: "eu-west-1" },
+};
+
+function find<T extends KubernetesObject>(objects: KubernetesObject[], kind: string, name: string): T {
+  const found = objects.find((o) => o.kind === kind && o.metadata?.name === name);
+  if (!found) throw new Error(`no ${kind} ${name} among ${objects.map((o) => `${o.kind}/${o.metadata?.name}`).join(", ")}`);
+  return found as T;
+}
+
+function podTemplateLabels(objects: KubernetesObject[]): { workload: string; labels: Record<string, string> }[] {
+  return objects
+    .filter((o): o is V1StatefulSet | V1Deployment => o.kind === "StatefulSet" || o.kind === "Deployment")
+    .map((o) => ({ workload: `${o.kind}/${o.metadata?.name}`, labels: o.spec?.template.metadata?.labels ?? {} }));
+}
+
+/** The workloads whose pods a label selector picks. */
+function selected(objects: KubernetesObject[], selector: Record<string, string>): string[] {
+  return podTemplateLabels(objects)
+    .filter(({ labels }) => Object.entries(selector).every(([key, value]) => labels[key] === value))
+    .map(({ workload }) => workload);
+}
+
+function args(objects: KubernetesObject[], kind: string, name: string): string[] {
+  const workload = find<V1StatefulSet | V1Deployment>(objects, kind, name);
+  return workload.spec?.template.spec?.containers[0]?.args ?? [];
+}
+
+function flag(argv: string[], name: string): string | undefined {
+  const index = argv.indexOf(name);
+  return index < 0 ? undefined : argv[index + 1];
+}
+
+describe("LiveEvent desired state", () => {
+  test("the example event matches its golden manifests", async () => {
+    await matchesGolden("liveevent-example.yaml", toYamlDocuments(liveEventResources(await exampleEvent(), resolveOperatorConfig())));
+  });
+
+  test("a single-origin, keyed, low-latency event on NodePort matches its golden manifests", async () => {
+    const objects = liveEventResources(liveEvent("keynote", KITCHEN_SINK), resolveOperatorConfig(KITCHEN_SINK_CONFIG));
+    await matchesGolden("liveevent-single-keys-nodeport.yaml", toYamlDocuments(objects));
+  });
+
+  test("primary and backup: exactly the expected children, each owned by the event", async () => {
+    const event = await exampleEvent();
+    const objects = liveEventResources(event, resolveOperatorConfig());
+    expect(objects.map((o) => `${o.kind}/${o.metadata?.name}`).sort()).toEqual([
+      "ConfigMap/demo-edge",
+      "Deployment/demo-edge",
+      "Deployment/demo-test-source",
+      "HorizontalPodAutoscaler/demo-edge",
+      "PodDisruptionBudget/demo-edge",
+      "PodDisruptionBudget/demo-origins",
+      "Service/demo-edge",
+      "Service/demo-origin-backup",
+      "Service/demo-origin-backup-rtmp",
+      "Service/demo-origin-primary",
+      "Service/demo-origin-primary-rtmp",
+      "StatefulSet/demo-origin-backup",
+      "StatefulSet/demo-origin-primary",
+    ]);
+    for (const object of objects) {
+      expect(object.metadata?.namespace).toBe("events");
+      expect(object.metadata?.ownerReferences).toEqual([
+        { apiVersion: API_VERSION, kind: "LiveEvent", name: "demo", uid: "uid-demo", controller: true, blockOwnerDeletion: true },
+      ]);
+      expect(object.metadata?.labels?.["app.kubernetes.io/managed-by"]).toBe("live360-operator");
+    }
+  });
+
+  test("every Service and disruption budget selects exactly the pods it is for", async () => {
+    const objects = liveEventResources(await exampleEvent(), resolveOperatorConfig());
+    const services = objects.filter((o): o is V1Service => o.kind === "Service");
+    const expected: Record<string, string[]> = {
+      "demo-origin-primary": ["StatefulSet/demo-origin-primary"],
+      "demo-origin-primary-rtmp": ["StatefulSet/demo-origin-primary"],
+      "demo-origin-backup": ["StatefulSet/demo-origin-backup"],
+      "demo-origin-backup-rtmp": ["StatefulSet/demo-origin-backup"],
+      "demo-edge": ["Deployment/demo-edge"],
+    };
+    for (const service of services) expect(selected(objects, service.spec?.selector ?? {})).toEqual(expected[service.metadata?.name ?? ""]);
+
+    // A drain may evict one origin at a time: the budget covers both, allowing one out.
+    const origins = find<V1PodDisruptionBudget>(objects, "PodDisruptionBudget", "demo-origins");
+    expect(selected(objects, origins.spec?.selector?.matchLabels ?? {})).toEqual(["StatefulSet/demo-origin-primary", "StatefulSet/demo-origin-backup"]);
+    expect(origins.spec?.maxUnavailable).toBe(1);
+    const edges = find<V1PodDisruptionBudget>(objects, "PodDisruptionBudget", "demo-edge");
+    expect(selected(objects, edges.spec?.selector?.matchLabels ?? {})).toEqual(["Deployment/demo-edge"]);
+    for (const set of objects.filter((o): o is V1StatefulSet => o.kind === "StatefulSet")) {
+      expect(selected(objects, set.spec?.selector.matchLabels ?? {})).toEqual([`StatefulSet/${set.metadata?.name}`]);
+    }
+  });
+
+  test("origins never share a node and prefer different zones and Spot capacity", async () => {
+    const objects = liveEventResources(await exampleEvent(), resolveOperatorConfig());
+    const both = ["StatefulSet/demo-origin-primary", "StatefulSet/demo-origin-backup"];
+    for (const name of ["demo-origin-primary", "demo-origin-backup"]) {
+      const pod = find<V1StatefulSet>(objects, "StatefulSet", name).spec?.template.spec;
+      const antiAffinity = pod?.affinity?.podAntiAffinity;
+      const required = antiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.[0];
+      expect(required?.topologyKey).toBe("kubernetes.io/hostname");
+      expect(selected(objects, required?.labelSelector?.matchLabels ?? {})).toEqual(both);
+      expect(antiAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.[0]?.podAffinityTerm.topologyKey).toBe("topology.kubernetes.io/zone");
+      const spread = pod?.topologySpreadConstraints?.[0];
+      expect(spread?.topologyKey).toBe("topology.kubernetes.io/zone");
+      expect(selected(objects, spread?.labelSelector?.matchLabels ?? {})).toEqual(both);
+      expect(pod?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.[0]?.preference.matchExpressions).toEqual([
+        { key: "eks.amazonaws.com/capacityType", operator: "In", values: ["SPOT"] },
+      ]);
+    }
+  });
+
+  test("every pod stops well inside the 2-minute Spot notice, origins through the preStop pause and their own grace", async () => {
+    const objects = liveEventResources(await exampleEvent(), resolveOperatorConfig());
+    for (const workload of objects.filter((o): o is V1StatefulSet | V1Deployment => o.kind === "StatefulSet" || o.kind === "Deployment")) {
+      expect(workload.spec?.template.spec?.terminationGracePeriodSeconds ?? 30).toBeLessThan(SPOT_NOTICE_SECONDS);
+    }
+    const origin = find<V1StatefulSet>(objects, "StatefulSet", "demo-origin-primary").spec?.template.spec;
+    const container = origin?.containers[0];
+    const preStop = container?.lifecycle?.preStop?.sleep?.seconds ?? 0;
+    const shutdownGrace = Number(flag(container?.args ?? [], "--shutdown-grace"));
+    expect(preStop + shutdownGrace).toBeLessThan(origin?.terminationGracePeriodSeconds ?? 0);
+    const edge = find<V1Deployment>(objects, "Deployment", "demo-edge").spec?.template.spec?.containers[0];
+    expect(edge?.lifecycle?.preStop?.exec?.command?.join(" ")).toMatch(/touch \S+\/draining && sleep \d+/);
+  });
+
+  test("the origin runs `live360 origin` with the event's ladder, window and projection, and the test source publishes to the primary", async () => {
+    const event = await exampleEvent();
+    const objects = liveEventResources(event, resolveOperatorConfig());
+    const origin = find<V1StatefulSet>(objects, "StatefulSet", "demo-origin-primary").spec?.template.spec?.containers[0];
+    expect(origin?.command).toEqual(["live360"]);
+    const argv = origin?.args ?? [];
+    expect(argv[0]).toBe("origin");
+    expect(flag(argv, "--rtmp-port")).toBe("1935");
+    expect(flag(argv, "--http-port")).toBe("8080");
+    expect(parseLadder("ladder", flag(argv, "--ladder") ?? "")).toEqual(parseLadder("ladder", "source,1920x960:5000k,960x480:1600k"));
+    expect(flag(argv, "--window")).toBe("6");
+    expect(flag(argv, "--projection")).toBe("equirectangular");
+    expect(argv).not.toContain("--low-latency");
+    expect(argv).not.toContain("--publish-keys-file");
+    // No bucket and queue configured anywhere: recordings stay local, no upload flags.
+    expect(argv).not.toContain("--ingest-bucket");
+
+    const source = args(objects, "Deployment", "demo-test-source");
+    expect(source[0]).toBe("test-source");
+    expect(flag(source, "--url")).toBe("rtmp://demo-origin-primary-rtmp.events.svc.cluster.local:1935/live/demo");
+    expect(flag(source, "--keyframe-interval")).toBe("2");
+  });
+
+  test("publish keys, low latency, recording and placement reach the pods", () => {
+    const objects = liveEventResources(liveEvent("keynote", KITCHEN_SINK), resolveOperatorConfig(KITCHEN_SINK_CONFIG));
+    const set = find<V1StatefulSet>(objects, "StatefulSet", "keynote-origin-primary");
+    const pod = set.spec?.template.spec;
+    const argv = pod?.containers[0]?.args ?? [];
+    expect(flag(argv, "--publish-keys-file")).toBe(PUBLISH_KEYS_FILE);
+    expect(pod?.volumes?.find((v) => v.name === "publish-keys")?.secret).toEqual({
+      secretName: "keynote-keys",
+      items: [{ key: "keys", path: "keys" }],
+      defaultMode: 0o444,
+    });
+    expect(pod?.containers[0]?.volumeMounts).toContainEqual({ name: "publish-keys", mountPath: path.dirname(PUBLISH_KEYS_FILE), readOnly: true });
+    expect(argv).toContain("--low-latency");
+    expect(flag(argv, "--ladder")).toBe("source,1280x640:2500k,960x480:1400k,640x320:700k");
+    expect([flag(argv, "--ingest-bucket"), flag(argv, "--queue-url"), flag(argv, "--s3-endpoint"), flag(argv, "--region")]).toEqual([
+      "ingest",
+      "http://sqs.local:9324/000000000000/vod",
+      "http://s3.local:7070",
+      "eu-west-1",
+    ]);
+    expect(pod?.nodeSelector).toEqual({ "live360.io/pool": "media" });
+    expect(pod?.tolerations).toEqual([{ key: "live360.io/media", operator: "Exists", effect: "NoSchedule" }]);
+    expect(pod?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.[0]?.preference.matchExpressions?.[0]?.values).toEqual(["ON_DEMAND"]);
+    expect(pod?.containers[0]?.resources).toEqual({ requests: { cpu: "3500m", memory: "3Gi" }, limits: { cpu: 4, memory: "6Gi" } });
+
+    // One origin: no backup, no origin budget (it could only ever block a drain), and the RTMP Service type from the config.
+    expect(objects.some((o) => o.metadata?.name?.includes("backup"))).toBe(false);
+    expect(objects.some((o) => o.metadata?.name === "keynote-origins")).toBe(false);
+    expect(find<V1Service>(objects, "Service", "keynote-origin-primary-rtmp").spec?.type).toBe("NodePort");
+    expect(find<V1Service>(objects, "Service", "keynote-origin-primary-rtmp").metadata?.annotations).toBeUndefined();
+    expect(find<V1Service>(objects, "Service", "keynote-edge").spec?.type).toBe("LoadBalancer");
+  });
+
+  test("the edge: no replica count (the autoscaler owns it), nginx.conf with the primary first, rolled when the config changes", async () => {
+    const event = await exampleEvent();
+    const objects = liveEventResources(event, resolveOperatorConfig());
+    const deployment = find<V1Deployment>(objects, "Deployment", "demo-edge");
+    expect(deployment.spec && "replicas" in deployment.spec).toBe(false);
+    const hpa = find<V1HorizontalPodAutoscaler & { spec: { metrics: unknown[] } }>(objects, "HorizontalPodAutoscaler", "demo-edge");
+    expect(hpa.apiVersion).toBe("autoscaling/v2");
+    expect(hpa.spec).toMatchObject({ scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "demo-edge" }, minReplicas: 2, maxReplicas: 20 });
+    expect(hpa.spec.metrics).toEqual([{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } }]);
+
+    const conf = (find(objects, "ConfigMap", "demo-edge") as { data?: Record<string, string> }).data?.["nginx.conf"] ?? "";
+    const primary = conf.indexOf("server demo-origin-primary.events.svc.cluster.local:8080");
+    const backup = conf.indexOf("server demo-origin-backup.events.svc.cluster.local:8080");
+    expect(primary).toBeGreaterThan(0);
+    expect(backup).toBeGreaterThan(primary);
+    expect(conf.slice(backup).split("\n")[0]).toMatch(/ backup;/);
+
+    const checksum = (objects: KubernetesObject[]) =>
+      find<V1Deployment>(objects, "Deployment", "demo-edge").spec?.template.metadata?.annotations?.["live360.io/config-sha256"];
+    const bigger = { ...event, spec: { ...event.spec, edge: { ...event.spec.edge, cacheSizeMegabytes: 8192 } } };
+    expect(checksum(liveEventResources(bigger, resolveOperatorConfig()))).not.toBe(checksum(objects));
+    expect(checksum(liveEventResources(event, resolveOperatorConfig()))).toBe(checksum(objects));
+  });
+
+  test("pure: the same event gives the same manifests and is not modified", async () => {
+    const event = await exampleEvent();
+    const before = structuredClone(event);
+    const config = resolveOperatorConfig();
+    expect(liveEventResources(event, config)).toEqual(liveEventResources(event, config));
+    expect(event).toEqual(before);
+  });
+
+  test("the test source is optional", async () => {
+    const event = await exampleEvent();
+    const withoutSource = { ...event, spec: { ...event.spec, testSource: { ...event.spec.testSource, enabled: false } } };
+    expect(liveEventResources(withoutSource, resolveOperatorConfig()).some((o) => o.metadata?.name === "demo-test-source")).toBe(false);
+  });
+});

@@ -1,0 +1,457 @@
+import { createHash } from "node:crypto";
+import type { KubernetesObject } from "@kubernetes/client-node";
+import { App, Chart } from "cdk8s";
+import { k8s } from "cdk8s-plus-34";
+import { DRAIN_FLAG_FILE, renderEdgeFiles, resolveEdgeConfig, type EdgeConfig } from "@live360/edge";
+import { ladderFlag, type ActiveOrigin, type CapacityType, type LiveEvent, type LiveEventSpec, type Resources } from "../api/v1alpha1/index.js";
+import type { OperatorConfig } from "../config.js";
+import {
+  EDGE_HTTP_PORT,
+  EDGE_SERVICE_PORT,
+  ORIGIN_HTTP_PORT,
+  ORIGIN_RTMP_PORT,
+  childNames,
+  objectLabels,
+  ownerReference,
+  selectorLabels,
+  serviceHost,
+  type Component,
+} from "./names.js";
+
+/**
+ * The desired state of a LiveEvent: every child object, as plain manifests. Pure: the same event
+ * and operator configuration always give the same manifests (golden-file tested), and nothing here
+ * reads the cluster; the reconciler applies the result and prunes what is no longer in it.
+ *
+ * Built with cdk8s on cdk8s-plus-34's Kubernetes 1.34 API types. The L1 `k8s.Kube*` constructs are
+ * used rather than cdk8s-plus's higher-level ones, whose opinions fight a reconciler that needs
+ * exact, stable manifests: generated `cdk8s.io/metadata.addr` labels inside Service selectors,
+ * default CPU/memory limits, `imagePullPolicy: Always`, and no topology spread constraints or
+ * pass-through resource quantities.
+ */
+
+/** EC2 Spot reclaims an instance 2 minutes after its notice; every pod must be gone well before. */
+export const SPOT_NOTICE_SECONDS = 120;
+
+/**
+ * Origin shutdown: the preStop pause lets the Service endpoints drop the pod while it still serves
+ * normally, then SIGTERM makes the origin refuse publishers (encoders roll over to the backup),
+ * end its playlists and finalize and upload the recording within --shutdown-grace.
+ */
+const ORIGIN_PRESTOP_SECONDS = 5;
+const ORIGIN_SHUTDOWN_GRACE_SECONDS = 90;
+export const ORIGIN_TERMINATION_GRACE_SECONDS = ORIGIN_PRESTOP_SECONDS + ORIGIN_SHUTDOWN_GRACE_SECONDS + 5;
+
+/**
+ * Edge shutdown: the preStop hook raises the drain flag (readiness fails, load balancers and the
+ * Service stop sending viewers) and waits the drain delay; then the image's stop signal (SIGQUIT)
+ * lets nginx finish in-flight downloads within the rest of the grace period.
+ */
+const EDGE_DRAIN_DELAY_SECONDS = 10;
+const EDGE_SHUTDOWN_GRACE_SECONDS = 40;
+export const EDGE_TERMINATION_GRACE_SECONDS = EDGE_SHUTDOWN_GRACE_SECONDS + 5;
+
+const DATA_DIR = "/var/lib/live360";
+const KEYS_DIR = "/etc/live360/keys";
+/** The Secret's key is projected to this one file, whatever the key is called. */
+export const PUBLISH_KEYS_FILE = `${KEYS_DIR}/keys`;
+const EDGE_CONFIG_DIR = "/etc/live360/edge";
+const EDGE_WORK_DIR = "/var/cache/live360-edge";
+
+const CAPACITY_TYPE_LABEL = "eks.amazonaws.com/capacityType";
+const CAPACITY_TYPE_VALUES: Record<CapacityType, string> = { spot: "SPOT", onDemand: "ON_DEMAND" };
+const ZONE = "topology.kubernetes.io/zone";
+const HOSTNAME = "kubernetes.io/hostname";
+
+/** AWS Load Balancer Controller: one internet-facing NLB per origin, straight to the pod IP. */
+const NLB_ANNOTATIONS = {
+  "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+  "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+  "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+};
+
+const TEST_SOURCE_RESOURCES: Resources = { requests: { cpu: "500m", memory: "256Mi" }, limits: { memory: "512Mi" } };
+
+interface Context {
+  event: LiveEvent;
+  spec: LiveEventSpec;
+  name: string;
+  namespace: string;
+  names: ReturnType<typeof childNames>;
+  config: OperatorConfig;
+  chart: Chart;
+}
+
+export function liveEventResources(event: LiveEvent, config: OperatorConfig): KubernetesObject[] {
+  const name = event.metadata.name ?? "";
+  const namespace = event.metadata.namespace ?? "default";
+  const chart = new Chart(new App(), "liveevent", { namespace, disableResourceNameHashes: true });
+  const ctx: Context = { event, spec: event.spec, name, namespace, names: childNames(name), config, chart };
+
+  const roles: ActiveOrigin[] = ctx.spec.origin.redundancy === "primaryBackup" ? ["primary", "backup"] : ["primary"];
+  for (const role of roles) origin(ctx, role);
+  if (roles.length > 1) originsDisruptionBudget(ctx);
+  edge(ctx, roles);
+  if (ctx.spec.testSource.enabled) testSource(ctx);
+  return chart.toJson() as KubernetesObject[];
+}
+
+function metadata(ctx: Context, name: string, component: Component, role?: ActiveOrigin, annotations?: Record<string, string>): k8s.ObjectMeta {
+  return {
+    name,
+    namespace: ctx.namespace,
+    labels: objectLabels(ctx.name, component, role),
+    ...(annotations ? { annotations } : {}),
+    ownerReferences: [ownerReference(ctx.event) as k8s.OwnerReference],
+  };
+}
+
+function quantities(list: Record<string, string | number | undefined> | undefined): Record<string, k8s.Quantity> | undefined {
+  if (!list) return undefined;
+  const entries = Object.entries(list).filter((entry): entry is [string, string | number] => entry[1] !== undefined);
+  if (entries.length === 0) return undefined;
+  return Object.fromEntries(
+    entries.map(([resource, value]) => [resource, typeof value === "number" ? k8s.Quantity.fromNumber(value) : k8s.Quantity.fromString(value)]),
+  );
+}
+
+function resourceRequirements(resources: Resources): k8s.ResourceRequirements {
+  return { requests: quantities(resources.requests), limits: quantities(resources.limits) };
+}
+
+/** The scheduling rules shared by every pod: the spec's node selector and tolerations, the capacity preference. */
+function placement(placementSpec: { capacityType: CapacityType; nodeSelector?: Record<string, string>; tolerations?: k8s.Toleration[] }) {
+  return {
+    nodeSelector: placementSpec.nodeSelector,
+    tolerations: placementSpec.tolerations,
+    nodeAffinity: {
+      preferredDuringSchedulingIgnoredDuringExecution: [
+        {
+          weight: 100,
+          preference: {
+            matchExpressions: [{ key: CAPACITY_TYPE_LABEL, operator: "In", values: [CAPACITY_TYPE_VALUES[placementSpec.capacityType]] }],
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** Non-root, no privilege escalation, no capabilities, read-only root filesystem: writable paths are volumes. */
+const CONTAINER_SECURITY: k8s.SecurityContext = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  capabilities: { drop: ["ALL"] },
+  seccompProfile: { type: "RuntimeDefault" },
+};
+
+/** Pod fields no live360 pod varies: no API credentials, no Service environment variables. */
+const POD_DEFAULTS = { automountServiceAccountToken: false, enableServiceLinks: false } as const;
+
+function originArgs(ctx: Context): string[] {
+  const { spec, config } = ctx;
+  const args = [
+    "origin",
+    "--rtmp-port", String(ORIGIN_RTMP_PORT),
+    "--http-port", String(ORIGIN_HTTP_PORT),
+    "--data-dir", DATA_DIR,
+    "--ladder", ladderFlag(spec.ladder),
+    "--window", String(spec.hls.windowSegments),
+    "--projection", spec.projection,
+    "--shutdown-grace", String(ORIGIN_SHUTDOWN_GRACE_SECONDS),
+  ];
+  if (spec.hls.lowLatency) args.push("--low-latency");
+  if (spec.publishKeySecretRef) args.push("--publish-keys-file", PUBLISH_KEYS_FILE);
+  const recording = recordingTarget(spec, config);
+  if (recording) {
+    args.push("--ingest-bucket", recording.bucket, "--queue-url", recording.queueUrl);
+    const { s3Endpoint, sqsEndpoint, region } = config.recording;
+    if (s3Endpoint) args.push("--s3-endpoint", s3Endpoint);
+    if (sqsEndpoint) args.push("--sqs-endpoint", sqsEndpoint);
+    if (region) args.push("--region", region);
+  }
+  return args;
+}
+
+/**
+ * Where the origin hands recordings: the event's own bucket and queue, else the operator's. Without
+ * both, recordings stay in the origin's scratch volume (the status reports it).
+ */
+export function recordingTarget(spec: LiveEventSpec, config: OperatorConfig): { bucket: string; queueUrl: string } | undefined {
+  if (!spec.recording.enabled) return undefined;
+  const bucket = spec.recording.bucket ?? config.recording.bucket;
+  const queueUrl = spec.recording.queueUrl ?? config.recording.queueUrl;
+  return bucket !== undefined && queueUrl !== undefined ? { bucket, queueUrl } : undefined;
+}
+
+function origin(ctx: Context, role: ActiveOrigin): void {
+  const { spec, names, config, chart } = ctx;
+  const selector = selectorLabels(ctx.name, "origin", role);
+  const bothOrigins = selectorLabels(ctx.name, "origin");
+  const rules = placement(spec.origin);
+
+  new k8s.KubeService(chart, `origin-${role}-hls`, {
+    metadata: metadata(ctx, names.origin(role), "origin", role),
+    spec: {
+      type: "ClusterIP",
+      selector,
+      ports: [{ name: "http", port: ORIGIN_HTTP_PORT, targetPort: k8s.IntOrString.fromString("http"), protocol: "TCP" }],
+    },
+  });
+
+  const loadBalancer = config.rtmpServiceType === "LoadBalancer";
+  new k8s.KubeService(chart, `origin-${role}-rtmp`, {
+    metadata: metadata(ctx, names.originRtmp(role), "origin", role, loadBalancer ? NLB_ANNOTATIONS : undefined),
+    spec: {
+      type: config.rtmpServiceType,
+      selector,
+      ports: [{ name: "rtmp", port: ORIGIN_RTMP_PORT, targetPort: k8s.IntOrString.fromString("rtmp"), protocol: "TCP" }],
+    },
+  });
+
+  const keys = spec.publishKeySecretRef;
+  new k8s.KubeStatefulSet(chart, `origin-${role}`, {
+    metadata: metadata(ctx, names.origin(role), "origin", role),
+    spec: {
+      serviceName: names.origin(role),
+      replicas: 1,
+      selector: { matchLabels: selector },
+      template: {
+        metadata: { labels: objectLabels(ctx.name, "origin", role) },
+        spec: {
+          ...POD_DEFAULTS,
+          terminationGracePeriodSeconds: ORIGIN_TERMINATION_GRACE_SECONDS,
+          nodeSelector: rules.nodeSelector,
+          tolerations: rules.tolerations,
+          affinity: {
+            nodeAffinity: rules.nodeAffinity,
+            podAntiAffinity: {
+              // Primary and backup on one node is no redundancy at all: never.
+              requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: bothOrigins }, topologyKey: HOSTNAME }],
+              preferredDuringSchedulingIgnoredDuringExecution: [
+                { weight: 100, podAffinityTerm: { labelSelector: { matchLabels: bothOrigins }, topologyKey: ZONE } },
+              ],
+            },
+          },
+          // Different zones when both have room; when Spot capacity in one zone is gone, a backup in
+          // the same zone (other node) beats no backup, so this is a preference, not a requirement.
+          topologySpreadConstraints: [
+            { maxSkew: 1, topologyKey: ZONE, whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: bothOrigins } },
+          ],
+          containers: [
+            {
+              name: "origin",
+              image: config.images.origin,
+              imagePullPolicy: config.imagePullPolicy,
+              command: ["live360"],
+              args: originArgs(ctx),
+              ports: [
+                { name: "rtmp", containerPort: ORIGIN_RTMP_PORT, protocol: "TCP" },
+                { name: "http", containerPort: ORIGIN_HTTP_PORT, protocol: "TCP" },
+              ],
+              readinessProbe: { httpGet: { path: "/readyz", port: k8s.IntOrString.fromString("http") }, periodSeconds: 5, failureThreshold: 2 },
+              // Generous: a busy transcoding origin must not be restarted for a slow answer.
+              livenessProbe: { httpGet: { path: "/healthz", port: k8s.IntOrString.fromString("http") }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
+              lifecycle: { preStop: { sleep: { seconds: ORIGIN_PRESTOP_SECONDS } } },
+              resources: resourceRequirements(spec.origin.resources),
+              securityContext: CONTAINER_SECURITY,
+              volumeMounts: [
+                { name: "data", mountPath: DATA_DIR },
+                ...(keys ? [{ name: "publish-keys", mountPath: KEYS_DIR, readOnly: true }] : []),
+              ],
+            },
+          ],
+          volumes: [
+            { name: "data", emptyDir: { sizeLimit: quantityOf(spec.origin.dataVolumeSize) } },
+            ...(keys
+              ? [{ name: "publish-keys", secret: { secretName: keys.name, items: [{ key: keys.key, path: "keys" }], defaultMode: 0o444 } }]
+              : []),
+          ],
+        },
+      },
+    },
+  });
+}
+
+function quantityOf(value: string | number): k8s.Quantity {
+  return typeof value === "number" ? k8s.Quantity.fromNumber(value) : k8s.Quantity.fromString(value);
+}
+
+/** A drain (node upgrade, Spot rebalance) may take one origin at a time, never both. */
+function originsDisruptionBudget(ctx: Context): void {
+  new k8s.KubePodDisruptionBudget(ctx.chart, "origins-pdb", {
+    metadata: metadata(ctx, ctx.names.origins, "origin"),
+    spec: {
+      maxUnavailable: k8s.IntOrString.fromNumber(1),
+      selector: { matchLabels: selectorLabels(ctx.name, "origin") },
+      // A broken origin must not block draining its node: only healthy pods count against the budget.
+      unhealthyPodEvictionPolicy: "AlwaysAllow",
+    },
+  });
+}
+
+/** The edge's nginx configuration: both origins by Service name, primary first. */
+export function edgeConfig(ctx: Pick<Context, "spec" | "names" | "namespace" | "config">, roles: readonly ActiveOrigin[]): EdgeConfig {
+  return resolveEdgeConfig({
+    origins: roles.map((role) => `http://${serviceHost(ctx.names.origin(role), ctx.namespace, ctx.config)}:${ORIGIN_HTTP_PORT}`),
+    listenPort: EDGE_HTTP_PORT,
+    workDir: EDGE_WORK_DIR,
+    cache: { dir: `${EDGE_WORK_DIR}/cache`, maxSizeMegabytes: ctx.spec.edge.cacheSizeMegabytes },
+    // One worker per requested core: nginx's `auto` would count the node's cores, not the pod's share.
+    workerProcesses: Math.max(1, Math.ceil(cpuCores(ctx.spec.edge.resources.requests?.cpu) ?? 1)),
+    accessLog: "stdout",
+    drainDelaySeconds: EDGE_DRAIN_DELAY_SECONDS,
+    shutdownGraceSeconds: EDGE_SHUTDOWN_GRACE_SECONDS,
+  });
+}
+
+/** Cores in a CPU quantity ("500m" = 0.5, "2" = 2); undefined when absent or not in those forms. */
+function cpuCores(cpu: string | number | undefined): number | undefined {
+  if (typeof cpu === "number") return cpu;
+  const match = cpu === undefined ? null : /^(\d+(?:\.\d+)?)(m?)$/.exec(cpu);
+  if (!match) return undefined;
+  return Number(match[1]) / (match[2] === "m" ? 1000 : 1);
+}
+
+function edge(ctx: Context, roles: readonly ActiveOrigin[]): void {
+  const { spec, names, config, chart } = ctx;
+  const selector = selectorLabels(ctx.name, "edge");
+  const edgeConf = edgeConfig(ctx, roles);
+  const files = renderEdgeFiles(edgeConf);
+  // nginx does not reload a changed ConfigMap: a changed checksum rolls the pods instead.
+  const checksum = createHash("sha256").update(JSON.stringify(files)).digest("hex");
+
+  new k8s.KubeConfigMap(chart, "edge-config", { metadata: metadata(ctx, names.edge, "edge"), data: files });
+
+  new k8s.KubeService(chart, "edge-service", {
+    metadata: metadata(ctx, names.edge, "edge"),
+    spec: {
+      type: config.edgeServiceType,
+      selector,
+      ports: [{ name: "http", port: EDGE_SERVICE_PORT, targetPort: k8s.IntOrString.fromString("http"), protocol: "TCP" }],
+    },
+  });
+
+  const rules = placement(spec.edge);
+  const drainFlag = `${EDGE_WORK_DIR}/${DRAIN_FLAG_FILE}`;
+  new k8s.KubeDeployment(chart, "edge", {
+    metadata: metadata(ctx, names.edge, "edge"),
+    spec: {
+      // No replicas: the HorizontalPodAutoscaler owns the count, and an apply must not reset it.
+      selector: { matchLabels: selector },
+      strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromString("25%") } },
+      template: {
+        metadata: { labels: objectLabels(ctx.name, "edge"), annotations: { "live360.io/config-sha256": checksum } },
+        spec: {
+          ...POD_DEFAULTS,
+          terminationGracePeriodSeconds: EDGE_TERMINATION_GRACE_SECONDS,
+          nodeSelector: rules.nodeSelector,
+          tolerations: rules.tolerations,
+          affinity: { nodeAffinity: rules.nodeAffinity },
+          topologySpreadConstraints: [
+            { maxSkew: 1, topologyKey: ZONE, whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } },
+            { maxSkew: 1, topologyKey: HOSTNAME, whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } },
+          ],
+          containers: [
+            {
+              name: "nginx",
+              image: config.images.edge,
+              imagePullPolicy: config.imagePullPolicy,
+              // The work dir is an empty volume: create the temp directories nginx.conf names, then run nginx.
+              command: ["sh", "-c", `mkdir -p ${EDGE_WORK_DIR}/tmp && exec nginx -c ${EDGE_CONFIG_DIR}/nginx.conf -g 'daemon off;'`],
+              ports: [{ name: "http", containerPort: EDGE_HTTP_PORT, protocol: "TCP" }],
+              readinessProbe: { httpGet: { path: "/readyz", port: k8s.IntOrString.fromString("http") }, periodSeconds: 2, failureThreshold: 1 },
+              livenessProbe: { httpGet: { path: "/healthz", port: k8s.IntOrString.fromString("http") }, periodSeconds: 10, failureThreshold: 3 },
+              lifecycle: { preStop: { exec: { command: ["sh", "-c", `touch ${drainFlag} && sleep ${EDGE_DRAIN_DELAY_SECONDS}`] } } },
+              resources: resourceRequirements(spec.edge.resources),
+              securityContext: CONTAINER_SECURITY,
+              volumeMounts: [
+                { name: "config", mountPath: EDGE_CONFIG_DIR, readOnly: true },
+                { name: "work", mountPath: EDGE_WORK_DIR },
+              ],
+            },
+          ],
+          volumes: [
+            { name: "config", configMap: { name: names.edge } },
+            // The cache plus room for nginx's temp files.
+            { name: "work", emptyDir: { sizeLimit: k8s.Quantity.fromString(`${Math.ceil(spec.edge.cacheSizeMegabytes * 1.25)}Mi`) } },
+          ],
+        },
+      },
+    },
+  });
+
+  new k8s.KubeHorizontalPodAutoscalerV2(chart, "edge-hpa", {
+    metadata: metadata(ctx, names.edge, "edge"),
+    spec: {
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: names.edge },
+      minReplicas: spec.edge.minReplicas,
+      maxReplicas: spec.edge.maxReplicas,
+      metrics: [
+        {
+          type: "Resource",
+          resource: { name: "cpu", target: { type: "Utilization", averageUtilization: spec.edge.targetCPUUtilizationPercentage } },
+        },
+      ],
+    },
+  });
+
+  new k8s.KubePodDisruptionBudget(chart, "edge-pdb", {
+    metadata: metadata(ctx, names.edge, "edge"),
+    spec: {
+      // A quarter at a time keeps most of the tier serving while a drained node's edges move.
+      maxUnavailable: k8s.IntOrString.fromString("25%"),
+      selector: { matchLabels: selector },
+      unhealthyPodEvictionPolicy: "AlwaysAllow",
+    },
+  });
+}
+
+/** The RTMP URL inside the cluster for one origin's ingest Service. */
+export function inClusterIngestUrl(ctx: Pick<Context, "names" | "namespace" | "config" | "spec">, role: ActiveOrigin): string {
+  return `rtmp://${serviceHost(ctx.names.originRtmp(role), ctx.namespace, ctx.config)}:${ORIGIN_RTMP_PORT}/live/${ctx.spec.streamName}`;
+}
+
+function testSource(ctx: Context): void {
+  const { spec, names, config, chart } = ctx;
+  const selector = selectorLabels(ctx.name, "test-source");
+  const rules = placement(spec.origin);
+  new k8s.KubeDeployment(chart, "test-source", {
+    metadata: metadata(ctx, names.testSource, "test-source"),
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: selector },
+      // Never two publishers at once: the origin keeps the first and refuses the second.
+      strategy: { type: "Recreate" },
+      template: {
+        metadata: { labels: objectLabels(ctx.name, "test-source") },
+        spec: {
+          ...POD_DEFAULTS,
+          // Placed like the origins: it stands in for the encoder that would feed them.
+          nodeSelector: rules.nodeSelector,
+          tolerations: rules.tolerations,
+          affinity: { nodeAffinity: rules.nodeAffinity },
+          containers: [
+            {
+              name: "test-source",
+              image: config.images.testSource,
+              imagePullPolicy: config.imagePullPolicy,
+              command: ["live360"],
+              args: [
+                "test-source",
+                "--url", inClusterIngestUrl(ctx, "primary"),
+                "--size", spec.testSource.size,
+                "--bitrate", `${spec.testSource.bitrateKbps}k`,
+                // Origins cut segments on keyframes: one per segment.
+                "--keyframe-interval", spec.hls.lowLatency ? "1" : "2",
+              ],
+              resources: resourceRequirements(TEST_SOURCE_RESOURCES),
+              securityContext: CONTAINER_SECURITY,
+            },
+          ],
+        },
+      },
+    },
+  });
+}

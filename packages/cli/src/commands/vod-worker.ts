@@ -1,0 +1,126 @@
+import { Command, Option } from "commander";
+import { ConfigError, MissingDependencyError, createLogger, parseLadder, parseNumberFlag, type Logger, type ObjectStorage } from "@live360/core";
+import {
+  DEFAULT_VOD_WORKER_CONFIG,
+  JobAbortedError,
+  JobRejectedError,
+  OUTPUT_PROJECTIONS,
+  resolveVodWorkerConfig,
+  runVodJob,
+  runVodWorker,
+  type OutputProjection,
+  type VodWorkerConfig,
+} from "@live360/vod-worker";
+import { closeOnSignal } from "./lifecycle.js";
+import { addServiceEndpointOptions, s3StorageFromFlags, sqsQueueFromFlags, type ServiceEndpointFlags } from "./origin-options.js";
+
+interface VodWorkerFlags extends ServiceEndpointFlags {
+  egressBucket?: string;
+  ingestBucket?: string;
+  queueUrl?: string;
+  job?: string;
+  concurrency: string;
+  visibilityTimeout: string;
+  heartbeat: string;
+  retryDelay: string;
+  ladder?: string;
+  segmentSeconds: string;
+  preset: string;
+  projection: string;
+  workDir: string;
+  httpPort: string;
+  bind: string;
+}
+
+/**
+ * Exit codes of `--job` mode, so a Kubernetes Job can tell "retry elsewhere" from "never
+ * retry" (podFailurePolicy on exit codes): 0 asset complete, 1 failed (worth a retry),
+ * 3 refused (the recording or URL can never work), 143 interrupted by SIGTERM.
+ */
+export const JOB_EXIT = { completed: 0, failed: 1, rejected: 3, interrupted: 143 } as const;
+
+function configFromFlags(flags: VodWorkerFlags): VodWorkerConfig {
+  if (!flags.egressBucket) throw new ConfigError("--egress-bucket", flags.egressBucket, "give the bucket assets are written to");
+  return resolveVodWorkerConfig({
+    egressBucket: flags.egressBucket,
+    ingestBucket: flags.ingestBucket,
+    concurrency: parseNumberFlag("--concurrency", flags.concurrency),
+    visibilityTimeoutSeconds: parseNumberFlag("--visibility-timeout", flags.visibilityTimeout),
+    heartbeatSeconds: parseNumberFlag("--heartbeat", flags.heartbeat),
+    retryDelaySeconds: parseNumberFlag("--retry-delay", flags.retryDelay),
+    ladder: flags.ladder ? parseLadder("--ladder", flags.ladder) : undefined,
+    segmentSeconds: parseNumberFlag("--segment-seconds", flags.segmentSeconds),
+    x264Preset: flags.preset,
+    projection: flags.projection as OutputProjection,
+    workDir: flags.workDir,
+    httpPort: parseNumberFlag("--http-port", flags.httpPort),
+    bindAddress: flags.bind,
+  });
+}
+
+export function vodWorkerCommand(): Command {
+  const d = DEFAULT_VOD_WORKER_CONFIG;
+  const command = new Command("vod-worker")
+    .description(
+      "Turn recordings into on-demand ABR HLS: long-poll the queue, transcode each recording with one FFmpeg, upload the asset to s3://<egress>/vod/<stream>/<UTC time>/ (master playlist last), then delete the message. Refused messages go to the dead-letter queue, never away.",
+    )
+    .option("--egress-bucket <bucket>", "bucket assets are written to (required)")
+    .option("--queue-url <url>", "SQS queue with recording jobs (live360's own messages or S3 ObjectCreated events); required unless --job")
+    .option("--job <s3-url>", "one-shot: transcode s3://<bucket>/<key> and exit (0 done, 1 failed, 3 refused, 143 SIGTERM); no queue")
+    .option("--ingest-bucket <bucket>", "refuse jobs for any other bucket (reason unknown-bucket)");
+  return addServiceEndpointOptions(command)
+    .option("--concurrency <n>", "jobs worked on at the same time, each with its own FFmpeg", String(d.concurrency))
+    .option("--visibility-timeout <seconds>", "how long a received message stays hidden; the heartbeat extends it, so this bounds how soon a dead worker's job is retried", String(d.visibilityTimeoutSeconds))
+    .option("--heartbeat <seconds>", "how often a running job extends its message's visibility (at most half the visibility timeout)", String(d.heartbeatSeconds))
+    .option("--retry-delay <seconds>", "a refused or failed job is retried after this, doubled per receive (max 900)", String(d.retryDelaySeconds))
+    .option("--ladder <rungs>", 'VOD ladder: "source" (pass-through) and WIDTHxHEIGHT:KBPSk rungs (default: source,1920x960:5000k,1080x540:2200k,960x480:1600k; only rungs smaller than the recording are used)')
+    .option("--segment-seconds <seconds>", "HLS segment length (segments start on the recording's keyframes)", String(d.segmentSeconds))
+    .option("--preset <name>", "x264 preset of the transcoded rungs", d.x264Preset)
+    .addOption(
+      new Option("--projection <kind>", "lower rungs of equirectangular recordings: keep equirect, or re-project to an equi-angular cubemap (needs FFmpeg's v360)")
+        .choices(OUTPUT_PROJECTIONS)
+        .default(d.projection),
+    )
+    .option("--work-dir <dir>", "downloads and FFmpeg output, one directory per job", d.workDir)
+    .option("--http-port <port>", "port for /metrics, /healthz and /status (0: none)", String(d.httpPort))
+    .option("--bind <address>", "address the HTTP port listens on", d.bindAddress)
+    .action(async (flags: VodWorkerFlags) => {
+      const config = configFromFlags(flags);
+      const logger = createLogger("vod-worker");
+      const storage = s3StorageFromFlags(flags);
+      if (flags.job !== undefined) {
+        process.exitCode = await runOneJob(config, flags.job, storage, logger);
+        return;
+      }
+      if (!flags.queueUrl) throw new ConfigError("--queue-url", flags.queueUrl, "give the SQS queue URL to take jobs from (or --job s3://bucket/key for one job)");
+      const worker = await runVodWorker(config, { storage, queue: sqsQueueFromFlags(flags, flags.queueUrl), logger });
+      await closeOnSignal(() => worker.stop());
+    });
+}
+
+async function runOneJob(config: VodWorkerConfig, url: string, storage: ObjectStorage, logger: Logger): Promise<number> {
+  const interrupt = new AbortController();
+  const onSignal = (): void => interrupt.abort("shutdown");
+  process.once("SIGTERM", onSignal);
+  process.once("SIGINT", onSignal);
+  try {
+    await runVodJob({ ...config, httpPort: 0 }, { storage, logger }, url, interrupt.signal);
+    return JOB_EXIT.completed;
+  } catch (error) {
+    // A missing FFmpeg or v360 is the installation's problem: main prints it and exits 2.
+    if (error instanceof MissingDependencyError) throw error;
+    if (error instanceof JobAbortedError) {
+      logger.warn("job interrupted; run it again to finish", { source: url });
+      return JOB_EXIT.interrupted;
+    }
+    if (error instanceof JobRejectedError) {
+      logger.error("job refused", { source: url, reason: error.reason, detail: error.detail });
+      return JOB_EXIT.rejected;
+    }
+    logger.error("job failed", { source: url, error });
+    return JOB_EXIT.failed;
+  } finally {
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
+  }
+}

@@ -1,0 +1,107 @@
+import { readFile, stat } from "node:fs/promises";
+import path from "node:path";
+import { parseFrameRate, probe } from "../ffmpeg/probe.js";
+import type { Rendition } from "./ladder.js";
+import { aacCodecString, avcCodecString, type VariantEntry } from "./master.js";
+
+/** Live and VOD variants share one layout: `<variant>/index.m3u8` and `<variant>/seg_00000.ts`. */
+export const VARIANT_PLAYLIST = "index.m3u8";
+export const SEGMENT_PATTERN = "seg_%05d.ts";
+
+export interface PlaylistSegment {
+  uri: string;
+  duration: number;
+}
+
+/** The segments a media playlist lists, in order, and whether it has its end list. */
+export function parseMediaPlaylist(playlist: string): { segments: PlaylistSegment[]; ended: boolean } {
+  const segments: PlaylistSegment[] = [];
+  let duration: number | undefined;
+  for (const raw of playlist.split("\n")) {
+    const line = raw.trim();
+    const extinf = /^#EXTINF:([\d.]+)/.exec(line);
+    if (extinf) duration = Number(extinf[1]);
+    else if (line !== "" && !line.startsWith("#") && duration !== undefined) {
+      segments.push({ uri: line, duration });
+      duration = undefined;
+    }
+  }
+  return { segments, ended: playlist.includes("#EXT-X-ENDLIST") };
+}
+
+/** First segment listed in a playlist, or undefined when none is listed yet. */
+export function firstSegment(playlist: string): PlaylistSegment | undefined {
+  return parseMediaPlaylist(playlist).segments[0];
+}
+
+export interface DescribeVariantOptions {
+  /**
+   * `first-segment` (live: only the first segment exists yet) measures one segment and never
+   * declares less than the rung is configured for; `all-segments` (VOD: the variant is complete)
+   * declares the measured average and the peak segment bitrate, as RFC 8216 defines them.
+   */
+  bandwidth?: "first-segment" | "all-segments";
+}
+
+/**
+ * Describes one variant from its playlist and first segment: codecs (profile/level as actually
+ * encoded, which FFmpeg does not write for a copied stream), size, frame rate and bitrate.
+ */
+export async function describeVariant(
+  streamDir: string,
+  rendition: Rendition,
+  audioKbps: number,
+  options: DescribeVariantOptions = {},
+): Promise<VariantEntry | undefined> {
+  const variantDir = path.join(streamDir, rendition.name);
+  const playlist = await readFile(path.join(variantDir, VARIANT_PLAYLIST), "utf8").catch(() => "");
+  const { segments } = parseMediaPlaylist(playlist);
+  const first = segments[0];
+  if (!first || first.duration <= 0) return undefined;
+  const info = await probe(path.join(variantDir, first.uri));
+  const video = info.streams.find((s) => s.codec_type === "video");
+  const audio = info.streams.find((s) => s.codec_type === "audio");
+  if (!video) return undefined;
+  const codecs = [video.codec_name === "h264" ? avcCodecString(video.profile ?? "High", video.level ?? 40) : video.codec_name];
+  if (audio) codecs.push(aacCodecString(audio.profile));
+  const rates =
+    options.bandwidth === "all-segments"
+      ? await measuredRates(variantDir, segments)
+      : await firstSegmentRates(variantDir, first, rendition, audioKbps);
+  return {
+    uri: `${rendition.name}/${VARIANT_PLAYLIST}`,
+    ...rates,
+    width: video.width ?? rendition.width,
+    height: video.height ?? rendition.height,
+    frameRate: parseFrameRate(video.avg_frame_rate) || parseFrameRate(video.r_frame_rate),
+    codecs,
+  };
+}
+
+type Rates = Pick<VariantEntry, "bandwidth" | "averageBandwidth">;
+
+/** The declared BANDWIDTH never falls below what the rung is configured to peak at. */
+async function firstSegmentRates(variantDir: string, first: PlaylistSegment, rendition: Rendition, audioKbps: number): Promise<Rates> {
+  const size = (await stat(path.join(variantDir, first.uri))).size;
+  const measured = (size * 8) / first.duration;
+  const configuredAverage = rendition.passthrough ? 0 : (rendition.videoBitrateKbps + audioKbps) * 1000;
+  const configuredPeak = rendition.passthrough ? 0 : (rendition.videoBitrateKbps * 1.07 + audioKbps) * 1000;
+  return {
+    averageBandwidth: Math.max(measured, configuredAverage),
+    // A single segment underestimates peaks of a variable-rate source; 20% covers typical CBR-ish encoders.
+    bandwidth: Math.max(measured * 1.2, configuredPeak * 1.1),
+  };
+}
+
+async function measuredRates(variantDir: string, segments: readonly PlaylistSegment[]): Promise<Rates> {
+  let bits = 0;
+  let seconds = 0;
+  let peak = 0;
+  for (const segment of segments) {
+    const size = (await stat(path.join(variantDir, segment.uri))).size;
+    bits += size * 8;
+    seconds += segment.duration;
+    if (segment.duration > 0) peak = Math.max(peak, (size * 8) / segment.duration);
+  }
+  return { averageBandwidth: seconds > 0 ? bits / seconds : 0, bandwidth: peak };
+}

@@ -1,0 +1,130 @@
+/**
+ * What a viewer is told when something is wrong, in real headless Chromium: never a blank
+ * black page, and streams that start late or come back after a network outage play on
+ * without a reload.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
+import { mkdir, rm } from "node:fs/promises";
+import path from "node:path";
+import type { Page } from "playwright-core";
+import {
+  launchChromium,
+  startLiveHlsWriter,
+  startStaticServer,
+  tempDir,
+  waitFor,
+  type ChromiumSession,
+  type LiveHlsWriter,
+  type StaticServer,
+} from "@live360/testkit";
+import { PLAYER_DIST, requireBuiltPlayer, screenshot, snapshot, waitForPlayback } from "./harness.js";
+
+describe("player: messages and recovery in headless Chromium", () => {
+  let dir: string;
+  let server: StaticServer;
+  let session: ChromiumSession;
+  const writers: LiveHlsWriter[] = [];
+
+  beforeAll(async () => {
+    await requireBuiltPlayer();
+    dir = await tempDir("player-errors");
+    server = await startStaticServer([
+      { prefix: "/player/", dir: PLAYER_DIST },
+      { prefix: "/live/", dir },
+    ]);
+    session = await launchChromium({ viewport: { width: 640, height: 360 } });
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(writers.map((w) => w.stop()));
+    await session?.close();
+    await server?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  async function open(query: string, prepare?: (page: Page) => Promise<unknown>): Promise<Page> {
+    const page = await session.newPage();
+    await prepare?.(page);
+    await page.goto(`${server.origin}/player/${query}`);
+    return page;
+  }
+
+  async function messageOf(page: Page, state: string): Promise<string> {
+    return waitFor(`state ${state}`, async () => {
+      const s = await snapshot(page);
+      return s.state === state ? s.message : undefined;
+    });
+  }
+
+  test("no url: says how to give one", async () => {
+    const page = await open("");
+    try {
+      const message = await messageOf(page, "no-url");
+      expect(message).toContain("No stream selected");
+      expect(message).toContain("?url=");
+      await screenshot(page, "no-url");
+    } finally {
+      await page.close();
+    }
+  });
+
+  test("a url that is not http(s) is refused with the reason", async () => {
+    const page = await open(`?url=${encodeURIComponent("javascript:alert(1)")}`);
+    try {
+      expect(await messageOf(page, "no-url")).toContain("must be an http:// or https:// URL");
+    } finally {
+      await page.close();
+    }
+  });
+
+  test("a browser without MSE or native HLS is told so", async () => {
+    const page = await open("?url=/live/x/index.m3u8", (p) =>
+      p.addInitScript(() => {
+        const w = window as unknown as Record<string, unknown>;
+        delete w.MediaSource;
+        delete w.ManagedMediaSource;
+        delete w.WebKitMediaSource;
+        HTMLMediaElement.prototype.canPlayType = () => "";
+      }),
+    );
+    try {
+      expect(await messageOf(page, "unsupported")).toContain("can't play");
+      await screenshot(page, "unsupported");
+    } finally {
+      await page.close();
+    }
+  });
+
+  test("a stream that is not live yet: 'waiting', then it plays without a reload once it starts, and survives a network outage", async () => {
+    const streamDir = path.join(dir, "late");
+    await mkdir(streamDir, { recursive: true });
+    const page = await open("?url=/live/late/index.m3u8&debug=1");
+    let navigations = 0;
+    page.on("framenavigated", () => (navigations += 1));
+    try {
+      expect(await messageOf(page, "waiting")).toContain("Waiting for the stream");
+      await screenshot(page, "waiting");
+      // It keeps asking: more than one 404 before the stream exists.
+      await waitFor("repeated playlist requests", () => server.requests.filter((p) => p === "/live/late/index.m3u8").length >= 2, {
+        timeoutMs: 20_000,
+      });
+
+      writers.push(await startLiveHlsWriter({ dir: streamDir, segmentSeconds: 1, listSize: 6 }));
+      await waitForPlayback(page, 3);
+      expect(navigations).toBe(0);
+      expect((await snapshot(page)).message).toBe("");
+      await screenshot(page, "late-start-playing");
+
+      // The network goes away: the viewer is told, and playback resumes once it is back.
+      server.block(/^\/live\/late\//);
+      expect(await messageOf(page, "reconnecting")).toContain("Connection lost");
+      await screenshot(page, "reconnecting");
+      server.block(undefined);
+      await waitForPlayback(page, 3);
+      expect(navigations).toBe(0);
+      expect((await snapshot(page)).state).toBe("playing");
+    } finally {
+      await page.close();
+    }
+  }, 180_000);
+});

@@ -1,0 +1,124 @@
+/**
+ * The player served by a real origin (`/player/`), playing a live stream published to it over
+ * RTMP by a real FFmpeg and packaged into an ABR ladder: what a viewer of `live360 local` gets.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
+import { rm } from "node:fs/promises";
+import path from "node:path";
+import type { Page } from "playwright-core";
+import { createLogger, parseLadder } from "@live360/core";
+import { resolveOriginConfig, startOrigin, type Origin } from "@live360/origin";
+import {
+  freePort,
+  getText,
+  launchChromium,
+  makeTestClip,
+  publishFile,
+  tempDir,
+  waitFor,
+  type ChromiumSession,
+  type Publisher,
+} from "@live360/testkit";
+import { PLAYER_DIST, meanDifference, readCanvas, requireBuiltPlayer, screenshot, snapshot, waitForPlayback, type Frame } from "./harness.js";
+
+/** How much of the picture is not black, and how many distinct colours it has. */
+function describeFrame(frame: Frame): { lit: number; colours: number } {
+  let lit = 0;
+  const colours = new Set<number>();
+  const pixels = frame.width * frame.height;
+  for (let i = 0; i < pixels; i++) {
+    const [r, g, b] = [frame.data[4 * i]!, frame.data[4 * i + 1]!, frame.data[4 * i + 2]!];
+    if (r + g + b > 60) lit += 1;
+    colours.add(((r >> 3) << 10) | ((g >> 3) << 5) | (b >> 3));
+  }
+  return { lit: lit / pixels, colours: colours.size };
+}
+
+describe("player: live from a real origin", () => {
+  let dir: string;
+  let origin: Origin;
+  let http: string;
+  let publisher: Publisher;
+  let session: ChromiumSession;
+  let page: Page;
+  const requested: string[] = [];
+
+  beforeAll(async () => {
+    await requireBuiltPlayer();
+    dir = await tempDir("player-origin");
+    const clip = await makeTestClip(dir, { width: 640, height: 320, seconds: 4, gopSeconds: 2 });
+    const [rtmpPort, httpPort] = [await freePort(), await freePort()];
+    origin = await startOrigin(
+      resolveOriginConfig({
+        rtmpPort,
+        httpPort,
+        bindAddress: "127.0.0.1",
+        dataDir: path.join(dir, "data"),
+        ladder: parseLadder("ladder", "source,320x160:300k"),
+        playerDir: PLAYER_DIST,
+      }),
+      { logger: createLogger("origin", { level: "error" }) },
+    );
+    http = `http://127.0.0.1:${httpPort}`;
+    publisher = await publishFile(clip, `rtmp://127.0.0.1:${rtmpPort}/live/test`, { loop: true });
+    await waitFor("the master playlist", async () => (await getText(`${http}/hls/test/master.m3u8`)).status === 200, { timeoutMs: 60_000 });
+    session = await launchChromium({ viewport: { width: 640, height: 360 } });
+    page = await session.newPage();
+    page.on("request", (request) => requested.push(request.url()));
+    await page.goto(`${http}/player/?url=/hls/test/master.m3u8&debug=1`);
+  }, 180_000);
+
+  afterAll(async () => {
+    await session?.close();
+    await publisher?.stop();
+    await origin?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }, 90_000);
+
+  test("plays for 10 s of media; the canvas shows the moving pattern; latency comes from PROGRAM-DATE-TIME", async () => {
+    await waitForPlayback(page, 10, 120_000);
+    const first = await readCanvas(page);
+    const { currentTime } = await snapshot(page);
+    await waitFor("another second of video", async () => (await snapshot(page)).currentTime > currentTime + 1);
+    const second = await readCanvas(page);
+    await screenshot(page, "origin-live");
+    const look = describeFrame(first);
+    expect(look.lit).toBeGreaterThan(0.5);
+    expect(look.colours).toBeGreaterThan(50);
+    // testsrc2 moves: a second later the picture differs.
+    expect(meanDifference(first, second)).toBeGreaterThan(1);
+
+    const s = await snapshot(page);
+    expect(s.state).toBe("playing");
+    expect(s.latencySeconds).toBeGreaterThan(0);
+    expect(s.latencySeconds).toBeLessThan(60);
+    expect(await page.locator(".l360-live").isVisible()).toBe(true);
+    expect(await page.locator(".l360-seek").isVisible()).toBe(false);
+    expect(await page.locator(".l360-stats").textContent()).toMatch(/Live latency\s+\d+\.\d s/);
+    // Everything came from the origin: no CDN, no third party.
+    expect(requested.filter((url) => !url.startsWith(http) && !url.startsWith("blob:") && !url.startsWith("data:"))).toEqual([]);
+  }, 180_000);
+
+  test("the quality menu lists the origin's rungs, and picking one loads its segments", async () => {
+    await page.locator(".l360-quality").click();
+    const labels = await page.locator(".l360-menu-item").allTextContents();
+    expect(labels.map((l) => l.split(" · ")[0])).toEqual([expect.stringMatching(/^Auto/), "640×320", "320×160"]);
+    const before = requested.length;
+    await page.locator(".l360-menu-item", { hasText: "320×160" }).click();
+    await waitFor("segments of the 160p rung", () => requested.slice(before).some((url) => url.includes("/hls/test/160p/seg_")), {
+      timeoutMs: 30_000,
+    });
+    await waitFor("playback on the 160p rung", async () => (await snapshot(page)).rung?.height === 160, { timeoutMs: 30_000 });
+  }, 90_000);
+
+  test("paused behind the live edge, 'go to live' appears and brings the viewer back", async () => {
+    await page.locator(".l360-play").click();
+    const goLive = page.locator(".l360-golive");
+    await goLive.waitFor({ state: "visible", timeout: 60_000 });
+    await screenshot(page, "origin-behind-live");
+    await goLive.click();
+    await waitFor("playing at the live edge", async () => (await snapshot(page)).state === "playing" && !(await goLive.isVisible()), {
+      timeoutMs: 30_000,
+    });
+  }, 120_000);
+});

@@ -1,0 +1,122 @@
+import os from "node:os";
+import path from "node:path";
+import {
+  ConfigError,
+  DEFAULT_LADDER,
+  MAX_VISIBILITY_TIMEOUT_SECONDS,
+  MAX_WAIT_TIME_SECONDS,
+  integerInRange,
+  nonEmptyString,
+  numberInRange,
+  oneOf,
+  port,
+  validateBucketName,
+  validateLadder,
+  InvalidObjectNameError,
+  type Rendition,
+} from "@live360/core";
+
+/** What the lower rungs look like: the source's own projection, or re-projected to an equi-angular cubemap. */
+export const OUTPUT_PROJECTIONS = ["equirect", "cubemap"] as const;
+export type OutputProjection = (typeof OUTPUT_PROJECTIONS)[number];
+
+/** Everything a VOD worker needs, fully resolved; build it with resolveVodWorkerConfig. */
+export interface VodWorkerConfig {
+  /** Assets go to `s3://<egressBucket>/vod/<stream>/<UTC timestamp>/`. */
+  egressBucket: string;
+  /** When set, jobs naming any other bucket are refused ("unknown-bucket"). */
+  ingestBucket: string | undefined;
+  /** Jobs worked on at the same time (each runs its own FFmpeg). */
+  concurrency: number;
+  /** Long poll: how long one receive waits for a message (SQS allows up to 20 s). */
+  waitTimeSeconds: number;
+  /**
+   * How long a received message stays hidden. The heartbeat keeps extending it while the job
+   * runs, so it only bounds how soon a job whose worker died is handed to another worker.
+   */
+  visibilityTimeoutSeconds: number;
+  /** How often the heartbeat extends the visibility timeout (at most half of it). */
+  heartbeatSeconds: number;
+  /** A failed or refused job is retried after this, doubled per receive (capped at 15 min). */
+  retryDelaySeconds: number;
+  ladder: Rendition[];
+  segmentSeconds: number;
+  x264Preset: string;
+  audioBitrateKbps: number;
+  projection: OutputProjection;
+  /** Downloads and FFmpeg output; one temporary directory per job below it. */
+  workDir: string;
+  /** HTTP port for /metrics, /healthz and /status; 0 runs no server (local mode serves its own). */
+  httpPort: number;
+  bindAddress: string;
+  /** SIGTERM must end within Kubernetes' budget; the worker gives up waiting after this. */
+  shutdownTimeoutSeconds: number;
+}
+
+export const DEFAULT_VOD_WORKER_CONFIG: Omit<VodWorkerConfig, "egressBucket"> = {
+  ingestBucket: undefined,
+  concurrency: 1,
+  waitTimeSeconds: MAX_WAIT_TIME_SECONDS,
+  visibilityTimeoutSeconds: 60,
+  heartbeatSeconds: 20,
+  retryDelaySeconds: 10,
+  ladder: [...DEFAULT_LADDER],
+  segmentSeconds: 6,
+  x264Preset: "veryfast",
+  audioBitrateKbps: 128,
+  projection: "equirect",
+  workDir: path.join(os.tmpdir(), "live360-vod"),
+  httpPort: 9090,
+  bindAddress: "0.0.0.0",
+  shutdownTimeoutSeconds: 15,
+};
+
+const X264_PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"] as const;
+
+export function resolveVodWorkerConfig(input: Partial<VodWorkerConfig>): VodWorkerConfig {
+  const merged = { ...DEFAULT_VOD_WORKER_CONFIG, ...stripUndefined(input) };
+  const config: VodWorkerConfig = {
+    ...merged,
+    egressBucket: bucket("egressBucket (--egress-bucket)", merged.egressBucket),
+    ingestBucket: merged.ingestBucket === undefined ? undefined : bucket("ingestBucket (--ingest-bucket)", merged.ingestBucket),
+    concurrency: integerInRange("concurrency (--concurrency)", merged.concurrency, 1, 16),
+    waitTimeSeconds: integerInRange("waitTimeSeconds", merged.waitTimeSeconds, 0, MAX_WAIT_TIME_SECONDS),
+    visibilityTimeoutSeconds: integerInRange("visibilityTimeoutSeconds (--visibility-timeout)", merged.visibilityTimeoutSeconds, 2, MAX_VISIBILITY_TIMEOUT_SECONDS),
+    heartbeatSeconds: numberInRange("heartbeatSeconds (--heartbeat)", merged.heartbeatSeconds, 0.5, MAX_VISIBILITY_TIMEOUT_SECONDS),
+    retryDelaySeconds: integerInRange("retryDelaySeconds (--retry-delay)", merged.retryDelaySeconds, 0, 900),
+    ladder: validateLadder("ladder (--ladder)", [...merged.ladder]),
+    segmentSeconds: numberInRange("segmentSeconds (--segment-seconds)", merged.segmentSeconds, 1, 30),
+    x264Preset: oneOf("x264Preset (--preset)", merged.x264Preset, X264_PRESETS),
+    audioBitrateKbps: integerInRange("audioBitrateKbps", merged.audioBitrateKbps, 32, 512),
+    projection: oneOf("projection (--projection)", merged.projection, OUTPUT_PROJECTIONS),
+    workDir: path.resolve(nonEmptyString("workDir (--work-dir)", merged.workDir, "give a writable directory")),
+    httpPort: merged.httpPort === 0 ? 0 : port("httpPort (--http-port)", merged.httpPort),
+    bindAddress: nonEmptyString("bindAddress (--bind)", merged.bindAddress, "give an IP address such as 0.0.0.0"),
+    shutdownTimeoutSeconds: numberInRange("shutdownTimeoutSeconds", merged.shutdownTimeoutSeconds, 1, 20),
+  };
+  // A heartbeat must land well before the visibility runs out, or a slow API call would let a
+  // second worker take the job while the first still works on it.
+  if (config.heartbeatSeconds > config.visibilityTimeoutSeconds / 2) {
+    throw new ConfigError(
+      "heartbeatSeconds (--heartbeat)",
+      config.heartbeatSeconds,
+      `use at most half the visibility timeout (${config.visibilityTimeoutSeconds / 2} s), e.g. a third of it`,
+    );
+  }
+  return config;
+}
+
+function bucket(field: string, value: unknown): string {
+  const name = nonEmptyString(field, value, "give the bucket's name");
+  try {
+    validateBucketName(name);
+  } catch (error) {
+    if (error instanceof InvalidObjectNameError) throw new ConfigError(field, value, error.reason);
+    throw error;
+  }
+  return name;
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

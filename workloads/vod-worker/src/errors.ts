@@ -1,0 +1,36 @@
+import { Live360Error } from "@live360/core";
+
+/**
+ * Why a job can never succeed as sent. Such a message is released, not deleted: after the
+ * queue's maxReceiveCount it lands in the dead-letter queue, where an operator can look at it
+ * (the reference architecture deleted these and lost them).
+ */
+export const REJECT_REASONS = ["invalid-message", "unknown-bucket", "object-missing", "not-a-video", "undecodable"] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+export class JobRejectedError extends Live360Error {
+  constructor(
+    readonly reason: RejectReason,
+    readonly detail: string,
+    options?: ErrorOptions,
+  ) {
+    super(`job refused (${reason}): ${detail}`, options);
+  }
+}
+
+/** Why a job stopped before finishing without being at fault. */
+export type AbortCause = "shutdown" | "lost-message";
+
+export class JobAbortedError extends Live360Error {
+  constructor(readonly why: AbortCause) {
+    super(why === "shutdown" ? "job aborted: the worker is shutting down" : "job aborted: the message was handed to another worker");
+  }
+}
+
+export function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw new JobAbortedError(abortCause(signal));
+}
+
+export function abortCause(signal: AbortSignal): AbortCause {
+  return signal.reason === "lost-message" ? "lost-message" : "shutdown";
+}

@@ -1,0 +1,194 @@
+/**
+ * The worker in-process against real S3- and SQS-compatible servers (versitygw, ElasticMQ) and
+ * real FFmpeg: upload order, duplicate delivery, S3 event wiring and cubemap re-projection.
+ * Crash, SIGTERM and dead-letter behaviour run against real `live360 vod-worker` processes in
+ * packages/cli/src/vod-worker-process.test.ts.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
+import {
+  S3Storage,
+  SqsQueue,
+  createLogger,
+  formatRecordingJob,
+  parseLadder,
+  recordingToMetadata,
+  type ObjectInfo,
+  type ObjectStorage,
+  type ObjectSummary,
+  type PutOptions,
+  type RecordingInfo,
+  type SignalOption,
+} from "@live360/core";
+import { inspectVodAsset, listKeys, makeTestClip, startS3Server, startSqsServer, tempDir, waitFor, type S3Server, type SqsServer } from "@live360/testkit";
+import type { Readable } from "node:stream";
+import { resolveVodWorkerConfig, type VodWorkerConfig } from "./config.js";
+import { runVodWorker, type VodWorker } from "./worker.js";
+
+const logger = createLogger("vod-test", { level: process.env.LIVE360_LOG_LEVEL === "debug" ? "debug" : "error" });
+const LADDER = parseLadder("ladder", "source,480x240:500k,320x160:300k");
+const CLIP_SECONDS = 8;
+
+/** Real storage underneath; it only notes the order in which uploads completed. */
+class UploadOrder implements ObjectStorage {
+  readonly completed: string[] = [];
+  constructor(private readonly inner: ObjectStorage) {}
+  async putFile(bucket: string, key: string, file: string, options?: PutOptions): Promise<void> {
+    await this.inner.putFile(bucket, key, file, options);
+    this.completed.push(key);
+  }
+  async putBody(bucket: string, key: string, body: string | Uint8Array, options?: PutOptions): Promise<void> {
+    await this.inner.putBody(bucket, key, body, options);
+    this.completed.push(key);
+  }
+  getToFile(bucket: string, key: string, file: string, options?: SignalOption): Promise<ObjectInfo> {
+    return this.inner.getToFile(bucket, key, file, options);
+  }
+  getStream(bucket: string, key: string, options?: SignalOption): Promise<{ info: ObjectInfo; body: Readable }> {
+    return this.inner.getStream(bucket, key, options);
+  }
+  head(bucket: string, key: string): Promise<ObjectInfo> {
+    return this.inner.head(bucket, key);
+  }
+  list(bucket: string, prefix?: string): AsyncIterable<ObjectSummary> {
+    return this.inner.list(bucket, prefix);
+  }
+  delete(bucket: string, key: string): Promise<void> {
+    return this.inner.delete(bucket, key);
+  }
+}
+
+describe("VOD worker against versitygw and ElasticMQ", () => {
+  let s3: S3Server;
+  let sqs: SqsServer;
+  let storage: S3Storage;
+  let clip: string;
+  let queueCount = 0;
+
+  beforeAll(async () => {
+    [s3, sqs] = await Promise.all([
+      startS3Server({ buckets: ["ingest", "egress"] }),
+      startSqsServer({ queues: [1, 2, 3].map((n) => ({ name: `vod-${n}`, deadLetter: { name: `vod-${n}-dead`, maxReceiveCount: 3 } })) }),
+    ]);
+    storage = new S3Storage({ endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials });
+    clip = await makeTestClip(await tempDir("vod-worker"), { seconds: CLIP_SECONDS, container: "mp4" });
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all([s3?.stop(), sqs?.stop()]);
+  }, 60_000);
+
+  function nextQueue(): SqsQueue {
+    queueCount += 1;
+    return new SqsQueue({ queueUrl: sqs.queueUrls[`vod-${queueCount}`]!, endpoint: sqs.endpoint, region: sqs.region, credentials: sqs.credentials });
+  }
+
+  async function uploadRecording(stream: string, startedAt: string): Promise<{ key: string; recording: RecordingInfo }> {
+    const recording: RecordingInfo = { stream, startedAt: new Date(startedAt), durationSeconds: CLIP_SECONDS, projection: "equirectangular" };
+    const key = `recordings/${stream}/${startedAt.replace(/[-:]/g, "")}.mp4`;
+    await storage.putFile("ingest", key, clip, { contentType: "video/mp4", metadata: recordingToMetadata(recording) });
+    return { key, recording };
+  }
+
+  async function startWorker(queue: SqsQueue, over: Partial<VodWorkerConfig>, workerStorage: ObjectStorage = storage): Promise<VodWorker> {
+    const config = resolveVodWorkerConfig({
+      egressBucket: "egress",
+      ingestBucket: "ingest",
+      ladder: LADDER,
+      httpPort: 0,
+      waitTimeSeconds: 1,
+      workDir: await tempDir("vod-work"),
+      ...over,
+    });
+    return runVodWorker(config, { storage: workerStorage, queue, logger });
+  }
+
+  test("a recording becomes an asset: every variant, decodable segments covering the recording, poster, master uploaded last, message gone", async () => {
+    const queue = nextQueue();
+    const { key, recording } = await uploadRecording("event", "2026-11-24T10:00:00Z");
+    await queue.send(formatRecordingJob({ bucket: "ingest", key, recording }));
+    const order = new UploadOrder(storage);
+    const worker = await startWorker(queue, {}, order);
+    const completed = new Promise<string>((resolve) => worker.on("completed", ({ prefix }) => resolve(prefix)));
+    const prefix = await completed;
+    await worker.stop();
+
+    expect(prefix).toBe("vod/event/20261124T100000Z/");
+    const asset = await inspectVodAsset(storage, "egress", prefix);
+    expect(asset.variants.map((v) => v.uri)).toEqual(["source/index.m3u8", "240p/index.m3u8", "160p/index.m3u8"]);
+    for (const variant of asset.variants) {
+      expect(variant.ended).toBe(true);
+      expect(Math.abs(variant.totalSeconds - CLIP_SECONDS)).toBeLessThanOrEqual(6);
+      // 6 s segments on the clip's 2 s keyframes: 6 + 2.
+      expect(variant.durations).toEqual([6, 2]);
+    }
+    expect(asset.master).toContain("#EXT-X-STREAM-INF:BANDWIDTH=");
+    for (const attribute of ["AVERAGE-BANDWIDTH=", "RESOLUTION=640x320", "RESOLUTION=480x240", "RESOLUTION=320x160", "FRAME-RATE=30.000", 'CODECS="avc1.', 'X-PROJECTION="equirectangular"']) {
+      expect(asset.master).toContain(attribute);
+    }
+    expect(asset.poster).toMatchObject({ codec: "mjpeg", width: 640, height: 320 });
+    expect(asset.manifest).toMatchObject({ stream: "event", startedAt: "2026-11-24T10:00:00.000Z", projection: "equirectangular", poster: "poster.jpg", master: "master.m3u8" });
+    expect(asset.manifest.variants).toHaveLength(3);
+
+    // Every object of the asset was uploaded, and the master playlist only after all of them.
+    const uploaded = order.completed.filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
+    expect([...uploaded].sort()).toEqual(asset.layout);
+    expect(uploaded.at(-1)).toBe("master.m3u8");
+    expect(uploaded.indexOf("source/index.m3u8")).toBeGreaterThan(uploaded.indexOf("source/seg_00001.ts"));
+
+    expect(await queue.counts()).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+    expect((await storage.head("ingest", key)).size).toBeGreaterThan(0);
+  }, 180_000);
+
+  test("the same message delivered twice, worked on at once: one asset, complete and decodable, both messages gone", async () => {
+    const queue = nextQueue();
+    const { key, recording } = await uploadRecording("twice", "2026-11-24T11:00:00Z");
+    const body = formatRecordingJob({ bucket: "ingest", key, recording });
+    await queue.send(body);
+    await queue.send(body);
+    const worker = await startWorker(queue, { concurrency: 2 });
+    const outcomes: boolean[] = [];
+    worker.on("completed", ({ alreadyDone }) => outcomes.push(alreadyDone));
+    await waitFor("both messages handled", () => outcomes.length === 2, { timeoutMs: 150_000 });
+    await worker.stop();
+
+    expect((await listKeys(storage, "egress", "vod/twice/")).every((k) => k.startsWith("vod/twice/20261124T110000Z/"))).toBe(true);
+    const asset = await inspectVodAsset(storage, "egress", "vod/twice/20261124T110000Z/");
+    expect(asset.layout).toEqual([
+      "160p/index.m3u8", "160p/seg_00000.ts", "160p/seg_00001.ts",
+      "240p/index.m3u8", "240p/seg_00000.ts", "240p/seg_00001.ts",
+      "asset.json", "master.m3u8", "poster.jpg",
+      "source/index.m3u8", "source/seg_00000.ts", "source/seg_00001.ts",
+    ]);
+    for (const variant of asset.variants) expect(variant.durations).toEqual([6, 2]);
+    expect(await queue.counts()).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+
+    // Delivered once more later, the job is recognised as done (same object, same ETag) without a transcode.
+    await queue.send(body);
+    const again = await startWorker(queue, {});
+    const alreadyDone = await new Promise<boolean>((resolve) => again.on("completed", (event) => resolve(event.alreadyDone)));
+    await again.stop();
+    expect(alreadyDone).toBe(true);
+  }, 240_000);
+
+  test("an S3 ObjectCreated event works as a job (details from the object's metadata); cubemap re-projects the lower rungs", async () => {
+    const queue = nextQueue();
+    const { key } = await uploadRecording("sphere", "2026-11-24T12:00:00Z");
+    const event = { Records: [{ eventName: "ObjectCreated:Put", s3: { bucket: { name: "ingest" }, object: { key: encodeURIComponent(key), size: 1 } } }] };
+    await queue.send(JSON.stringify(event));
+    const worker = await startWorker(queue, { projection: "cubemap" });
+    const prefix = await new Promise<string>((resolve) => worker.on("completed", (e) => resolve(e.prefix)));
+    await worker.stop();
+
+    expect(prefix).toBe("vod/sphere/20261124T120000Z/");
+    const asset = await inspectVodAsset(storage, "egress", prefix);
+    expect(asset.master).toMatch(/RESOLUTION=640x320,[^\n]*X-PROJECTION="equirectangular"\nsource\/index.m3u8/);
+    expect(asset.master).toMatch(/RESOLUTION=360x240,[^\n]*X-PROJECTION="cubemap"\n240p\/index.m3u8/);
+    expect(asset.master).toMatch(/RESOLUTION=240x160,[^\n]*X-PROJECTION="cubemap"\n160p\/index.m3u8/);
+    expect(asset.manifest.variants.map((v) => [v.name, v.projection, v.width, v.height])).toEqual([
+      ["source", "equirectangular", 640, 320],
+      ["240p", "cubemap", 360, 240],
+      ["160p", "cubemap", 240, 160],
+    ]);
+    expect(asset.manifest.projection).toBe("equirectangular");
+  }, 180_000);
+});
