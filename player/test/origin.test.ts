@@ -88,8 +88,11 @@ describe("player: live from a real origin", () => {
     // testsrc2 moves: a second later the picture differs.
     expect(meanDifference(first, second)).toBeGreaterThan(1);
 
-    const s = await snapshot(page);
-    expect(s.state).toBe("playing");
+    // A loaded machine may stall playback for a moment; what matters is that it plays again.
+    const s = await waitFor("the player in the playing state", async () => {
+      const now = await snapshot(page);
+      return now.state === "playing" ? now : undefined;
+    }, { timeoutMs: 30_000 });
     expect(s.latencySeconds).toBeGreaterThan(0);
     expect(s.latencySeconds).toBeLessThan(60);
     expect(await page.locator(".l360-live").isVisible()).toBe(true);
