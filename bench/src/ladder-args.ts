@@ -1,5 +1,5 @@
 import path from "node:path";
-import { DEFAULT_LADDER, FfmpegArgs, ladderForSource, type Rendition } from "@live360/core";
+import { DEFAULT_LADDER, FfmpegArgs, LIVE_X264_PARAMS, ladderForSource, type Rendition } from "@live360/core";
 
 /** The ladder every stack makes from the bench input: live360's default ladder for that size. */
 export function benchLadder(source: { width: number; height: number }): Rendition[] {
@@ -8,7 +8,7 @@ export function benchLadder(source: { width: number; height: number }): Renditio
 
 /**
  * How the floor and the reference stack encode a rung: the same x264 settings live360 uses
- * (veryfast, bitrate capped with a 1.5 s buffer, keyframes exactly where the source has
+ * (veryfast with LIVE_X264_PARAMS, bitrate capped with a 1.5 s buffer, keyframes exactly where the source has
  * them and nowhere else), so the stacks differ only in how they are put together.
  * `spec` is the stream specifier the options apply to, e.g. `:v:1` or `:v`.
  */
@@ -24,7 +24,8 @@ function x264Options(args: FfmpegArgs, rung: Rendition, spec: string): void {
     .opt(`-bufsize${spec}`, `${Math.round(kbps * 1.5)}k`)
     .opt(`-sc_threshold${spec}`, 0)
     .opt(`-g${spec}`, 100_000)
-    .opt(`-force_key_frames${spec}`, "source");
+    .opt(`-force_key_frames${spec}`, "source")
+    .opt(`-x264-params${spec}`, LIVE_X264_PARAMS);
 }
 
 /** Decode once, split, scale each transcoded rung: the labels are [v0], [v1], ... */

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { SEGMENT_PATTERN, VARIANT_PLAYLIST, addX264Rung, baseArgs, hlsCutThreshold, type Rendition } from "@live360/core";
+import { LIVE_X264_PARAMS, SEGMENT_PATTERN, VARIANT_PLAYLIST, addX264Rung, baseArgs, hlsCutThreshold, type Rendition } from "@live360/core";
 
 export interface LiveHlsPlan {
   /** The stream's HLS directory; each variant gets a subdirectory named after its rendition. */
@@ -53,7 +53,7 @@ export function buildLiveHlsArgs(plan: LiveHlsPlan): string[] {
     }
     addX264Rung(args, i, { kbps: r.videoBitrateKbps, preset: plan.x264Preset, keyframes });
     if (plan.lowLatency) args.opt(`-tune:v:${i}`, "zerolatency");
-    else args.opt(`-x264-params:v:${i}`, "rc-lookahead=10");
+    else args.opt(`-x264-params:v:${i}`, LIVE_X264_PARAMS);
   });
   if (plan.hasAudio) {
     if (plan.sourceAudioIsAac) args.opt("-c:a", "copy");
