@@ -30,7 +30,9 @@ export { SEGMENT_PATTERN, VARIANT_PLAYLIST };
  * so every rung is keyframed on the segment clock instead.
  */
 export function buildLiveHlsArgs(plan: LiveHlsPlan): string[] {
-  const args = baseArgs().opt("-f", "flv").input("pipe:0");
+  // Encoded frames keep the source's timestamps (no CFR duplication or dropping), so transcoded
+  // keyframes land on exactly the copied rung's instants and segment cuts match (hlsCutThreshold).
+  const args = baseArgs().opt("-f", "flv").input("pipe:0").opt("-vsync", "passthrough");
   const ordered = orderedRenditions(plan);
   const isCopied = (r: Rendition): boolean => r.passthrough && plan.sourceIsH264;
   const encoded = ordered.filter((r) => !isCopied(r));

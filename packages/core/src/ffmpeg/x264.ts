@@ -41,12 +41,14 @@ export function addX264Rung(args: FfmpegArgs, index: number, rung: X264Rung): Ff
 export const LIVE_X264_PARAMS = "rc-lookahead=3:sync-lookahead=0:threads=2";
 
 /**
- * The `-hls_time` that makes every rung cut at the same keyframe. FFmpeg cuts a variant at the
- * first keyframe at least `hls_time` after the segment start; a transcoded rung's first
- * timestamp can trail the source's by a frame or two (encoder delay), so cutting at exactly the
- * segment length would skip an aligned keyframe in that rung only. A slightly lower threshold
- * cuts every variant at the same keyframe.
+ * The `-hls_time` that makes every rung cut at the same keyframe. FFmpeg cuts segment n of a
+ * variant at the first keyframe at least n × `hls_time` after that variant's first packet. The
+ * transcoded rungs keep the source's timestamps (`-vsync passthrough` in the live command), so
+ * their keyframes sit at exactly the copied rung's instants; the threshold only needs to absorb
+ * timestamp jitter (FLV has millisecond timestamps). A larger margin would drift: n × margin
+ * grows until it reaches a source keyframe interval and yields a short segment (with 1 s source
+ * GOPs a 0.25 s margin cut every fourth segment at 1 s); 20 ms does that once in 100 s at worst.
  */
 export function hlsCutThreshold(segmentSeconds: number): number {
-  return segmentSeconds - Math.min(0.25, segmentSeconds / 4);
+  return segmentSeconds - 0.02;
 }
