@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, test } from "@jest/globals";
-import { readdir } from "node:fs/promises";
+import { access, readdir } from "node:fs/promises";
 import path from "node:path";
-import { freePort, getText, makeTestClip, publishFile, tempDir, waitFor } from "@live360/testkit";
+import { S3Storage } from "@live360/core";
+import { freePort, getText, listKeys, makeTestClip, publishFile, startS3Server, startSqsServer, tempDir, waitFor } from "@live360/testkit";
 import { killRunningClis, runCli } from "./test-cli.js";
 
 afterEach(killRunningClis);
@@ -67,4 +68,44 @@ describe("live360 local", () => {
     local.child.kill("SIGINT");
     expect((await local.exited).code).toBe(0);
   }, 150_000);
+
+  test("with --s3-endpoint, --sqs-endpoint, the bucket flags and --queue-url it uses those services instead of local directories", async () => {
+    const [s3, sqs] = await Promise.all([
+      startS3Server({ buckets: ["recordings", "assets"] }),
+      startSqsServer({ queues: [{ name: "jobs", deadLetter: { name: "jobs-dead", maxReceiveCount: 3 } }] }),
+    ]);
+    try {
+      const dir = await tempDir("local-s3");
+      const clip = await makeTestClip(dir, { seconds: 4, width: 640, height: 320 });
+      const { rtmpPort, httpPort } = await localPorts();
+      const local = runCli(
+        [
+          "local", "--no-test-source", "--rtmp-port", String(rtmpPort), "--http-port", String(httpPort), "--bind", "127.0.0.1",
+          "--data-dir", path.join(dir, "data"), "--ladder", "source,320x160:300k", "--reconnect-grace", "1",
+          "--s3-endpoint", s3.endpoint, "--sqs-endpoint", sqs.endpoint, "--region", s3.region,
+          "--ingest-bucket", "recordings", "--egress-bucket", "assets", "--queue-url", sqs.queueUrls.jobs!,
+        ],
+        { env: { ...process.env, AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey } },
+      );
+      const base = `http://127.0.0.1:${httpPort}`;
+      await waitFor("origin listening", async () => (await getText(`${base}/healthz`).catch(() => undefined))?.status === 200 || undefined);
+      const publisher = await publishFile(clip, `rtmp://127.0.0.1:${rtmpPort}/live/cloud`);
+      expect(await publisher.exited).toBe(0);
+      const assets = await waitFor("the VOD asset in /vod/", async () => {
+        const list = JSON.parse((await getText(`${base}/vod/`)).body) as Array<{ stream: string; master: string }>;
+        return list.length > 0 ? list : undefined;
+      }, { timeoutMs: 90_000 });
+      expect(assets.map((a) => a.stream)).toEqual(["cloud"]);
+      expect((await getText(`${base}${assets[0]!.master}`)).body).toContain("RESOLUTION=320x160");
+
+      const storage = new S3Storage({ endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials });
+      expect(await listKeys(storage, "recordings", "recordings/cloud/")).toEqual([expect.stringMatching(/^recordings\/cloud\/\d{8}T\d{6}Z\.mp4$/)]);
+      expect(await listKeys(storage, "assets", assets[0]!.master.slice(1))).toEqual([assets[0]!.master.slice(1)]);
+      await expect(access(path.join(dir, "data", "buckets"))).rejects.toThrow(/ENOENT/);
+      local.child.kill("SIGINT");
+      expect((await local.exited).code).toBe(0);
+    } finally {
+      await Promise.all([s3.stop(), sqs.stop()]);
+    }
+  }, 180_000);
 });

@@ -215,12 +215,14 @@ async function transcode(plan: VodPlan, ctx: JobContext): Promise<void> {
   const tracker = new ProgressTracker(plan.source.durationSeconds);
   supervisor.on("progress", (progress: FfmpegProgress) => ctx.onProgress?.(tracker.update(progress.outTimeSeconds)));
   supervisor.on("spawn", (pid) => logger.info("transcode started", { pid, renditions: plan.renditions.map((r) => r.name) }));
-  const abort = (): void => void supervisor.close();
-  signal.addEventListener("abort", abort, { once: true });
+  const settled = new AbortController();
   try {
     await new Promise<void>((resolve, reject) => {
       supervisor.once("exited", resolve);
       supervisor.once("failed", reject);
+      // A closed supervisor reports nothing more, so the abort itself ends the wait, once FFmpeg is gone.
+      const abort = (): void => void supervisor.close().then(() => reject(new JobAbortedError(abortCause(signal))));
+      signal.addEventListener("abort", abort, { once: true, signal: settled.signal });
       supervisor.start();
     });
   } catch (error) {
@@ -232,7 +234,7 @@ async function transcode(plan: VodPlan, ctx: JobContext): Promise<void> {
     }
     throw error;
   } finally {
-    signal.removeEventListener("abort", abort);
+    settled.abort();
     await supervisor.close();
   }
   throwIfAborted(signal);
