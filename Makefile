@@ -59,6 +59,13 @@ demo: node-deps build
 bench-origin: system-deps build
 	node bench/dist/origin.js
 
+# The live-to-VOD benchmark (issue 3): the worker's FFmpeg alone vs publish end → VOD master on
+# versitygw + ElasticMQ, worker CPU per media second, and a worker SIGKILLed mid-way (vs the
+# reference's 7200 s visibility timeout), ~6 minutes. BENCH_SECONDS=20 for a smoke run; results in bench/results/vod.{json,md}.
+.PHONY: bench-vod
+bench-vod: system-deps test-services build
+	node bench/dist/vod.js
+
 clean:
 	$(NPM) run clean
 	rm -rf .live360
