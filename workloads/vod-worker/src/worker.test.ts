@@ -57,6 +57,17 @@ class UploadOrder implements ObjectStorage {
   }
 }
 
+/** Real storage whose uploads hang until aborted, like a stalled network: a stop must still get through. */
+class StalledUploads extends UploadOrder {
+  stalled = false;
+  override putFile(_bucket: string, _key: string, _file: string, options?: PutOptions): Promise<void> {
+    this.stalled = true;
+    return new Promise((_resolve, reject) => {
+      options?.signal?.addEventListener("abort", () => reject(Object.assign(new Error("Request aborted"), { name: "AbortError" })), { once: true });
+    });
+  }
+}
+
 describe("VOD worker against versitygw and ElasticMQ", () => {
   let s3: S3Server;
   let sqs: SqsServer;
@@ -67,7 +78,7 @@ describe("VOD worker against versitygw and ElasticMQ", () => {
   beforeAll(async () => {
     [s3, sqs] = await Promise.all([
       startS3Server({ buckets: ["ingest", "egress"] }),
-      startSqsServer({ queues: [1, 2, 3].map((n) => ({ name: `vod-${n}`, deadLetter: { name: `vod-${n}-dead`, maxReceiveCount: 3 } })) }),
+      startSqsServer({ queues: [1, 2, 3, 4].map((n) => ({ name: `vod-${n}`, deadLetter: { name: `vod-${n}-dead`, maxReceiveCount: 3 } })) }),
     ]);
     storage = new S3Storage({ endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials });
     clip = await makeTestClip(await tempDir("vod-worker"), { seconds: CLIP_SECONDS, container: "mp4" });
@@ -190,5 +201,22 @@ describe("VOD worker against versitygw and ElasticMQ", () => {
       ["160p", "cubemap", 240, 160],
     ]);
     expect(asset.manifest.projection).toBe("equirectangular");
+  }, 180_000);
+
+  test("stopped while uploading: the upload is abandoned, nothing is advertised, the message is visible again at once", async () => {
+    const queue = nextQueue();
+    const { key, recording } = await uploadRecording("halfway", "2026-11-24T13:00:00Z");
+    await queue.send(formatRecordingJob({ bucket: "ingest", key, recording }));
+    const stalled = new StalledUploads(storage);
+    // A long visibility timeout and retry delay: only a release makes the message visible at once.
+    const worker = await startWorker(queue, { visibilityTimeoutSeconds: 120, heartbeatSeconds: 30, retryDelaySeconds: 60 }, stalled);
+    await waitFor("an upload under way", () => stalled.stalled, { timeoutMs: 120_000 });
+    await worker.stop();
+
+    expect(await queue.counts()).toEqual({ visible: 1, inFlight: 0, delayed: 0 });
+    expect(await listKeys(storage, "egress", "vod/halfway/")).toEqual([]);
+    const metrics = await worker.metrics.registry.metrics();
+    expect(metrics).toContain('live360_vod_jobs_total{result="interrupted"} 1');
+    expect(metrics).toContain('live360_vod_jobs_total{result="failed"} 0');
   }, 180_000);
 });

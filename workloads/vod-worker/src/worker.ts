@@ -18,7 +18,7 @@ import {
 } from "@live360/core";
 import type { AssetManifest } from "./asset.js";
 import type { VodWorkerConfig } from "./config.js";
-import { JobAbortedError, JobRejectedError, type AbortCause } from "./errors.js";
+import { JobAbortedError, JobRejectedError, abortCause, type AbortCause } from "./errors.js";
 import { startVodHttpServer } from "./http.js";
 import { processJob, type JobOutcome, type JobSpec } from "./job.js";
 import { createVodMetrics, type JobResult, type VodMetrics } from "./metrics.js";
@@ -275,10 +275,14 @@ export class VodWorker extends TypedEmitter<VodWorkerEvents> {
   private async fail(job: RunningJob, error: unknown, logger: Logger): Promise<void> {
     const { queue } = this.deps;
     const handle = job.message.receiptHandle;
+    // A stop interrupts downloads and uploads too, and storage reports that as its own error:
+    // the job is then interrupted, not failed, and must not wait out a retry delay.
+    const signal = job.controller.signal;
+    const interrupted = error instanceof JobAbortedError ? error : signal.aborted ? new JobAbortedError(abortCause(signal)) : undefined;
     try {
-      if (error instanceof JobAbortedError) {
+      if (interrupted) {
         this.count("interrupted");
-        if (error.why === "lost-message") {
+        if (interrupted.why === "lost-message") {
           logger.warn("job abandoned: its message was received by another worker");
           return;
         }
@@ -366,6 +370,9 @@ export async function runVodJob(
       lastLog = Date.now();
       logger.info("transcode progress", { percent: Math.round(progress.ratio * 1000) / 10, etaSeconds: progress.etaSeconds && Math.round(progress.etaSeconds) });
     },
+  }).catch((error: unknown) => {
+    // As in the queue worker: whatever a stop interrupted (a download, an upload) is an interruption.
+    throw signal.aborted && !(error instanceof JobAbortedError) ? new JobAbortedError(abortCause(signal)) : error;
   });
   logger.info(outcome.kind === "already-done" ? "asset already complete" : "asset complete", { prefix: outcome.prefix, bucket: config.egressBucket });
   return outcome;
