@@ -50,6 +50,28 @@ crds: build
 test-cluster: build
 	NODE_OPTIONS=--experimental-vm-modules npx jest --testMatch '**/test/kit/dist/cluster.itest.js'
 
+# Container images (issue 7): one per workload plus the operator, built from the repository root and
+# tagged with the operator's version (the tag its default image references and the chart's appVersion
+# use). `make images-push REGISTRY=<registry>/<path>` pushes them; the Dockerfiles' rules are checked
+# by test/images without Docker.
+REGISTRY ?= ghcr.io/live360
+IMAGE_VERSION = $(shell node -p "require('./operator/package.json').version")
+IMAGE_REVISION = $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+IMAGES := origin=workloads/origin edge=workloads/edge vod-worker=workloads/vod-worker test-source=workloads/test-source operator=operator
+
+.PHONY: images images-push
+images:
+	@command -v docker >/dev/null || { echo "make images: needs Docker (docker build); install Docker Engine or Docker Desktop" >&2; exit 1; }
+	@set -e; for image in $(IMAGES); do \
+	  name=$${image%%=*}; dir=$${image#*=}; \
+	  echo "make images: $(REGISTRY)/$$name:$(IMAGE_VERSION)"; \
+	  docker build -f "$$dir/Dockerfile" --build-arg VERSION=$(IMAGE_VERSION) --build-arg REVISION=$(IMAGE_REVISION) \
+	    -t "$(REGISTRY)/$$name:$(IMAGE_VERSION)" . ; \
+	done
+
+images-push: images
+	@set -e; for image in $(IMAGES); do docker push "$(REGISTRY)/$${image%%=*}:$(IMAGE_VERSION)"; done
+
 demo: node-deps build
 	node packages/cli/dist/main.js local
 
