@@ -1,0 +1,108 @@
+import { Duration } from "aws-cdk-lib";
+import * as acm from "aws-cdk-lib/aws-certificatemanager";
+import * as cloudfront from "aws-cdk-lib/aws-cloudfront";
+import * as origins from "aws-cdk-lib/aws-cloudfront-origins";
+import * as s3 from "aws-cdk-lib/aws-s3";
+import * as s3deploy from "aws-cdk-lib/aws-s3-deployment";
+import { Construct } from "constructs";
+
+/** Where the player's static files live in the egress bucket, and its path on the distribution. */
+export const PLAYER_PREFIX = "player/";
+
+/**
+ * Cache TTL bounds. CloudFront honours the origin's Cache-Control max-age inside [min, max] and
+ * uses the default only when the origin sends none. The edge sends a short max-age on live
+ * playlists and a long one on segments, which never change once written.
+ */
+export const PLAYLIST_TTL = { min: 0, default: 1, max: 2 } as const;
+export const SEGMENT_TTL = { min: 0, default: 86_400, max: 31_536_000 } as const;
+
+export interface CdnProps {
+  egress: s3.IBucket;
+  logs: s3.IBucket;
+  playerPath: string;
+  edgeOriginDomain: string | undefined;
+  domainName: string | undefined;
+  certificateArn: string | undefined;
+}
+
+/**
+ * One CloudFront distribution for viewers, HTTPS only:
+ *   /hls/*     live HLS from the edge tier's load balancer (once its DNS name is known);
+ *   /vod/*     on-demand assets from the egress bucket, through Origin Access Control;
+ *   /player/*  the player's static files, from the same bucket.
+ * The bucket stays private: its policy admits only this distribution (OAC signs each request).
+ */
+export class Cdn extends Construct {
+  readonly distribution: cloudfront.Distribution;
+
+  constructor(scope: Construct, id: string, props: CdnProps) {
+    super(scope, id);
+    const bucketOrigin = origins.S3BucketOrigin.withOriginAccessControl(props.egress);
+    const fromBucket: cloudfront.BehaviorOptions = {
+      origin: bucketOrigin,
+      viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+      cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
+      allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+      compress: true,
+    };
+
+    const additionalBehaviors: Record<string, cloudfront.BehaviorOptions> = {
+      "/vod/*": fromBucket,
+      [`/${PLAYER_PREFIX}*`]: fromBucket,
+    };
+    if (props.edgeOriginDomain) {
+      // The load balancer's own DNS name has no certificate CloudFront could verify; the hop stays
+      // inside AWS's network and viewers still get HTTPS from CloudFront.
+      const edge = new origins.HttpOrigin(props.edgeOriginDomain, { protocolPolicy: cloudfront.OriginProtocolPolicy.HTTP_ONLY });
+      const hls = (name: string, ttl: { min: number; default: number; max: number }, comment: string): cloudfront.BehaviorOptions => ({
+        origin: edge,
+        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+        allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+        // Segments are already compressed video; playlists are tiny.
+        compress: false,
+        cachePolicy: new cloudfront.CachePolicy(this, name, {
+          comment,
+          minTtl: Duration.seconds(ttl.min),
+          defaultTtl: Duration.seconds(ttl.default),
+          maxTtl: Duration.seconds(ttl.max),
+          // One cache entry per URL: no cookies, headers or query strings in the key.
+          cookieBehavior: cloudfront.CacheCookieBehavior.none(),
+          headerBehavior: cloudfront.CacheHeaderBehavior.none(),
+          queryStringBehavior: cloudfront.CacheQueryStringBehavior.none(),
+        }),
+      });
+      // More specific first: CloudFront matches behaviours in order.
+      additionalBehaviors["/hls/*.m3u8"] = hls("LivePlaylists", PLAYLIST_TTL, "live360 live playlists: origin Cache-Control, at most 2 s");
+      additionalBehaviors["/hls/*"] = hls("LiveSegments", SEGMENT_TTL, "live360 live segments: origin Cache-Control, immutable once written");
+    }
+
+    this.distribution = new cloudfront.Distribution(this, "Distribution", {
+      comment: "live360: live HLS, VOD assets and the player",
+      defaultBehavior: fromBucket,
+      additionalBehaviors,
+      httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
+      // A live segment that is not there yet must not stay "not found" for CloudFront's default 10 s.
+      errorResponses: [{ httpStatus: 404, ttl: Duration.seconds(0) }],
+      enableLogging: true,
+      logBucket: props.logs,
+      logFilePrefix: "cloudfront/",
+      ...(props.domainName && props.certificateArn
+        ? {
+            domainNames: [props.domainName],
+            certificate: acm.Certificate.fromCertificateArn(this, "Certificate", props.certificateArn),
+            // Only a custom certificate takes a TLS policy; the default *.cloudfront.net one has CloudFront's own.
+            minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+          }
+        : {}),
+    });
+
+    new s3deploy.BucketDeployment(this, "Player", {
+      sources: [s3deploy.Source.asset(props.playerPath)],
+      destinationBucket: props.egress,
+      destinationKeyPrefix: PLAYER_PREFIX,
+      distribution: this.distribution,
+      distributionPaths: [`/${PLAYER_PREFIX}*`],
+    });
+  }
+}

@@ -1,0 +1,316 @@
+/**
+ * The synthesized template, offline: Spot node pools, private encrypted buckets, the egress bucket
+ * reachable only through CloudFront's OAC, the dead-letter redrive, each role's exact permissions,
+ * CloudFront behaviours and TTLs, the operator chart's wiring, and cdk-nag's AwsSolutions pack.
+ */
+import { beforeAll, describe, expect, test } from "@jest/globals";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { App } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { DEFAULT_VOD_WORKER_CONFIG } from "@live360/vod-worker";
+import { resolveInfraConfig, SERVICE_ACCOUNTS, type InfraConfigInput } from "./config.js";
+import { NODE_POOLS, POOL_LABEL } from "./node-pools.js";
+import { chartAppVersion, operatorChartValues } from "./operator-values.js";
+import { PLAYLIST_TTL, SEGMENT_TTL } from "./cdn.js";
+import { Live360Stack } from "./stack.js";
+import { MAX_RECEIVE_COUNT } from "./storage.js";
+
+const run = promisify(execFile);
+const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+const EDGE_LB = "k8s-live360-demoedge-0123456789.elb.eu-west-1.amazonaws.com";
+
+type Json = Record<string, unknown>;
+
+/** One synth per configuration: assets referenced in place, so no layer zip is copied per test. */
+function synth(input: InfraConfigInput = {}): { stack: Live360Stack; template: Template } {
+  const app = new App({ outdir: mkdtempSync(path.join(os.tmpdir(), "live360-cdk-")), context: { "aws:cdk:disable-asset-staging": true } });
+  const stack = new Live360Stack(app, "Live360", { config: resolveInfraConfig(input) });
+  return { stack, template: Template.fromStack(stack) };
+}
+
+let withEdge: { stack: Live360Stack; template: Template };
+let firstDeploy: { stack: Live360Stack; template: Template };
+beforeAll(() => {
+  withEdge = synth({ edgeOriginDomain: EDGE_LB, adminRoleArn: "arn:aws:iam::123456789012:role/Admin", apiAllowedCidrs: "203.0.113.0/24" });
+  firstDeploy = synth();
+}, 120_000);
+
+const resources = (template: Template, type: string): Json[] => Object.values(template.findResources(type)).map((r) => r as Json);
+const props = (resource: Json): Json => resource.Properties as Json;
+const logicalIdOf = (template: Template, type: string, match: Json): string => {
+  const found = Object.keys(template.findResources(type, match));
+  if (found.length !== 1) throw new Error(`expected one ${type} matching ${JSON.stringify(match)}, found ${found.length}`);
+  return found[0] as string;
+};
+
+describe("cdk-nag AwsSolutions", () => {
+  test.each(["with the edge origin", "first deploy"])("no unsuppressed error or warning (%s)", (which) => {
+    const { stack } = which === "first deploy" ? firstDeploy : withEdge;
+    const report = new AwsSolutionsChecks(stack).validateScope(stack);
+    const findings = report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath ?? r.resourceLogicalId}`));
+    expect(findings).toEqual([]);
+    expect(report.success).toBe(true);
+  });
+});
+
+describe("EKS", () => {
+  test("Kubernetes version matches the operator's cdk8s-plus line and the local control plane", () => {
+    const cdk8sPlus = /"cdk8s-plus-(\d+)"/.exec(readFileSync(path.join(repoRoot, "operator/package.json"), "utf8"))?.[1];
+    const local = /^KUBERNETES_VERSION=v1\.(\d+)\./m.exec(readFileSync(path.join(repoRoot, "test/cluster/versions.env"), "utf8"))?.[1];
+    const [cluster] = resources(withEdge.template, "AWS::EKS::Cluster");
+    expect(props(cluster as Json).Version).toBe(`1.${cdk8sPlus}`);
+    expect(cdk8sPlus).toBe(local);
+  });
+
+  test("one on-demand system pool and Spot pools of ≥ 3 equal-shape instance types, labelled and tainted", () => {
+    const groups = resources(withEdge.template, "AWS::EKS::Nodegroup").map(props);
+    expect(groups).toHaveLength(NODE_POOLS.length);
+    const byPool = new Map(groups.map((g) => [(g.Labels as Record<string, string>)[POOL_LABEL], g]));
+    expect(byPool.get("system")).toMatchObject({ CapacityType: "ON_DEMAND", AmiType: "AL2023_x86_64_STANDARD" });
+    expect(byPool.get("system")?.Taints ?? []).toEqual([]);
+    for (const pool of ["origin", "edge", "vod"]) {
+      const group = byPool.get(pool) as Json;
+      expect(group.CapacityType).toBe("SPOT");
+      expect((group.InstanceTypes as string[]).length).toBeGreaterThanOrEqual(3);
+      expect(group.Taints).toEqual([{ Key: POOL_LABEL, Value: pool, Effect: "NO_SCHEDULE" }]);
+      // Three private subnets: one per zone.
+      expect((group.Subnets as unknown[]).length).toBe(3);
+    }
+    // Equal shapes are declared per pool; the families must really be different.
+    for (const pool of NODE_POOLS.filter((p) => p.capacityType === "SPOT")) {
+      expect(new Set(pool.instanceTypes.map((t) => t.split(".")[0])).size).toBe(pool.instanceTypes.length);
+      expect(new Set(pool.instanceTypes.map((t) => t.split(".")[1])).size).toBe(1);
+    }
+  });
+
+  test("VPC over three zones, API logging, restricted public endpoint, admin access entry", () => {
+    withEdge.template.resourceCountIs("AWS::EC2::NatGateway", 3);
+    expect(resources(withEdge.template, "AWS::EC2::Subnet")).toHaveLength(6);
+    const cluster = props(resources(withEdge.template, "AWS::EKS::Cluster")[0] as Json);
+    expect(cluster.ResourcesVpcConfig).toMatchObject({ EndpointPublicAccess: true, EndpointPrivateAccess: true, PublicAccessCidrs: ["203.0.113.0/24"] });
+    expect(JSON.stringify(cluster.Logging)).toContain('"audit"');
+    withEdge.template.hasResourceProperties("AWS::EKS::AccessEntry", { PrincipalArn: "arn:aws:iam::123456789012:role/Admin" });
+    for (const addon of ["eks-pod-identity-agent", "metrics-server"]) withEdge.template.hasResourceProperties("AWS::EKS::Addon", { AddonName: addon });
+  });
+});
+
+describe("S3 and SQS", () => {
+  test("every bucket blocks public access, is encrypted and refuses plain HTTP", () => {
+    const buckets = withEdge.template.findResources("AWS::S3::Bucket");
+    expect(Object.keys(buckets)).toHaveLength(3);
+    for (const bucket of Object.values(buckets)) {
+      expect(props(bucket as Json)).toMatchObject({
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }] },
+      });
+    }
+  });
+
+  test("ingest: versioned, to Infrequent Access after 30 days", () => {
+    withEdge.template.hasResourceProperties("AWS::S3::Bucket", {
+      VersioningConfiguration: { Status: "Enabled" },
+      LifecycleConfiguration: { Rules: [Match.objectLike({ Transitions: [{ StorageClass: "STANDARD_IA", TransitionInDays: 30 }] })] },
+    });
+  });
+
+  test("egress: its policy admits only this distribution (OAC) and denies plain HTTP", () => {
+    const distribution = logicalIdOf(withEdge.template, "AWS::CloudFront::Distribution", {});
+    const policies = resources(withEdge.template, "AWS::S3::BucketPolicy").map(props);
+    const egressPolicy = policies.find((p) => JSON.stringify(p).includes("cloudfront.amazonaws.com")) as Json;
+    const statements = (egressPolicy.PolicyDocument as { Statement: Json[] }).Statement;
+    const allows = statements.filter((s) => s.Effect === "Allow");
+    expect(allows).toHaveLength(1);
+    expect(allows[0]).toMatchObject({ Action: "s3:GetObject", Principal: { Service: "cloudfront.amazonaws.com" } });
+    expect(JSON.stringify(allows[0]?.Condition)).toContain(distribution);
+    expect(statements.filter((s) => s.Effect === "Deny").map((s) => s.Condition)).toEqual([{ Bool: { "aws:SecureTransport": "false" } }]);
+    withEdge.template.resourceCountIs("AWS::CloudFront::CloudFrontOriginAccessIdentity", 0);
+    withEdge.template.resourceCountIs("AWS::CloudFront::OriginAccessControl", 1);
+  });
+
+  test("VOD queue: encrypted, dead-letter redrive, visibility timeout of the worker's heartbeat", () => {
+    const dlq = logicalIdOf(withEdge.template, "AWS::SQS::Queue", { Properties: { RedrivePolicy: Match.absent() } });
+    withEdge.template.hasResourceProperties("AWS::SQS::Queue", {
+      SqsManagedSseEnabled: true,
+      VisibilityTimeout: DEFAULT_VOD_WORKER_CONFIG.visibilityTimeoutSeconds,
+      RedrivePolicy: { deadLetterTargetArn: { "Fn::GetAtt": [dlq, "Arn"] }, maxReceiveCount: MAX_RECEIVE_COUNT },
+    });
+  });
+});
+
+describe("IAM through Pod Identity", () => {
+  /** The role's inline statements as [actions, resource text] pairs. */
+  function statementsOf(description: string): { actions: string[]; resources: string }[] {
+    const [role] = resources(withEdge.template, "AWS::IAM::Role").filter((r) => String(props(r).Description).startsWith(description));
+    const policies = props(role as Json).Policies as { PolicyDocument: { Statement: Json[] } }[];
+    expect(JSON.stringify(props(role as Json).AssumeRolePolicyDocument)).toContain("pods.eks.amazonaws.com");
+    return policies.flatMap((p) => p.PolicyDocument.Statement).map((s) => ({
+      actions: ([] as string[]).concat(s.Action as string | string[]).sort(),
+      resources: JSON.stringify(s.Resource),
+    }));
+  }
+  const ids = () => ({
+    ingest: logicalIdOf(withEdge.template, "AWS::S3::Bucket", { Properties: { VersioningConfiguration: { Status: "Enabled" } } }),
+    queue: logicalIdOf(withEdge.template, "AWS::SQS::Queue", { Properties: { RedrivePolicy: Match.anyValue() } }),
+  });
+
+  test("origin: put recordings into the ingest bucket, send to the queue; nothing else", () => {
+    const s = statementsOf("live360 origin");
+    expect(s.map((x) => x.actions)).toEqual([["s3:AbortMultipartUpload", "s3:PutObject"], ["sqs:SendMessage"]]);
+    expect(s[0]?.resources).toContain(ids().ingest);
+    expect(s[0]?.resources).toContain("/recordings/*");
+    expect(s[1]?.resources).toContain(ids().queue);
+  });
+
+  test("vod-worker: read ingest, write egress, receive/delete/change-visibility", () => {
+    const s = statementsOf("live360 vod-worker");
+    expect(s.map((x) => x.actions)).toEqual([
+      ["s3:GetObject"],
+      ["s3:AbortMultipartUpload", "s3:PutObject"],
+      ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:ReceiveMessage"],
+    ]);
+    expect(s[0]?.resources).toContain(ids().ingest);
+    expect(s[1]?.resources).not.toContain(ids().ingest);
+    expect(s[1]?.resources).toContain("/vod/*");
+    expect(s[2]?.resources).toContain(ids().queue);
+  });
+
+  test("operator: queue attributes, visibility and delete (and the receive its polling needs)", () => {
+    const s = statementsOf("live360 operator");
+    expect(s.map((x) => x.actions)).toEqual([["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]]);
+    expect(s[0]?.resources).toContain(ids().queue);
+  });
+
+  test("no live360 role has a wildcard action or a bare * resource", () => {
+    for (const who of ["live360 origin", "live360 vod-worker", "live360 operator"]) {
+      for (const { actions, resources: r } of statementsOf(who)) {
+        expect(actions.filter((a) => a.includes("*"))).toEqual([]);
+        expect(r).not.toBe('"*"');
+      }
+    }
+  });
+
+  test("each role is bound to its service account in the live360 namespace", () => {
+    for (const account of Object.values(SERVICE_ACCOUNTS)) {
+      withEdge.template.hasResourceProperties("AWS::EKS::PodIdentityAssociation", { Namespace: "live360", ServiceAccount: account });
+    }
+  });
+});
+
+describe("CloudFront", () => {
+  const behaviours = (template: Template): Json[] =>
+    (props(resources(template, "AWS::CloudFront::Distribution")[0] as Json).DistributionConfig as { CacheBehaviors: Json[] }).CacheBehaviors;
+
+  test("HTTPS only; /hls/*.m3u8 before /hls/*, then /vod/* and /player/*", () => {
+    const list = behaviours(withEdge.template);
+    expect(list.map((b) => b.PathPattern).sort()).toEqual(["/hls/*", "/hls/*.m3u8", "/player/*", "/vod/*"]);
+    expect(list.findIndex((b) => b.PathPattern === "/hls/*.m3u8")).toBeLessThan(list.findIndex((b) => b.PathPattern === "/hls/*"));
+    for (const b of list) expect(b.ViewerProtocolPolicy).toBe("https-only");
+    const config = props(resources(withEdge.template, "AWS::CloudFront::Distribution")[0] as Json).DistributionConfig as Json;
+    expect((config.DefaultCacheBehavior as Json).ViewerProtocolPolicy).toBe("https-only");
+    expect(JSON.stringify(config.Origins)).toContain(EDGE_LB);
+    // A live segment not there yet is asked for again at once, not after CloudFront's default 10 s.
+    expect(config.CustomErrorResponses).toEqual([{ ErrorCode: 404, ErrorCachingMinTTL: 0 }]);
+  });
+
+  test("live cache policies honour the origin's Cache-Control within short playlist and long segment bounds", () => {
+    for (const [ttl, name] of [[PLAYLIST_TTL, "playlists"], [SEGMENT_TTL, "segments"]] as const) {
+      withEdge.template.hasResourceProperties("AWS::CloudFront::CachePolicy", {
+        CachePolicyConfig: Match.objectLike({
+          Comment: Match.stringLikeRegexp(name),
+          MinTTL: ttl.min,
+          DefaultTTL: ttl.default,
+          MaxTTL: ttl.max,
+          ParametersInCacheKeyAndForwardedToOrigin: Match.objectLike({ QueryStringsConfig: { QueryStringBehavior: "none" } }),
+        }),
+      });
+    }
+    expect(PLAYLIST_TTL.max).toBeLessThanOrEqual(2);
+    expect(SEGMENT_TTL.default).toBeGreaterThanOrEqual(86_400);
+  });
+
+  test("the first deploy, before any edge load balancer exists, serves VOD and the player and says what to do next", () => {
+    expect(behaviours(firstDeploy.template).map((b) => b.PathPattern).sort()).toEqual(["/player/*", "/vod/*"]);
+    firstDeploy.template.hasOutput("NextStep", { Value: Match.stringLikeRegexp("cdk deploy -c edgeOriginDomain=") });
+  });
+});
+
+describe("operator chart and outputs", () => {
+  test("the local chart is installed with the buckets, queue, region and service accounts", () => {
+    const [release] = resources(withEdge.template, "Custom::AWSCDK-EKS-HelmChart").filter((r) => props(r).Release === "live360-operator");
+    expect(release).toBeDefined();
+    const values = JSON.stringify(props(release as Json).Values);
+    for (const id of [ids2().ingest, ids2().egress, ids2().queue]) expect(values).toContain(id);
+    expect(values).toContain(SERVICE_ACCOUNTS.operator);
+    expect(props(release as Json).Namespace).toBe("live360");
+  });
+  const ids2 = () => ({
+    ingest: logicalIdOf(withEdge.template, "AWS::S3::Bucket", { Properties: { VersioningConfiguration: { Status: "Enabled" } } }),
+    egress: logicalIdOf(withEdge.template, "AWS::S3::Bucket", { Properties: { LoggingConfiguration: Match.anyValue(), VersioningConfiguration: Match.absent() } }),
+    queue: logicalIdOf(withEdge.template, "AWS::SQS::Queue", { Properties: { RedrivePolicy: Match.anyValue() } }),
+  });
+
+  test("the values are the chart's own keys: rendered by helm, they become the operator's flags", async () => {
+    const helm = (await run("bash", [path.join(repoRoot, "test/helm/build.sh")], { maxBuffer: 64 * 1024 * 1024 })).stdout.trim();
+    const registry = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/live360";
+    const chartPath = path.join(repoRoot, "charts/live360-operator");
+    const version = chartAppVersion(chartPath);
+    const values = operatorChartValues({
+      chartPath,
+      imageRegistry: registry,
+      namespace: "live360",
+      region: "eu-west-1",
+      ingestBucket: "ingest-bucket",
+      egressBucket: "egress-bucket",
+      queueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/vod",
+    });
+    const dir = mkdtempSync(path.join(os.tmpdir(), "live360-values-"));
+    // JSON is YAML: helm reads the values exactly as the HelmChart custom resource hands them over.
+    writeFileSync(path.join(dir, "values.yaml"), JSON.stringify(values));
+    const { stdout } = await run(helm, ["template", "live360-operator", chartPath, "--namespace", "live360", "--values", path.join(dir, "values.yaml")], { maxBuffer: 16 * 1024 * 1024 });
+    for (const expected of [
+      `image: "${registry}/operator:${version}"`,
+      `--origin-image=${registry}/origin:${version}`,
+      `--vod-worker-image=${registry}/vod-worker:${version}`,
+      "--rtmp-service-type=LoadBalancer",
+      "--edge-service-type=LoadBalancer",
+      "--region=eu-west-1",
+      "--ingest-bucket=ingest-bucket",
+      "--queue-url=https://sqs.eu-west-1.amazonaws.com/123456789012/vod",
+      "--vod-egress-bucket=egress-bucket",
+      "--vod-namespace=live360",
+      `--vod-worker-service-account=${SERVICE_ACCOUNTS.vodWorker}`,
+      `serviceAccountName: ${SERVICE_ACCOUNTS.operator}`,
+      `${POOL_LABEL}: system`,
+    ]) {
+      expect(stdout).toContain(expected);
+    }
+  }, 600_000);
+
+  test("outputs: cluster, kubeconfig command, ingest hint, CloudFront domain, player URLs", () => {
+    const outputs = Object.keys(withEdge.template.findOutputs("*"));
+    for (const name of ["ClusterName", "UpdateKubeconfigCommand", "IngestUrlHint", "CloudFrontDomain", "PlayerUrlTemplate", "TestPatternPlayerUrl", "VodPlayerUrlTemplate"]) {
+      expect(outputs).toContain(name);
+    }
+    withEdge.template.hasOutput("UpdateKubeconfigCommand", { Value: Match.objectLike({ "Fn::Join": Match.anyValue() }) });
+    expect(outputs).not.toContain("NextStep");
+  });
+});
+
+describe("configuration", () => {
+  test.each([
+    [{ domainName: "live.example.com" }, "certificateArn=(not set): set both domainName and certificateArn, or neither"],
+    [{ domainName: "live.example.com", certificateArn: "arn:aws:acm:eu-west-1:123456789012:certificate/0b0e0d0e-0000-4000-8000-000000000000" }, "give an ACM certificate ARN in us-east-1"],
+    [{ apiAllowedCidrs: "203.0.113.0/24,everyone" }, 'apiAllowedCidrs="everyone"'],
+    [{ notifyQueueOnUpload: "yes" }, 'notifyQueueOnUpload="yes": use true or false'],
+    [{ operatorChartPath: "/nonexistent/chart" }, "no Chart.yaml there"],
+    [{ namespace: "Live360" }, "give a Kubernetes namespace name"],
+  ] as [InfraConfigInput, string][])("%j is refused: %s", (input, message) => {
+    expect(() => resolveInfraConfig(input)).toThrow(message);
+  });
+});

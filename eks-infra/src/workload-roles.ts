@@ -1,0 +1,63 @@
+import * as eks from "aws-cdk-lib/aws-eks";
+import * as iam from "aws-cdk-lib/aws-iam";
+import { Construct } from "constructs";
+import { SERVICE_ACCOUNTS } from "./config.js";
+import type { Storage } from "./storage.js";
+
+export interface WorkloadRolesProps {
+  clusterName: string;
+  namespace: string;
+  storage: Storage;
+}
+
+/**
+ * One IAM role per live360 identity, each granted exactly what that workload does, bound to its
+ * Kubernetes service account with EKS Pod Identity (no OIDC provider, no role-ARN annotations, and
+ * the trust policy names only the EKS Pod Identity service):
+ *   origin     uploads recordings, then announces each on the queue;
+ *   vod-worker reads recordings, writes HLS assets, and works the queue;
+ *   operator   turns queue messages into VodJobs and keeps them invisible while they run.
+ */
+export class WorkloadRoles extends Construct {
+  readonly origin: iam.Role;
+  readonly vodWorker: iam.Role;
+  readonly operator: iam.Role;
+
+  constructor(scope: Construct, id: string, props: WorkloadRolesProps) {
+    super(scope, id);
+    const { ingest, egress, queue } = props.storage;
+    const role = (name: keyof typeof SERVICE_ACCOUNTS, description: string, statements: iam.PolicyStatement[]): iam.Role => {
+      const created = new iam.Role(this, name, {
+        description,
+        // Pod Identity tags the session with the cluster, namespace and service account.
+        assumedBy: new iam.SessionTagsPrincipal(new iam.ServicePrincipal("pods.eks.amazonaws.com")),
+        inlinePolicies: { live360: new iam.PolicyDocument({ statements }) },
+      });
+      new eks.CfnPodIdentityAssociation(this, `${name}Association`, {
+        clusterName: props.clusterName,
+        namespace: props.namespace,
+        serviceAccount: SERVICE_ACCOUNTS[name],
+        roleArn: created.roleArn,
+      });
+      return created;
+    };
+
+    this.origin = role("origin", "live360 origin: upload recordings to the ingest bucket and queue their VOD jobs", [
+      new iam.PolicyStatement({ actions: ["s3:PutObject", "s3:AbortMultipartUpload"], resources: [ingest.arnForObjects("recordings/*")] }),
+      new iam.PolicyStatement({ actions: ["sqs:SendMessage"], resources: [queue.queueArn] }),
+    ]);
+
+    this.vodWorker = role("vodWorker", "live360 vod-worker: read recordings, write HLS assets, work the VOD queue", [
+      new iam.PolicyStatement({ actions: ["s3:GetObject"], resources: [ingest.arnForObjects("recordings/*")] }),
+      new iam.PolicyStatement({ actions: ["s3:PutObject", "s3:AbortMultipartUpload"], resources: [egress.arnForObjects("vod/*")] }),
+      new iam.PolicyStatement({ actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"], resources: [queue.queueArn] }),
+    ]);
+
+    this.operator = role("operator", "live360 operator: VodJobs from the VOD queue, messages kept invisible while they run", [
+      new iam.PolicyStatement({
+        actions: ["sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage"],
+        resources: [queue.queueArn],
+      }),
+    ]);
+  }
+}
