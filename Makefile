@@ -72,6 +72,19 @@ images:
 images-push: images
 	@set -e; for image in $(IMAGES); do docker push "$(REGISTRY)/$${image%%=*}:$(IMAGE_VERSION)"; done
 
+# live360 on a local kind cluster, for machines with Docker (test/kind; README "Run on kind"): a
+# cluster with Spot/on-demand labelled nodes, the images, in-cluster S3 and SQS, the chart and the
+# demo LiveEvent. kind-e2e drills failover and the VOD path on it; kind-down deletes it.
+.PHONY: kind-up kind-e2e kind-down
+kind-up:
+	@bash test/kind/up.sh
+
+kind-e2e:
+	@bash test/kind/e2e.sh
+
+kind-down:
+	@bash test/kind/down.sh
+
 demo: node-deps build
 	node packages/cli/dist/main.js local
 
