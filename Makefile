@@ -31,7 +31,12 @@ lint: node-deps
 test-services:
 	@bash test/services/install.sh
 
-test: system-deps test-services build lint
+# helm for the chart tests (Debian has none): a pinned version built from the Go module proxy, cached.
+.PHONY: helm-binary
+helm-binary:
+	@bash test/helm/build.sh >/dev/null
+
+test: system-deps test-services helm-binary build lint
 	$(NPM) test
 
 # A real kube-apiserver/controller-manager/scheduler + etcd + kwok nodes on loopback (docs/kubernetes-version.md).

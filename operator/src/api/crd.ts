@@ -75,6 +75,8 @@ export function customResourceDefinition(source: CustomResourceDefinitionSource)
 
 /** crds/ at the repository root: what `kubectl apply -f crds/` and the Helm chart install. */
 export const CRDS_DIR = fileURLToPath(new URL("../../../crds/", import.meta.url));
+/** The Helm chart's crds/ (Helm installs them before its templates): the same files, from the same generator. */
+export const CHART_CRDS_DIR = fileURLToPath(new URL("../../../charts/live360-operator/crds/", import.meta.url));
 
 /** The YAML file for one CRD: stable key order, no line folding, so diffs show real changes only. */
 export function renderCrdYaml(crd: V1CustomResourceDefinition): string {

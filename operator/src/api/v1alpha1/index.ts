@@ -1,7 +1,7 @@
 import { customResourceDefinition } from "../crd.js";
 import { API_VERSION, GROUP, VERSION } from "./common.js";
 import { LIVE_EVENT, MAX_LIVE_EVENT_NAME_LENGTH, liveEventSpec, liveEventStatus } from "./liveevent.js";
-import { VOD_JOB, vodJobSpec, vodJobStatus } from "./vodjob.js";
+import { MAX_VOD_JOB_NAME_LENGTH, VOD_JOB, vodJobSpec, vodJobStatus } from "./vodjob.js";
 
 export * from "./common.js";
 export * from "./ladder.js";
@@ -48,6 +48,12 @@ export const vodJobCrd = customResourceDefinition({
     { name: "Source", type: "string", jsonPath: ".spec.source", description: "The recording being transcoded." },
     { name: "Attempts", type: "integer", jsonPath: ".status.attempts", description: "Attempts started so far.", priority: 1 },
     { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp", description: "Time since the job was created." },
+  ],
+  rules: [
+    {
+      rule: `self.metadata.name.size() <= ${MAX_VOD_JOB_NAME_LENGTH} && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')`,
+      message: `a VodJob's name is also its worker Job's name and label: use at most ${MAX_VOD_JOB_NAME_LENGTH} lowercase letters, digits and '-'`,
+    },
   ],
 });
 

@@ -17,6 +17,9 @@ export const VOD_JOB = {
   shortNames: ["vj"],
 } as const;
 
+/** A Job's name becomes the `batch.kubernetes.io/job-name` label of its pods, and label values stop at 63. */
+export const MAX_VOD_JOB_NAME_LENGTH = 63;
+
 const S3_URL = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+$/;
 
 export const vodJobSpec = schema
@@ -25,10 +28,10 @@ export const vodJobSpec = schema
       pattern: S3_URL,
       maxLength: 1100,
     }),
-    egressPrefix: schema
+    egressBucket: schema
       .string(
-        "Where the HLS asset is written, as s3://<bucket>/<prefix>/ (master.m3u8 and one folder per variant below it). Empty: the operator's egress bucket, under vod/<VodJob name>/.",
-        { pattern: /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/(.+\/)?$/, maxLength: 1100 },
+        "Bucket the asset is written to, under vod/<stream>/<UTC start of the recording>/ (master.m3u8, asset.json, poster.jpg and one folder per variant): the VOD worker's deterministic layout, so a re-run rewrites the same asset. Empty: the operator's egress bucket.",
+        { pattern: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, maxLength: 63 },
       )
       .optional(),
     ladder,
