@@ -1,7 +1,19 @@
 import { Command, Option } from "commander";
-import { ConfigError, MissingDependencyError, createLogger, parseLadder, parseNumberFlag, type Logger, type ObjectStorage } from "@live360/core";
+import { writeFile } from "node:fs/promises";
+import {
+  ConfigError,
+  MissingDependencyError,
+  createLogger,
+  formatJobResult,
+  parseLadder,
+  parseNumberFlag,
+  type JobResult,
+  type Logger,
+  type ObjectStorage,
+} from "@live360/core";
 import {
   DEFAULT_VOD_WORKER_CONFIG,
+  MASTER_PLAYLIST,
   JobAbortedError,
   JobRejectedError,
   OUTPUT_PROJECTIONS,
@@ -19,6 +31,7 @@ interface VodWorkerFlags extends ServiceEndpointFlags {
   ingestBucket?: string;
   queueUrl?: string;
   job?: string;
+  resultFile?: string;
   concurrency: string;
   visibilityTimeout: string;
   heartbeat: string;
@@ -67,6 +80,7 @@ export function vodWorkerCommand(): Command {
     .option("--egress-bucket <bucket>", "bucket assets are written to (required)")
     .option("--queue-url <url>", "SQS queue with recording jobs (live360's own messages or S3 ObjectCreated events); required unless --job")
     .option("--job <s3-url>", "one-shot: transcode s3://<bucket>/<key> and exit (0 done, 1 failed, 3 refused, 143 SIGTERM); no queue")
+    .option("--result-file <file>", "with --job: write the outcome there as JSON (the asset's master playlist URL, or the error); a Kubernetes Job points it at the termination message")
     .option("--ingest-bucket <bucket>", "refuse jobs for any other bucket (reason unknown-bucket)");
   return addServiceEndpointOptions(command)
     .option("--concurrency <n>", "jobs worked on at the same time, each with its own FFmpeg", String(d.concurrency))
@@ -89,7 +103,7 @@ export function vodWorkerCommand(): Command {
       const logger = createLogger("vod-worker");
       const storage = s3StorageFromFlags(flags);
       if (flags.job !== undefined) {
-        process.exitCode = await runOneJob(config, flags.job, storage, logger);
+        process.exitCode = await runOneJob(config, flags.job, storage, logger, flags.resultFile);
         return;
       }
       if (!flags.queueUrl) throw new ConfigError("--queue-url", flags.queueUrl, "give the SQS queue URL to take jobs from (or --job s3://bucket/key for one job)");
@@ -98,26 +112,36 @@ export function vodWorkerCommand(): Command {
     });
 }
 
-async function runOneJob(config: VodWorkerConfig, url: string, storage: ObjectStorage, logger: Logger): Promise<number> {
+async function runOneJob(config: VodWorkerConfig, url: string, storage: ObjectStorage, logger: Logger, resultFile: string | undefined): Promise<number> {
   const interrupt = new AbortController();
   const onSignal = (): void => interrupt.abort("shutdown");
   process.once("SIGTERM", onSignal);
   process.once("SIGINT", onSignal);
+  const report = async (result: JobResult): Promise<void> => {
+    if (resultFile !== undefined) await writeFile(resultFile, formatJobResult(result));
+  };
   try {
-    await runVodJob({ ...config, httpPort: 0 }, { storage, logger }, url, interrupt.signal);
+    const outcome = await runVodJob({ ...config, httpPort: 0 }, { storage, logger }, url, interrupt.signal);
+    await report({ outcome: outcome.kind, masterPlaylist: `s3://${config.egressBucket}/${outcome.prefix}${MASTER_PLAYLIST}` });
     return JOB_EXIT.completed;
   } catch (error) {
     // A missing FFmpeg or v360 is the installation's problem: main prints it and exits 2.
-    if (error instanceof MissingDependencyError) throw error;
+    if (error instanceof MissingDependencyError) {
+      await report({ outcome: "failed", error: error.message });
+      throw error;
+    }
     if (error instanceof JobAbortedError) {
       logger.warn("job interrupted; run it again to finish", { source: url });
+      await report({ outcome: "interrupted", error: error.message });
       return JOB_EXIT.interrupted;
     }
     if (error instanceof JobRejectedError) {
       logger.error("job refused", { source: url, reason: error.reason, detail: error.detail });
+      await report({ outcome: "refused", error: error.message });
       return JOB_EXIT.rejected;
     }
     logger.error("job failed", { source: url, error });
+    await report({ outcome: "failed", error: (error as Error).message });
     return JOB_EXIT.failed;
   } finally {
     process.off("SIGTERM", onSignal);
