@@ -2,6 +2,8 @@
 # shellcheck disable=SC2034 # the variables are used by the scripts that source this file
 # shellcheck shell=bash
 CLUSTER="${LIVE360_KIND_CLUSTER:-live360}"
+# The kind release whose node image kind-config.yaml pins (and whose config types config-check uses).
+KIND_VERSION=v0.30.0
 NAMESPACE=live360
 # examples/liveevent.yaml: the LiveEvent and its stream are both called demo.
 EVENT=demo
@@ -20,7 +22,13 @@ export CLUSTER NAMESPACE EVENT STREAM REGISTRY VERSION
 
 log() { echo "live360 kind: $*" >&2; }
 die() { log "$*"; exit 1; }
-need() { command -v "$1" >/dev/null || die "'$1' is required: see README, \"Run on kind\""; }
+need() {
+  command -v "$1" >/dev/null && return 0
+  case "$1" in
+    kind) die "kind is required: go install sigs.k8s.io/kind@$KIND_VERSION (or https://kind.sigs.k8s.io/docs/user/quick-start/#installation)" ;;
+    *) die "'$1' is required: see README, \"Run on kind\"" ;;
+  esac
+}
 
 # wait_for <what> <seconds> <command...>: retries the command every 2 s until it succeeds.
 wait_for() {

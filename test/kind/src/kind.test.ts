@@ -58,6 +58,21 @@ describe("consistency", () => {
     for (const node of config.nodes) expect(node.image).toMatch(new RegExp(`^kindest/node:v1\\.${minor}\\.\\d+@sha256:[a-f0-9]{64}$`));
   });
 
+  test("kind itself accepts kind-config.yaml, and refuses a misspelt field", async () => {
+    // config-check decodes with kind's own v1alpha4 types, strictly, as `kind create cluster` does.
+    const check = (file: string) => run("go", ["run", ".", file], { cwd: path.join(kindDir, "config-check"), env: { ...process.env, GOWORK: "off" } });
+    expect((await check(path.join(kindDir, "kind-config.yaml"))).stdout).toContain("valid kind configuration, 4 nodes");
+    expect(read("test/kind/config-check/go.mod")).toContain(`sigs.k8s.io/kind ${libValue("KIND_VERSION")}`);
+    const dir = await mkdtemp(path.join(os.tmpdir(), "live360-kind-"));
+    try {
+      await writeFile(path.join(dir, "bad.yaml"), read("test/kind/kind-config.yaml").replace("extraPortMappings", "extraPortMapping"));
+      const failure = await check(path.join(dir, "bad.yaml")).then(() => undefined, (err: { stderr: string }) => err);
+      expect(failure?.stderr).toContain('unknown field "extraPortMapping"');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
+
   test("the host ports reach the node ports up.sh pins the RTMP and edge Services to", () => {
     const nodePorts = [...read("test/kind/lib.sh").matchAll(/^\s+\["\$EVENT-[a-z-]+"\]=(\d+)$/gm)].map((m) => Number(m[1]));
     const mapped = config.nodes.flatMap((n) => n.extraPortMappings ?? []);
