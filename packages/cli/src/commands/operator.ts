@@ -1,0 +1,124 @@
+import { Command, Option } from "commander";
+import { createLogger, parseNumberFlag } from "@live360/core";
+import {
+  DEFAULT_LEASE,
+  DEFAULT_METRICS_PORT,
+  DEFAULT_OPERATOR_CONFIG,
+  EDGE_SERVICE_TYPES,
+  IMAGE_PULL_POLICIES,
+  loadKubeConfig,
+  RTMP_SERVICE_TYPES,
+  resolveOperatorConfig,
+  resolveOperatorRunConfig,
+  startOperator,
+  type OperatorConfig,
+  type OperatorRunConfig,
+} from "@live360/operator";
+import { closeOnSignal } from "./lifecycle.js";
+import { addServiceEndpointOptions, type ServiceEndpointFlags } from "./origin-options.js";
+
+/** Raw flag values as commander hands them over (strings until validated). */
+interface OperatorFlags extends ServiceEndpointFlags {
+  kubeconfig?: string;
+  namespace: string[];
+  leaderElect?: boolean;
+  leaderElectionNamespace?: string;
+  leaderElectionId: string;
+  leaseDuration: string;
+  renewDeadline: string;
+  retryPeriod: string;
+  identity?: string;
+  metricsPort: string;
+  bind: string;
+  workers: string;
+  statPollInterval: string;
+  resyncInterval: string;
+  originImage?: string;
+  edgeImage?: string;
+  testSourceImage?: string;
+  vodWorkerImage?: string;
+  imagePullPolicy: OperatorConfig["imagePullPolicy"];
+  rtmpServiceType: OperatorConfig["rtmpServiceType"];
+  edgeServiceType: OperatorConfig["edgeServiceType"];
+  clusterDomain: string;
+  ingestBucket?: string;
+  queueUrl?: string;
+}
+
+/** --namespace a --namespace b, or --namespace a,b. */
+const collectNamespaces = (value: string, previous: string[]): string[] => [...previous, ...value.split(",").map((ns) => ns.trim()).filter(Boolean)];
+
+export function runConfigFromFlags(flags: OperatorFlags): OperatorRunConfig {
+  return resolveOperatorRunConfig({
+    namespaces: flags.namespace,
+    identity: flags.identity,
+    leaderElect: flags.leaderElect ?? false,
+    leaderElectionNamespace: flags.leaderElectionNamespace,
+    leaderElectionId: flags.leaderElectionId,
+    leaseDurationSeconds: parseNumberFlag("--lease-duration", flags.leaseDuration),
+    renewDeadlineSeconds: parseNumberFlag("--renew-deadline", flags.renewDeadline),
+    retryPeriodSeconds: parseNumberFlag("--retry-period", flags.retryPeriod),
+    metricsPort: parseNumberFlag("--metrics-port", flags.metricsPort),
+    bindAddress: flags.bind,
+    workers: parseNumberFlag("--workers", flags.workers),
+    statPollIntervalSeconds: parseNumberFlag("--stat-poll-interval", flags.statPollInterval),
+    resyncIntervalSeconds: parseNumberFlag("--resync-interval", flags.resyncInterval),
+  });
+}
+
+export function operatorConfigFromFlags(flags: OperatorFlags): OperatorConfig {
+  return resolveOperatorConfig({
+    images: { origin: flags.originImage, edge: flags.edgeImage, testSource: flags.testSourceImage, vodWorker: flags.vodWorkerImage },
+    imagePullPolicy: flags.imagePullPolicy,
+    rtmpServiceType: flags.rtmpServiceType,
+    edgeServiceType: flags.edgeServiceType,
+    clusterDomain: flags.clusterDomain,
+    recording: { bucket: flags.ingestBucket, queueUrl: flags.queueUrl, s3Endpoint: flags.s3Endpoint, sqsEndpoint: flags.sqsEndpoint, region: flags.region },
+  });
+}
+
+export function operatorCommand(): Command {
+  const d = DEFAULT_OPERATOR_CONFIG;
+  const command = new Command("operator")
+    .description(
+      "Kubernetes operator: reconciles LiveEvents into origins, edges, autoscalers and disruption budgets (server-side apply, field manager live360-operator); leader election on a Lease for several replicas; /metrics, /healthz, /readyz",
+    )
+    .option("--kubeconfig <file>", "kubeconfig to use (default: KUBECONFIG, ~/.kube/config, or the in-cluster service account)")
+    .option("--namespace <names>", "watch only these namespaces (repeatable or comma-separated; default: all)", collectNamespaces, [])
+    .option("--leader-elect", "campaign for a Lease and reconcile only while holding it (run 2 replicas for fast failover)")
+    .option("--leader-election-namespace <ns>", "namespace of the Lease (default: POD_NAMESPACE, else default)")
+    .option("--leader-election-id <name>", "name of the Lease", DEFAULT_LEASE.name)
+    .option("--lease-duration <seconds>", "how long a lease lasts without renewal; a standby takes over after this", String(DEFAULT_LEASE.durationSeconds))
+    .option("--renew-deadline <seconds>", "a leader that cannot renew within this steps down (< --lease-duration)", String(DEFAULT_LEASE.renewDeadlineSeconds))
+    .option("--retry-period <seconds>", "pause between lease attempts (< --renew-deadline)", String(DEFAULT_LEASE.retryPeriodSeconds))
+    .option("--identity <id>", "this replica's name in the Lease and in events (default: host name + random suffix)")
+    .option("--metrics-port <port>", "port for /metrics, /healthz and /readyz (0: none)", String(DEFAULT_METRICS_PORT))
+    .option("--bind <address>", "address the metrics port listens on", "0.0.0.0")
+    .option("--workers <n>", "objects reconciled in parallel", "4")
+    .option("--stat-poll-interval <seconds>", "how often each event's origins' /stat is read for its status", "10")
+    .option("--resync-interval <seconds>", "every object is reconciled again this often", "600")
+    .option("--origin-image <ref>", `origin image (default ${d.images.origin})`)
+    .option("--edge-image <ref>", `edge image (default ${d.images.edge})`)
+    .option("--test-source-image <ref>", `test source image (default ${d.images.testSource})`)
+    .option("--vod-worker-image <ref>", `VOD worker image (default ${d.images.vodWorker})`)
+    .addOption(new Option("--image-pull-policy <policy>", "pull policy of every workload container").choices(IMAGE_PULL_POLICIES).default(d.imagePullPolicy))
+    .addOption(
+      new Option("--rtmp-service-type <type>", "origins' RTMP Services: LoadBalancer (an NLB each on EKS) or NodePort (kind, bare metal)")
+        .choices(RTMP_SERVICE_TYPES)
+        .default(d.rtmpServiceType),
+    )
+    .addOption(new Option("--edge-service-type <type>", "the edge Service viewers or the CDN reach").choices(EDGE_SERVICE_TYPES).default(d.edgeServiceType))
+    .option("--cluster-domain <suffix>", "DNS suffix of Service names in URLs", d.clusterDomain)
+    .option("--ingest-bucket <bucket>", "default bucket for recordings of events that name none (with --queue-url)")
+    .option("--queue-url <url>", "default SQS queue announcing recordings to the VOD pipeline (with --ingest-bucket)");
+  return addServiceEndpointOptions(command).action(async (flags: OperatorFlags) => {
+    // Everything is validated before anything connects: a bad flag is one clear line, not a crash loop.
+    const run = runConfigFromFlags(flags);
+    const config = operatorConfigFromFlags(flags);
+    const kubeConfig = loadKubeConfig(flags.kubeconfig);
+    const manager = await startOperator({ kubeConfig, run, config, logger: createLogger("operator") });
+    const exit = await Promise.race([manager.done, closeOnSignal(() => manager.stop()).then(() => "stopped" as const)]);
+    // A replica that lost its lease exits non-zero; Kubernetes restarts it as a standby.
+    if (exit === "lostLeadership") process.exit(1);
+  });
+}
