@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM ?= npm
 
-.PHONY: help deps system-deps test-services node-deps build lint test demo cluster cluster-down test-cluster clean
+.PHONY: help deps system-deps test-services cluster-binaries node-deps build lint test demo cluster cluster-down test-cluster clean
 
 help:
 	@echo "make demo   - run live360 locally: RTMP ingest, ABR HLS, test source and player"
@@ -31,12 +31,17 @@ lint: node-deps
 test-services:
 	@bash test/services/install.sh
 
+# The control plane the operator tests start (kube-apiserver, controller-manager, scheduler, etcd, kwok),
+# built from the Go module proxy into ~/.cache/live360/k8s once (~10 min on 2 cores; needs Go >= 1.24).
+cluster-binaries:
+	@bash test/cluster/build.sh >/dev/null
+
 # helm for the chart tests (Debian has none): a pinned version built from the Go module proxy, cached.
 .PHONY: helm-binary
 helm-binary:
 	@bash test/helm/build.sh >/dev/null
 
-test: system-deps test-services helm-binary build lint
+test: system-deps test-services cluster-binaries helm-binary build lint
 	$(NPM) test
 
 # A real kube-apiserver/controller-manager/scheduler + etcd + kwok nodes on loopback (docs/kubernetes-version.md).
@@ -51,8 +56,8 @@ cluster-down:
 crds: build
 	$(NPM) run generate -w @live360/operator
 
-# The control-plane test is not in `make test` yet: a fresh machine first spends ~10 min building it.
-test-cluster: build
+# Only the control plane's own test (the operator's cluster tests run in `make test`).
+test-cluster: cluster-binaries build
 	NODE_OPTIONS=--experimental-vm-modules npx jest --testMatch '**/test/kit/dist/cluster.itest.js'
 
 # Container images (issue 7): one per workload plus the operator, built from the repository root and

@@ -13,3 +13,5 @@ export * from "./tcp-switch.js";
 export * from "./static-server.js";
 export * from "./chromium.js";
 export * from "./vod-asset.js";
+export * from "./cluster.js";
+export * from "./kube.js";

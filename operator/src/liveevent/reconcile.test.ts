@@ -1,0 +1,338 @@
+import { afterAll, beforeAll, describe, expect, jest, test } from "@jest/globals";
+import {
+  AppsV1Api,
+  AutoscalingV2Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type ApiException,
+  type KubeConfig,
+  type KubernetesObject,
+  type V1Pod,
+} from "@kubernetes/client-node";
+import { createLogger, formatLadder } from "@live360/core";
+import {
+  createNamespace,
+  installCustomResourceDefinitions,
+  isWatchRequest,
+  kubeConfigFor,
+  startApiProxy,
+  startCluster,
+  stopCluster,
+  waitFor,
+  type ApiProxy,
+  type LocalCluster,
+} from "@live360/testkit";
+import { CRDS_DIR } from "../api/crd.js";
+import { API_VERSION, GROUP, LADDER_PRESETS, VERSION, type LiveEvent, type LiveEventSpecInput } from "../api/v1alpha1/index.js";
+import { resolveOperatorConfig } from "../config.js";
+import { FIELD_MANAGER } from "../engine/client.js";
+import { Manager } from "../manager.js";
+import { operatorControllers, resolveOperatorRunConfig } from "../operator.js";
+import { EVENT_LABEL, ORIGIN_ROLE_LABEL } from "./names.js";
+import { LIVE_EVENT_FINALIZER, OWNED_TYPES, type FetchOriginStat } from "./reconcile.js";
+import { liveEventResources } from "./resources.js";
+
+/**
+ * The LiveEvent controller against a real control plane (test/cluster: kube-apiserver, controller
+ * manager, scheduler, etcd; kwok plays the kubelets of two Spot nodes and one on-demand node). The
+ * operator runs in-process behind a recording proxy, so the tests see every request it sends.
+ * No origin really runs on kwok nodes: the origins' /stat is fed by the test.
+ */
+
+// The first run builds Kubernetes (minutes); later starts take seconds.
+const START_TIMEOUT_MS = 60 * 60_000;
+const converge = { timeoutMs: Number(process.env.LIVE360_CONVERGE_MS ?? 120_000), intervalMs: 200 };
+// Each step waits on the cluster (up to `converge`), never on a fixed time.
+jest.setTimeout(300_000);
+const NAMESPACE = "events";
+
+let cluster: LocalCluster;
+let admin: KubeConfig;
+let proxy: ApiProxy;
+let manager: Manager;
+/** `<namespace>/<event>/<role>` of the origins whose /stat says the stream is live. */
+const live = new Set<string>();
+const fetchStat: FetchOriginStat = async ({ event, role }) => ({
+  streams: live.has(`${event.metadata.namespace}/${event.metadata.name}/${role}`) ? [{ stream: event.spec.streamName, state: "live" }] : [],
+});
+const config = resolveOperatorConfig({ rtmpServiceType: "NodePort" });
+const logger = createLogger("operator-test", { sink: process.env.LIVE360_TEST_LOGS ? undefined : () => {} });
+
+async function startManager(): Promise<Manager> {
+  const run = resolveOperatorRunConfig({ statPollIntervalSeconds: 1, metricsPort: 0, identity: "in-process" });
+  const started = new Manager({
+    kubeConfig: proxy.kubeConfig,
+    namespaces: [],
+    identity: run.identity,
+    leaderElection: undefined,
+    httpPort: 0,
+    bindAddress: "127.0.0.1",
+    logger,
+    controllers: operatorControllers({ kubeConfig: proxy.kubeConfig, run, config, logger, fetchStat }),
+  });
+  await started.start();
+  try {
+    await waitFor("the operator's caches to sync", async () => (await fetch(`http://127.0.0.1:${started.port}/readyz`)).status === 200, converge);
+  } catch (error) {
+    await started.stop();
+    throw error;
+  }
+  return started;
+}
+
+const objects = () => admin.makeApiClient(CustomObjectsApi);
+const ref = (name: string) => ({ group: GROUP, version: VERSION, namespace: NAMESPACE, plural: "liveevents", name });
+
+function createEvent(name: string, spec: LiveEventSpecInput): Promise<unknown> {
+  return objects().createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace: NAMESPACE,
+    plural: "liveevents",
+    body: { apiVersion: API_VERSION, kind: "LiveEvent", metadata: { name }, spec },
+  });
+}
+
+async function getEvent(name: string): Promise<LiveEvent> {
+  return (await objects().getNamespacedCustomObject(ref(name))) as LiveEvent;
+}
+
+function patchSpec(name: string, spec: unknown): Promise<unknown> {
+  return objects().patchNamespacedCustomObject({ ...ref(name), body: { spec } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
+}
+
+/** The API server's refusal (status code and message) of a write that must fail. */
+async function refusal(write: Promise<unknown>): Promise<{ code: number; message: string }> {
+  const error = await write.then(
+    () => undefined,
+    (e: unknown) => e as ApiException<string>,
+  );
+  if (!error) throw new Error("the API server accepted a write that should have been refused");
+  return { code: error.code, message: (JSON.parse(error.body) as { message: string }).message };
+}
+
+/** Every child of the event, from the API server (not the operator's caches), as Kind/name. */
+async function childrenOf(event: string): Promise<KubernetesObject[]> {
+  const api = KubernetesObjectApi.makeApiClient(admin);
+  const children: KubernetesObject[] = [];
+  for (const type of OWNED_TYPES) {
+    const list = await api.list(type.apiVersion, type.kind, NAMESPACE, undefined, undefined, undefined, undefined, `${EVENT_LABEL}=${event}`);
+    children.push(...list.items.map((item) => ({ ...item, kind: type.kind })));
+  }
+  return children;
+}
+const ids = (list: KubernetesObject[]) => list.map((o) => `${o.kind}/${o.metadata?.name}`).sort();
+
+async function originPod(event: string, role: "primary" | "backup"): Promise<V1Pod | undefined> {
+  const pods = await admin.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: NAMESPACE, labelSelector: `${EVENT_LABEL}=${event},${ORIGIN_ROLE_LABEL}=${role}` });
+  return pods.items.find((pod) => !pod.metadata?.deletionTimestamp && pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+}
+
+async function eventReasons(name: string): Promise<string[]> {
+  const events = await admin.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: NAMESPACE, fieldSelector: `involvedObject.name=${name},involvedObject.kind=LiveEvent` });
+  return events.items.map((e) => e.reason ?? "");
+}
+
+async function reconcileCount(): Promise<number> {
+  const metric = await manager.registry.getSingleMetric("live360_operator_reconcile_total")?.get();
+  return (metric?.values ?? []).filter((v) => v.labels.controller === "liveevent").reduce((sum, v) => sum + v.value, 0);
+}
+
+const DEMO: LiveEventSpecInput = {
+  streamName: "demo",
+  ladder: { renditions: [{ passthrough: true }, { width: 1920, height: 960, videoBitrateKbps: 5000 }] },
+  edge: { minReplicas: 2, maxReplicas: 20 },
+  testSource: { enabled: true },
+};
+
+beforeAll(async () => {
+  cluster = await startCluster();
+  admin = kubeConfigFor(cluster);
+  await installCustomResourceDefinitions(admin, CRDS_DIR);
+  await createNamespace(admin, NAMESPACE);
+  proxy = await startApiProxy(admin);
+  manager = await startManager();
+}, START_TIMEOUT_MS);
+
+afterAll(async () => {
+  await manager?.stop();
+  await proxy?.close();
+  if (cluster) await stopCluster(cluster);
+}, 120_000);
+
+describe("LiveEvent CRD validation (the API server applies the generated schema)", () => {
+  test("refuses a bad stream name, maxReplicas below minReplicas and an unknown projection, naming the field", async () => {
+    const badName = await refusal(createEvent("bad-stream", { streamName: "Not_OK" }));
+    expect(badName.code).toBe(422);
+    expect(badName.message).toMatch(/spec\.streamName.*should match/);
+
+    const replicas = await refusal(createEvent("bad-replicas", { streamName: "x", edge: { minReplicas: 5, maxReplicas: 2 } }));
+    expect(replicas.code).toBe(422);
+    expect(replicas.message).toContain("spec.edge.maxReplicas");
+    expect(replicas.message).toContain("edge.maxReplicas must be at least edge.minReplicas");
+
+    const projection = await refusal(createEvent("bad-projection", { streamName: "x", projection: "fisheye" as never }));
+    expect(projection.code).toBe(422);
+    expect(projection.message).toMatch(/spec\.projection: Unsupported value: "fisheye": supported values: "equirectangular", "cubemap", "flat"/);
+
+    const longName = await refusal(createEvent("a".repeat(40), { streamName: "x" }));
+    expect(longName.message).toContain("use at most 36 lowercase letters");
+  });
+
+  test("refuses changing an immutable field with the reason and the fix", async () => {
+    await createEvent("immutable", { streamName: "first", edge: { minReplicas: 1 } });
+    const change = await refusal(patchSpec("immutable", { streamName: "second" }));
+    expect(change.code).toBe(422);
+    expect(change.message).toContain("streamName is immutable: encoders and players already use it; create a new LiveEvent for a new stream");
+    // Other fields stay editable.
+    await patchSpec("immutable", { edge: { maxReplicas: 3 } });
+  });
+});
+
+describe("LiveEvent reconciliation", () => {
+  test("a LiveEvent yields exactly the desired children, owned by it and applied by live360-operator, and its status fills in", async () => {
+    await createEvent("demo", DEMO);
+    const ready = await waitFor("demo to be Ready", async () => {
+      const event = await getEvent("demo");
+      return event.status?.phase === "Ready" && event.status.observedGeneration === 1 ? event : undefined;
+    }, converge);
+
+    const children = await childrenOf("demo");
+    expect(ids(children)).toEqual(ids(liveEventResources(ready, config)));
+    expect(ids(children)).toContain("Deployment/demo-test-source");
+    for (const child of children) {
+      expect(child.metadata?.ownerReferences).toEqual([
+        { apiVersion: API_VERSION, kind: "LiveEvent", name: "demo", uid: ready.metadata.uid, controller: true, blockOwnerDeletion: true },
+      ]);
+      expect(child.metadata?.managedFields?.some((f) => f.manager === FIELD_MANAGER && f.operation === "Apply")).toBe(true);
+    }
+    expect(ready.metadata.finalizers).toEqual([LIVE_EVENT_FINALIZER]);
+
+    const status = ready.status!;
+    expect(status.activeOrigin).toBe("primary");
+    expect(status.ingest?.primary).toMatch(/^rtmp:\/\/[^/]+:\d+\/live\/demo$/);
+    expect(status.ingest?.backup).toMatch(/^rtmp:\/\/[^/]+:\d+\/live\/demo$/);
+    expect(status.playback).toEqual({
+      masterPlaylistUrl: "http://demo-edge.events.svc.cluster.local/hls/demo/master.m3u8",
+      playerUrl: "http://demo-edge.events.svc.cluster.local/player/?url=%2Fhls%2Fdemo%2Fmaster.m3u8",
+    });
+    expect(Object.fromEntries((status.conditions ?? []).map((c) => [c.type, `${c.status}/${c.reason}`]))).toEqual({
+      OriginsReady: "True/OriginsReady",
+      EdgeReady: "True/EdgeReady",
+      Publishing: "False/NoPublisher",
+      Recording: "False/NoRecordingTarget",
+      Degraded: "False/Redundant",
+    });
+    // Events are written in the background: never in a reconcile's way.
+    await waitFor("the Ready event", async () => (await eventReasons("demo")).includes("Ready"), converge);
+
+    // An encoder starts publishing to the primary: the next /stat poll makes the event Live.
+    live.add(`${NAMESPACE}/demo/primary`);
+    const liveEvent = await waitFor("demo to be Live", async () => ((await getEvent("demo")).status?.phase === "Live" ? getEvent("demo") : undefined), converge);
+    expect(liveEvent.status?.conditions?.find((c) => c.type === "Publishing")).toMatchObject({ status: "True", reason: "Publishing" });
+  });
+
+  test("editing the spec updates the children and prunes the ones no longer wanted", async () => {
+    await patchSpec("demo", { ladder: { preset: "mobile", renditions: null }, edge: { maxReplicas: 30 }, testSource: { enabled: false } });
+    // The new ladder rolls the origins one at a time; the event is Live again once both are back.
+    const edited = await waitFor("generation 2 to be observed and Live", async () => {
+      const event = await getEvent("demo");
+      return event.status?.observedGeneration === 2 && event.status.phase === "Live" ? event : undefined;
+    }, converge);
+
+    await waitFor("the test source to be pruned", async () => !ids(await childrenOf("demo")).includes("Deployment/demo-test-source"), converge);
+    expect(ids(await childrenOf("demo"))).toEqual(ids(liveEventResources(edited, config)));
+    const hpa = await admin.makeApiClient(AutoscalingV2Api).readNamespacedHorizontalPodAutoscaler({ namespace: NAMESPACE, name: "demo-edge" });
+    expect(hpa.spec?.maxReplicas).toBe(30);
+    const primary = await admin.makeApiClient(AppsV1Api).readNamespacedStatefulSet({ namespace: NAMESPACE, name: "demo-origin-primary" });
+    const args = primary.spec?.template.spec?.containers[0]?.args ?? [];
+    expect(args[args.indexOf("--ladder") + 1]).toBe(formatLadder(LADDER_PRESETS.mobile));
+  });
+
+  test("a converged event costs no API writes and no reads beyond the watches, also after an operator restart", async () => {
+    await manager.stop();
+    proxy.requests.length = 0;
+    manager = await startManager();
+    const sinceSync = proxy.requests.length;
+    const before = await reconcileCount();
+    // Each event is looked at again every second (its /stat poll): wait for several full rounds.
+    await waitFor("several reconciles of every event", async () => (await reconcileCount()) >= before + 10, converge);
+
+    const writes = proxy.requests.filter((r) => r.method !== "GET");
+    expect(writes).toEqual([]);
+    expect(proxy.requests.slice(sinceSync).filter((r) => !isWatchRequest(r))).toEqual([]);
+    expect((await getEvent("demo")).status?.phase).toBe("Live");
+  });
+
+  test("a Spot node being reclaimed degrades the event, fails over to the backup and records it; the origin moves to another node", async () => {
+    const core = admin.makeApiClient(CoreV1Api);
+    const primaryPod = await originPod("demo", "primary");
+    const backupPod = await originPod("demo", "backup");
+    const reclaimed = primaryPod?.spec?.nodeName ?? "";
+    expect(reclaimed).not.toBe("");
+    expect(backupPod?.spec?.nodeName).not.toBe(reclaimed);
+    const node = await core.readNode({ name: reclaimed });
+    try {
+      // What the AWS Node Termination Handler does on a Spot interruption notice: taint, cordon.
+      await core.patchNode(
+        {
+          name: reclaimed,
+          body: { spec: { unschedulable: true, taints: [...(node.spec?.taints ?? []), { key: "aws-node-termination-handler/spot-itn", value: "true", effect: "NoSchedule" }] } },
+        },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      );
+      const degraded = await waitFor("demo to be Degraded", async () => {
+        const event = await getEvent("demo");
+        return event.status?.phase === "Degraded" ? event : undefined;
+      }, converge);
+      expect(degraded.status?.activeOrigin).toBe("backup");
+      expect(degraded.status?.conditions?.find((c) => c.type === "Degraded")).toMatchObject({
+        status: "True",
+        reason: "NodeTerminating",
+        message: `primary origin: node ${reclaimed} is being reclaimed (taint aws-node-termination-handler/spot-itn)`,
+      });
+      await waitFor("the FailedOver and Degraded events", async () => {
+        const reasons = await eventReasons("demo");
+        return reasons.includes("FailedOver") && reasons.includes("Degraded");
+      }, converge);
+
+      // The drain evicts the origin; the StatefulSet brings it back on a node that is neither the
+      // reclaimed one nor the backup's (anti-affinity), and the event recovers.
+      await core.deleteNamespacedPod({ namespace: NAMESPACE, name: primaryPod?.metadata?.name ?? "" });
+      const moved = await waitFor("the primary origin to run elsewhere", async () => {
+        const pod = await originPod("demo", "primary");
+        return pod && pod.metadata?.uid !== primaryPod?.metadata?.uid ? pod : undefined;
+      }, converge);
+      expect(moved.spec?.nodeName).not.toBe(reclaimed);
+      expect(moved.spec?.nodeName).not.toBe(backupPod?.spec?.nodeName);
+      const recovered = await waitFor("demo to be Live again", async () => {
+        const event = await getEvent("demo");
+        return event.status?.phase === "Live" ? event : undefined;
+      }, converge);
+      expect(recovered.status?.activeOrigin).toBe("primary");
+      await waitFor("the FailedBack event", async () => (await eventReasons("demo")).includes("FailedBack"), converge);
+    } finally {
+      await core.patchNode(
+        { name: reclaimed, body: { spec: { unschedulable: null, taints: node.spec?.taints ?? null } } },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      );
+    }
+  });
+
+  test("deleting the event stops its origins first, then everything it owns is gone", async () => {
+    await objects().deleteNamespacedCustomObject(ref("demo"));
+    await waitFor("the LiveEvent to be gone", async () => {
+      try {
+        await getEvent("demo");
+        return false;
+      } catch (error) {
+        return (error as ApiException<string>).code === 404;
+      }
+    }, converge);
+    await waitFor("every child to be garbage-collected", async () => (await childrenOf("demo")).length === 0, converge);
+    await waitFor("the Ending event", async () => (await eventReasons("demo")).includes("Ending"), converge);
+  });
+});

@@ -1,0 +1,133 @@
+/**
+ * `live360 operator` as real processes against a real control plane (test/cluster): flags checked
+ * before anything connects, two replicas with one leader, failover when the leader is killed, and
+ * a clean SIGTERM that hands the lease over at once.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, jest, test } from "@jest/globals";
+import { fileURLToPath } from "node:url";
+import { CoordinationV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import {
+  createNamespace,
+  freePort,
+  getText,
+  installCustomResourceDefinitions,
+  kubeConfigFor,
+  startCluster,
+  stopCluster,
+  waitFor,
+  type LocalCluster,
+} from "@live360/testkit";
+import { killRunningClis, runCli, type CliProcess } from "./test-cli.js";
+
+const CRDS_DIR = fileURLToPath(new URL("../../../crds/", import.meta.url));
+const NAMESPACE = "leader-test";
+const converge = { timeoutMs: 120_000, intervalMs: 200 };
+// Each step waits on the cluster (up to `converge`), never on a fixed time.
+jest.setTimeout(300_000);
+const EVENTS = { group: "live360.io", version: "v1alpha1", namespace: NAMESPACE, plural: "liveevents" };
+
+let cluster: LocalCluster;
+let admin: KubeConfig;
+
+beforeAll(async () => {
+  cluster = await startCluster();
+  admin = kubeConfigFor(cluster);
+  await installCustomResourceDefinitions(admin, CRDS_DIR);
+  await createNamespace(admin, NAMESPACE);
+}, 60 * 60_000);
+
+afterAll(async () => {
+  if (cluster) await stopCluster(cluster);
+}, 120_000);
+
+afterEach(killRunningClis);
+
+interface Replica {
+  identity: string;
+  process: CliProcess;
+  url: string;
+}
+
+async function replica(identity: string): Promise<Replica> {
+  const port = await freePort();
+  const proc = runCli([
+    "operator",
+    "--kubeconfig", cluster.kubeconfig,
+    "--namespace", NAMESPACE,
+    "--leader-elect", "--leader-election-namespace", NAMESPACE,
+    // Short leases so the failover happens within the test's patience, not its timing.
+    "--lease-duration", "4", "--renew-deadline", "3", "--retry-period", "0.5",
+    "--identity", identity,
+    "--metrics-port", String(port), "--bind", "127.0.0.1",
+    "--rtmp-service-type", "NodePort",
+  ]);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`${identity} to serve /healthz`, async () => (await getText(`${url}/healthz`)).status === 200, converge);
+  return { identity, process: proc, url };
+}
+
+async function leaseHolder(): Promise<string | undefined> {
+  try {
+    const lease = await admin.makeApiClient(CoordinationV1Api).readNamespacedLease({ namespace: NAMESPACE, name: "live360-operator" });
+    return lease.spec?.holderIdentity || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function isLeading(r: Replica): Promise<boolean> {
+  return /^live360_operator_leader 1$/m.test((await getText(`${r.url}/metrics`)).body);
+}
+
+/** Creates a LiveEvent and waits until the leading replica has made it Ready. */
+async function createReadyEvent(name: string): Promise<void> {
+  const objects = admin.makeApiClient(CustomObjectsApi);
+  await objects.createNamespacedCustomObject({
+    ...EVENTS,
+    body: { apiVersion: "live360.io/v1alpha1", kind: "LiveEvent", metadata: { name }, spec: { streamName: name, edge: { minReplicas: 1 } } },
+  });
+  await waitFor(`${name} to be Ready`, async () => {
+    const event = (await objects.getNamespacedCustomObject({ ...EVENTS, name })) as { status?: { phase?: string } };
+    return event.status?.phase === "Ready";
+  }, converge);
+}
+
+describe("live360 operator process", () => {
+  test("bad flags fail before connecting, naming the flag, the value and the fix", async () => {
+    const bad = runCli(["operator", "--kubeconfig", cluster.kubeconfig, "--leader-elect", "--lease-duration", "5", "--renew-deadline", "8"]);
+    expect((await bad.exited).code).toBe(2);
+    expect(bad.output()).toContain("invalid configuration: renewDeadlineSeconds (--renew-deadline)=8: must be shorter than the lease duration (5 s)");
+
+    const namespace = runCli(["operator", "--kubeconfig", cluster.kubeconfig, "--namespace", "Not_A_Namespace"]);
+    expect((await namespace.exited).code).toBe(2);
+    expect(namespace.output()).toContain('namespaces (--namespace)="Not_A_Namespace"');
+
+    const kubeconfig = runCli(["operator", "--kubeconfig", "/nonexistent/kubeconfig"]);
+    expect((await kubeconfig.exited).code).toBe(2);
+    expect(kubeconfig.output()).toContain('kubeconfig (--kubeconfig)="/nonexistent/kubeconfig": give a readable kubeconfig file');
+  });
+
+  test("two replicas: one leads and reconciles; when it is killed the other takes over; SIGTERM releases the lease", async () => {
+    const replicas = [await replica("operator-a"), await replica("operator-b")];
+    const holder = await waitFor("a leader", leaseHolder, converge);
+    const leader = replicas.find((r) => r.identity === holder)!;
+    const standby = replicas.find((r) => r.identity !== holder)!;
+    await waitFor("the leader to report itself", () => isLeading(leader), converge);
+    expect(await isLeading(standby)).toBe(false);
+    expect((await getText(`${standby.url}/readyz`)).body).toBe("standby\n");
+
+    await createReadyEvent("first");
+
+    // As a Spot reclaim or an OOM kill would: no chance to release the lease.
+    leader.process.child.kill("SIGKILL");
+    await waitFor("the standby to take the lease", async () => (await leaseHolder()) === standby.identity, converge);
+    await waitFor("the new leader to report itself", () => isLeading(standby), converge);
+    await createReadyEvent("second");
+
+    standby.process.child.kill("SIGTERM");
+    expect((await standby.process.exited).code).toBe(0);
+    // Released, so a new replica need not wait for the lease to expire.
+    expect(await leaseHolder()).toBeUndefined();
+  });
+});
+
