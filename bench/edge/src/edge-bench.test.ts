@@ -4,11 +4,12 @@
  * themselves come from the benchmark run, not from here.
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { createLogger } from "@live360/core";
-import { resolveEdgeConfig, resolveNginx, runEdge, testNginxConf } from "@live360/edge";
-import { Cleanup, HlsStandIn, freePort, startLiveHlsWriter, startProcess, statusOf, tempDir, waitFor } from "@live360/testkit";
+import { resolveEdgeConfig, runEdge } from "@live360/edge";
+import { Cleanup, HlsStandIn, freePort, startLiveHlsWriter, tempDir } from "@live360/testkit";
+import { startNginx } from "./nginx.js";
 import { renderReferenceEdgeConf } from "./reference-conf.js";
 import { runViewerLoad } from "./viewers.js";
 
@@ -16,18 +17,10 @@ const cleanup = new Cleanup();
 afterAll(() => cleanup.run(), 60_000);
 
 async function startReferenceEdge(primary: string, backup: string): Promise<string> {
-  const work = await tempDir("bench-ref-edge");
-  await mkdir(path.join(work, "tmp"), { recursive: true });
-  const listenPort = await freePort();
-  const conf = path.join(work, "nginx.conf");
-  const user = process.getuid?.() === 0 ? "root" : undefined;
-  await writeFile(conf, renderReferenceEdgeConf({ primary, backup, listenPort, workDir: work, cacheDir: path.join(work, "cache"), user }));
-  const nginx = await resolveNginx();
-  await testNginxConf(nginx, work, conf);
-  cleanup.process(startProcess(nginx.path, ["-p", work, "-c", conf, "-g", "daemon off;"]));
-  const url = `http://127.0.0.1:${listenPort}`;
-  await waitFor("the reference edge", async () => (await statusOf(`${url}/server-status`)) === 200, { timeoutMs: 15_000 });
-  return url;
+  const cacheDir = await tempDir("bench-ref-cache");
+  const ref = await startNginx("reference-edge", await freePort(), (site) => renderReferenceEdgeConf({ ...site, primary, backup, cacheDir }), "/server-status");
+  cleanup.add(ref, (n) => n.stop());
+  return ref.url;
 }
 
 describe("edge benchmark parts", () => {
@@ -68,7 +61,8 @@ describe("edge benchmark parts", () => {
       origin.resetCounts();
       const result = await runViewerLoad({ playlistUrl: `${base}/hls/test/source/index.m3u8`, viewers: 30, durationMs: 5000, joinSpreadMs: 1000 });
       const originSegments = origin.countMatching(/\.ts$/) + spare.countMatching(/\.ts$/);
-      createLogger("bench-edge").warn("viewer load", { edge: base === reference ? "reference" : "live360", ...result, originSegments });
+      const { playlistRequests, segmentRequests, errors, segmentsPlayed } = result;
+      createLogger("bench-edge").warn("viewer load", { edge: base === reference ? "reference" : "live360", playlistRequests, segmentRequests, errors, segmentsPlayed, originSegments });
       expect(result.errors).toBe(0);
       expect(result.segmentsPlayed).toBeGreaterThanOrEqual(30 * 3);
       if (base === edge.url) {

@@ -8,6 +8,16 @@ export interface ViewerLoadOptions {
   durationMs: number;
   /** Viewers join spread over this long, as an audience does. */
   joinSpreadMs?: number;
+  /** Called once, this long after the start (all viewers are watching by then), e.g. to kill an origin. */
+  event?: { atMs: number; run: () => Promise<void> | void };
+}
+
+/** What one viewer saw, in Date.now() milliseconds. */
+export interface ViewerTimeline {
+  /** When each segment finished downloading with a 200. */
+  segmentsAt: number[];
+  /** When a request failed (non-200 or connection error); a request cut by the run's end is not one. */
+  errorsAt: number[];
 }
 
 export interface ViewerLoadResult {
@@ -18,6 +28,13 @@ export interface ViewerLoadResult {
   errors: number;
   /** Segments each viewer fetched, summed: what played. */
   segmentsPlayed: number;
+  /** The playlist's target duration, seconds (the live cadence). */
+  targetDurationSeconds: number;
+  startedAt: number;
+  endedAt: number;
+  /** When `event` ran (Date.now()), if it did. */
+  eventAt?: number;
+  timelines: ViewerTimeline[];
 }
 
 interface Counts {
@@ -25,9 +42,13 @@ interface Counts {
   segmentRequests: number;
   errors: number;
   segmentsPlayed: number;
+  targetDurationSeconds: number;
 }
 
-function get(agent: Agent, url: string): Promise<{ status: number; body: Buffer }> {
+class RunEndedError extends Error {}
+
+/** GET on the viewer's keep-alive connection; a request still waiting at `until` is abandoned. */
+function get(agent: Agent, url: string, until: number): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { agent }, (res) => {
       const chunks: Buffer[] = [];
@@ -35,7 +56,8 @@ function get(agent: Agent, url: string): Promise<{ status: number; body: Buffer 
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
       res.on("error", reject);
     });
-    req.setTimeout(30_000, () => req.destroy(new Error(`no answer for ${url}`)));
+    const timer = setTimeout(() => req.destroy(new RunEndedError()), Math.max(0, until - Date.now()));
+    req.on("close", () => clearTimeout(timer));
     req.on("error", reject);
     req.end();
   });
@@ -46,29 +68,45 @@ function get(agent: Agent, url: string): Promise<{ status: number; body: Buffer 
  * fetches each new segment once, reloads the playlist after a target duration when it changed
  * and after half of one when it did not. Keep-alive connection per viewer, like a browser.
  */
-async function watch(options: ViewerLoadOptions, until: number, counts: Counts): Promise<void> {
+async function watch(options: ViewerLoadOptions, until: number, counts: Counts, timeline: ViewerTimeline): Promise<void> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   let nextSequence: number | undefined;
   let lastText = "";
+  /** Resolves with undefined for a failure, which it records (unless the run simply ended). */
+  const fetchOk = async (url: string): Promise<Buffer | undefined> => {
+    try {
+      const res = await get(agent, url, until);
+      if (res.status === 200) return res.body;
+    } catch (err) {
+      if (err instanceof RunEndedError) return undefined;
+    }
+    counts.errors += 1;
+    timeline.errorsAt.push(Date.now());
+    return undefined;
+  };
   try {
     while (Date.now() < until) {
       counts.playlistRequests += 1;
-      const res = await get(agent, options.playlistUrl).catch(() => undefined);
-      if (!res || res.status !== 200) {
-        counts.errors += 1;
+      const body = await fetchOk(options.playlistUrl);
+      if (!body) {
         await new Promise((r) => setTimeout(r, 500));
         continue;
       }
-      const text = res.body.toString();
+      const text = body.toString();
       const playlist = parseMediaPlaylist(text);
+      if (Number.isFinite(playlist.targetDuration)) counts.targetDurationSeconds = playlist.targetDuration;
       nextSequence ??= playlist.mediaSequence + Math.max(0, playlist.segments.length - 3);
       for (const [i, uri] of playlist.segments.entries()) {
         if (playlist.mediaSequence + i < nextSequence || Date.now() >= until) continue;
         counts.segmentRequests += 1;
-        const seg = await get(agent, new URL(uri, options.playlistUrl).href).catch(() => undefined);
-        if (seg?.status === 200) counts.segmentsPlayed += 1;
-        else counts.errors += 1;
-        nextSequence = playlist.mediaSequence + i + 1;
+        if (await fetchOk(new URL(uri, options.playlistUrl).href)) {
+          counts.segmentsPlayed += 1;
+          timeline.segmentsAt.push(Date.now());
+          nextSequence = playlist.mediaSequence + i + 1;
+        } else {
+          // hls.js retries a failed segment at the next playlist reload rather than skipping it.
+          break;
+        }
       }
       const changed = text !== lastText;
       lastText = text;
@@ -82,15 +120,27 @@ async function watch(options: ViewerLoadOptions, until: number, counts: Counts):
 
 /** Runs simulated live viewers against one playlist URL for a fixed time. */
 export async function runViewerLoad(options: ViewerLoadOptions): Promise<ViewerLoadResult> {
-  const counts: Counts = { playlistRequests: 0, segmentRequests: 0, errors: 0, segmentsPlayed: 0 };
-  const start = Date.now();
-  const until = start + options.durationMs;
+  const counts: Counts = { playlistRequests: 0, segmentRequests: 0, errors: 0, segmentsPlayed: 0, targetDurationSeconds: 2 };
+  const timelines: ViewerTimeline[] = Array.from({ length: options.viewers }, () => ({ segmentsAt: [], errorsAt: [] }));
+  const startedAt = Date.now();
+  const until = startedAt + options.durationMs;
   const spread = options.joinSpreadMs ?? 0;
-  await Promise.all(
-    Array.from({ length: options.viewers }, async (_, i) => {
+  let eventAt: number | undefined;
+  const event = options.event;
+  const eventDone = event
+    ? new Promise<void>((resolve, reject) =>
+        setTimeout(() => {
+          eventAt = Date.now();
+          Promise.resolve(event.run()).then(resolve, reject);
+        }, event.atMs),
+      )
+    : Promise.resolve();
+  await Promise.all([
+    eventDone,
+    ...timelines.map(async (timeline, i) => {
       await new Promise((r) => setTimeout(r, (spread * i) / Math.max(1, options.viewers)));
-      await watch(options, until, counts);
+      await watch(options, until, counts, timeline);
     }),
-  );
-  return { viewers: options.viewers, ...counts };
+  ]);
+  return { viewers: options.viewers, ...counts, startedAt, endedAt: Date.now(), eventAt, timelines };
 }

@@ -15,3 +15,4 @@ export * from "./chromium.js";
 export * from "./vod-asset.js";
 export * from "./cluster.js";
 export * from "./kube.js";
+export * from "./origin-process.js";

@@ -9,40 +9,71 @@ export interface TcpSwitch {
   readonly port: number;
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
+  /** Down: open connections are cut and new ones refused at once, as when a process dies. */
   setUp(up: boolean): void;
+  /**
+   * A hung host: connections are still accepted but nothing is ever answered, and open ones
+   * go silent, so only a client's own timeouts end its wait. `setUp(true)` ends it.
+   */
+  freeze(): void;
   close(): Promise<void>;
 }
 
 export async function startTcpSwitch(target: { host: string; port: number }): Promise<TcpSwitch> {
-  let up = true;
+  let mode: "up" | "down" | "frozen" = "up";
   const sockets = new Set<Socket>();
+  const pairs = new Set<[Socket, Socket]>();
+  const track = (s: Socket, onError: () => void): void => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+    s.on("error", onError);
+  };
   const server: Server = createServer((client) => {
-    if (!up) {
+    if (mode === "down") {
       client.destroy();
       return;
     }
+    if (mode === "frozen") {
+      track(client, () => client.destroy());
+      return;
+    }
     const upstream = connect(target.port, target.host);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on("close", () => sockets.delete(s));
-      s.on("error", () => {
+    const pair: [Socket, Socket] = [client, upstream];
+    pairs.add(pair);
+    for (const s of pair) {
+      track(s, () => {
         client.destroy();
         upstream.destroy();
       });
+      s.on("close", () => pairs.delete(pair));
     }
     client.pipe(upstream).pipe(client);
   });
   const port = await freePort();
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  const cutAll = (): void => {
+    for (const s of sockets) s.destroy();
+  };
   return {
     port,
     url: `http://127.0.0.1:${port}`,
     setUp(value) {
-      up = value;
-      if (!up) for (const s of sockets) s.destroy();
+      // A host coming back from a hang has forgotten its connections: cut them as well.
+      if (value && mode === "frozen") cutAll();
+      mode = value ? "up" : "down";
+      if (!value) cutAll();
+    },
+    freeze() {
+      mode = "frozen";
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
     },
     async close() {
-      for (const s of sockets) s.destroy();
+      cutAll();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

@@ -1,0 +1,294 @@
+/**
+ * `make bench-edge`: issue 4's benchmark, live360's generated edge side by side with the AWS
+ * reference architecture's edge configuration (reference-conf.ts) on the same Debian nginx.
+ *
+ * 1. Throughput: wrk on a cached 2 MB segment and on a live playlist at 100/500/1000
+ *    connections, for both edges and for plain nginx serving the same files from disk.
+ * 2. Origin offload: two real origins (`live360 origin`) fed by one encoder, simulated live
+ *    viewers following the stream through each edge; origin requests (the origins' own
+ *    counters) ÷ client requests.
+ * 3. Failover stall: the primary SIGKILLed, its stream stopped (404), and its host hung (a TCP
+ *    relay that stops answering) while viewers play; per-viewer stall (stall.ts).
+ *
+ * Env: BENCH_WRK_SECONDS (10), BENCH_VIEWERS (1000), BENCH_OFFLOAD_SECONDS (60),
+ * BENCH_FAILOVER_VIEWERS (200), BENCH_FAILOVER_SECONDS (30). Results: bench/results/edge.{json,md}.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { createLogger } from "@live360/core";
+import { resolveEdgeConfig, resolveNginx, runEdge } from "@live360/edge";
+import { log } from "@live360/bench/dist/run.js";
+import {
+  Cleanup,
+  freePort,
+  getText,
+  headerOf,
+  httpGet,
+  makeTestClip,
+  originRequestCount,
+  publishFileToAll,
+  startOriginProcess,
+  startTcpSwitch,
+  tempDir,
+  waitFor,
+  type OriginProcess,
+  type TcpSwitch,
+} from "@live360/testkit";
+import { renderPlainNginxConf, startNginx, writeSiteDir } from "./nginx.js";
+import { renderReferenceEdgeConf } from "./reference-conf.js";
+import { markdownReport, type EdgeBenchReport, type FailoverRow, type OffloadRow, type ThroughputRow } from "./report.js";
+import { summarizeStalls } from "./stall.js";
+import { runViewerLoad } from "./viewers.js";
+import { runWrk } from "./wrk.js";
+
+const RESULTS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../results");
+const EDGES = ["live360", "reference"] as const;
+type EdgeKind = (typeof EDGES)[number];
+const STREAM = "test";
+const PLAYLIST_PATH = `/hls/${STREAM}/source/index.m3u8`;
+const ADMIN_TOKEN = "bench-edge-admin";
+const CONNECTIONS = [100, 500, 1000];
+const logger = createLogger("bench-edge", { level: "error" });
+
+const envNumber = (name: string, fallback: number): number => {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name}=${raw}: give a positive number`);
+  return value;
+};
+
+/** Starts one edge of the given kind in front of a primary and a backup (`host:port` each). */
+async function startEdge(kind: EdgeKind, primary: string, backup: string, cleanup: Cleanup): Promise<string> {
+  const listenPort = await freePort();
+  if (kind === "reference") {
+    const cacheDir = await tempDir("bench-ref-cache");
+    const ref = await startNginx("reference-edge", listenPort, (site) => renderReferenceEdgeConf({ ...site, primary, backup, cacheDir }), "/server-status");
+    cleanup.add(ref, (n) => n.stop());
+    return ref.url;
+  }
+  const work = await tempDir("bench-live360-edge");
+  const edge = await runEdge(
+    resolveEdgeConfig({
+      origins: [`http://${primary}`, `http://${backup}`],
+      listenAddress: "127.0.0.1",
+      listenPort,
+      statusPort: await freePort(),
+      metricsPort: await freePort(),
+      workDir: work,
+      cache: { dir: path.join(work, "cache") },
+      // Both other contestants log nothing either; the access log is a per-request write.
+      accessLog: "off",
+      drainDelaySeconds: 0,
+      shutdownGraceSeconds: 5,
+    }),
+    { logger },
+  );
+  cleanup.add(edge, (e) => e.close());
+  return edge.url;
+}
+
+async function throughput(seconds: number): Promise<ThroughputRow[]> {
+  const cleanup = new Cleanup();
+  try {
+    const root = await tempDir("bench-edge-files");
+    const segment = `/hls/${STREAM}/source/seg_00042.ts`;
+    const playlistLines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-TARGETDURATION:2", "#EXT-X-MEDIA-SEQUENCE:37"];
+    for (let n = 37; n <= 42; n++) playlistLines.push("#EXT-X-PROGRAM-DATE-TIME:2026-11-24T12:00:00.000Z", "#EXTINF:2.000,", `seg_${String(n).padStart(5, "0")}.ts`);
+    await writeSiteDir(root, { [segment]: randomBytes(2 * 1024 * 1024), [PLAYLIST_PATH]: playlistLines.join("\n") + "\n" });
+    const plain = cleanup.add(await startNginx("plain", await freePort(), (site) => renderPlainNginxConf({ ...site, root }), "/healthz"), (n) => n.stop());
+    // Nothing listens on the backup: every request is a cache hit or goes to the primary.
+    const spare = `127.0.0.1:${await freePort()}`;
+    const targets: Record<ThroughputRow["server"], string> = {
+      plain: plain.url,
+      live360: await startEdge("live360", plain.hostPort, spare, cleanup),
+      reference: await startEdge("reference", plain.hostPort, spare, cleanup),
+    };
+    const rows: ThroughputRow[] = [];
+    for (const [object, objectPath] of [["segment 2 MB", segment], ["playlist", PLAYLIST_PATH]] as const) {
+      for (const [server, base] of Object.entries(targets) as [ThroughputRow["server"], string][]) {
+        for (let i = 0; i < 2; i++) {
+          const res = await httpGet(`${base}${objectPath}`);
+          if (res.status !== 200) throw new Error(`${server} answered ${res.status} for ${objectPath}`);
+          if (i === 1) log(`${server} ${objectPath}: ${headerOf(res, "x-cache-status") ?? headerOf(res, "x-media-cache-status") ?? "from disk"}`);
+        }
+      }
+      // Servers side by side per connection count, in a rotating order, so drift in the
+      // machine's load hits all alike.
+      for (const [cell, connections] of CONNECTIONS.entries()) {
+        const servers = Object.entries(targets) as [ThroughputRow["server"], string][];
+        for (const [server, base] of [...servers.slice(cell % servers.length), ...servers.slice(0, cell % servers.length)]) {
+          const result = await runWrk(`${base}${objectPath}`, connections, seconds);
+          log(`wrk ${object} c=${connections} ${server}: ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.p99Ms.toFixed(1)} ms, errors ${result.errors}`);
+          rows.push({ object, server, ...result });
+        }
+      }
+    }
+    return rows;
+  } finally {
+    await cleanup.run();
+  }
+}
+
+interface LiveSetup {
+  primary: OriginProcess;
+  backup: OriginProcess;
+  /** The edge reaches the primary through this relay, so its host can be made to hang. */
+  primarySwitch: TcpSwitch;
+  edgeUrl: string;
+}
+
+/** Two fresh origins fed by one encoder, the primary behind a relay, and one edge in front. */
+async function startLive(kind: EdgeKind, clip: string, cleanup: Cleanup): Promise<LiveSetup> {
+  const dir = await tempDir("bench-edge-live");
+  const origins: OriginProcess[] = [];
+  for (const name of ["primary", "backup"]) {
+    const origin = await startOriginProcess({
+      name,
+      httpPort: await freePort(),
+      rtmpPort: await freePort(),
+      dataDir: path.join(dir, name),
+      stream: STREAM,
+      adminToken: ADMIN_TOKEN,
+      // As in the edge's tests: the stopped stream turns into 404s after 3 s, not 10.
+      args: ["--reconnect-grace", "3"],
+    });
+    cleanup.add(origin, (o) => o.process.stop());
+    origins.push(origin);
+  }
+  const [primary, backup] = origins as [OriginProcess, OriginProcess];
+  cleanup.add(await publishFileToAll(clip, [primary.rtmp, backup.rtmp], { loop: true }), (p) => p.stop());
+  for (const origin of origins) {
+    await waitFor(`${origin.name}'s live playlist`, async () => {
+      const res = await getText(`${origin.http}${PLAYLIST_PATH}`);
+      return res.status === 200 && (res.body.match(/#EXTINF/g)?.length ?? 0) >= 4;
+    }, { timeoutMs: 60_000, intervalMs: 250 });
+  }
+  const primarySwitch = cleanup.add(await startTcpSwitch({ host: "127.0.0.1", port: primary.httpPort }), (s) => s.close());
+  const edgeUrl = await startEdge(kind, `127.0.0.1:${primarySwitch.port}`, `127.0.0.1:${backup.httpPort}`, cleanup);
+  return { primary, backup, primarySwitch, edgeUrl };
+}
+
+async function originMediaRequests(setup: LiveSetup): Promise<number> {
+  let total = 0;
+  for (const origin of [setup.primary, setup.backup]) {
+    for (const kind of ["playlist", "segment"]) total += await originRequestCount(origin.http, { kind }).catch(() => 0);
+  }
+  return total;
+}
+
+const FAILOVERS: { scenario: FailoverRow["scenario"]; run: (setup: LiveSetup) => Promise<void> }[] = [
+  {
+    scenario: "primary SIGKILLed",
+    run: async ({ primary, primarySwitch }) => {
+      primary.process.signal("SIGKILL");
+      // The relay then refuses as the dead process's port would.
+      primarySwitch.setUp(false);
+      await primary.process.exited;
+    },
+  },
+  {
+    scenario: "primary's stream stopped (404)",
+    run: async ({ primary }) => {
+      const res = await fetch(`${primary.http}/control/drop/${STREAM}`, { method: "POST", headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
+      if (res.status !== 200) throw new Error(`drop answered ${res.status}`);
+    },
+  },
+  {
+    scenario: "primary's host hung",
+    run: async ({ primarySwitch }) => primarySwitch.freeze(),
+  },
+];
+
+async function liveRuns(kind: EdgeKind, clip: string, o: { viewers: number; offloadSeconds: number; failoverViewers: number; failoverSeconds: number }) {
+  const offload: OffloadRow[] = [];
+  const failover: FailoverRow[] = [];
+  for (const [i, failure] of FAILOVERS.entries()) {
+    const cleanup = new Cleanup();
+    try {
+      const setup = await startLive(kind, clip, cleanup);
+      const playlistUrl = `${setup.edgeUrl}${PLAYLIST_PATH}`;
+      if (i === 0) {
+        const before = await originMediaRequests(setup);
+        const run = await runViewerLoad({ playlistUrl, viewers: o.viewers, durationMs: o.offloadSeconds * 1000, joinSpreadMs: 10_000 });
+        const originRequests = (await originMediaRequests(setup)) - before;
+        const clientRequests = run.playlistRequests + run.segmentRequests;
+        const row: OffloadRow = {
+          edge: kind,
+          viewers: o.viewers,
+          seconds: o.offloadSeconds,
+          clientRequests,
+          originRequests,
+          offloadRatio: originRequests / clientRequests,
+          clientErrors: run.errors,
+          segmentsPlayed: run.segmentsPlayed,
+        };
+        log(`offload ${kind}: ${originRequests} origin requests for ${clientRequests} client requests (1/${(clientRequests / Math.max(1, originRequests)).toFixed(0)}), ${run.errors} errors`);
+        offload.push(row);
+      }
+      const eventAtMs = Math.round((o.failoverSeconds * 1000) / 3);
+      const run = await runViewerLoad({
+        playlistUrl,
+        viewers: o.failoverViewers,
+        durationMs: o.failoverSeconds * 1000,
+        joinSpreadMs: Math.min(5000, eventAtMs / 2),
+        event: { atMs: eventAtMs, run: () => failure.run(setup) },
+      });
+      const summary = summarizeStalls(run);
+      log(`failover ${kind}, ${failure.scenario}: delivery stall max ${summary.deliveryStallMs.max} ms (baseline ${summary.baselineDeliveryStallMs.max}), playback stall max ${summary.playbackStallMs.max} ms, ${summary.errorsAfterEvent} errors, ${summary.viewersStillWaiting} viewers still waiting`);
+      failover.push({ edge: kind, scenario: failure.scenario, secondsAfterEvent: (run.endedAt - run.eventAt!) / 1000, ...summary });
+    } finally {
+      await cleanup.run();
+    }
+  }
+  return { offload, failover };
+}
+
+async function main(): Promise<void> {
+  const wrkSeconds = envNumber("BENCH_WRK_SECONDS", 10);
+  const live = {
+    viewers: envNumber("BENCH_VIEWERS", 1000),
+    offloadSeconds: envNumber("BENCH_OFFLOAD_SECONDS", 60),
+    failoverViewers: envNumber("BENCH_FAILOVER_VIEWERS", 200),
+    failoverSeconds: envNumber("BENCH_FAILOVER_SECONDS", 30),
+  };
+  const loadAverage1m = os.loadavg()[0] ?? 0;
+  const nginx = await resolveNginx();
+  log(`nginx ${nginx.version.join(".")}, load average ${loadAverage1m.toFixed(2)}`);
+  const throughputRows = await throughput(wrkSeconds);
+  const clipDir = await tempDir("bench-edge-clip");
+  // The live test stream: 2 s segments of a 1 Mbit/s 1280x640 picture plus audio (~270 KB each).
+  const clip = await makeTestClip(clipDir, { width: 1280, height: 640, seconds: 10, gopSeconds: 2, videoKbps: 1000 });
+  const offload: OffloadRow[] = [];
+  const failover: FailoverRow[] = [];
+  for (const kind of EDGES) {
+    const result = await liveRuns(kind, clip, live);
+    offload.push(...result.offload);
+    failover.push(...result.failover);
+  }
+  const report: EdgeBenchReport = {
+    date: new Date().toISOString(),
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model.trim() ?? "unknown",
+      loadAverage1mAtStart: loadAverage1m,
+      loadAverage1mAtEnd: os.loadavg()[0] ?? 0,
+      nginx: nginx.version.join("."),
+      node: process.version,
+    },
+    settings: { wrkSeconds, wrkThreads: 2, ...live },
+    throughput: throughputRows,
+    offload,
+    failover,
+  };
+  await mkdir(RESULTS_DIR, { recursive: true });
+  await writeFile(path.join(RESULTS_DIR, "edge.json"), JSON.stringify(report, null, 2) + "\n");
+  const markdown = markdownReport(report);
+  await writeFile(path.join(RESULTS_DIR, "edge.md"), markdown);
+  process.stdout.write(markdown);
+}
+
+await main();

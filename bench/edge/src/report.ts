@@ -1,0 +1,106 @@
+import type { StallSummary } from "./stall.js";
+import type { WrkResult } from "./wrk.js";
+
+export interface ThroughputRow extends WrkResult {
+  object: string;
+  server: "plain" | "live360" | "reference";
+}
+
+export interface OffloadRow {
+  edge: "live360" | "reference";
+  viewers: number;
+  seconds: number;
+  clientRequests: number;
+  originRequests: number;
+  /** origin requests ÷ client requests. */
+  offloadRatio: number;
+  clientErrors: number;
+  segmentsPlayed: number;
+}
+
+export interface FailoverRow extends StallSummary {
+  edge: "live360" | "reference";
+  scenario: "primary SIGKILLed" | "primary's stream stopped (404)" | "primary's host hung";
+  secondsAfterEvent: number;
+}
+
+export interface EdgeBenchReport {
+  date: string;
+  machine: { cpus: number; cpuModel: string; loadAverage1mAtStart: number; loadAverage1mAtEnd: number; nginx: string; node: string };
+  settings: { wrkSeconds: number; wrkThreads: number; viewers: number; offloadSeconds: number; failoverViewers: number; failoverSeconds: number };
+  throughput: ThroughputRow[];
+  offload: OffloadRow[];
+  failover: FailoverRow[];
+}
+
+const LABEL = { plain: "plain nginx (disk)", live360: "live360 edge", reference: "reference edge" } as const;
+
+function table(header: string[], rows: string[][]): string[] {
+  return [`| ${header.join(" | ")} |`, `|${header.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)];
+}
+
+const fixed = (n: number, digits = 0): string => n.toFixed(digits);
+const ratio = (r: number): string => (r > 0 ? `1/${fixed(1 / r)}` : "0");
+
+function throughputTable(report: EdgeBenchReport): string[] {
+  const rows: string[][] = [];
+  for (const row of report.throughput) {
+    if (row.server === "plain") continue;
+    const plain = report.throughput.find((p) => p.server === "plain" && p.object === row.object && p.connections === row.connections);
+    const relative = plain ? `${fixed((row.requestsPerSecond / plain.requestsPerSecond) * 100)} %` : "–";
+    rows.push([row.object, String(row.connections), LABEL[row.server], fixed(row.requestsPerSecond), fixed(row.p99Ms, 1), relative, String(row.errors)]);
+  }
+  for (const plain of report.throughput.filter((p) => p.server === "plain")) {
+    rows.push([plain.object, String(plain.connections), LABEL.plain, fixed(plain.requestsPerSecond), fixed(plain.p99Ms, 1), "100 %", String(plain.errors)]);
+  }
+  rows.sort((a, b) => a[0]!.localeCompare(b[0]!) || Number(a[1]) - Number(b[1]));
+  return table(["object", "connections", "server", "requests/s", "p99 ms", "vs plain nginx", "errors"], rows);
+}
+
+function failoverTable(report: EdgeBenchReport): string[] {
+  return table(
+    ["scenario", "edge", "delivery stall max ms", "p99 ms", "baseline max ms", "playback stall max ms", "errors after", "viewers with errors", "viewers with no segment after"],
+    report.failover.map((f) => [
+      f.scenario,
+      LABEL[f.edge],
+      `${f.viewersStillWaiting > 0 ? "≥ " : ""}${f.deliveryStallMs.max}`,
+      String(f.deliveryStallMs.p99),
+      String(f.baselineDeliveryStallMs.max),
+      `${f.viewersStillWaiting > 0 ? "≥ " : ""}${f.playbackStallMs.max}`,
+      String(f.errorsAfterEvent),
+      `${f.viewersWithErrors}/${f.viewers}`,
+      `${f.viewersStillWaiting}/${f.viewers}`,
+    ]),
+  );
+}
+
+export function markdownReport(report: EdgeBenchReport): string {
+  const m = report.machine;
+  const s = report.settings;
+  return [
+    `Edge benchmark, ${report.date.slice(0, 16).replace("T", " ")} UTC: ${m.cpus} CPUs (${m.cpuModel}), Debian nginx ${m.nginx}, Node ${m.node}, ` +
+      `load average ${fixed(m.loadAverage1mAtStart, 2)} at the start and ${fixed(m.loadAverage1mAtEnd, 2)} at the end. Both edges run on the same nginx ` +
+      `with their own configuration (live360: renderNginxConf; reference: reference-conf.ts, from ../shared/reference-architecture.md); no access log on any.`,
+    "",
+    `### Throughput (wrk -t${s.wrkThreads}, ${s.wrkSeconds} s per cell, cached objects, client on the same machine)`,
+    "",
+    ...throughputTable(report),
+    "",
+    `### Origin offload (${report.offload[0]?.viewers ?? s.viewers} simulated hls.js-like live viewers for ${s.offloadSeconds} s, two real origins fed by one encoder, 2 s segments)`,
+    "",
+    ...table(
+      ["edge", "client requests", "origin requests", "offload ratio", "client errors", "segments played"],
+      report.offload.map((o) => [LABEL[o.edge], String(o.clientRequests), String(o.originRequests), ratio(o.offloadRatio), String(o.clientErrors), String(o.segmentsPlayed)]),
+    ),
+    "",
+    `### Failover (${s.failoverViewers} viewers for ${s.failoverSeconds} s, the failure a third of the way in)`,
+    "",
+    ...failoverTable(report),
+    "",
+    "Delivery stall: per viewer, the longest wait for the next segment beyond the 2 s live cadence, over the gaps that end after the failure " +
+      "(or are still open at the end: \"≥\"); baseline: the same over the same time before the failure (what polling alone causes). " +
+      "Playback stall: how long a player holding what it downloaded (hls.js starts three segments behind live) would have stood still. " +
+      "\"Host hung\": a TCP relay in front of the primary stops answering (connections accepted, nothing sent), as a frozen node does.",
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,67 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { MissingDependencyError } from "@live360/core";
+
+/** One `wrk --latency` run, parsed. */
+export interface WrkResult {
+  connections: number;
+  seconds: number;
+  requestsPerSecond: number;
+  /** Latency percentiles, milliseconds. */
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  /** Connect, read, write errors and timeouts, and non-2xx/3xx answers. */
+  errors: number;
+  /** Bytes read per second. */
+  bytesPerSecond: number;
+}
+
+const TIME_UNITS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const SIZE_UNITS: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
+
+function milliseconds(value: string, unit: string): number {
+  const factor = TIME_UNITS[unit];
+  if (factor === undefined) throw new Error(`wrk: unknown time unit ${unit}`);
+  return Number(value) * factor;
+}
+
+/** Parses wrk's report (wrk 4, with `--latency`). */
+export function parseWrkOutput(text: string, connections: number, seconds: number): WrkResult {
+  const latency = (p: string): number => {
+    const match = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m|h)\\s*$`, "m").exec(text);
+    if (!match) throw new Error(`wrk: no ${p}% latency in its output:\n${text}`);
+    return milliseconds(match[1]!, match[2]!);
+  };
+  const rps = /^Requests\/sec:\s+([\d.]+)/m.exec(text);
+  const requests = /^\s*(\d+) requests in/m.exec(text);
+  const transfer = /^Transfer\/sec:\s+([\d.]+)(B|KB|MB|GB|TB)/m.exec(text);
+  if (!rps || !requests || !transfer) throw new Error(`wrk: unexpected output:\n${text}`);
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(text);
+  const errors = (socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0) + (non2xx ? Number(non2xx[1]) : 0);
+  return {
+    connections,
+    seconds,
+    requestsPerSecond: Number(rps[1]),
+    p50Ms: latency("50"),
+    p99Ms: latency("99"),
+    requests: Number(requests[1]),
+    errors,
+    bytesPerSecond: Number(transfer[1]) * SIZE_UNITS[transfer[2]!]!,
+  };
+}
+
+/** Runs Debian's wrk (two threads: one per core of the machine kind the numbers are for). */
+export async function runWrk(url: string, connections: number, seconds: number, threads = 2): Promise<WrkResult> {
+  const args = [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, "--timeout", "10s", "--latency", url];
+  try {
+    const { stdout } = await promisify(execFile)("wrk", args, { timeout: (seconds + 60) * 1000 });
+    return parseWrkOutput(stdout, connections, seconds);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+      throw new MissingDependencyError("wrk not found: run scripts/install-system-deps.sh as root (make bench-edge does) or apt-get install wrk");
+    }
+    throw err;
+  }
+}
