@@ -11,6 +11,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "@jest/globals";
 import { stat, truncate, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import path from "node:path";
 import {
   S3Storage,
@@ -319,6 +320,18 @@ describe("live360 vod-worker processes against versitygw and ElasticMQ", () => {
     worker.child.kill("SIGTERM");
     expect((await worker.exited).code).toBe(0);
   }, 180_000);
+
+  test("--projection cubemap with an FFmpeg that lacks v360 (core's npm fallback build, from 2018) refuses to start, naming the filter and the fix", async () => {
+    // Core's dependency, hoisted: a real FFmpeg older than v360 (FFmpeg 4.3).
+    const { path: oldFfmpeg } = createRequire(import.meta.url)("@ffmpeg-installer/ffmpeg") as { path: string };
+    const worker = runCli(
+      ["vod-worker", "--projection", "cubemap", "--egress-bucket", "egress", "--queue-url", sqs.queueUrls.e2e!, ...serviceFlags(), "--http-port", "0"],
+      { env: { ...env, FFMPEG_PATH: oldFfmpeg } },
+    );
+    expect((await worker.exited).code).toBe(2);
+    expect(worker.output()).toContain('--projection cubemap (re-projecting lower rungs to an equi-angular cubemap) needs the FFmpeg filter "v360"');
+    expect(worker.output()).toContain("set FFMPEG_PATH");
+  }, 60_000);
 });
 
 /**
