@@ -236,6 +236,7 @@ describe("LiveEvent reconciliation", () => {
   });
 
   test("editing the spec updates the children and prunes the ones no longer wanted", async () => {
+    const pendingBefore = (await eventReasons("demo")).filter((r) => r === "Pending").length;
     await patchSpec("demo", { ladder: { preset: "mobile", renditions: null }, edge: { maxReplicas: 30 }, testSource: { enabled: false } });
     // The new ladder rolls the origins one at a time; the event is Live again once both are back.
     const edited = await waitFor("generation 2 to be observed and Live", async () => {
@@ -247,9 +248,20 @@ describe("LiveEvent reconciliation", () => {
     expect(ids(await childrenOf("demo"))).toEqual(ids(liveEventResources(edited, config)));
     const hpa = await admin.makeApiClient(AutoscalingV2Api).readNamespacedHorizontalPodAutoscaler({ namespace: NAMESPACE, name: "demo-edge" });
     expect(hpa.spec?.maxReplicas).toBe(30);
-    const primary = await admin.makeApiClient(AppsV1Api).readNamespacedStatefulSet({ namespace: NAMESPACE, name: "demo-origin-primary" });
-    const args = primary.spec?.template.spec?.containers[0]?.args ?? [];
-    expect(args[args.indexOf("--ladder") + 1]).toBe(formatLadder(LADDER_PRESETS.mobile));
+    for (const role of ["backup", "primary"]) {
+      await waitFor(`the ${role} origin to run the new ladder`, async () => {
+        const origin = await admin.makeApiClient(AppsV1Api).readNamespacedStatefulSet({ namespace: NAMESPACE, name: `demo-origin-${role}` });
+        const args = origin.spec?.template.spec?.containers[0]?.args ?? [];
+        const { status } = origin;
+        const rolledOut = status?.observedGeneration === origin.metadata?.generation && status?.updateRevision === status?.currentRevision && status?.readyReplicas === 1;
+        return args[args.indexOf("--ladder") + 1] === formatLadder(LADDER_PRESETS.mobile) && rolledOut;
+      }, converge);
+    }
+    await waitFor("demo to be Live again with both origins updated", async () => (await getEvent("demo")).status?.phase === "Live", converge);
+    // The new ladder restarts the origins: the backup first, the primary once the backup is back.
+    await waitFor("the RollingOrigins event", async () => (await eventReasons("demo")).includes("RollingOrigins"), converge);
+    // Never both at once: the event was not without a usable origin at any point of the rollout.
+    expect((await eventReasons("demo")).filter((r) => r === "Pending").length).toBe(pendingBefore);
   });
 
   test("a converged event costs no API writes and no reads beyond the watches, also after an operator restart", async () => {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { KubernetesObject, V1Deployment, V1Node, V1Pod, V1Service } from "@kubernetes/client-node";
+import type { KubernetesObject, V1Deployment, V1Node, V1Pod, V1Service, V1StatefulSet } from "@kubernetes/client-node";
 import { ConfigError, Gauge, type Logger } from "@live360/core";
 import { API_VERSION, GROUP, LIVE_EVENT, LIVE_EVENT_PHASES, VERSION, type ActiveOrigin, type LiveEvent } from "../api/v1alpha1/index.js";
 import type { OperatorConfig } from "../config.js";
@@ -162,10 +162,20 @@ export class LiveEventReconciler {
   }
 
   private async applyChildren(event: LiveEvent, desired: KubernetesObject[]): Promise<void> {
+    const waitForBackup = this.primaryMustWait(event, desired);
     for (const child of desired) {
       const hash = appliedHash(child);
       const current = this.cached(child.kind ?? "", child.metadata?.namespace ?? "", child.metadata?.name ?? "");
       if (current?.metadata?.annotations?.[APPLIED_HASH_ANNOTATION] === hash) continue;
+      if (current && child === waitForBackup) {
+        this.options.events.record(
+          event,
+          "Normal",
+          "RollingOrigins",
+          "updating the backup origin first; the primary follows once the backup is ready again, so the stream never loses both origins at once",
+        );
+        continue;
+      }
       const annotated = { ...child, metadata: { ...child.metadata, annotations: { ...child.metadata?.annotations, [APPLIED_HASH_ANNOTATION]: hash } } };
       try {
         await this.options.writer.apply(annotated);
@@ -176,6 +186,26 @@ export class LiveEventReconciler {
       }
       this.options.logger.info(current ? "updated child" : "created child", { event: objectKey(event), child: childId(child) });
     }
+  }
+
+  /**
+   * Changing the origins' pod template restarts them. Two StatefulSets would restart together, and
+   * the stream would go dark: the primary's new template therefore waits until the backup runs the
+   * new one and is ready. Returns the primary StatefulSet while it must wait.
+   */
+  private primaryMustWait(event: LiveEvent, desired: KubernetesObject[]): KubernetesObject | undefined {
+    const names = childNames(event.metadata.name ?? "");
+    const find = (role: ActiveOrigin) => desired.find((c) => c.kind === "StatefulSet" && c.metadata?.name === names.origin(role));
+    const [primary, backup] = [find("primary"), find("backup")];
+    if (!primary || !backup) return undefined;
+    const current = this.cached("StatefulSet", event.metadata.namespace ?? "", names.origin("backup")) as V1StatefulSet | undefined;
+    const status = current?.status;
+    const backupDone =
+      current?.metadata?.annotations?.[APPLIED_HASH_ANNOTATION] === appliedHash(backup) &&
+      status?.observedGeneration === current.metadata?.generation &&
+      status?.updateRevision === status?.currentRevision &&
+      (status?.readyReplicas ?? 0) >= (current?.spec?.replicas ?? 1);
+    return backupDone ? undefined : primary;
   }
 
   /** Children this event owns that the desired state no longer lists (e.g. the test source once disabled). */
