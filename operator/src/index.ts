@@ -4,3 +4,4 @@ export * from "./manager.js";
 export * from "./operator.js";
 export { LIVE_EVENT_FINALIZER, liveEventController, type FetchOriginStat, type OriginStatSummary } from "./liveevent/reconcile.js";
 export { liveEventResources } from "./liveevent/resources.js";
+export * from "./vodjob/index.js";

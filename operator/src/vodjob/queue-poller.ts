@@ -1,0 +1,253 @@
+import { createHash } from "node:crypto";
+import {
+  Backoff,
+  InvalidJobMessageError,
+  ReceiptHandleInvalidError,
+  parseJobMessage,
+  sleep,
+  type JobQueue,
+  type Logger,
+  type QueueMessage,
+} from "@live360/core";
+import { API_VERSION, VOD_JOB, type VodJob } from "../api/v1alpha1/index.js";
+import { MANAGED_BY } from "../liveevent/names.js";
+import type { VodJobSettings } from "./settings.js";
+
+/** A VodJob as the poller creates it: the spec's defaults are the CRD's. */
+export interface VodJobManifest {
+  apiVersion: string;
+  kind: typeof VOD_JOB.kind;
+  metadata: { name: string; namespace: string; labels: Record<string, string> };
+  spec: { source: string };
+}
+
+export const STREAM_LABEL = "live360.io/stream";
+/** Long poll, as SQS allows at most. */
+const WAIT_TIME_SECONDS = 20;
+/** A message that cannot become a VodJob comes back after this, doubled per receive, until the dead-letter queue takes it. */
+const RETRY_DELAY_SECONDS = 5;
+const MAX_RETRY_DELAY_SECONDS = 900;
+/** How often a full poller looks for a free slot even if no VodJob change woke it. */
+const FULL_RECHECK_MS = 5_000;
+
+/**
+ * The VodJob for a recording: its name is a hash of the source, so every delivery of the same
+ * recording (SQS redelivers; the origin may send twice) names the same VodJob and never makes a second.
+ */
+export function vodJobName(source: string): string {
+  return `vod-${createHash("sha256").update(source).digest("hex").slice(0, 24)}`;
+}
+
+export function vodJobForSource(source: string, namespace: string, stream?: string): VodJobManifest {
+  return {
+    apiVersion: API_VERSION,
+    kind: VOD_JOB.kind,
+    metadata: { name: vodJobName(source), namespace, labels: { ...MANAGED_BY, ...(stream ? { [STREAM_LABEL]: stream } : {}) } },
+    spec: { source },
+  };
+}
+
+export interface VodQueuePollerOptions {
+  queue: JobQueue;
+  settings: VodJobSettings;
+  logger: Logger;
+  /** The VodJobs as the informer cache holds them, by `namespace/name`. */
+  vodJobs: { get(key: string): VodJob | undefined; list(): VodJob[] };
+  /** Creates the VodJob, or leaves an existing one as it is (server-side apply). */
+  createVodJob(manifest: VodJobManifest): Promise<void>;
+}
+
+/** The messages naming one VodJob; more than one when a recording was announced twice. */
+type Held = Map<string, QueueMessage>;
+
+const isFinished = (vodJob: VodJob | undefined): boolean => vodJob?.status?.phase === "Succeeded" || vodJob?.status?.phase === "Failed";
+
+/**
+ * Turns VOD queue messages into VodJobs and holds each message while its VodJob works: a heartbeat
+ * keeps it invisible, it is deleted only once the VodJob Succeeded, and a Failed VodJob's message
+ * is released to come back until the queue's redrive policy moves it to the dead-letter queue
+ * (nothing is ever deleted unfinished). If the operator dies, held messages reappear after one
+ * visibility timeout and the next leader finds their VodJobs by name and holds them again.
+ *
+ * No message is received while maxConcurrentJobs VodJobs are unfinished (counting those made by
+ * hand), so the queue itself is the backlog. A long poll that was already waiting when VodJobs made
+ * by hand filled the room still hands its messages over, and they are taken: a recording never pays
+ * for the operator's capacity with a receive count (which would push it towards the dead-letter queue).
+ */
+export class VodQueuePoller {
+  private readonly held = new Map<string, Held>();
+  private wakeUp: (() => void) | undefined;
+
+  constructor(private readonly options: VodQueuePollerOptions) {}
+
+  /**
+   * Receives and holds messages until `signal` aborts (leadership ends). Held messages then stay
+   * hidden until their timeout, after which the next leader receives them and finds their VodJobs.
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    const heartbeat = setInterval(() => void this.beat(), this.options.settings.heartbeatSeconds * 1000);
+    try {
+      await this.poll(signal);
+    } finally {
+      clearInterval(heartbeat);
+      this.held.clear();
+    }
+  }
+
+  /** Called with every VodJob the informer reports: a held message may now be finished with. */
+  vodJobChanged(vodJob: VodJob): void {
+    const key = `${vodJob.metadata.namespace}/${vodJob.metadata.name}`;
+    // Deleted by hand: stop hiding its messages; they come back after their timeout and re-create it.
+    if (!this.options.vodJobs.get(key)) this.held.delete(key);
+    else if (this.held.has(key)) void this.settle(key);
+    this.wakeUp?.();
+  }
+
+  /** Messages kept invisible by the heartbeat right now. */
+  get heldMessages(): number {
+    let count = 0;
+    for (const messages of this.held.values()) count += messages.size;
+    return count;
+  }
+
+  /** VodJobs unfinished or not yet seen by the informer: what counts against maxConcurrentJobs. */
+  get activeJobs(): number {
+    const active = new Set(this.held.keys());
+    for (const vodJob of this.options.vodJobs.list()) {
+      if (!isFinished(vodJob)) active.add(`${vodJob.metadata.namespace}/${vodJob.metadata.name}`);
+    }
+    return active.size;
+  }
+
+  private async poll(signal: AbortSignal): Promise<void> {
+    const { queue, settings, logger } = this.options;
+    const backoff = new Backoff({ initialMs: 1000, maxMs: 30_000 });
+    while (!signal.aborted) {
+      const room = settings.maxConcurrentJobs - this.activeJobs;
+      if (room <= 0) {
+        await this.waitForChange(FULL_RECHECK_MS, signal);
+        continue;
+      }
+      let messages: QueueMessage[];
+      try {
+        messages = await queue.receive({
+          maxMessages: Math.min(10, room),
+          waitTimeSeconds: WAIT_TIME_SECONDS,
+          visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds,
+          signal,
+        });
+        backoff.reset();
+      } catch (error) {
+        const retryInMs = backoff.next();
+        logger.warn("VOD queue receive failed; retrying", { queue: queue.name, error, retryInMs });
+        await sleep(retryInMs, signal);
+        continue;
+      }
+      for (const message of messages) {
+        try {
+          await this.handle(message);
+        } catch (error) {
+          // Not held: the message comes back after its visibility timeout and is tried again.
+          logger.warn("could not turn a VOD queue message into a VodJob; it returns after its visibility timeout", { messageId: message.id, error });
+        }
+      }
+    }
+  }
+
+  private async handle(message: QueueMessage): Promise<void> {
+    const { settings, logger, vodJobs } = this.options;
+    let parsed;
+    try {
+      parsed = parseJobMessage(message.body);
+    } catch (error) {
+      if (!(error instanceof InvalidJobMessageError)) throw error;
+      await this.release(message, `not a job: ${error.reason}`);
+      return;
+    }
+    if (parsed.kind === "s3-test-event") {
+      await this.options.queue.delete(message.receiptHandle);
+      logger.info("deleted S3's test event (it names no recording)");
+      return;
+    }
+    const source = `s3://${parsed.job.bucket}/${parsed.job.key}`;
+    const manifest = vodJobForSource(source, settings.namespace, parsed.job.recording?.stream);
+    const key = `${settings.namespace}/${manifest.metadata.name}`;
+    const existing = vodJobs.get(key);
+    if (existing && existing.spec.source !== source) {
+      await this.release(message, `VodJob ${key} exists for another source (${existing.spec.source})`);
+      return;
+    }
+    if (!existing) {
+      await this.options.createVodJob(manifest);
+      logger.info("VodJob created from the VOD queue", { vodJob: key, source, messageId: message.id });
+    }
+    const messages = this.held.get(key) ?? new Map<string, QueueMessage>();
+    // The same message received again (its visibility ran out) replaces the old receipt, which no longer works.
+    messages.set(message.id, message);
+    this.held.set(key, messages);
+    await this.settle(key);
+  }
+
+  /** Deletes the messages of a Succeeded VodJob, releases those of a Failed one, forgets those of a deleted one. */
+  private async settle(key: string): Promise<void> {
+    const messages = this.held.get(key);
+    if (!messages) return;
+    const vodJob = this.options.vodJobs.get(key);
+    const phase = vodJob?.status?.phase;
+    if (phase !== "Succeeded" && phase !== "Failed") return;
+    this.held.delete(key);
+    this.wakeUp?.();
+    for (const message of messages.values()) {
+      try {
+        if (phase === "Succeeded") {
+          await this.options.queue.delete(message.receiptHandle);
+          this.options.logger.info("VodJob succeeded; its message is deleted", { vodJob: key, messageId: message.id });
+        } else {
+          await this.release(message, `VodJob ${key} failed`);
+        }
+      } catch (error) {
+        // Received again meanwhile (by a new leader): whoever holds it now finds the VodJob finished.
+        this.options.logger.warn("could not settle a VodJob's message; it returns after its visibility timeout", { vodJob: key, messageId: message.id, error });
+      }
+    }
+  }
+
+  /** Back to the queue after a delay growing per receive: after maxReceiveCount receives it is dead-lettered, never lost. */
+  private async release(message: QueueMessage, reason: string): Promise<void> {
+    const retryAfterSeconds = Math.min(MAX_RETRY_DELAY_SECONDS, RETRY_DELAY_SECONDS * 2 ** (message.receiveCount - 1));
+    this.options.logger.warn("VOD queue message released towards the dead-letter queue", { messageId: message.id, receiveCount: message.receiveCount, reason, retryAfterSeconds });
+    await this.options.queue.release(message.receiptHandle, { reason, retryAfterSeconds });
+  }
+
+  private async beat(): Promise<void> {
+    const { queue, settings, logger } = this.options;
+    for (const [key, messages] of this.held) {
+      for (const message of [...messages.values()]) {
+        try {
+          await queue.changeVisibility(message.receiptHandle, settings.visibilityTimeoutSeconds);
+        } catch (error) {
+          if (!(error instanceof ReceiptHandleInvalidError)) {
+            logger.warn("heartbeat failed; retrying at the next beat", { vodJob: key, messageId: message.id, error });
+            continue;
+          }
+          // Someone else received it (a new leader after a partition): it is theirs now.
+          messages.delete(message.id);
+          if (messages.size === 0) this.held.delete(key);
+        }
+      }
+    }
+  }
+
+  private waitForChange(timeoutMs: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      function done(): void {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        resolve();
+      }
+      this.wakeUp = done;
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+}

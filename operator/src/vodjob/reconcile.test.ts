@@ -1,0 +1,207 @@
+/**
+ * The VodJob controller and queue poller in the operator's manager, against a real control plane
+ * (kube-apiserver, controller-manager with the Job controller, scheduler, kwok nodes that run and
+ * complete Job pods) and a real SQS server (ElasticMQ with a dead-letter queue).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
+import { BatchV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Job } from "@kubernetes/client-node";
+import { SqsQueue, createLogger, formatRecordingJob } from "@live360/core";
+import {
+  installCustomResourceDefinitions,
+  kubeConfigFor,
+  startApiProxy,
+  startCluster,
+  startSqsServer,
+  stopCluster,
+  waitFor,
+  type ApiProxy,
+  type LocalCluster,
+  type SqsServer,
+} from "@live360/testkit";
+import { CRDS_DIR } from "../api/crd.js";
+import { GROUP, VERSION, type VodJob } from "../api/v1alpha1/index.js";
+import { resolveOperatorConfig } from "../config.js";
+import { Manager } from "../manager.js";
+import { vodJobName } from "./queue-poller.js";
+import { vodJobController } from "./reconcile.js";
+import { resolveVodJobSettings } from "./settings.js";
+
+const NS = "vod";
+const logger = createLogger("vodjob-test", { level: process.env.LIVE360_LOG_LEVEL === "debug" ? "debug" : "error" });
+// The first run may build the control plane from source; later starts take seconds.
+const START_TIMEOUT_MS = 60 * 60_000;
+const converge = { timeoutMs: 120_000, intervalMs: 250 };
+
+describe("VodJobs from the VOD queue (real API server, kwok, ElasticMQ)", () => {
+  let cluster: LocalCluster;
+  let kc: KubeConfig;
+  let sqs: SqsServer;
+  let queue: SqsQueue;
+  let deadLetters: SqsQueue;
+  let proxy: ApiProxy;
+  let manager: Manager;
+
+  const vodJobs = () => kc.makeApiClient(CustomObjectsApi);
+  const readVodJob = async (name: string) =>
+    (await vodJobs().getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: "vodjobs", name })) as VodJob;
+  const listVodJobs = async () =>
+    ((await vodJobs().listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: "vodjobs" })) as { items: VodJob[] }).items;
+  const recordingMessage = (stream: string, stamp: string) =>
+    formatRecordingJob({
+      bucket: "ingest",
+      key: `recordings/${stream}/${stamp}.mp4`,
+      recording: { stream, startedAt: new Date(`${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T18:00:00Z`), durationSeconds: 60, projection: "equirectangular" },
+    });
+  const queueEmpty = async (q: SqsQueue) => {
+    const counts = await q.counts();
+    return counts.visible + counts.inFlight + counts.delayed === 0;
+  };
+  const reconciles = async () => {
+    const text = await manager.registry.metrics();
+    return [...text.matchAll(/^live360_operator_reconcile_total\{controller="vodjob",result="[a-z]+"\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+  };
+
+  beforeAll(async () => {
+    [cluster, sqs] = await Promise.all([
+      startCluster(),
+      startSqsServer({ queues: [{ name: "vod", visibilityTimeoutSeconds: 30, deadLetter: { name: "vod-dead", maxReceiveCount: 2 } }] }),
+    ]);
+    kc = kubeConfigFor(cluster);
+    await installCustomResourceDefinitions(kc, CRDS_DIR);
+    await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: NS } } });
+    await waitFor("the namespace's default service account", async () => {
+      const accounts = await kc.makeApiClient(CoreV1Api).listNamespacedServiceAccount({ namespace: NS });
+      return accounts.items.some((a) => a.metadata?.name === "default");
+    }, converge);
+    const sqsOptions = { endpoint: sqs.endpoint, region: sqs.region, credentials: sqs.credentials };
+    queue = new SqsQueue({ queueUrl: sqs.queueUrls.vod!, ...sqsOptions });
+    deadLetters = new SqsQueue({ queueUrl: sqs.queueUrls["vod-dead"]!, ...sqsOptions });
+    // The operator talks through a recording proxy, so the test counts what it really writes.
+    proxy = await startApiProxy(kc);
+    manager = new Manager({
+      kubeConfig: proxy.kubeConfig,
+      namespaces: [NS],
+      identity: "vodjob-test",
+      leaderElection: undefined,
+      httpPort: undefined,
+      bindAddress: "127.0.0.1",
+      logger,
+      controllers: [
+        vodJobController({
+          config: resolveOperatorConfig(),
+          settings: resolveVodJobSettings({ egressBucket: "egress", namespace: NS, visibilityTimeoutSeconds: 20, heartbeatSeconds: 5, maxConcurrentJobs: 2 }),
+          namespaces: [NS],
+          queue,
+          resyncIntervalMs: 500,
+        }),
+      ],
+    });
+    await manager.start();
+  }, START_TIMEOUT_MS);
+
+  afterAll(async () => {
+    await manager?.stop();
+    await proxy?.close();
+    await Promise.all([sqs?.stop(), cluster && stopCluster(cluster)]);
+  }, 120_000);
+
+  test("a message becomes one VodJob, whose Job kwok completes; the VodJob Succeeds and only then is the message deleted", async () => {
+    await queue.send(recordingMessage("cam1", "20260624T180000Z"));
+    const name = vodJobName("s3://ingest/recordings/cam1/20260624T180000Z.mp4");
+    const done = await waitFor("the VodJob to succeed", async () => {
+      const vodJob = await readVodJob(name).catch(() => undefined);
+      return vodJob?.status?.phase === "Succeeded" ? vodJob : undefined;
+    }, converge);
+    expect(done.spec.source).toBe("s3://ingest/recordings/cam1/20260624T180000Z.mp4");
+    expect(done.metadata.labels?.["live360.io/stream"]).toBe("cam1");
+    expect(done.status).toMatchObject({ phase: "Succeeded", progress: 100, attempts: 1, jobName: name, observedGeneration: 1 });
+    expect(done.status?.conditions?.map((c) => [c.type, c.status, c.observedGeneration])).toEqual([
+      ["JobCreated", "True", 1],
+      ["Complete", "True", 1],
+      ["Failed", "False", 1],
+    ]);
+
+    const job: V1Job = await kc.makeApiClient(BatchV1Api).readNamespacedJob({ name, namespace: NS });
+    expect(job.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: "VodJob", name, uid: done.metadata.uid, controller: true })]);
+    expect(job.spec?.podFailurePolicy?.rules?.[0]).toMatchObject({ action: "Ignore", onPodConditions: [{ type: "DisruptionTarget", status: "True" }] });
+    expect(job.spec?.template.spec?.containers[0]?.args?.slice(0, 3)).toEqual(["vod-worker", "--job", "s3://ingest/recordings/cam1/20260624T180000Z.mp4"]);
+    // Every write the operator made went through server-side apply with its own field manager.
+    expect(job.metadata?.managedFields?.find((f) => f.operation === "Apply")?.manager).toBe("live360-operator");
+
+    await waitFor("the message to be deleted", () => queueEmpty(queue), converge);
+    expect(await queueEmpty(deadLetters)).toBe(true);
+    const metrics = await manager.registry.metrics();
+    expect(metrics).toMatch(/^live360_operator_vod_jobs\{phase="Succeeded"\} 1$/m);
+    expect(metrics).toMatch(/^live360_operator_vod_messages_held 0$/m);
+  }, 180_000);
+
+  test("the same recording announced twice still makes one VodJob, and both messages are deleted when it succeeds", async () => {
+    const body = recordingMessage("cam2", "20260625T180000Z");
+    await queue.send(body);
+    await queue.send(body);
+    const name = vodJobName("s3://ingest/recordings/cam2/20260625T180000Z.mp4");
+    await waitFor("both messages to be deleted", () => queueEmpty(queue), converge);
+    const forCam2 = (await listVodJobs()).filter((v) => v.metadata.labels?.["live360.io/stream"] === "cam2");
+    expect(forCam2.map((v) => [v.metadata.name, v.status?.phase])).toEqual([[name, "Succeeded"]]);
+    const jobs = await kc.makeApiClient(BatchV1Api).listNamespacedJob({ namespace: NS, labelSelector: `live360.io/vodjob=${name}` });
+    expect(jobs.items).toHaveLength(1);
+    expect(await queueEmpty(deadLetters)).toBe(true);
+  }, 180_000);
+
+  test("at steady state the controller keeps reconciling (resyncs) but writes nothing", async () => {
+    await waitFor("no unfinished VodJobs", async () => (await listVodJobs()).every((v) => v.status?.phase === "Succeeded"), converge);
+    proxy.requests.length = 0;
+    const before = await reconciles();
+    await waitFor("several more reconciles", async () => (await reconciles()) >= before + 6, converge);
+    expect(proxy.requests.filter((r) => r.method !== "GET")).toEqual([]);
+  }, 180_000);
+
+  test("at maxConcurrentJobs no further message is taken; when a VodJob finishes, the waiting message becomes one", async () => {
+    // With every node cordoned, worker pods cannot be scheduled: the VodJobs stay Pending and fill both slots.
+    const core = kc.makeApiClient(CoreV1Api);
+    const nodes = (await core.listNode()).items.map((n) => n.metadata!.name!);
+    const cordon = (unschedulable: boolean) =>
+      Promise.all(nodes.map((name) => core.patchNode({ name, body: { spec: { unschedulable } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch))));
+    await cordon(true);
+    try {
+      const streams = ["cam3", "cam4", "cam5"];
+      for (const stream of streams) await queue.send(recordingMessage(stream, "20260626T180000Z"));
+      const names = streams.map((stream) => vodJobName(`s3://ingest/recordings/${stream}/20260626T180000Z.mp4`));
+      const pending = async () => (await listVodJobs()).filter((v) => names.includes(v.metadata.name ?? "") && v.status?.phase === "Pending");
+      await waitFor("two VodJobs Pending", async () => (await pending()).length === 2, converge);
+      // With room, a long poll would take the third message at once; while resyncs go on it stays in the queue.
+      const before = await reconciles();
+      await waitFor("a few resyncs", async () => (await reconciles()) >= before + 10, converge);
+      expect(await queue.counts()).toMatchObject({ visible: 1, inFlight: 2 });
+      expect((await listVodJobs()).filter((v) => names.includes(v.metadata.name ?? ""))).toHaveLength(2);
+    } finally {
+      await cordon(false);
+    }
+    // The pods run and complete, the VodJobs succeed, and the third message gets its turn.
+    await waitFor("all three messages to be done with", () => queueEmpty(queue), converge);
+    const done = (await listVodJobs()).filter((v) => v.metadata.labels?.["live360.io/stream"]?.match(/^cam[345]$/));
+    expect(done.map((v) => v.status?.phase)).toEqual(["Succeeded", "Succeeded", "Succeeded"]);
+  }, 240_000);
+
+  test("the message of a failed VodJob, and one that is no job at all, are never deleted: they reach the dead-letter queue", async () => {
+    // The worker cannot make flat output: this VodJob fails without a Job, as a Job out of retries would.
+    const source = "s3://ingest/recordings/broken/20260627T180000Z.mp4";
+    const name = vodJobName(source);
+    await vodJobs().createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: NS,
+      plural: "vodjobs",
+      body: { apiVersion: `${GROUP}/${VERSION}`, kind: "VodJob", metadata: { name }, spec: { source, projection: { output: "flat" } } },
+    });
+    await waitFor("the VodJob to fail", async () => (await readVodJob(name)).status?.phase === "Failed", converge);
+    await queue.send(recordingMessage("broken", "20260627T180000Z"));
+    await queue.send("this is not a job message");
+    await waitFor("both messages in the dead-letter queue", async () => (await deadLetters.counts()).visible === 2, converge);
+    expect(await queueEmpty(queue)).toBe(true);
+    // The failed VodJob was left as it is: not re-created, not re-run.
+    const failed = await readVodJob(name);
+    expect(failed.status?.phase).toBe("Failed");
+    expect(failed.status?.conditions?.find((c) => c.type === "Failed")?.reason).toBe("InvalidSpec");
+  }, 240_000);
+});

@@ -1,0 +1,161 @@
+import type { KubernetesObject, V1Job, V1Pod } from "@kubernetes/client-node";
+import { ConfigError, Gauge, SqsQueue, type JobQueue, type Logger } from "@live360/core";
+import { GROUP, VERSION, VOD_JOB_PHASES, type VodJob } from "../api/v1alpha1/index.js";
+import type { OperatorConfig } from "../config.js";
+import type { Cache, ObjectWriter } from "../engine/client.js";
+import { Controller, type ReconcileResult } from "../engine/controller.js";
+import type { EventRecorder } from "../engine/events.js";
+import { CORE_TYPES, splitKey } from "../engine/resources.js";
+import type { ControllerFactory } from "../manager.js";
+import { VodQueuePoller } from "./queue-poller.js";
+import { NoEgressBucketError, VOD_JOB_LABEL, VOD_JOB_TYPE, VOD_WORKER_SELECTOR, VodJobSpecError, vodJobResources } from "./resources.js";
+import type { VodJobSettings } from "./settings.js";
+import { statusChanged, vodJobStatus, type JobProblem } from "./status.js";
+
+/** A leftover Job of a deleted VodJob of the same name waits for the garbage collector. */
+const FOREIGN_JOB_RETRY_MS = 2_000;
+
+export interface VodJobReconcilerOptions {
+  config: OperatorConfig;
+  settings: VodJobSettings;
+  caches: { vodJobs: Cache<VodJob>; jobs: Cache<V1Job>; pods: Cache<V1Pod> };
+  writer: ObjectWriter;
+  events: EventRecorder;
+  logger: Logger;
+  now?: () => Date;
+}
+
+/**
+ * Makes each VodJob's worker Job (server-side apply, owned by the VodJob) and mirrors the Job and
+ * the worker's result into the VodJob's status, writing only on change. The Job's template never
+ * changes after creation (VodJob specs are immutable), so an existing Job is never written again.
+ * A finished VodJob is never re-run, even after the Job's TTL removed its Job.
+ */
+export class VodJobReconciler {
+  constructor(private readonly options: VodJobReconcilerOptions) {}
+
+  readonly reconcile = async (key: string): Promise<ReconcileResult | void> => {
+    const { caches, writer, events, logger } = this.options;
+    const vodJob = caches.vodJobs.get(key);
+    if (!vodJob || vodJob.metadata.deletionTimestamp) return;
+    const phase = vodJob.status?.phase;
+    let job = caches.jobs.get(key);
+    if (job && !job.metadata?.ownerReferences?.some((owner) => owner.uid === vodJob.metadata.uid)) {
+      logger.info("a Job of the same name belongs to an earlier VodJob; waiting for the garbage collector", { vodJob: key });
+      return { requeueAfterMs: FOREIGN_JOB_RETRY_MS };
+    }
+    if (!job && (phase === "Succeeded" || phase === "Failed")) return;
+
+    let problem: JobProblem | undefined;
+    if (!job) {
+      try {
+        job = (await writer.apply(vodJobResources(vodJob, this.options.config, this.options.settings))) as V1Job;
+        events.record(vodJob, "Normal", "JobCreated", `created Job ${job.metadata?.name ?? ""} to transcode ${vodJob.spec.source}`);
+      } catch (error) {
+        if (error instanceof VodJobSpecError) problem = { terminal: true, reason: "InvalidSpec", message: error.message };
+        else if (error instanceof NoEgressBucketError) problem = { terminal: false, reason: "NoEgressBucket", message: error.message };
+        else throw error;
+        events.record(vodJob, "Warning", problem.reason, problem.message);
+      }
+    }
+    const { namespace = "", name } = splitKey(key);
+    const pods = caches.pods.list().filter((pod) => pod.metadata?.namespace === namespace && pod.metadata?.labels?.[VOD_JOB_LABEL] === name);
+    const next = vodJobStatus(vodJob, { job, pods, problem }, (this.options.now ?? (() => new Date()))());
+    if (!statusChanged(vodJob.status, next)) return;
+    await writer.applyStatus({ group: GROUP, version: VERSION, plural: VOD_JOB_TYPE.plural, namespace, name }, VOD_JOB_TYPE.apiVersion, VOD_JOB_TYPE.kind, next);
+    if (next.phase !== phase && (next.phase === "Succeeded" || next.phase === "Failed")) {
+      const failure = next.conditions?.find((c) => c.type === "Failed" && c.status === "True");
+      if (next.phase === "Succeeded") events.record(vodJob, "Normal", "Succeeded", `asset published${next.masterPlaylistUrl ? `: ${next.masterPlaylistUrl}` : ""}`);
+      else events.record(vodJob, "Warning", failure?.reason ?? "Failed", failure?.message ?? "the transcode failed");
+      logger.info("VodJob finished", { vodJob: key, phase: next.phase, attempts: next.attempts, masterPlaylistUrl: next.masterPlaylistUrl });
+    }
+  };
+}
+
+/** The VodJob owning a Job or a worker pod, by the label the operator puts on both. */
+function ownerKey(object: KubernetesObject): string[] {
+  const name = object.metadata?.labels?.[VOD_JOB_LABEL];
+  return name && object.metadata?.namespace ? [`${object.metadata.namespace}/${name}`] : [];
+}
+
+export interface VodJobControllerOptions {
+  config: OperatorConfig;
+  settings: VodJobSettings;
+  /** The operator's watched namespaces (empty: all); VodJobs made from the queue must land in one. */
+  namespaces: readonly string[];
+  /** The VOD queue; by default SQS at settings.queueUrl. No polling when neither is set. */
+  queue?: JobQueue;
+  workers?: number;
+  resyncIntervalMs?: number;
+  now?: () => Date;
+}
+
+/**
+ * The VodJob controller for the operator's manager: reconciles VodJobs into worker Jobs and, when
+ * there is a VOD queue, runs the poller turning its messages into VodJobs (only while leading,
+ * like the controller). Wire it with `operatorControllers()`' list:
+ *   vodJobController({ config, settings: resolveVodJobSettings({...}), namespaces: run.namespaces })
+ */
+export function vodJobController(options: VodJobControllerOptions): ControllerFactory {
+  const { config, settings, namespaces } = options;
+  const queue =
+    options.queue ?? (settings.queueUrl ? new SqsQueue({ queueUrl: settings.queueUrl, endpoint: config.recording.sqsEndpoint, region: config.recording.region }) : undefined);
+  if (queue && namespaces.length > 0 && !namespaces.includes(settings.namespace)) {
+    throw new ConfigError("vod.namespace", settings.namespace, `VodJobs from the queue must be created in a watched namespace (${namespaces.join(", ")}): add it to the watched namespaces or choose one of them`);
+  }
+  return (context) => {
+    const vodJobs = context.informer<VodJob>(VOD_JOB_TYPE);
+    const jobs = context.informer<V1Job>(CORE_TYPES.job, { labelSelector: VOD_WORKER_SELECTOR });
+    const pods = context.informer<V1Pod>(CORE_TYPES.pod, { labelSelector: VOD_WORKER_SELECTOR });
+    const logger = context.logger.child("vodjob");
+    const reconciler = new VodJobReconciler({
+      config,
+      settings,
+      caches: { vodJobs, jobs, pods },
+      writer: context.writer,
+      events: context.events,
+      logger,
+      now: options.now,
+    });
+    const controller = new Controller({
+      name: "vodjob",
+      reconcile: reconciler.reconcile,
+      logger,
+      metrics: context.controllerMetrics,
+      workers: options.workers,
+      resyncIntervalMs: options.resyncIntervalMs,
+    });
+    for (const informer of vodJobs.informers.values()) controller.watchPrimary(informer);
+    for (const set of [jobs, pods]) {
+      for (const informer of set.informers.values()) controller.watchRelated(informer, ownerKey);
+    }
+    const byPhase = new Gauge({
+      name: "live360_operator_vod_jobs",
+      help: "VodJobs by status.phase (Pending until the operator has written a status).",
+      labelNames: ["phase"],
+      registers: [context.registry],
+      collect: () => {
+        for (const phase of VOD_JOB_PHASES) byPhase.set({ phase }, 0);
+        for (const vodJob of vodJobs.list()) byPhase.inc({ phase: vodJob.status?.phase ?? "Pending" });
+      },
+    });
+    if (queue) {
+      const poller = new VodQueuePoller({
+        queue,
+        settings,
+        logger: logger.child("queue", { queue: queue.name }),
+        vodJobs,
+        createVodJob: async (manifest) => void (await context.writer.apply(manifest)),
+      });
+      vodJobs.onChange((vodJob) => poller.vodJobChanged(vodJob));
+      const held: Gauge = new Gauge({
+        name: "live360_operator_vod_messages_held",
+        help: "VOD queue messages the operator holds invisible (heartbeats) while their VodJobs run.",
+        registers: [context.registry],
+        collect: () => held.set(poller.heldMessages),
+      });
+      context.addRunnable("vod-queue", (signal) => poller.run(signal));
+    }
+    return controller;
+  };
+}
