@@ -117,6 +117,11 @@ describe("live360 operator process", () => {
     expect((await getText(`${standby.url}/readyz`)).body).toBe("standby\n");
 
     await createReadyEvent("first");
+    expect((await getText(`${leader.url}/readyz`)).body).toBe("leading\n");
+    const metrics = (await getText(`${leader.url}/metrics`)).body;
+    expect(metrics).toMatch(/^live360_operator_live_events\{phase="Ready"\} 1$/m);
+    expect(metrics).toMatch(/^live360_operator_reconcile_total\{controller="liveevent",result="requeue"\} [1-9]/m);
+    expect(metrics).toMatch(/^live360_operator_queue_depth\{controller="liveevent"\} \d+$/m);
 
     // As a Spot reclaim or an OOM kill would: no chance to release the lease.
     leader.process.child.kill("SIGKILL");
