@@ -14,6 +14,7 @@ import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { DEFAULT_VOD_WORKER_CONFIG } from "@live360/vod-worker";
+import { parse } from "yaml";
 import { resolveInfraConfig, SERVICE_ACCOUNTS, type InfraConfigInput } from "./config.js";
 import { NODE_POOLS, POOL_LABEL } from "./node-pools.js";
 import { chartAppVersion, operatorChartValues } from "./operator-values.js";
@@ -299,6 +300,24 @@ describe("operator chart and outputs", () => {
     }
     withEdge.template.hasOutput("UpdateKubeconfigCommand", { Value: Match.objectLike({ "Fn::Join": Match.anyValue() }) });
     expect(outputs).not.toContain("NextStep");
+  });
+});
+
+describe("EKS example", () => {
+  test("examples/liveevent.yaml with origins and edges on their tainted Spot pools, and nothing else changed", () => {
+    type Placed = { nodeSelector?: Record<string, string>; tolerations?: Json[] };
+    type Event = { spec: { origin: Placed; edge: Placed } };
+    const eks = parse(readFileSync(path.join(repoRoot, "eks-infra/examples/liveevent.yaml"), "utf8")) as Event;
+    const base = parse(readFileSync(path.join(repoRoot, "examples/liveevent.yaml"), "utf8")) as Event;
+    for (const [component, pool] of [["origin", "origin"], ["edge", "edge"]] as const) {
+      const placed = eks.spec[component];
+      expect(NODE_POOLS.find((p) => p.name === pool)?.tainted).toBe(true);
+      expect(placed.nodeSelector).toEqual({ [POOL_LABEL]: pool });
+      expect(placed.tolerations).toEqual([{ key: POOL_LABEL, operator: "Equal", value: pool, effect: "NoSchedule" }]);
+      delete placed.nodeSelector;
+      delete placed.tolerations;
+    }
+    expect(eks).toEqual(base);
   });
 });
 

@@ -78,7 +78,7 @@ export class Live360Stack extends Stack {
       },
       TestPatternPlayerUrl: {
         value: `https://${viewerHost}/${PLAYER_PREFIX}index.html?url=https://${viewerHost}/hls/demo/master.m3u8`,
-        description: "Player on examples/liveevent.yaml (test source on)",
+        description: "Player on eks-infra/examples/liveevent.yaml (test source on)",
       },
       VodPlayerUrlTemplate: {
         value: `https://${viewerHost}/${PLAYER_PREFIX}index.html?url=https://${viewerHost}/vod/<stream>/<timestamp>/master.m3u8`,

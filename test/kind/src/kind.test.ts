@@ -145,6 +145,11 @@ describe("manifests against a real API server (server-side dry-run)", () => {
     expect(stdout).toContain("liveevent.live360.io/demo serverside-applied (server dry run)");
   });
 
+  test("the EKS variant of the example (eks-infra/examples) is accepted too", async () => {
+    const { stdout } = await dryRun("eks-infra/examples/liveevent.yaml", "--namespace", namespace);
+    expect(stdout).toContain("liveevent.live360.io/demo serverside-applied (server dry run)");
+  });
+
   test("the operator chart rendered with values.yaml is accepted, with kind's service types and stand-ins", async () => {
     const helm = (await run("bash", [path.join(root, "test/helm/build.sh")], { maxBuffer: 64 * 1024 * 1024 })).stdout.trim();
     const { stdout: rendered } = await run(helm, ["template", "live360-operator", path.join(root, "charts/live360-operator"), "--namespace", namespace, "--values", path.join(kindDir, "values.yaml")], { maxBuffer: 16 * 1024 * 1024 });
