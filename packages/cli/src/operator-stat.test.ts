@@ -1,0 +1,54 @@
+/**
+ * The operator reads each origin's /stat to tell Ready from Live and to pick the active origin.
+ * Its reader is checked here against a real origin and a real publisher (FFmpeg over RTMP), so a
+ * change of the origin's /stat cannot silently turn every event's Publishing condition Unknown.
+ */
+import { afterEach, describe, expect, test } from "@jest/globals";
+import path from "node:path";
+import { createLogger, parseLadder } from "@live360/core";
+import { httpOriginStat, type LiveEvent } from "@live360/operator";
+import { resolveOriginConfig, startOrigin, type Origin } from "@live360/origin";
+import { freePort, makeTestClip, publishFile, tempDir, waitFor, type Publisher } from "@live360/testkit";
+
+let origin: Origin | undefined;
+let publisher: Publisher | undefined;
+
+afterEach(async () => {
+  await publisher?.stop();
+  await origin?.close();
+});
+
+// The reader looks only at the URL; the event is there for fakes that answer per event.
+const target = (url: string) => ({ event: {} as LiveEvent, role: "primary" as const, url });
+
+describe("operator: reading an origin's /stat", () => {
+  test("no stream before publishing, the stream live while an encoder publishes", async () => {
+    const dir = await tempDir("operator-stat");
+    const [rtmpPort, httpPort] = [await freePort(), await freePort()];
+    origin = await startOrigin(
+      resolveOriginConfig({ rtmpPort, httpPort, bindAddress: "127.0.0.1", dataDir: path.join(dir, "data"), ladder: parseLadder("ladder", "source") }),
+      { logger: createLogger("origin", { level: "error" }) },
+    );
+    const url = `http://127.0.0.1:${httpPort}/stat`;
+    expect((await httpOriginStat(target(url)))?.streams).toEqual([]);
+
+    publisher = await publishFile(await makeTestClip(dir, { seconds: 4 }), `rtmp://127.0.0.1:${rtmpPort}/live/keynote`, { loop: true });
+    const stat = await waitFor("the stream to be live in /stat", async () => {
+      const summary = await httpOriginStat(target(url));
+      return summary?.streams.some((s) => s.stream === "keynote" && s.state === "live") ? summary : undefined;
+    }, { timeoutMs: 30_000 });
+    expect(stat.streams.map((s) => s.stream)).toEqual(["keynote"]);
+  });
+
+  test("an unreachable origin or an answer that is not a /stat is unknown, never an error", async () => {
+    expect(await httpOriginStat(target(`http://127.0.0.1:${await freePort()}/stat`))).toBeUndefined();
+    const dir = await tempDir("operator-stat");
+    const httpPort = await freePort();
+    origin = await startOrigin(
+      resolveOriginConfig({ rtmpPort: await freePort(), httpPort, bindAddress: "127.0.0.1", dataDir: path.join(dir, "data"), ladder: parseLadder("ladder", "source") }),
+      { logger: createLogger("origin", { level: "error" }) },
+    );
+    expect(await httpOriginStat(target(`http://127.0.0.1:${httpPort}/healthz`))).toBeUndefined();
+    expect(await httpOriginStat(target(`http://127.0.0.1:${httpPort}/no-such-page`))).toBeUndefined();
+  });
+});
