@@ -5,7 +5,8 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, jest, test } from "@jest/globals";
 import { fileURLToPath } from "node:url";
-import { CoordinationV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import { CoordinationV1Api, CustomObjectsApi, KubernetesObjectApi, type KubeConfig } from "@kubernetes/client-node";
+import { liveEventResources, resolveOperatorConfig, type LiveEvent } from "@live360/operator";
 import {
   createNamespace,
   freePort,
@@ -79,17 +80,30 @@ async function isLeading(r: Replica): Promise<boolean> {
   return /^live360_operator_leader 1$/m.test((await getText(`${r.url}/metrics`)).body);
 }
 
-/** Creates a LiveEvent and waits until the leading replica has made it Ready. */
-async function createReadyEvent(name: string): Promise<void> {
-  const objects = admin.makeApiClient(CustomObjectsApi);
-  await objects.createNamespacedCustomObject({
+function createEvent(name: string): Promise<unknown> {
+  return admin.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
     ...EVENTS,
     body: { apiVersion: "live360.io/v1alpha1", kind: "LiveEvent", metadata: { name }, spec: { streamName: name, edge: { minReplicas: 1 } } },
   });
-  await waitFor(`${name} to be Ready`, async () => {
-    const event = (await objects.getNamespacedCustomObject({ ...EVENTS, name })) as { status?: { phase?: string } };
-    return event.status?.phase === "Ready";
+}
+
+/** Waits until the leading replica has made the event Ready; returns the event. */
+function readyEvent(name: string): Promise<LiveEvent> {
+  return waitFor(`${name} to be Ready`, async () => {
+    const event = (await admin.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({ ...EVENTS, name })) as LiveEvent;
+    return event.status?.phase === "Ready" ? event : undefined;
   }, converge);
+}
+
+/** The event's children on the API server, as Kind/name. */
+async function childrenOf(event: string): Promise<string[]> {
+  const api = KubernetesObjectApi.makeApiClient(admin);
+  const ids: string[] = [];
+  for (const [apiVersion, kind] of [["apps/v1", "StatefulSet"], ["v1", "Service"], ["v1", "ConfigMap"], ["apps/v1", "Deployment"], ["autoscaling/v2", "HorizontalPodAutoscaler"], ["policy/v1", "PodDisruptionBudget"]] as const) {
+    const list = await api.list(apiVersion, kind, NAMESPACE, undefined, undefined, undefined, undefined, `live360.io/event=${event}`);
+    ids.push(...list.items.map((item) => `${kind}/${item.metadata?.name}`));
+  }
+  return ids.sort();
 }
 
 describe("live360 operator process", () => {
@@ -116,18 +130,23 @@ describe("live360 operator process", () => {
     expect(await isLeading(standby)).toBe(false);
     expect((await getText(`${standby.url}/readyz`)).body).toBe("standby\n");
 
-    await createReadyEvent("first");
+    await createEvent("first");
+    await readyEvent("first");
     expect((await getText(`${leader.url}/readyz`)).body).toBe("leading\n");
     const metrics = (await getText(`${leader.url}/metrics`)).body;
     expect(metrics).toMatch(/^live360_operator_live_events\{phase="Ready"\} 1$/m);
     expect(metrics).toMatch(/^live360_operator_reconcile_total\{controller="liveevent",result="requeue"\} [1-9]/m);
     expect(metrics).toMatch(/^live360_operator_queue_depth\{controller="liveevent"\} \d+$/m);
 
-    // As a Spot reclaim or an OOM kill would: no chance to release the lease.
+    // Killed while it starts on a new event, as a Spot reclaim or an OOM kill would: no chance to
+    // release the lease or to finish. The standby takes over and completes the event, without duplicates.
+    await createEvent("second");
     leader.process.child.kill("SIGKILL");
     await waitFor("the standby to take the lease", async () => (await leaseHolder()) === standby.identity, converge);
     await waitFor("the new leader to report itself", () => isLeading(standby), converge);
-    await createReadyEvent("second");
+    const second = await readyEvent("second");
+    const expected = liveEventResources(second, resolveOperatorConfig({ rtmpServiceType: "NodePort" }));
+    expect(await childrenOf("second")).toEqual(expected.map((o) => `${o.kind}/${o.metadata?.name}`).sort());
 
     standby.process.child.kill("SIGTERM");
     expect((await standby.process.exited).code).toBe(0);
