@@ -1,25 +1,5 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from "commander";
-import { Live360Error } from "@live360/core";
 import { registerCommands } from "./commands/index.js";
+import { runCli } from "./program.js";
 
-const program = new Command()
-  .name("live360")
-  .description("Live and on-demand 360° video streaming: local mode, workloads and the Kubernetes operator")
-  .version("0.1.0")
-  .showHelpAfterError()
-  .exitOverride();
-
-registerCommands(program);
-
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
-  if (err instanceof CommanderError) process.exit(err.exitCode);
-  // Explained failures (bad flag values, missing ffmpeg) print one readable line, not a stack.
-  if (err instanceof Live360Error) {
-    process.stderr.write(`live360: ${err.message}\n`);
-    process.exit(2);
-  }
-  throw err;
-}
+await runCli(registerCommands);

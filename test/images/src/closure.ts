@@ -87,3 +87,17 @@ export function productionClosure(lock: PackageLock, workspaceNames: readonly st
 export function packageName(lockPath: string): string {
   return lockPath.slice(lockPath.lastIndexOf("node_modules/") + "node_modules/".length);
 }
+
+/**
+ * The lock as npm sees it after `npm pkg delete dependencies.<dependency> -w <workspace>` edited
+ * that workspace's package.json: the lockfile still lists the edge, npm no longer follows it.
+ */
+export function withoutDependency(lock: PackageLock, workspace: string, dependency: string): PackageLock {
+  const folder = lock.packages[`node_modules/${workspace}`]?.resolved;
+  const entry = folder === undefined ? undefined : lock.packages[folder];
+  if (folder === undefined || !entry?.dependencies?.[dependency]) {
+    throw new LockfileError(`${workspace} has no dependency ${dependency} in package-lock.json: the Dockerfile deletes one that is not there`);
+  }
+  const dependencies = Object.fromEntries(Object.entries(entry.dependencies).filter(([name]) => name !== dependency));
+  return { ...lock, packages: { ...lock.packages, [folder]: { ...entry, dependencies } } };
+}

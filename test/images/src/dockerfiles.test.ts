@@ -11,7 +11,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { copyPaths, npmWorkspaces, parseDockerfile, parseImageReference, parseInstructions, type Stage } from "./dockerfile.js";
-import { packageName, productionClosure, type PackageLock } from "./closure.js";
+import { packageName, productionClosure, withoutDependency, type PackageLock } from "./closure.js";
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("../../../", import.meta.url));
@@ -152,7 +152,10 @@ describe("production installs", () => {
     expect(command.indexOf("npm pkg delete devDependencies --workspaces")).toBeLessThan(command.indexOf("npm ci"));
     const workspaces = npmWorkspaces(command);
     expect(workspaces.length).toBeGreaterThan(0);
-    const closure = productionClosure(lock, workspaces);
+    // Dependencies the Dockerfile deletes from a workspace's package.json before installing.
+    const deleted = [...command.matchAll(/npm pkg delete "?dependencies\.([^"\s]+)"? (?:-w|--workspace)[= ](\S+)/g)];
+    const edited = deleted.reduce((l, m) => withoutDependency(l, m[2] ?? "", m[1] ?? ""), lock);
+    const closure = productionClosure(edited, workspaces);
 
     // Each linked workspace needs its package.json (for "exports") and its compiled dist/ in the image.
     const copied = new Set(instructionsOf(finalStage(stages), "COPY").map((ins) => copyPaths(ins).destination));
@@ -175,6 +178,9 @@ describe("production installs", () => {
     const foreign = name === "operator" ? NOT_IN_WORKLOAD_IMAGES.filter((p) => !["@kubernetes/client-node", "cdk8s", "cdk8s-plus-34"].includes(p)) : NOT_IN_WORKLOAD_IMAGES;
     expect(foreign.filter((p) => names.has(p))).toEqual([]);
     if (name === "operator") expect(names.has("@kubernetes/client-node")).toBe(true);
+    // `live360` is the entry point that loads only what the install holds (packages/cli workloads-main.test.ts).
+    const entry = name === "operator" ? "main.js" : "workloads-main.js";
+    expect(instructionsOf(finalStage(stages), "RUN").map((ins) => ins.args)).toContain(`ln -s /app/packages/cli/dist/${entry} /usr/local/bin/live360`);
     if (name === "origin") expect(names.has("node-media-server")).toBe(true);
   });
 
@@ -200,6 +206,10 @@ describe("production installs", () => {
     expect([...closure.workspaces].sort()).toEqual(["apps/app", "libs/lib"]);
     expect([...closure.packages].sort()).toEqual(["libs/lib/node_modules/b", "node_modules/a", "node_modules/b", "node_modules/c", "node_modules/p"]);
     expect(() => productionClosure(fixture, ["@x/missing"])).toThrow("@x/missing is not a workspace in package-lock.json");
+    const withoutLib = productionClosure(withoutDependency(fixture, "@x/app", "@x/lib"), ["@x/app"]);
+    expect([...withoutLib.workspaces]).toEqual(["apps/app"]);
+    expect([...withoutLib.packages].sort()).toEqual(["node_modules/a", "node_modules/b", "node_modules/p"]);
+    expect(() => withoutDependency(fixture, "@x/app", "nope")).toThrow("@x/app has no dependency nope");
   });
 });
 
