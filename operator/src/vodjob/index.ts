@@ -2,3 +2,4 @@ export { DEFAULT_VOD_JOB_SETTINGS, resolveVodJobSettings, type VodJobSettings } 
 export { VodJobReconciler, vodJobController, type VodJobControllerOptions } from "./reconcile.js";
 export { VodQueuePoller, vodJobForSource, vodJobName } from "./queue-poller.js";
 export { vodJobResources } from "./resources.js";
+export { WORKER_HTTP_PORT, httpWorkerProgress, parseWorkerProgress, type FetchWorkerProgress } from "./progress.js";

@@ -7,6 +7,7 @@ import { Controller, type ReconcileResult } from "../engine/controller.js";
 import type { EventRecorder } from "../engine/events.js";
 import { CORE_TYPES, splitKey } from "../engine/resources.js";
 import type { ControllerFactory } from "../manager.js";
+import { httpWorkerProgress, type FetchWorkerProgress } from "./progress.js";
 import { VodQueuePoller } from "./queue-poller.js";
 import { NoEgressBucketError, VOD_JOB_LABEL, VOD_JOB_TYPE, VOD_WORKER_SELECTOR, VodJobSpecError, vodJobResources } from "./resources.js";
 import type { VodJobSettings } from "./settings.js";
@@ -22,8 +23,14 @@ export interface VodJobReconcilerOptions {
   writer: ObjectWriter;
   events: EventRecorder;
   logger: Logger;
+  /** How a running worker's progress is read; by default its /metrics over the pod network. */
+  fetchProgress?: FetchWorkerProgress;
+  /** How often a Running VodJob's progress is read while nothing else changes. */
+  progressPollIntervalMs?: number;
   now?: () => Date;
 }
+
+const DEFAULT_PROGRESS_POLL_MS = 10_000;
 
 /**
  * Makes each VodJob's worker Job (server-side apply, owned by the VodJob) and mirrors the Job and
@@ -60,8 +67,16 @@ export class VodJobReconciler {
     }
     const { namespace = "", name } = splitKey(key);
     const pods = caches.pods.list().filter((pod) => pod.metadata?.namespace === namespace && pod.metadata?.labels?.[VOD_JOB_LABEL] === name);
-    const next = vodJobStatus(vodJob, { job, pods, problem }, (this.options.now ?? (() => new Date()))());
-    if (!statusChanged(vodJob.status, next)) return;
+    const now = (this.options.now ?? (() => new Date()))();
+    let next = vodJobStatus(vodJob, { job, pods, problem }, now);
+    // While it transcodes, the worker's progress is looked at again every poll interval.
+    const running = next.phase === "Running" ? pods.find((pod) => pod.status?.phase === "Running") : undefined;
+    const result: ReconcileResult | void = running ? { requeueAfterMs: this.options.progressPollIntervalMs ?? DEFAULT_PROGRESS_POLL_MS } : undefined;
+    if (running) {
+      const progress = await (this.options.fetchProgress ?? httpWorkerProgress())(running);
+      if (progress !== undefined) next = vodJobStatus(vodJob, { job, pods, problem, progress }, now);
+    }
+    if (!statusChanged(vodJob.status, next)) return result;
     await writer.applyStatus({ group: GROUP, version: VERSION, plural: VOD_JOB_TYPE.plural, namespace, name }, VOD_JOB_TYPE.apiVersion, VOD_JOB_TYPE.kind, next);
     if (next.phase !== phase && (next.phase === "Succeeded" || next.phase === "Failed")) {
       const failure = next.conditions?.find((c) => c.type === "Failed" && c.status === "True");
@@ -69,6 +84,7 @@ export class VodJobReconciler {
       else events.record(vodJob, "Warning", failure?.reason ?? "Failed", failure?.message ?? "the transcode failed");
       logger.info("VodJob finished", { vodJob: key, phase: next.phase, attempts: next.attempts, masterPlaylistUrl: next.masterPlaylistUrl });
     }
+    return result;
   };
 }
 
@@ -87,6 +103,8 @@ export interface VodJobControllerOptions {
   queue?: JobQueue;
   workers?: number;
   resyncIntervalMs?: number;
+  /** Tests on kwok nodes (whose pods serve nothing) may feed progress; production reads the workers' /metrics. */
+  fetchProgress?: FetchWorkerProgress;
   now?: () => Date;
 }
 
@@ -115,6 +133,7 @@ export function vodJobController(options: VodJobControllerOptions): ControllerFa
       writer: context.writer,
       events: context.events,
       logger,
+      fetchProgress: options.fetchProgress,
       now: options.now,
     });
     const controller = new Controller({

@@ -47,8 +47,10 @@ describe("VodJob → worker Job", () => {
       "--projection", "cubemap",
       "--work-dir", "/var/lib/live360/vod",
       "--result-file", "/dev/termination-log",
+      "--http-port", "9090",
       "--region", "eu-west-1",
     ]);
+    expect(worker.ports).toEqual([{ name: "metrics", containerPort: 9090, protocol: "TCP" }]);
     expect(worker.terminationMessagePath).toBe("/dev/termination-log");
     expect(worker.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true, allowPrivilegeEscalation: false });
     expect(worker.resources).toEqual({ requests: { cpu: "2", memory: "2Gi" }, limits: { memory: "4Gi" } });

@@ -7,6 +7,7 @@ import type { OperatorConfig } from "../config.js";
 import type { ResourceType } from "../engine/resources.js";
 import { MANAGED_BY } from "../liveevent/names.js";
 import { CONTAINER_SECURITY, POD_DEFAULTS, placement, resourceRequirements } from "../pod-spec.js";
+import { WORKER_HTTP_PORT } from "./progress.js";
 import type { VodJobSettings } from "./settings.js";
 
 export const VOD_JOB_TYPE = { apiVersion: API_VERSION, kind: VOD_JOB.kind, plural: VOD_JOB.plural, namespaced: true } as const satisfies ResourceType;
@@ -73,6 +74,8 @@ export function workerArgs(vodJob: VodJob, config: OperatorConfig, settings: Vod
     "--projection", output === "cubemap" && spec.projection.input === "equirectangular" ? "cubemap" : "equirect",
     "--work-dir", WORK_DIR,
     "--result-file", RESULT_FILE,
+    // The operator reads the transcode's progress from /metrics on this port.
+    "--http-port", String(WORKER_HTTP_PORT),
   ];
   const { s3Endpoint, region } = config.recording;
   if (s3Endpoint) args.push("--s3-endpoint", s3Endpoint);
@@ -128,6 +131,7 @@ export function vodJobResources(vodJob: VodJob, config: OperatorConfig, settings
               args: workerArgs(vodJob, config, settings),
               resources: resourceRequirements(spec.resources),
               securityContext: CONTAINER_SECURITY,
+              ports: [{ name: "metrics", containerPort: WORKER_HTTP_PORT, protocol: "TCP" }],
               terminationMessagePath: RESULT_FILE,
               // A worker that dies before writing its result leaves its last log lines there instead.
               terminationMessagePolicy: "FallbackToLogsOnError",

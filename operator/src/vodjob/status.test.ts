@@ -46,6 +46,14 @@ describe("VodJob status from its Job", () => {
     expect(conditionsOf(running).Complete).toBe("False/Transcoding");
   });
 
+  test("while Running, the worker's progress is mirrored; a look that fails keeps the last known value", () => {
+    const observed = { job: job({ active: 1, ready: 1, startTime: T0 }), pods: [] };
+    const at42 = vodJobStatus(vodJob(), { ...observed, progress: 42 }, T0);
+    expect(at42).toMatchObject({ phase: "Running", progress: 42 });
+    expect(vodJobStatus(vodJob(at42), observed, T1).progress).toBe(42);
+    expect(statusChanged(at42, vodJobStatus(vodJob(at42), { ...observed, progress: 43 }, T1))).toBe(true);
+  });
+
   test("a complete Job makes the VodJob Succeeded at 100 % with the asset URL from the worker's termination message", () => {
     const master = "s3://egress/vod/a/20260624T180000Z/master.m3u8";
     const status = vodJobStatus(

@@ -21,6 +21,8 @@ export interface Observed {
   pods: V1Pod[];
   /** Set when there is no Job because none could be made. */
   problem?: JobProblem;
+  /** Percent done, as the running worker reports it. */
+  progress?: number;
 }
 
 /** A condition `reason` must be CamelCase for the CRD's pattern; Kubernetes' own reasons are, anything else is replaced. */
@@ -96,7 +98,7 @@ export function vodJobStatus(vodJob: VodJob, observed: Observed, now: Date): Vod
   return compact({
     phase,
     observedGeneration: generation,
-    progress: phase === "Succeeded" ? 100 : (previous.progress ?? 0),
+    progress: phase === "Succeeded" ? 100 : phase === "Running" ? (observed.progress ?? previous.progress ?? 0) : (previous.progress ?? 0),
     attempts,
     jobName,
     masterPlaylistUrl,

@@ -7,3 +7,4 @@ export * from "./metrics.js";
 export * from "./job.js";
 export * from "./worker.js";
 export * from "./route.js";
+export * from "./http.js";

@@ -232,9 +232,7 @@ export class VodWorker extends TypedEmitter<VodWorkerEvents> {
       onProgress: (progress) => {
         job.status.progress = progress;
         const asset = job.status.asset ?? "";
-        this.metrics.progress.set({ asset }, progress.ratio);
-        this.metrics.speed.set({ asset }, progress.speed);
-        if (progress.etaSeconds !== undefined) this.metrics.eta.set({ asset }, progress.etaSeconds);
+        recordProgress(this.metrics, asset, progress);
         if (Date.now() - lastLog >= PROGRESS_LOG_INTERVAL_MS || progress.ratio >= 1) {
           lastLog = Date.now();
           logger.info("transcode progress", {
@@ -358,14 +356,18 @@ export async function runVodJob(
   const metrics = deps.metrics ?? createVodMetrics();
   const logger = deps.logger.child("job", { source });
   let lastLog = 0;
+  let asset = "";
   const outcome = await processJob(spec, {
     config,
     storage: deps.storage,
     ffmpeg,
     logger,
     signal,
+    onAsset: (prefix) => (asset = prefix),
     onPhase: (phase, seconds) => metrics.phaseSeconds.observe({ phase }, seconds),
     onProgress: (progress) => {
+      // The operator reads these from the pod's /metrics into VodJob.status.progress.
+      recordProgress(metrics, asset, progress);
       if (Date.now() - lastLog < PROGRESS_LOG_INTERVAL_MS && progress.ratio < 1) return;
       lastLog = Date.now();
       logger.info("transcode progress", { percent: Math.round(progress.ratio * 1000) / 10, etaSeconds: progress.etaSeconds && Math.round(progress.etaSeconds) });
@@ -376,6 +378,13 @@ export async function runVodJob(
   });
   logger.info(outcome.kind === "already-done" ? "asset already complete" : "asset complete", { prefix: outcome.prefix, bucket: config.egressBucket });
   return outcome;
+}
+
+/** The progress gauges of one running job, labelled with its asset prefix. */
+function recordProgress(metrics: VodMetrics, asset: string, progress: JobProgress): void {
+  metrics.progress.set({ asset }, progress.ratio);
+  metrics.speed.set({ asset }, progress.speed);
+  if (progress.etaSeconds !== undefined) metrics.eta.set({ asset }, progress.etaSeconds);
 }
 
 /** `s3://bucket/key` → the job; anything else is refused before any work. */

@@ -17,6 +17,8 @@ import {
   JobAbortedError,
   JobRejectedError,
   OUTPUT_PROJECTIONS,
+  createVodMetrics,
+  startVodHttpServer,
   resolveVodWorkerConfig,
   runVodJob,
   runVodWorker,
@@ -96,14 +98,16 @@ export function vodWorkerCommand(): Command {
         .default(d.projection),
     )
     .option("--work-dir <dir>", "downloads and FFmpeg output, one directory per job", d.workDir)
-    .option("--http-port <port>", "port for /metrics, /healthz and /status (0: none)", String(d.httpPort))
+    .option("--http-port <port>", "port for /metrics (with the running job's progress), /healthz and /status (0: none; with --job only when given)", String(d.httpPort))
     .option("--bind <address>", "address the HTTP port listens on", d.bindAddress)
-    .action(async (flags: VodWorkerFlags) => {
+    .action(async (flags: VodWorkerFlags, self: Command) => {
       const config = configFromFlags(flags);
       const logger = createLogger("vod-worker");
       const storage = s3StorageFromFlags(flags);
       if (flags.job !== undefined) {
-        process.exitCode = await runOneJob(config, flags.job, storage, logger, flags.resultFile);
+        // One-shot jobs run side by side on a machine: they serve HTTP only when asked to.
+        const serveHttp = self.getOptionValueSource("httpPort") !== "default" && config.httpPort !== 0;
+        process.exitCode = await runOneJob({ ...config, httpPort: serveHttp ? config.httpPort : 0 }, flags.job, storage, logger, flags.resultFile);
         return;
       }
       if (!flags.queueUrl) throw new ConfigError("--queue-url", flags.queueUrl, "give the SQS queue URL to take jobs from (or --job s3://bucket/key for one job)");
@@ -120,8 +124,12 @@ async function runOneJob(config: VodWorkerConfig, url: string, storage: ObjectSt
   const report = async (result: JobResult): Promise<void> => {
     if (resultFile !== undefined) await writeFile(resultFile, formatJobResult(result));
   };
+  const metrics = createVodMetrics();
+  // The operator reads the job's progress from /metrics (live360_vod_job_progress_ratio) for VodJob.status.
+  const http =
+    config.httpPort === 0 ? undefined : await startVodHttpServer(config, { metrics, isStopping: () => interrupt.signal.aborted, status: () => [] });
   try {
-    const outcome = await runVodJob({ ...config, httpPort: 0 }, { storage, logger }, url, interrupt.signal);
+    const outcome = await runVodJob(config, { storage, logger, metrics }, url, interrupt.signal);
     await report({ outcome: outcome.kind, masterPlaylist: `s3://${config.egressBucket}/${outcome.prefix}${MASTER_PLAYLIST}` });
     return JOB_EXIT.completed;
   } catch (error) {
@@ -144,6 +152,8 @@ async function runOneJob(config: VodWorkerConfig, url: string, storage: ObjectSt
     await report({ outcome: "failed", error: (error as Error).message });
     return JOB_EXIT.failed;
   } finally {
+    http?.closeAllConnections();
+    http?.close();
     process.off("SIGTERM", onSignal);
     process.off("SIGINT", onSignal);
   }
