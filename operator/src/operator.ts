@@ -5,6 +5,8 @@ import { ConfigError, integerInRange, matching, nonEmptyString, numberInRange, p
 import type { OperatorConfig } from "./config.js";
 import { liveEventController, type FetchOriginStat } from "./liveevent/reconcile.js";
 import { Manager, type ControllerFactory, type LeaderElectionConfig } from "./manager.js";
+import { resolveVodJobSettings, type VodJobSettings } from "./vodjob/settings.js";
+import { vodJobController } from "./vodjob/reconcile.js";
 
 /** How the operator process runs (as opposed to OperatorConfig: what it deploys). */
 export interface OperatorRunConfig {
@@ -109,6 +111,8 @@ export interface StartOperatorOptions {
   logger: Logger;
   /** Tests on kwok nodes feed the origins' /stat; production reads it over HTTP. */
   fetchStat?: FetchOriginStat;
+  /** The VodJob controller's settings; by default no VOD queue is polled and VodJobs need their own egress prefix. */
+  vodJobs?: VodJobSettings;
 }
 
 /**
@@ -117,14 +121,11 @@ export interface StartOperatorOptions {
  */
 export function operatorControllers(options: StartOperatorOptions): ControllerFactory[] {
   const { run, config, fetchStat } = options;
+  const workers = run.workers;
+  const resyncIntervalMs = run.resyncIntervalSeconds * 1000;
   return [
-    liveEventController({
-      config,
-      fetchStat,
-      workers: run.workers,
-      statPollIntervalMs: run.statPollIntervalSeconds * 1000,
-      resyncIntervalMs: run.resyncIntervalSeconds * 1000,
-    }),
+    liveEventController({ config, fetchStat, workers, resyncIntervalMs, statPollIntervalMs: run.statPollIntervalSeconds * 1000 }),
+    vodJobController({ config, settings: options.vodJobs ?? resolveVodJobSettings(), namespaces: run.namespaces, workers, resyncIntervalMs }),
   ];
 }
 

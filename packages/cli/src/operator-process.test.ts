@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, jest, test } from "@jest/globals";
 import { fileURLToPath } from "node:url";
-import { CoordinationV1Api, CustomObjectsApi, KubernetesObjectApi, type KubeConfig } from "@kubernetes/client-node";
+import { BatchV1Api, CoordinationV1Api, CustomObjectsApi, KubernetesObjectApi, type KubeConfig } from "@kubernetes/client-node";
 import { liveEventResources, resolveOperatorConfig, type LiveEvent } from "@live360/operator";
 import {
   createNamespace,
@@ -61,6 +61,7 @@ async function replica(identity: string): Promise<Replica> {
     "--identity", identity,
     "--metrics-port", String(port), "--bind", "127.0.0.1",
     "--rtmp-service-type", "NodePort",
+    "--vod-egress-bucket", "egress",
   ]);
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`${identity} to serve /healthz`, async () => (await getText(`${url}/healthz`)).status === 200, converge);
@@ -116,6 +117,10 @@ describe("live360 operator process", () => {
     expect((await namespace.exited).code).toBe(2);
     expect(namespace.output()).toContain('namespaces (--namespace)="Not_A_Namespace"');
 
+    const vod = runCli(["operator", "--kubeconfig", cluster.kubeconfig, "--vod-visibility-timeout", "60", "--vod-heartbeat", "45"]);
+    expect((await vod.exited).code).toBe(2);
+    expect(vod.output()).toContain("invalid configuration: vod.heartbeatSeconds=45: use at most half of vod.visibilityTimeoutSeconds (30 s)");
+
     const kubeconfig = runCli(["operator", "--kubeconfig", "/nonexistent/kubeconfig"]);
     expect((await kubeconfig.exited).code).toBe(2);
     expect(kubeconfig.output()).toContain('kubeconfig (--kubeconfig)="/nonexistent/kubeconfig": give a readable kubeconfig file');
@@ -147,6 +152,18 @@ describe("live360 operator process", () => {
     const second = await readyEvent("second");
     const expected = liveEventResources(second, resolveOperatorConfig({ rtmpServiceType: "NodePort" }));
     expect(await childrenOf("second")).toEqual(expected.map((o) => `${o.kind}/${o.metadata?.name}`).sort());
+
+    // The same process runs the VodJob controller: a VodJob gets its worker Job.
+    await admin.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+      ...EVENTS,
+      plural: "vodjobs",
+      body: { apiVersion: "live360.io/v1alpha1", kind: "VodJob", metadata: { name: "replay" }, spec: { source: "s3://ingest/recordings/second.mp4" } },
+    });
+    const job = await waitFor("the VodJob's worker Job", async () => {
+      const jobs = await admin.makeApiClient(BatchV1Api).listNamespacedJob({ namespace: NAMESPACE });
+      return jobs.items.find((j) => j.metadata?.ownerReferences?.some((o) => o.kind === "VodJob" && o.name === "replay"));
+    }, converge);
+    expect(job.spec?.template.spec?.containers[0]?.args).toContain("s3://ingest/recordings/second.mp4");
 
     standby.process.child.kill("SIGTERM");
     expect((await standby.process.exited).code).toBe(0);

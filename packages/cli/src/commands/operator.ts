@@ -16,9 +16,10 @@ import {
 } from "@live360/operator";
 import { closeOnSignal } from "./lifecycle.js";
 import { addServiceEndpointOptions, type ServiceEndpointFlags } from "./origin-options.js";
+import { addVodJobOptions, vodJobSettingsFromFlags, type VodJobFlags } from "./vod-job-options.js";
 
 /** Raw flag values as commander hands them over (strings until validated). */
-interface OperatorFlags extends ServiceEndpointFlags {
+interface OperatorFlags extends ServiceEndpointFlags, VodJobFlags {
   kubeconfig?: string;
   namespace: string[];
   leaderElect?: boolean;
@@ -81,7 +82,7 @@ export function operatorCommand(): Command {
   const d = DEFAULT_OPERATOR_CONFIG;
   const command = new Command("operator")
     .description(
-      "Kubernetes operator: reconciles LiveEvents into origins, edges, autoscalers and disruption budgets (server-side apply, field manager live360-operator); leader election on a Lease for several replicas; /metrics, /healthz, /readyz",
+      "Kubernetes operator: reconciles LiveEvents into origins, edges, autoscalers and disruption budgets, and VodJobs (also made from the VOD queue, --queue-url) into worker Jobs (server-side apply, field manager live360-operator); leader election on a Lease for several replicas; /metrics, /healthz, /readyz",
     )
     .option("--kubeconfig <file>", "kubeconfig to use (default: KUBECONFIG, ~/.kube/config, or the in-cluster service account)")
     .option("--namespace <names>", "watch only these namespaces (repeatable or comma-separated; default: all)", collectNamespaces, [])
@@ -110,13 +111,14 @@ export function operatorCommand(): Command {
     .addOption(new Option("--edge-service-type <type>", "the edge Service viewers or the CDN reach").choices(EDGE_SERVICE_TYPES).default(d.edgeServiceType))
     .option("--cluster-domain <suffix>", "DNS suffix of Service names in URLs", d.clusterDomain)
     .option("--ingest-bucket <bucket>", "default bucket for recordings of events that name none (with --queue-url)")
-    .option("--queue-url <url>", "default SQS queue announcing recordings to the VOD pipeline (with --ingest-bucket)");
-  return addServiceEndpointOptions(command).action(async (flags: OperatorFlags) => {
+    .option("--queue-url <url>", "the VOD queue: origins announce recordings on it (with --ingest-bucket) and the operator turns its messages into VodJobs");
+  return addVodJobOptions(addServiceEndpointOptions(command)).action(async (flags: OperatorFlags) => {
     // Everything is validated before anything connects: a bad flag is one clear line, not a crash loop.
     const run = runConfigFromFlags(flags);
     const config = operatorConfigFromFlags(flags);
+    const vodJobs = vodJobSettingsFromFlags(flags, flags.queueUrl);
     const kubeConfig = loadKubeConfig(flags.kubeconfig);
-    const manager = await startOperator({ kubeConfig, run, config, logger: createLogger("operator") });
+    const manager = await startOperator({ kubeConfig, run, config, vodJobs, logger: createLogger("operator") });
     const exit = await Promise.race([manager.done, closeOnSignal(() => manager.stop()).then(() => "stopped" as const)]);
     // A replica that lost its lease exits non-zero; Kubernetes restarts it as a standby.
     if (exit === "lostLeadership") process.exit(1);
