@@ -1,0 +1,86 @@
+/**
+ * The Helm chart and `live360 operator` agree: the arguments the chart's Deployment passes are
+ * flags the command knows, and they validate into the configuration the values asked for.
+ */
+import { describe, expect, test } from "@jest/globals";
+import { execFile } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { loadAllYaml, type V1Deployment } from "@kubernetes/client-node";
+import { tempDir } from "@live360/testkit";
+import type { Command } from "commander";
+import { operatorCommand, operatorConfigFromFlags, runConfigFromFlags } from "./commands/operator.js";
+import { vodJobSettingsFromFlags } from "./commands/vod-job-options.js";
+
+const run = promisify(execFile);
+const repo = fileURLToPath(new URL("../../../", import.meta.url));
+
+/** The operator container's args for these values, as `helm template` renders them. */
+async function chartArgs(values: object): Promise<string[]> {
+  const helm = (await run("bash", [path.join(repo, "test/helm/build.sh")])).stdout.trim();
+  const file = path.join(await tempDir("operator-chart"), "values.json");
+  await writeFile(file, JSON.stringify(values));
+  const { stdout } = await run(helm, ["template", "live360-operator", path.join(repo, "charts/live360-operator"), "--namespace", "live360-system", "--values", file]);
+  const deployment = (loadAllYaml(stdout) as ({ kind?: string } | null)[]).find((m) => m?.kind === "Deployment") as V1Deployment;
+  const [command, ...args] = deployment.spec!.template.spec!.containers[0]!.args!;
+  expect(command).toBe("operator");
+  return args;
+}
+
+/** Parses `args` with the real command (its action replaced), so unknown flags and bad values fail here. */
+async function parseOperatorFlags(args: string[]): Promise<Parameters<typeof runConfigFromFlags>[0]> {
+  const command: Command = operatorCommand().exitOverride();
+  let parsed: unknown;
+  command.action((flags: unknown) => void (parsed = flags));
+  await command.parseAsync(args, { from: "user" });
+  return parsed as Parameters<typeof runConfigFromFlags>[0];
+}
+
+describe("charts/live360-operator → live360 operator", () => {
+  test("every argument of a production install is a known flag and validates to what the values say", async () => {
+    const args = await chartArgs({
+      watchNamespaces: ["media"],
+      aws: { region: "eu-west-1", s3Endpoint: "http://s3.storage:7070", sqsEndpoint: "http://sqs.storage:9324" },
+      recording: { ingestBucket: "live360-ingest", queueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/live360-vod" },
+      vod: { egressBucket: "live360-egress", namespace: "media", maxConcurrentJobs: 4, visibilityTimeoutSeconds: 300, heartbeatSeconds: 60 },
+      workloads: { images: { vodWorker: "registry.example/vod-worker:1.2.3" }, rtmpServiceType: "NodePort" },
+    });
+    const flags = await parseOperatorFlags(args);
+    // The chart gives the pod its namespace in POD_NAMESPACE: the Lease lives there.
+    process.env.POD_NAMESPACE = "live360-system";
+    try {
+      const runConfig = runConfigFromFlags(flags);
+      expect(runConfig.namespaces).toEqual(["media"]);
+      expect(runConfig.leaderElection).toMatchObject({ namespace: "live360-system", leaseName: "live360-operator" });
+    } finally {
+      delete process.env.POD_NAMESPACE;
+    }
+    const config = operatorConfigFromFlags(flags);
+    expect(config.images.vodWorker).toBe("registry.example/vod-worker:1.2.3");
+    expect(config.rtmpServiceType).toBe("NodePort");
+    expect(config.recording).toEqual({
+      bucket: "live360-ingest",
+      queueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/live360-vod",
+      s3Endpoint: "http://s3.storage:7070",
+      sqsEndpoint: "http://sqs.storage:9324",
+      region: "eu-west-1",
+    });
+    expect(vodJobSettingsFromFlags(flags, flags.queueUrl)).toEqual({
+      egressBucket: "live360-egress",
+      queueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/live360-vod",
+      namespace: "media",
+      maxConcurrentJobs: 4,
+      visibilityTimeoutSeconds: 300,
+      heartbeatSeconds: 60,
+      workerServiceAccount: "live360-vod-worker",
+    });
+  }, 120_000);
+
+  test("the defaults parse too", async () => {
+    const flags = await parseOperatorFlags(await chartArgs({}));
+    expect(runConfigFromFlags(flags).namespaces).toEqual([]);
+    expect(vodJobSettingsFromFlags(flags, flags.queueUrl)).toMatchObject({ queueUrl: undefined, namespace: "live360-system", maxConcurrentJobs: 10 });
+  }, 120_000);
+});
