@@ -11,6 +11,8 @@ command -v nginx >/dev/null || need+=(nginx)
 command -v chromium >/dev/null || need+=(chromium)
 command -v wrk >/dev/null || need+=(wrk)
 command -v shellcheck >/dev/null || need+=(shellcheck)
+# Any Go: test/cluster/go.sh fetches the newer toolchain the control plane needs from the Go module proxy.
+command -v go >/dev/null || need+=(golang-go)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "live360: missing system packages: ${need[*]}; run as root or: sudo apt-get install ${need[*]}" >&2

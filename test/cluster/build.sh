@@ -10,7 +10,10 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=versions.env
 source "$here/versions.env"
 
-command -v go >/dev/null || { echo "live360 cluster: 'go' is not on PATH; install Go >= 1.24 (https://go.dev/dl/)" >&2; exit 1; }
+# A Go new enough for Kubernetes' go.mod (fetched from the Go module proxy when the installed one is older).
+go_bin="$("$here/go.sh")"
+PATH="$(dirname "$go_bin"):$PATH"
+export PATH
 
 root="${LIVE360_CACHE:-$HOME/.cache/live360}/k8s/$KUBERNETES_VERSION"
 bin="$root/bin"
