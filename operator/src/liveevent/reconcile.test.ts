@@ -279,7 +279,7 @@ describe("LiveEvent reconciliation", () => {
     expect((await getEvent("demo")).status?.phase).toBe("Live");
   });
 
-  test("a Spot node being reclaimed degrades the event, fails over to the backup and records it; the origin moves to another node", async () => {
+  test("a Spot node being reclaimed degrades the event, fails over to the backup and records it; the origin moves to another node; the encoder stopping ends the event", async () => {
     const core = admin.makeApiClient(CoreV1Api);
     const primaryPod = await originPod("demo", "primary");
     const backupPod = await originPod("demo", "backup");
@@ -326,6 +326,15 @@ describe("LiveEvent reconciliation", () => {
       }, converge);
       expect(recovered.status?.activeOrigin).toBe("primary");
       await waitFor("the FailedBack event", async () => (await eventReasons("demo")).includes("FailedBack"), converge);
+
+      // The encoder stops: the event has Ended (not merely Ready), and says so.
+      live.delete(`${NAMESPACE}/demo/primary`);
+      const ended = await waitFor("demo to have Ended", async () => {
+        const event = await getEvent("demo");
+        return event.status?.phase === "Ended" ? event : undefined;
+      }, converge);
+      expect(ended.status?.conditions?.find((c) => c.type === "Publishing")).toMatchObject({ status: "False", reason: "PublisherGone" });
+      await waitFor("the Ended event", async () => (await eventReasons("demo")).includes("Ended"), converge);
     } finally {
       await core.patchNode(
         { name: reclaimed, body: { spec: { unschedulable: null, taints: node.spec?.taints ?? null } } },
