@@ -46,10 +46,15 @@ export interface Publisher {
 
 /** Publishes a file in real time (`-re`) over RTMP, as an encoder would. */
 export async function publishFile(file: string, url: string, options: { loop?: boolean } = {}): Promise<Publisher> {
+  return spawnPublisher(file, ["-c", "copy", "-f", "flv", url], options);
+}
+
+/** Runs `ffmpeg -re [-stream_loop -1] -i <file> <outputArgs>` as a Publisher. */
+export async function spawnPublisher(file: string, outputArgs: readonly string[], options: { loop?: boolean } = {}): Promise<Publisher> {
   const ffmpeg = await resolveBinary("ffmpeg");
   const args = ["-hide_banner", "-loglevel", "error", "-re"];
   if (options.loop) args.push("-stream_loop", "-1");
-  args.push("-i", file, "-c", "copy", "-f", "flv", url);
+  args.push("-i", file, ...outputArgs);
   const child = spawn(ffmpeg.path, args, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
