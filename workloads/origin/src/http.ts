@@ -83,7 +83,10 @@ export function createOriginHttpServer(backend: OriginHttpBackend): Server {
   }
 
   function notFound(res: ServerResponse, kind: RequestKind): RequestKind {
-    send(res, 404, "not found\n", { "Content-Type": "text/plain", "Cache-Control": "no-cache" });
+    // No Cache-Control here: nginx reads it from the primary's 404 before failing over, and a
+    // no-cache there made the backup's answer uncacheable too — the edge then lost caching and
+    // collapsing for the whole failover (bench/edge). Without validators nothing caches a 404.
+    send(res, 404, "not found\n", { "Content-Type": "text/plain" });
     return kind;
   }
 
