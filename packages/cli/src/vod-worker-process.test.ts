@@ -189,12 +189,16 @@ describe("live360 vod-worker processes against versitygw and ElasticMQ", () => {
 
     const jobs = queue("crash");
     await jobs.send(body);
-    const timing = ["--visibility-timeout", "4", "--heartbeat", "1"];
+    const visibilitySeconds = 6;
+    const timing = ["--visibility-timeout", String(visibilitySeconds), "--heartbeat", "1"];
     const first = await startWorker("crash", timing, { realTime: true });
     await transcodedAtLeast(first, 0.05);
     const second = await startWorker("crash", timing, { realTime: true });
-    // Real-time reading: 60 % of a 12 s clip is over 7 s in, well past the 4 s visibility timeout.
-    await transcodedAtLeast(first, 0.6);
+    // Held past its visibility timeout by the heartbeat alone; reading in real time, a 12 s clip is still being transcoded then.
+    await waitFor("the first worker's job past its visibility timeout", async () => {
+      const [job] = await first.status();
+      return job?.phase === "transcoding" && Date.now() - Date.parse(job.startedAt) > 1.25 * visibilitySeconds * 1000;
+    }, { timeoutMs: 90_000, intervalMs: 100 });
     expect(await second.status()).toEqual([]);
     expect(second.output()).not.toContain('"msg":"job received"');
     expect(await jobs.counts()).toEqual({ visible: 0, inFlight: 1, delayed: 0 });
