@@ -22,8 +22,12 @@ export interface VodJobManifest {
 }
 
 export const STREAM_LABEL = "live360.io/stream";
-/** Long poll, as SQS allows at most. */
-const WAIT_TIME_SECONDS = 20;
+/**
+ * Long poll. Never aborted: a receive the client abandons can still take messages on the server,
+ * hiding them for a visibility timeout and spending one of their receives. So this also bounds
+ * how long a stopping operator waits for its last receive.
+ */
+const WAIT_TIME_SECONDS = 10;
 /** A message that cannot become a VodJob comes back after this, doubled per receive, until the dead-letter queue takes it. */
 const RETRY_DELAY_SECONDS = 5;
 const MAX_RETRY_DELAY_SECONDS = 900;
@@ -134,7 +138,6 @@ export class VodQueuePoller {
           maxMessages: Math.min(10, room),
           waitTimeSeconds: WAIT_TIME_SECONDS,
           visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds,
-          signal,
         });
         backoff.reset();
       } catch (error) {
@@ -142,6 +145,11 @@ export class VodQueuePoller {
         logger.warn("VOD queue receive failed; retrying", { queue: queue.name, error, retryInMs });
         await sleep(retryInMs, signal);
         continue;
+      }
+      if (signal.aborted) {
+        // Received as leadership ended: back to the queue at once, for the next leader.
+        for (const message of messages) await queue.changeVisibility(message.receiptHandle, 0).catch(() => undefined);
+        break;
       }
       for (const message of messages) {
         try {

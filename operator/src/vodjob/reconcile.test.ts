@@ -61,24 +61,9 @@ describe("VodJobs from the VOD queue (real API server, kwok, ElasticMQ)", () => 
     return [...text.matchAll(/^live360_operator_reconcile_total\{controller="vodjob",result="[a-z]+"\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
   };
 
-  beforeAll(async () => {
-    [cluster, sqs] = await Promise.all([
-      startCluster(),
-      startSqsServer({ queues: [{ name: "vod", visibilityTimeoutSeconds: 30, deadLetter: { name: "vod-dead", maxReceiveCount: 2 } }] }),
-    ]);
-    kc = kubeConfigFor(cluster);
-    await installCustomResourceDefinitions(kc, CRDS_DIR);
-    await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: NS } } });
-    await waitFor("the namespace's default service account", async () => {
-      const accounts = await kc.makeApiClient(CoreV1Api).listNamespacedServiceAccount({ namespace: NS });
-      return accounts.items.some((a) => a.metadata?.name === "default");
-    }, converge);
-    const sqsOptions = { endpoint: sqs.endpoint, region: sqs.region, credentials: sqs.credentials };
-    queue = new SqsQueue({ queueUrl: sqs.queueUrls.vod!, ...sqsOptions });
-    deadLetters = new SqsQueue({ queueUrl: sqs.queueUrls["vod-dead"]!, ...sqsOptions });
-    // The operator talks through a recording proxy, so the test counts what it really writes.
-    proxy = await startApiProxy(kc);
-    manager = new Manager({
+  /** The operator as it runs in production, minus leader election: one Manager with the VodJob controller. */
+  const startManager = () =>
+    new Manager({
       kubeConfig: proxy.kubeConfig,
       namespaces: [NS],
       identity: "vodjob-test",
@@ -96,6 +81,32 @@ describe("VodJobs from the VOD queue (real API server, kwok, ElasticMQ)", () => 
         }),
       ],
     });
+  /** With every node cordoned, worker pods cannot be scheduled and their VodJobs stay Pending. */
+  const cordon = async (unschedulable: boolean) => {
+    const core = kc.makeApiClient(CoreV1Api);
+    for (const node of (await core.listNode()).items) {
+      await core.patchNode({ name: node.metadata!.name!, body: { spec: { unschedulable } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
+    }
+  };
+
+  beforeAll(async () => {
+    [cluster, sqs] = await Promise.all([
+      startCluster(),
+      startSqsServer({ queues: [{ name: "vod", visibilityTimeoutSeconds: 30, deadLetter: { name: "vod-dead", maxReceiveCount: 2 } }] }),
+    ]);
+    kc = kubeConfigFor(cluster);
+    await installCustomResourceDefinitions(kc, CRDS_DIR);
+    await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: NS } } });
+    await waitFor("the namespace's default service account", async () => {
+      const accounts = await kc.makeApiClient(CoreV1Api).listNamespacedServiceAccount({ namespace: NS });
+      return accounts.items.some((a) => a.metadata?.name === "default");
+    }, converge);
+    const sqsOptions = { endpoint: sqs.endpoint, region: sqs.region, credentials: sqs.credentials };
+    queue = new SqsQueue({ queueUrl: sqs.queueUrls.vod!, ...sqsOptions });
+    deadLetters = new SqsQueue({ queueUrl: sqs.queueUrls["vod-dead"]!, ...sqsOptions });
+    // The operator talks through a recording proxy, so the test counts what it really writes.
+    proxy = await startApiProxy(kc);
+    manager = startManager();
     await manager.start();
   }, START_TIMEOUT_MS);
 
@@ -157,11 +168,7 @@ describe("VodJobs from the VOD queue (real API server, kwok, ElasticMQ)", () => 
   }, 180_000);
 
   test("at maxConcurrentJobs no further message is taken; when a VodJob finishes, the waiting message becomes one", async () => {
-    // With every node cordoned, worker pods cannot be scheduled: the VodJobs stay Pending and fill both slots.
-    const core = kc.makeApiClient(CoreV1Api);
-    const nodes = (await core.listNode()).items.map((n) => n.metadata!.name!);
-    const cordon = (unschedulable: boolean) =>
-      Promise.all(nodes.map((name) => core.patchNode({ name, body: { spec: { unschedulable } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch))));
+    // Pending VodJobs fill both slots.
     await cordon(true);
     try {
       const streams = ["cam3", "cam4", "cam5"];
@@ -181,6 +188,27 @@ describe("VodJobs from the VOD queue (real API server, kwok, ElasticMQ)", () => 
     await waitFor("all three messages to be done with", () => queueEmpty(queue), converge);
     const done = (await listVodJobs()).filter((v) => v.metadata.labels?.["live360.io/stream"]?.match(/^cam[345]$/));
     expect(done.map((v) => v.status?.phase)).toEqual(["Succeeded", "Succeeded", "Succeeded"]);
+  }, 240_000);
+
+  test("the operator stops while a VodJob waits: its message comes back to the next operator, which deletes it once the VodJob succeeds", async () => {
+    await cordon(true);
+    try {
+      await queue.send(recordingMessage("cam6", "20260628T180000Z"));
+      const name = vodJobName("s3://ingest/recordings/cam6/20260628T180000Z.mp4");
+      await waitFor("the VodJob to be Pending", async () => (await readVodJob(name).catch(() => undefined))?.status?.phase === "Pending", converge);
+      await manager.stop();
+      manager = startManager();
+      await manager.start();
+      // The stopped operator's heartbeats are over; the message stays hidden until its visibility timeout.
+      expect(await queue.counts()).toMatchObject({ visible: 0, inFlight: 1 });
+    } finally {
+      await cordon(false);
+    }
+    await waitFor("the message to be deleted by the new operator", () => queueEmpty(queue), converge);
+    const cam6 = (await listVodJobs()).filter((v) => v.metadata.labels?.["live360.io/stream"] === "cam6");
+    expect(cam6.map((v) => v.status?.phase)).toEqual(["Succeeded"]);
+    // Deleted, not dead-lettered: stopping spent none of its receives on a long poll nobody read.
+    expect(await queueEmpty(deadLetters)).toBe(true);
   }, 240_000);
 
   test("the message of a failed VodJob, and one that is no job at all, are never deleted: they reach the dead-letter queue", async () => {
