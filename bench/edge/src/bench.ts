@@ -172,12 +172,13 @@ async function startLive(kind: EdgeKind, clip: string, cleanup: Cleanup): Promis
   return { primary, backup, primarySwitch, edgeUrl };
 }
 
-async function originMediaRequests(setup: LiveSetup): Promise<number> {
-  let total = 0;
+/** Playlist and segment requests the two origins counted themselves. */
+async function originMediaRequests(setup: LiveSetup): Promise<{ playlist: number; segment: number }> {
+  const counts = { playlist: 0, segment: 0 };
   for (const origin of [setup.primary, setup.backup]) {
-    for (const kind of ["playlist", "segment"]) total += await originRequestCount(origin.http, { kind }).catch(() => 0);
+    for (const kind of ["playlist", "segment"] as const) counts[kind] += await originRequestCount(origin.http, { kind });
   }
-  return total;
+  return counts;
 }
 
 const FAILOVERS: { scenario: FailoverRow["scenario"]; run: (setup: LiveSetup) => Promise<void> }[] = [
@@ -214,7 +215,10 @@ async function liveRuns(kind: EdgeKind, clip: string, o: { viewers: number; offl
       if (i === 0) {
         const before = await originMediaRequests(setup);
         const run = await runViewerLoad({ playlistUrl, viewers: o.viewers, durationMs: o.offloadSeconds * 1000, joinSpreadMs: 10_000 });
-        const originRequests = (await originMediaRequests(setup)) - before;
+        const after = await originMediaRequests(setup);
+        const originPlaylistRequests = after.playlist - before.playlist;
+        const originSegmentRequests = after.segment - before.segment;
+        const originRequests = originPlaylistRequests + originSegmentRequests;
         const clientRequests = run.playlistRequests + run.segmentRequests;
         const row: OffloadRow = {
           edge: kind,
@@ -222,6 +226,8 @@ async function liveRuns(kind: EdgeKind, clip: string, o: { viewers: number; offl
           seconds: o.offloadSeconds,
           clientRequests,
           originRequests,
+          originPlaylistRequests,
+          originSegmentRequests,
           offloadRatio: originRequests / clientRequests,
           clientErrors: run.errors,
           segmentsPlayed: run.segmentsPlayed,

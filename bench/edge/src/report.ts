@@ -12,6 +12,8 @@ export interface OffloadRow {
   seconds: number;
   clientRequests: number;
   originRequests: number;
+  originPlaylistRequests: number;
+  originSegmentRequests: number;
   /** origin requests ÷ client requests. */
   offloadRatio: number;
   clientErrors: number;
@@ -89,8 +91,15 @@ export function markdownReport(report: EdgeBenchReport): string {
     `### Origin offload (${report.offload[0]?.viewers ?? s.viewers} simulated hls.js-like live viewers for ${s.offloadSeconds} s, two real origins fed by one encoder, 2 s segments)`,
     "",
     ...table(
-      ["edge", "client requests", "origin requests", "offload ratio", "client errors", "segments played"],
-      report.offload.map((o) => [LABEL[o.edge], String(o.clientRequests), String(o.originRequests), ratio(o.offloadRatio), String(o.clientErrors), String(o.segmentsPlayed)]),
+      ["edge", "client requests", "origin requests (playlists + segments)", "offload ratio", "client errors", "segments played"],
+      report.offload.map((o) => [
+        LABEL[o.edge],
+        String(o.clientRequests),
+        `${o.originRequests} (${o.originPlaylistRequests} + ${o.originSegmentRequests})`,
+        ratio(o.offloadRatio),
+        String(o.clientErrors),
+        String(o.segmentsPlayed),
+      ]),
     ),
     "",
     `### Failover (${s.failoverViewers} viewers for ${s.failoverSeconds} s, the failure a third of the way in)`,
