@@ -87,7 +87,15 @@ export class VodWorker extends TypedEmitter<VodWorkerEvents> {
   /** Resolves when every poll loop has ended (after stop()). */
   readonly done: Promise<void>;
   private readonly running = new Set<RunningJob>();
+  /** Aborted on stop: no loop starts another receive. */
   private readonly polling = new AbortController();
+  /**
+   * Aborted when pending receives may be abandoned. An abandoned long poll still takes a message
+   * on the server (SQS and ElasticMQ alike) and hides it for a visibility timeout, so receives
+   * stay open while this worker releases interrupted jobs: a released message one of them takes
+   * comes back to this worker, which gives it back at once.
+   */
+  private readonly abandonReceives = new AbortController();
   private stopping: Promise<void> | undefined;
   private http: Server | undefined;
 
@@ -136,10 +144,16 @@ export class VodWorker extends TypedEmitter<VodWorkerEvents> {
     this.stopping ??= (async () => {
       this.deps.logger.info("vod worker stopping", { running: this.running.size });
       this.polling.abort();
+      // Idle, nothing of this worker's is about to become visible: its receives can go at once.
+      if (this.running.size === 0) this.abandonReceives.abort();
       for (const job of this.running) job.abort("shutdown");
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), this.config.shutdownTimeoutSeconds * 1000)));
-      const result = await Promise.race([this.done, timedOut]);
+      let result = await Promise.race([this.done, timedOut]);
+      if (result === "timeout") {
+        this.abandonReceives.abort();
+        result = await Promise.race([this.done, new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), 2000)))]);
+      }
       clearTimeout(timer);
       if (result === "timeout") this.deps.logger.warn("vod worker stop timed out; messages not released become visible after their timeout");
       await new Promise<void>((resolve) => (this.http ? this.http.close(() => resolve()) : resolve()));
@@ -159,7 +173,7 @@ export class VodWorker extends TypedEmitter<VodWorkerEvents> {
           maxMessages: 1,
           waitTimeSeconds: this.config.waitTimeSeconds,
           visibilityTimeoutSeconds: this.config.visibilityTimeoutSeconds,
-          signal: this.polling.signal,
+          signal: this.abandonReceives.signal,
         });
         backoff.reset();
       } catch (error) {
@@ -169,7 +183,17 @@ export class VodWorker extends TypedEmitter<VodWorkerEvents> {
         await sleep(delayMs, this.polling.signal);
         continue;
       }
-      for (const message of messages) await this.handle(message);
+      for (const message of messages) await (this.stopping ? this.giveBack(message, logger) : this.handle(message));
+    }
+  }
+
+  /** A message received while stopping (possibly one this worker just released) goes straight back. */
+  private async giveBack(message: QueueMessage, logger: Logger): Promise<void> {
+    try {
+      await this.deps.queue.changeVisibility(message.receiptHandle, 0);
+      logger.info("message received while stopping; visible again for another worker", { messageId: message.id });
+    } catch (error) {
+      logger.warn("could not give back a message received while stopping; it becomes visible after its timeout", { messageId: message.id, error });
     }
   }
 
