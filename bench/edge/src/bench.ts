@@ -11,10 +11,10 @@
  *    relay that stops answering) while viewers play; per-viewer stall (stall.ts).
  *
  * Env: BENCH_WRK_SECONDS (10), BENCH_VIEWERS (1000), BENCH_OFFLOAD_SECONDS (60),
- * BENCH_FAILOVER_VIEWERS (200), BENCH_FAILOVER_SECONDS (30). Results: bench/results/edge.{json,md}.
+ * BENCH_FAILOVER_VIEWERS (200), BENCH_FAILOVER_SECONDS (30), BENCH_RESULTS_DIR (bench/results): edge.{json,md}.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -44,7 +44,8 @@ import { summarizeStalls } from "./stall.js";
 import { runViewerLoad } from "./viewers.js";
 import { runWrk } from "./wrk.js";
 
-const RESULTS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../results");
+// BENCH_RESULTS_DIR keeps a smoke run from overwriting the recorded results.
+const RESULTS_DIR = process.env.BENCH_RESULTS_DIR ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../results");
 const EDGES = ["live360", "reference"] as const;
 type EdgeKind = (typeof EDGES)[number];
 const STREAM = "test";
@@ -61,16 +62,21 @@ const envNumber = (name: string, fallback: number): number => {
   return value;
 };
 
+/** A scratch directory removed with everything else in `cleanup` (after the processes using it). */
+async function scratch(prefix: string, cleanup: Cleanup): Promise<string> {
+  return cleanup.add(await tempDir(prefix), (dir) => rm(dir, { recursive: true, force: true }));
+}
+
 /** Starts one edge of the given kind in front of a primary and a backup (`host:port` each). */
 async function startEdge(kind: EdgeKind, primary: string, backup: string, cleanup: Cleanup): Promise<string> {
   const listenPort = await freePort();
   if (kind === "reference") {
-    const cacheDir = await tempDir("bench-ref-cache");
+    const cacheDir = await scratch("bench-ref-cache", cleanup);
     const ref = await startNginx("reference-edge", listenPort, (site) => renderReferenceEdgeConf({ ...site, primary, backup, cacheDir }), "/server-status");
     cleanup.add(ref, (n) => n.stop());
     return ref.url;
   }
-  const work = await tempDir("bench-live360-edge");
+  const work = await scratch("bench-live360-edge", cleanup);
   const edge = await runEdge(
     resolveEdgeConfig({
       origins: [`http://${primary}`, `http://${backup}`],
@@ -94,7 +100,7 @@ async function startEdge(kind: EdgeKind, primary: string, backup: string, cleanu
 async function throughput(seconds: number): Promise<ThroughputRow[]> {
   const cleanup = new Cleanup();
   try {
-    const root = await tempDir("bench-edge-files");
+    const root = await scratch("bench-edge-files", cleanup);
     const segment = `/hls/${STREAM}/source/seg_00042.ts`;
     const playlistLines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-TARGETDURATION:2", "#EXT-X-MEDIA-SEQUENCE:37"];
     for (let n = 37; n <= 42; n++) playlistLines.push("#EXT-X-PROGRAM-DATE-TIME:2026-11-24T12:00:00.000Z", "#EXTINF:2.000,", `seg_${String(n).padStart(5, "0")}.ts`);
@@ -143,7 +149,7 @@ interface LiveSetup {
 
 /** Two fresh origins fed by one encoder, the primary behind a relay, and one edge in front. */
 async function startLive(kind: EdgeKind, clip: string, cleanup: Cleanup): Promise<LiveSetup> {
-  const dir = await tempDir("bench-edge-live");
+  const dir = await scratch("bench-edge-live", cleanup);
   const origins: OriginProcess[] = [];
   for (const name of ["primary", "backup"]) {
     const origin = await startOriginProcess({
@@ -266,14 +272,18 @@ async function main(): Promise<void> {
   log(`nginx ${nginx.version.join(".")}, load average ${loadAverage1m.toFixed(2)}`);
   const throughputRows = await throughput(wrkSeconds);
   const clipDir = await tempDir("bench-edge-clip");
-  // The live test stream: 2 s segments of a 1 Mbit/s 1280x640 picture plus audio (~270 KB each).
-  const clip = await makeTestClip(clipDir, { width: 1280, height: 640, seconds: 10, gopSeconds: 2, videoKbps: 1000 });
   const offload: OffloadRow[] = [];
   const failover: FailoverRow[] = [];
-  for (const kind of EDGES) {
-    const result = await liveRuns(kind, clip, live);
-    offload.push(...result.offload);
-    failover.push(...result.failover);
+  try {
+    // The live test stream: 2 s segments of a 1 Mbit/s 1280x640 picture plus audio (~270 KB each).
+    const clip = await makeTestClip(clipDir, { width: 1280, height: 640, seconds: 10, gopSeconds: 2, videoKbps: 1000 });
+    for (const kind of EDGES) {
+      const result = await liveRuns(kind, clip, live);
+      offload.push(...result.offload);
+      failover.push(...result.failover);
+    }
+  } finally {
+    await rm(clipDir, { recursive: true, force: true });
   }
   const report: EdgeBenchReport = {
     date: new Date().toISOString(),

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { resolveNginx, testNginxConf } from "@live360/edge";
 import { startProcess, statusOf, tempDir, waitFor, type ManagedProcess } from "@live360/testkit";
@@ -9,7 +9,8 @@ export interface NginxInstance {
   /** `127.0.0.1:<port>`, as an upstream `server` takes it. */
   hostPort: string;
   process: ManagedProcess;
-  stop(): Promise<unknown>;
+  /** Stops nginx and removes its work dir. */
+  stop(): Promise<void>;
 }
 
 export interface NginxSite {
@@ -33,13 +34,18 @@ export async function startNginx(name: string, listenPort: number, render: (site
   const child = startProcess(nginx.path, ["-p", workDir, "-c", conf, "-g", "daemon off;"]);
   const hostPort = `127.0.0.1:${listenPort}`;
   const url = `http://${hostPort}`;
+  const stop = async (): Promise<void> => {
+    await child.stop();
+    await rm(workDir, { recursive: true, force: true });
+  };
   try {
     await waitFor(`${name} nginx`, async () => (await statusOf(`${url}${readyPath}`)) === 200, { timeoutMs: 15_000 });
   } catch (err) {
-    await child.stop();
-    throw new Error(`${(err as Error).message}\n${child.output()}`);
+    const output = child.output();
+    await stop();
+    throw new Error(`${(err as Error).message}\n${output}`);
   }
-  return { url, hostPort, process: child, stop: () => child.stop() };
+  return { url, hostPort, process: child, stop };
 }
 
 /**
