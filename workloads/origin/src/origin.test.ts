@@ -348,7 +348,8 @@ describe("origin publish rules, recording and robustness", () => {
   test("POST /control/drop needs the admin token and disconnects the publisher", async () => {
     await waitFor("previous stream to expire", async () => JSON.parse((await getText(`${env.http}/stat`)).body).streams.length === 0, { timeoutMs: 20_000 });
     const live = await publishFile(clip, `${env.rtmp}/${keysFileStream}?key=let-me-in`, { loop: true });
-    await waitFor("stream live", async () => JSON.parse((await getText(`${env.http}/stat`)).body).streams.some((s: { state: string }) => s.state === "live"), { timeoutMs: 20_000 });
+    // Segments first: an end list needs a playlist, which a slow machine may not have written yet.
+    await waitFor("segments", async () => (await getText(`${env.http}/hls/${keysFileStream}/source/index.m3u8`)).body.includes(".ts"), { timeoutMs: 30_000 });
     const url = `${env.http}/control/drop/${keysFileStream}`;
     expect((await fetch(url, { method: "POST" })).status).toBe(401);
     expect((await fetch(url, { method: "POST", headers: { Authorization: "Bearer wrong-token-0123456789" } })).status).toBe(401);
@@ -360,10 +361,9 @@ describe("origin publish rules, recording and robustness", () => {
   });
 
   test("closing: readiness fails at once, new publishers are refused, live streams end cleanly", async () => {
+    await waitFor("previous stream to expire", async () => JSON.parse((await getText(`${env.http}/stat`)).body).streams.length === 0, { timeoutMs: 20_000 });
     const live = await publishFile(clip, `${env.rtmp}/${keysFileStream}?key=let-me-in`, { loop: true });
-    await waitFor("stream live", async () => JSON.parse((await getText(`${env.http}/stat`)).body).streams.some((s: { state: string }) => s.state === "live"), {
-      timeoutMs: 20_000,
-    });
+    await waitFor("segments", async () => (await getText(`${env.http}/hls/${keysFileStream}/source/index.m3u8`)).body.includes(".ts"), { timeoutMs: 30_000 });
     const closing = env.origin.close();
     expect((await getText(`${env.http}/readyz`)).status).toBe(503);
     const late = await publishFile(clip, `${env.rtmp}/late`);
