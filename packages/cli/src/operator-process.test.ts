@@ -138,8 +138,11 @@ describe("live360 operator process", () => {
     await createEvent("first");
     await readyEvent("first");
     expect((await getText(`${leader.url}/readyz`)).body).toBe("leading\n");
-    const metrics = (await getText(`${leader.url}/metrics`)).body;
-    expect(metrics).toMatch(/^live360_operator_live_events\{phase="Ready"\} 1$/m);
+    // The gauge reads the informer cache, which sees the Ready status a moment after the API does.
+    const metrics = await waitFor("the Ready event in the leader's metrics", async () => {
+      const body = (await getText(`${leader.url}/metrics`)).body;
+      return /^live360_operator_live_events\{phase="Ready"\} 1$/m.test(body) ? body : undefined;
+    }, converge);
     expect(metrics).toMatch(/^live360_operator_reconcile_total\{controller="liveevent",result="requeue"\} [1-9]/m);
     expect(metrics).toMatch(/^live360_operator_queue_depth\{controller="liveevent"\} \d+$/m);
 
