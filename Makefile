@@ -104,6 +104,11 @@ demo: node-deps build
 bench-origin: system-deps build
 	node bench/dist/origin.js
 
+# The player budget (issue 5): bundle size and time to first frame from a local origin in headless Chromium.
+.PHONY: bench-player
+bench-player: system-deps build
+	node bench/dist/player.js
+
 # The live-to-VOD benchmark (issue 3): the worker's FFmpeg alone vs publish end → VOD master on
 # versitygw + ElasticMQ, worker CPU per media second, and a worker SIGKILLed mid-way (vs the
 # reference's 7200 s visibility timeout), ~6 minutes. BENCH_SECONDS=20 for a smoke run; results in bench/results/vod.{json,md}.
