@@ -26,5 +26,7 @@ describe("operator configuration", () => {
     expect(() => resolveOperatorConfig({ recording: { bucket: "ingest" } })).toThrow(ConfigError);
     expect(() => resolveOperatorConfig({ recording: { bucket: "ingest" } })).toThrow(/recording\.queueUrl.*both/);
     expect(() => resolveOperatorConfig({ recording: { bucket: "ingest", queueUrl: "ftp://x" } })).toThrow(/recording\.queueUrl/);
+    expect(() => resolveOperatorConfig({ originServiceAccount: "Live360_Origin" })).toThrow(/originServiceAccount="Live360_Origin".*ServiceAccount name/);
+    expect(() => resolveOperatorConfig({ nodePools: { edge: "edge pool" } })).toThrow(/nodePools\.edge="edge pool".*live360\.io\/pool/);
   });
 });

@@ -38,11 +38,29 @@ export interface OperatorConfig {
   /** DNS suffix of Service names, for URLs that work from any namespace. */
   clusterDomain: string;
   recording: RecordingDefaults;
+  /**
+   * ServiceAccount of the origin pods, for AWS access through EKS Pod Identity or IRSA (eks-infra
+   * associates `live360-origin`); undefined: the namespace's default account (local clusters).
+   */
+  originServiceAccount: string | undefined;
+  /**
+   * Node pools (label and NoSchedule taint `live360.io/pool=<name>`, as eks-infra makes them) for
+   * Spot origins and edges: their pods tolerate the taint and prefer the label, or require it with
+   * `requireNodePools`. Preferring by default keeps clusters without pools (kind, tests) working.
+   */
+  nodePools: NodePools;
 }
 
-export type OperatorConfigInput = Partial<Omit<OperatorConfig, "images" | "recording">> & {
+export interface NodePools {
+  origin: string | undefined;
+  edge: string | undefined;
+  require: boolean;
+}
+
+export type OperatorConfigInput = Partial<Omit<OperatorConfig, "images" | "recording" | "nodePools">> & {
   images?: Partial<Record<Workload, string>>;
   recording?: Partial<RecordingDefaults>;
+  nodePools?: Partial<NodePools>;
 };
 
 export function defaultImage(workload: Workload, version = OPERATOR_VERSION): string {
@@ -56,11 +74,21 @@ export const DEFAULT_OPERATOR_CONFIG: OperatorConfig = {
   edgeServiceType: "ClusterIP",
   clusterDomain: "cluster.local",
   recording: { bucket: undefined, queueUrl: undefined, s3Endpoint: undefined, sqsEndpoint: undefined, region: undefined },
+  originServiceAccount: undefined,
+  nodePools: { origin: "origin", edge: "edge", require: false },
 };
+
+/** Kubernetes names (ServiceAccounts) and label values (pool names). */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function optionalName(field: string, value: string | undefined, fix: string): string | undefined {
+  return value === undefined ? undefined : matching(field, value, DNS_LABEL, fix);
+}
 
 // registry/path:tag or @sha256:digest; no whitespace or shell characters.
 const IMAGE_REFERENCE = /^[a-z0-9]([a-z0-9._:/-]*[a-z0-9])?(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 const URL_FIX = "give an absolute http(s) URL";
+const POOL_FIX = "give a node pool name such as origin (the live360.io/pool label value)";
 
 function optionalUrl(field: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
@@ -85,6 +113,7 @@ export function resolveOperatorConfig(input: OperatorConfigInput = {}): Operator
       "set both the ingest bucket and the VOD queue URL, or neither: a recording is uploaded and then announced on the queue",
     );
   }
+  const pools = new Set(Object.keys(input.nodePools ?? {}));
   return {
     images,
     imagePullPolicy: oneOf("imagePullPolicy", input.imagePullPolicy ?? d.imagePullPolicy, IMAGE_PULL_POLICIES),
@@ -96,6 +125,17 @@ export function resolveOperatorConfig(input: OperatorConfigInput = {}): Operator
       /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/,
       "give a DNS suffix such as cluster.local",
     ),
+    originServiceAccount: optionalName(
+      "originServiceAccount",
+      input.originServiceAccount ?? d.originServiceAccount,
+      "give a ServiceAccount name such as live360-origin",
+    ),
+    nodePools: {
+      // A pool given as undefined turns pool placement off; an absent one takes the default.
+      origin: optionalName("nodePools.origin", pools.has("origin") ? input.nodePools?.origin : d.nodePools.origin, POOL_FIX),
+      edge: optionalName("nodePools.edge", pools.has("edge") ? input.nodePools?.edge : d.nodePools.edge, POOL_FIX),
+      require: input.nodePools?.require ?? d.nodePools.require,
+    },
     recording: {
       bucket:
         recording.bucket === undefined

@@ -60,7 +60,14 @@ const KITCHEN_SINK_CONFIG: OperatorConfigInput = {
   rtmpServiceType: "NodePort",
   edgeServiceType: "LoadBalancer",
   images: { origin: "registry.example.com/live360/origin@sha256:" + "a".repeat(64) },
+  originServiceAccount: "live360-origin",
   recording: { bucket: "ingest", queueUrl: "http://sqs.local:9324/000000000000/vod", s3Endpoint: "http://s3.local:7070", sqsEndpoint: "http://sqs.local:9324", region: "eu-west-1" },
+};
+
+const NLB = {
+  "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+  "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+  "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
 };
 
 function find<T extends KubernetesObject>(objects: KubernetesObject[], kind: string, name: string): T {
@@ -239,6 +246,54 @@ describe("LiveEvent desired state", () => {
     expect(find<V1Service>(objects, "Service", "keynote-origin-primary-rtmp").spec?.type).toBe("NodePort");
     expect(find<V1Service>(objects, "Service", "keynote-origin-primary-rtmp").metadata?.annotations).toBeUndefined();
     expect(find<V1Service>(objects, "Service", "keynote-edge").spec?.type).toBe("LoadBalancer");
+    expect(find<V1Service>(objects, "Service", "keynote-edge").metadata?.annotations).toEqual(NLB);
+    expect(pod?.serviceAccountName).toBe("live360-origin");
+    // On-demand origins never tolerate the Spot origin pool, so on EKS they stay on the untainted on-demand nodes.
+    expect(JSON.stringify(pod?.tolerations)).not.toContain('"origin"');
+    // Spot edges still go to their pool.
+    const edgePod = find<V1Deployment>(objects, "Deployment", "keynote-edge").spec?.template.spec;
+    expect(edgePod?.tolerations).toEqual([{ key: "live360.io/pool", operator: "Equal", value: "edge", effect: "NoSchedule" }]);
+  });
+
+  test("Spot origins and edges tolerate their eks-infra node pool and prefer it; required only when configured", async () => {
+    const event = await exampleEvent();
+    const podsOf = (objects: KubernetesObject[]) => ({
+      origin: find<V1StatefulSet>(objects, "StatefulSet", "demo-origin-primary").spec?.template.spec,
+      edge: find<V1Deployment>(objects, "Deployment", "demo-edge").spec?.template.spec,
+    });
+    const preferring = podsOf(liveEventResources(event, resolveOperatorConfig()));
+    for (const pool of ["origin", "edge"] as const) {
+      const pod = preferring[pool];
+      expect(pod?.tolerations).toEqual([{ key: "live360.io/pool", operator: "Equal", value: pool, effect: "NoSchedule" }]);
+      // A preference: clusters without pools (kind, the tests' kwok nodes) still schedule the pods.
+      expect(pod?.nodeSelector).toBeUndefined();
+      expect(pod?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution).toContainEqual({
+        weight: 50,
+        preference: { matchExpressions: [{ key: "live360.io/pool", operator: "In", values: [pool] }] },
+      });
+    }
+    expect(preferring.origin?.serviceAccountName).toBeUndefined();
+
+    const requiring = podsOf(liveEventResources(event, resolveOperatorConfig({ nodePools: { require: true } })));
+    expect(requiring.origin?.nodeSelector).toEqual({ "live360.io/pool": "origin" });
+    expect(requiring.edge?.nodeSelector).toEqual({ "live360.io/pool": "edge" });
+
+    // eks-infra's example spells the toleration out as well: it is listed once.
+    const spelled = structuredClone(event);
+    spelled.spec.origin.tolerations = [{ key: "live360.io/pool", operator: "Equal", value: "origin", effect: "NoSchedule" }];
+    expect(podsOf(liveEventResources(spelled, resolveOperatorConfig())).origin?.tolerations).toHaveLength(1);
+
+    const none = podsOf(liveEventResources(event, resolveOperatorConfig({ nodePools: { origin: undefined, edge: undefined } })));
+    expect(none.origin?.tolerations).toBeUndefined();
+    expect(none.edge?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution).toHaveLength(1);
+  });
+
+  test("LoadBalancer Services, RTMP and edge, get an internet-facing NLB to the pod IPs", async () => {
+    const objects = liveEventResources(await exampleEvent(), resolveOperatorConfig({ rtmpServiceType: "LoadBalancer", edgeServiceType: "LoadBalancer" }));
+    for (const name of ["demo-origin-primary-rtmp", "demo-origin-backup-rtmp", "demo-edge"]) {
+      expect(find<V1Service>(objects, "Service", name).metadata?.annotations).toEqual(NLB);
+    }
+    expect(find<V1Service>(objects, "Service", "demo-origin-primary").metadata?.annotations).toBeUndefined();
   });
 
   test("the edge: no replica count (the autoscaler owns it), nginx.conf with the primary first, rolled when the config changes", async () => {

@@ -63,7 +63,7 @@ const CAPACITY_TYPE_VALUES: Record<CapacityType, string> = { spot: "SPOT", onDem
 const ZONE = "topology.kubernetes.io/zone";
 const HOSTNAME = "kubernetes.io/hostname";
 
-/** AWS Load Balancer Controller: one internet-facing NLB per origin, straight to the pod IP. */
+/** AWS Load Balancer Controller: an internet-facing NLB per LoadBalancer Service (RTMP, edge), straight to the pod IPs. */
 const NLB_ANNOTATIONS = {
   "service.beta.kubernetes.io/aws-load-balancer-type": "external",
   "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
@@ -119,21 +119,36 @@ function resourceRequirements(resources: Resources): k8s.ResourceRequirements {
   return { requests: quantities(resources.requests), limits: quantities(resources.limits) };
 }
 
-/** The scheduling rules shared by every pod: the spec's node selector and tolerations, the capacity preference. */
-function placement(placementSpec: { capacityType: CapacityType; nodeSelector?: Record<string, string>; tolerations?: k8s.Toleration[] }) {
+/** eks-infra's node pools: label and NoSchedule taint key (eks-infra/src/node-pools.ts POOL_LABEL). */
+export const POOL_LABEL = "live360.io/pool";
+
+interface PlacementSpec {
+  capacityType: CapacityType;
+  nodeSelector?: Record<string, string>;
+  tolerations?: k8s.Toleration[];
+}
+
+/**
+ * The scheduling rules of one kind of pod: the capacity preference, the spec's node selector and
+ * tolerations, and for Spot capacity the operator's node pool (`pool`): its taint tolerated, its
+ * label preferred (required with `nodePools.require`). On-demand pods never tolerate a Spot pool's
+ * taint, so on EKS they land on the untainted on-demand nodes.
+ */
+function placement(spec: PlacementSpec, pool: string | undefined, requirePool: boolean) {
+  const onPool = spec.capacityType === "spot" && pool !== undefined;
+  const preferences = [
+    { weight: 100, preference: { matchExpressions: [{ key: CAPACITY_TYPE_LABEL, operator: "In", values: [CAPACITY_TYPE_VALUES[spec.capacityType]] }] } },
+    ...(onPool && !requirePool ? [{ weight: 50, preference: { matchExpressions: [{ key: POOL_LABEL, operator: "In", values: [pool] }] } }] : []),
+  ];
+  const nodeSelector = onPool && requirePool ? { [POOL_LABEL]: pool, ...spec.nodeSelector } : spec.nodeSelector;
+  const poolToleration: k8s.Toleration[] = onPool ? [{ key: POOL_LABEL, operator: "Equal", value: pool, effect: "NoSchedule" }] : [];
+  // eks-infra's example LiveEvent spells the pool toleration out too: list it once.
+  const own = (spec.tolerations ?? []).filter((t) => !(t.key === POOL_LABEL && t.value === pool && t.effect === "NoSchedule" && onPool));
+  const tolerations = [...poolToleration, ...own];
   return {
-    nodeSelector: placementSpec.nodeSelector,
-    tolerations: placementSpec.tolerations,
-    nodeAffinity: {
-      preferredDuringSchedulingIgnoredDuringExecution: [
-        {
-          weight: 100,
-          preference: {
-            matchExpressions: [{ key: CAPACITY_TYPE_LABEL, operator: "In", values: [CAPACITY_TYPE_VALUES[placementSpec.capacityType]] }],
-          },
-        },
-      ],
-    },
+    nodeSelector,
+    tolerations: tolerations.length > 0 ? tolerations : undefined,
+    nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: preferences },
   };
 }
 
@@ -189,7 +204,7 @@ function origin(ctx: Context, role: ActiveOrigin): void {
   const { spec, names, config, chart } = ctx;
   const selector = selectorLabels(ctx.name, "origin", role);
   const bothOrigins = selectorLabels(ctx.name, "origin");
-  const rules = placement(spec.origin);
+  const rules = placement(spec.origin, config.nodePools.origin, config.nodePools.require);
 
   new k8s.KubeService(chart, `origin-${role}-hls`, {
     metadata: metadata(ctx, names.origin(role), "origin", role),
@@ -221,6 +236,8 @@ function origin(ctx: Context, role: ActiveOrigin): void {
         metadata: { labels: objectLabels(ctx.name, "origin", role) },
         spec: {
           ...POD_DEFAULTS,
+          // The origin uploads recordings and announces them on the queue: its account carries the AWS role.
+          ...(config.originServiceAccount ? { serviceAccountName: config.originServiceAccount } : {}),
           terminationGracePeriodSeconds: ORIGIN_TERMINATION_GRACE_SECONDS,
           nodeSelector: rules.nodeSelector,
           tolerations: rules.tolerations,
@@ -325,7 +342,7 @@ function edge(ctx: Context, roles: readonly ActiveOrigin[]): void {
   new k8s.KubeConfigMap(chart, "edge-config", { metadata: metadata(ctx, names.edge, "edge"), data: files });
 
   new k8s.KubeService(chart, "edge-service", {
-    metadata: metadata(ctx, names.edge, "edge"),
+    metadata: metadata(ctx, names.edge, "edge", undefined, config.edgeServiceType === "LoadBalancer" ? NLB_ANNOTATIONS : undefined),
     spec: {
       type: config.edgeServiceType,
       selector,
@@ -333,7 +350,7 @@ function edge(ctx: Context, roles: readonly ActiveOrigin[]): void {
     },
   });
 
-  const rules = placement(spec.edge);
+  const rules = placement(spec.edge, config.nodePools.edge, config.nodePools.require);
   const drainFlag = `${EDGE_WORK_DIR}/${DRAIN_FLAG_FILE}`;
   new k8s.KubeDeployment(chart, "edge", {
     metadata: metadata(ctx, names.edge, "edge"),
@@ -416,7 +433,7 @@ export function inClusterIngestUrl(ctx: Pick<Context, "names" | "namespace" | "c
 function testSource(ctx: Context): void {
   const { spec, names, config, chart } = ctx;
   const selector = selectorLabels(ctx.name, "test-source");
-  const rules = placement(spec.origin);
+  const rules = placement(spec.origin, config.nodePools.origin, config.nodePools.require);
   new k8s.KubeDeployment(chart, "test-source", {
     metadata: metadata(ctx, names.testSource, "test-source"),
     spec: {

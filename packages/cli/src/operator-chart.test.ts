@@ -84,3 +84,15 @@ describe("charts/live360-operator → live360 operator", () => {
     expect(vodJobSettingsFromFlags(flags, flags.queueUrl)).toMatchObject({ queueUrl: undefined, namespace: "live360-system", maxConcurrentJobs: 10 });
   }, 120_000);
 });
+
+describe("live360 operator placement flags", () => {
+  test("origin ServiceAccount and node pools: defaults prefer eks-infra's pools, flags require them or turn one off", async () => {
+    const defaults = operatorConfigFromFlags(await parseOperatorFlags([]));
+    expect(defaults.originServiceAccount).toBeUndefined();
+    expect(defaults.nodePools).toEqual({ origin: "origin", edge: "edge", require: false });
+    const flags = await parseOperatorFlags(["--origin-service-account", "live360-origin", "--require-node-pools", "--edge-node-pool", ""]);
+    const config = operatorConfigFromFlags(flags);
+    expect(config.originServiceAccount).toBe("live360-origin");
+    expect(config.nodePools).toEqual({ origin: "origin", edge: undefined, require: true });
+  });
+});

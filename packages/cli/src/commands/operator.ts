@@ -42,6 +42,10 @@ interface OperatorFlags extends ServiceEndpointFlags, VodJobFlags {
   rtmpServiceType: OperatorConfig["rtmpServiceType"];
   edgeServiceType: OperatorConfig["edgeServiceType"];
   clusterDomain: string;
+  originServiceAccount?: string;
+  originNodePool: string;
+  edgeNodePool: string;
+  requireNodePools?: boolean;
   ingestBucket?: string;
   queueUrl?: string;
 }
@@ -74,6 +78,9 @@ export function operatorConfigFromFlags(flags: OperatorFlags): OperatorConfig {
     rtmpServiceType: flags.rtmpServiceType,
     edgeServiceType: flags.edgeServiceType,
     clusterDomain: flags.clusterDomain,
+    originServiceAccount: flags.originServiceAccount,
+    // An empty pool name turns pool placement off for that workload.
+    nodePools: { origin: flags.originNodePool || undefined, edge: flags.edgeNodePool || undefined, require: flags.requireNodePools ?? false },
     recording: { bucket: flags.ingestBucket, queueUrl: flags.queueUrl, s3Endpoint: flags.s3Endpoint, sqsEndpoint: flags.sqsEndpoint, region: flags.region },
   });
 }
@@ -110,6 +117,10 @@ export function operatorCommand(): Command {
     )
     .addOption(new Option("--edge-service-type <type>", "the edge Service viewers or the CDN reach").choices(EDGE_SERVICE_TYPES).default(d.edgeServiceType))
     .option("--cluster-domain <suffix>", "DNS suffix of Service names in URLs", d.clusterDomain)
+    .option("--origin-service-account <name>", "ServiceAccount of origin pods, with AWS access to the ingest bucket and queue (eks-infra: live360-origin)")
+    .option("--origin-node-pool <name>", "live360.io/pool node pool of Spot origins: its taint tolerated, its label preferred (\"\": none)", d.nodePools.origin)
+    .option("--edge-node-pool <name>", "live360.io/pool node pool of Spot edges (\"\": none)", d.nodePools.edge)
+    .option("--require-node-pools", "require the pools' label instead of preferring it (EKS with eks-infra's pools)")
     .option("--ingest-bucket <bucket>", "default bucket for recordings of events that name none (with --queue-url)")
     .option("--queue-url <url>", "the VOD queue: origins announce recordings on it (with --ingest-bucket) and the operator turns its messages into VodJobs");
   return addVodJobOptions(addServiceEndpointOptions(command)).action(async (flags: OperatorFlags) => {
