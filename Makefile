@@ -116,6 +116,13 @@ bench-player: system-deps build
 bench-vod: system-deps test-services build
 	node bench/dist/vod.js
 
+# The operator benchmark (issue 6): BENCH_EVENTS (200) LiveEvents created at once on the local control
+# plane (make cluster's binaries; kwok nodes) → time to Ready p50/p99, operator RSS, API requests per
+# event to converge and per minute at steady state (BENCH_STEADY_SECONDS, 60). Results in bench/results/operator.{json,md}.
+.PHONY: bench-operator
+bench-operator: build
+	node bench/dist/operator.js
+
 # The edge benchmark (issue 4): wrk on cached segments/playlists vs plain nginx, origin offload for
 # 1000 simulated live viewers, failover stalls (SIGKILL, 404, hung host), live360's edge side by side
 # with the reference edge config on the same nginx, ~12 minutes. Results in bench/results/edge.{json,md}.
