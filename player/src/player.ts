@@ -228,6 +228,7 @@ export class Player extends EventBus<PlayerEvents> {
 
   private createEngine(): PlaybackEngine | undefined {
     if (HlsJsEngine.isSupported()) {
+      warmUp(hlsWorkerUrl());
       return new HlsJsEngine(this.video, {
         lowLatency: this.params.lowLatency,
         debug: this.params.debug,
@@ -406,6 +407,16 @@ function webGlAvailable(): boolean {
 
 /** The build names the worker file (content-hashed) beside the bundle; see scripts/bundle.mjs. */
 declare const __HLS_WORKER_FILE__: string | undefined;
+
+/**
+ * hls.js starts its transmuxing worker only when the first segment has arrived, so the worker
+ * script was fetched after the segment and delayed the first frame by its download (≈ 0.5 s
+ * measured on a loaded machine). Fetching it now, in parallel with the playlists, puts it in
+ * the HTTP cache (the origin serves the hashed player files as immutable) for when it is needed.
+ */
+function warmUp(url: string | undefined): void {
+  if (url) void fetch(url).then((response) => response.arrayBuffer()).catch(() => undefined);
+}
 
 function hlsWorkerUrl(): string | undefined {
   return typeof __HLS_WORKER_FILE__ === "string" ? new URL(__HLS_WORKER_FILE__, import.meta.url).href : undefined;

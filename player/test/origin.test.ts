@@ -102,6 +102,20 @@ describe("player: live from a real origin", () => {
     expect(requested.filter((url) => !url.startsWith(http) && !url.startsWith("blob:") && !url.startsWith("data:"))).toEqual([]);
   }, 180_000);
 
+  test("the page is revalidated, its hashed files are cached for good, and the hls.js worker is fetched before the first segment", async () => {
+    const page = await getText(`${http}/player/`);
+    expect(page.headers.get("cache-control")).toBe("no-cache");
+    const assets = [...page.body.matchAll(/(?:src|href)="\.\/([^"]+)"/g)].map((m) => m[1]!);
+    expect(assets.length).toBeGreaterThan(0);
+    for (const asset of assets) {
+      expect((await getText(`${http}/player/${asset}`)).headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+    }
+    const worker = requested.findIndex((url) => /\/player\/hls\.worker-[0-9a-f]{8}\.js$/.test(url));
+    const firstSegment = requested.findIndex((url) => url.includes("/hls/test/") && url.endsWith(".ts"));
+    expect(worker).toBeGreaterThanOrEqual(0);
+    expect(worker).toBeLessThan(firstSegment);
+  });
+
   test("the quality menu lists the origin's rungs, and picking one loads its segments", async () => {
     await page.locator(".l360-quality").click();
     const labels = await page.locator(".l360-menu-item").allTextContents();

@@ -51,7 +51,7 @@ const CONTENT_TYPES: Record<string, string> = {
   ".wasm": "application/wasm",
 };
 
-const SEGMENT_CACHE = "public, max-age=31536000, immutable";
+const IMMUTABLE_CACHE = "public, max-age=31536000, immutable";
 
 type RequestKind = "master" | "playlist" | "segment" | "other";
 
@@ -70,7 +70,7 @@ export function createOriginHttpServer(backend: OriginHttpBackend): Server {
     if (!backend.hasStream(stream)) return notFound(res, kind);
     const filePath = master ? path.join(hlsRoot, stream, MASTER_PLAYLIST) : path.join(hlsRoot, stream, variant!, file!);
     if (kind === "segment") {
-      await sendFile(req, res, filePath, SEGMENT_CACHE, kind);
+      await sendFile(req, res, filePath, IMMUTABLE_CACHE, kind);
       return kind;
     }
     const [body, info] = await Promise.all([readFile(filePath).catch(() => undefined), stat(filePath).catch(() => undefined)]);
@@ -173,7 +173,9 @@ export function createOriginHttpServer(backend: OriginHttpBackend): Server {
     const player = PLAYER_PATH.exec(pathname);
     if (player && config.playerDir) {
       const relative = player[1] === "" || player[1]!.endsWith("/") ? `${player[1]}index.html` : player[1]!;
-      await sendFile(req, res, path.join(config.playerDir, relative), "no-cache", "other");
+      // The built player names every file but index.html after its content hash: those never change.
+      const cache = path.basename(relative) === "index.html" ? "no-cache" : IMMUTABLE_CACHE;
+      await sendFile(req, res, path.join(config.playerDir, relative), cache, "other");
       return "other";
     }
     return notFound(res, "other");
