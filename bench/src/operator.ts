@@ -51,6 +51,10 @@ function tally(requests: readonly RecordedRequest[]) {
 async function main(): Promise<void> {
   const loadAverage1m = os.loadavg()[0]!;
   log(`${EVENTS} LiveEvents; 1-minute load ${loadAverage1m.toFixed(2)}`);
+  // Default LiveEvents request 2 CPUs per origin: 200 events need ~1000 CPUs, more than the three
+  // kwok nodes' default 256 each (a first run left 116 origins unschedulable). kwok nodes cost nothing.
+  process.env.LIVE360_NODE_CPU ??= String(Math.max(256, EVENTS * 8));
+  process.env.LIVE360_NODE_PODS ??= String(Math.max(1000, EVENTS * 8));
   const cluster = await startCluster();
   const admin = kubeConfigFor(cluster);
   const proxy = await startApiProxy(admin);
