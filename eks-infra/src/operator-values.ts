@@ -39,6 +39,10 @@ export function operatorChartValues(w: OperatorWiring): Record<string, unknown> 
       images: { origin: image("origin"), edge: image("edge"), testSource: image("test-source"), vodWorker: image("vod-worker") },
       rtmpServiceType: "LoadBalancer",
       edgeServiceType: "LoadBalancer",
+      // Recordings leave the origin pods through this account's Pod Identity association.
+      originServiceAccount: { create: true, name: SERVICE_ACCOUNTS.origin },
+      // The Spot pools are tainted: origins and edges must land there, not on the system nodes.
+      nodePools: { require: true },
     },
     aws: { region: w.region },
     recording: { ingestBucket: w.ingestBucket, queueUrl: w.queueUrl },

@@ -288,6 +288,10 @@ describe("operator chart and outputs", () => {
       `--vod-worker-service-account=${SERVICE_ACCOUNTS.vodWorker}`,
       `serviceAccountName: ${SERVICE_ACCOUNTS.operator}`,
       `${POOL_LABEL}: system`,
+      // Origins run as the account their Pod Identity association names, on the tainted Spot pools.
+      `--origin-service-account=${SERVICE_ACCOUNTS.origin}`,
+      `name: ${SERVICE_ACCOUNTS.origin}`,
+      "--require-node-pools",
     ]) {
       expect(stdout).toContain(expected);
     }

@@ -49,7 +49,11 @@ const PRODUCTION_VALUES = {
     maxConcurrentJobs: 4,
     workerServiceAccount: { annotations: { "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/live360-vod-worker" } },
   },
-  workloads: { rtmpServiceType: "NodePort" },
+  workloads: {
+    rtmpServiceType: "NodePort",
+    originServiceAccount: { create: true, name: "live360-origin", annotations: { "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/live360-origin" } },
+    nodePools: { origin: "origin", edge: "edge", require: true },
+  },
   metrics: { serviceMonitor: { enabled: true, labels: { release: "kube-prometheus-stack" } } },
 };
 
@@ -142,12 +146,17 @@ describe("Helm chart charts/live360-operator", () => {
         `--vod-namespace=${MEDIA_NS}`,
         "--max-concurrent-jobs=4",
         "--rtmp-service-type=NodePort",
+        "--origin-service-account=live360-origin",
+        "--origin-node-pool=origin",
+        "--edge-node-pool=edge",
+        "--require-node-pools",
       ]),
     );
     const accounts = manifests.filter((m) => m.kind === "ServiceAccount") as unknown as { metadata: { name: string; namespace: string; annotations?: Record<string, string> } }[];
     expect(accounts.map((a) => [a.metadata.name, a.metadata.namespace, a.metadata.annotations?.["eks.amazonaws.com/role-arn"]])).toEqual([
       ["live360-operator", OPERATOR_NS, "arn:aws:iam::123456789012:role/live360-operator"],
       ["live360-vod-worker", MEDIA_NS, "arn:aws:iam::123456789012:role/live360-vod-worker"],
+      ["live360-origin", MEDIA_NS, "arn:aws:iam::123456789012:role/live360-origin"],
     ]);
     expect(manifests.find((m) => m.kind === "ServiceMonitor")?.metadata.name).toBe("live360-operator");
   });
@@ -157,6 +166,7 @@ describe("Helm chart charts/live360-operator", () => {
     await expect(
       template({ watchNamespaces: ["a"], recording: { ingestBucket: "b", queueUrl: "https://sqs.eu-west-1.amazonaws.com/1/q" } }),
     ).rejects.toThrow(/vod.namespace: VodJobs from the queue are created in live360-system, which watchNamespaces \(a\) lacks/);
+    await expect(template({ workloads: { originServiceAccount: { create: true } } })).rejects.toThrow(/workloads.originServiceAccount.create needs workloads.originServiceAccount.name/);
   });
 
   test("the rendered chart, CRDs included, is accepted by the API server (server-side dry run)", async () => {
