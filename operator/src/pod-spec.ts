@@ -35,20 +35,35 @@ export function resourceRequirements(resources: Resources): k8s.ResourceRequirem
   return { requests: quantities(resources.requests), limits: quantities(resources.limits) };
 }
 
-/** The spec's node selector and tolerations, and the capacity type as a preference (pods still run on the other kind). */
-export function placement(placementSpec: { capacityType: CapacityType; nodeSelector?: Record<string, string>; tolerations?: k8s.Toleration[] }) {
+/** eks-infra's node pools: label and NoSchedule taint key (eks-infra/src/node-pools.ts POOL_LABEL). */
+export const POOL_LABEL = "live360.io/pool";
+
+export interface PlacementSpec {
+  capacityType: CapacityType;
+  nodeSelector?: Record<string, string>;
+  tolerations?: k8s.Toleration[];
+}
+
+/**
+ * The scheduling rules of one kind of pod: the capacity preference, the spec's node selector and
+ * tolerations, and for Spot capacity the operator's node pool (`pool`): its taint tolerated, its
+ * label preferred (required with `nodePools.require`). On-demand pods never tolerate a Spot pool's
+ * taint, so on EKS they land on the untainted on-demand nodes.
+ */
+export function placement(spec: PlacementSpec, pool: string | undefined = undefined, requirePool = false) {
+  const onPool = spec.capacityType === "spot" && pool !== undefined;
+  const preferences = [
+    { weight: 100, preference: { matchExpressions: [{ key: CAPACITY_TYPE_LABEL, operator: "In", values: [CAPACITY_TYPE_VALUES[spec.capacityType]] }] } },
+    ...(onPool && !requirePool ? [{ weight: 50, preference: { matchExpressions: [{ key: POOL_LABEL, operator: "In", values: [pool] }] } }] : []),
+  ];
+  const nodeSelector = onPool && requirePool ? { [POOL_LABEL]: pool, ...spec.nodeSelector } : spec.nodeSelector;
+  const poolToleration: k8s.Toleration[] = onPool ? [{ key: POOL_LABEL, operator: "Equal", value: pool, effect: "NoSchedule" }] : [];
+  // eks-infra's example LiveEvent spells the pool toleration out too: list it once.
+  const own = (spec.tolerations ?? []).filter((t) => !(t.key === POOL_LABEL && t.value === pool && t.effect === "NoSchedule" && onPool));
+  const tolerations = [...poolToleration, ...own];
   return {
-    nodeSelector: placementSpec.nodeSelector,
-    tolerations: placementSpec.tolerations,
-    nodeAffinity: {
-      preferredDuringSchedulingIgnoredDuringExecution: [
-        {
-          weight: 100,
-          preference: {
-            matchExpressions: [{ key: CAPACITY_TYPE_LABEL, operator: "In", values: [CAPACITY_TYPE_VALUES[placementSpec.capacityType]] }],
-          },
-        },
-      ],
-    },
+    nodeSelector,
+    tolerations: tolerations.length > 0 ? tolerations : undefined,
+    nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: preferences },
   };
 }

@@ -3,8 +3,9 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import { App, Chart } from "cdk8s";
 import { k8s } from "cdk8s-plus-34";
 import { DRAIN_FLAG_FILE, renderEdgeFiles, resolveEdgeConfig, type EdgeConfig } from "@live360/edge";
-import { ladderFlag, type ActiveOrigin, type CapacityType, type LiveEvent, type LiveEventSpec, type Resources } from "../api/v1alpha1/index.js";
+import { ladderFlag, type ActiveOrigin, type LiveEvent, type LiveEventSpec, type Resources } from "../api/v1alpha1/index.js";
 import type { OperatorConfig } from "../config.js";
+import { CONTAINER_SECURITY, POD_DEFAULTS, placement, resourceRequirements } from "../pod-spec.js";
 import {
   EDGE_HTTP_PORT,
   EDGE_SERVICE_PORT,
@@ -58,8 +59,6 @@ export const PUBLISH_KEYS_FILE = `${KEYS_DIR}/keys`;
 const EDGE_CONFIG_DIR = "/etc/live360/edge";
 const EDGE_WORK_DIR = "/var/cache/live360-edge";
 
-const CAPACITY_TYPE_LABEL = "eks.amazonaws.com/capacityType";
-const CAPACITY_TYPE_VALUES: Record<CapacityType, string> = { spot: "SPOT", onDemand: "ON_DEMAND" };
 const ZONE = "topology.kubernetes.io/zone";
 const HOSTNAME = "kubernetes.io/hostname";
 
@@ -105,64 +104,6 @@ function metadata(ctx: Context, name: string, component: Component, role?: Activ
     ownerReferences: [ownerReference(ctx.event) as k8s.OwnerReference],
   };
 }
-
-function quantities(list: Record<string, string | number | undefined> | undefined): Record<string, k8s.Quantity> | undefined {
-  if (!list) return undefined;
-  const entries = Object.entries(list).filter((entry): entry is [string, string | number] => entry[1] !== undefined);
-  if (entries.length === 0) return undefined;
-  return Object.fromEntries(
-    entries.map(([resource, value]) => [resource, typeof value === "number" ? k8s.Quantity.fromNumber(value) : k8s.Quantity.fromString(value)]),
-  );
-}
-
-function resourceRequirements(resources: Resources): k8s.ResourceRequirements {
-  return { requests: quantities(resources.requests), limits: quantities(resources.limits) };
-}
-
-/** eks-infra's node pools: label and NoSchedule taint key (eks-infra/src/node-pools.ts POOL_LABEL). */
-export const POOL_LABEL = "live360.io/pool";
-
-interface PlacementSpec {
-  capacityType: CapacityType;
-  nodeSelector?: Record<string, string>;
-  tolerations?: k8s.Toleration[];
-}
-
-/**
- * The scheduling rules of one kind of pod: the capacity preference, the spec's node selector and
- * tolerations, and for Spot capacity the operator's node pool (`pool`): its taint tolerated, its
- * label preferred (required with `nodePools.require`). On-demand pods never tolerate a Spot pool's
- * taint, so on EKS they land on the untainted on-demand nodes.
- */
-function placement(spec: PlacementSpec, pool: string | undefined, requirePool: boolean) {
-  const onPool = spec.capacityType === "spot" && pool !== undefined;
-  const preferences = [
-    { weight: 100, preference: { matchExpressions: [{ key: CAPACITY_TYPE_LABEL, operator: "In", values: [CAPACITY_TYPE_VALUES[spec.capacityType]] }] } },
-    ...(onPool && !requirePool ? [{ weight: 50, preference: { matchExpressions: [{ key: POOL_LABEL, operator: "In", values: [pool] }] } }] : []),
-  ];
-  const nodeSelector = onPool && requirePool ? { [POOL_LABEL]: pool, ...spec.nodeSelector } : spec.nodeSelector;
-  const poolToleration: k8s.Toleration[] = onPool ? [{ key: POOL_LABEL, operator: "Equal", value: pool, effect: "NoSchedule" }] : [];
-  // eks-infra's example LiveEvent spells the pool toleration out too: list it once.
-  const own = (spec.tolerations ?? []).filter((t) => !(t.key === POOL_LABEL && t.value === pool && t.effect === "NoSchedule" && onPool));
-  const tolerations = [...poolToleration, ...own];
-  return {
-    nodeSelector,
-    tolerations: tolerations.length > 0 ? tolerations : undefined,
-    nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: preferences },
-  };
-}
-
-/** Non-root, no privilege escalation, no capabilities, read-only root filesystem: writable paths are volumes. */
-const CONTAINER_SECURITY: k8s.SecurityContext = {
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  runAsNonRoot: true,
-  capabilities: { drop: ["ALL"] },
-  seccompProfile: { type: "RuntimeDefault" },
-};
-
-/** Pod fields no live360 pod varies: no API credentials, no Service environment variables. */
-const POD_DEFAULTS = { automountServiceAccountToken: false, enableServiceLinks: false } as const;
 
 function originArgs(ctx: Context): string[] {
   const { spec, config } = ctx;
