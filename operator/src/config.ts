@@ -45,7 +45,7 @@ export interface OperatorConfig {
   originServiceAccount: string | undefined;
   /**
    * Node pools (label and NoSchedule taint `live360.io/pool=<name>`, as eks-infra makes them) for
-   * Spot origins and edges: their pods tolerate the taint and prefer the label, or require it with
+   * Spot origins, edges and VOD workers: their pods tolerate the taint and prefer the label, or require it with
    * `requireNodePools`. Preferring by default keeps clusters without pools (kind, tests) working.
    */
   nodePools: NodePools;
@@ -54,6 +54,8 @@ export interface OperatorConfig {
 export interface NodePools {
   origin: string | undefined;
   edge: string | undefined;
+  /** VodJob worker pods (a Spot VodJob; eks-infra's `vod` pool scales from zero). */
+  vod: string | undefined;
   require: boolean;
 }
 
@@ -75,7 +77,7 @@ export const DEFAULT_OPERATOR_CONFIG: OperatorConfig = {
   clusterDomain: "cluster.local",
   recording: { bucket: undefined, queueUrl: undefined, s3Endpoint: undefined, sqsEndpoint: undefined, region: undefined },
   originServiceAccount: undefined,
-  nodePools: { origin: "origin", edge: "edge", require: false },
+  nodePools: { origin: "origin", edge: "edge", vod: "vod", require: false },
 };
 
 /** Kubernetes names (ServiceAccounts) and label values (pool names). */
@@ -134,6 +136,7 @@ export function resolveOperatorConfig(input: OperatorConfigInput = {}): Operator
       // A pool given as undefined turns pool placement off; an absent one takes the default.
       origin: optionalName("nodePools.origin", pools.has("origin") ? input.nodePools?.origin : d.nodePools.origin, POOL_FIX),
       edge: optionalName("nodePools.edge", pools.has("edge") ? input.nodePools?.edge : d.nodePools.edge, POOL_FIX),
+      vod: optionalName("nodePools.vod", pools.has("vod") ? input.nodePools?.vod : d.nodePools.vod, POOL_FIX),
       require: input.nodePools?.require ?? d.nodePools.require,
     },
     recording: {

@@ -52,7 +52,7 @@ const PRODUCTION_VALUES = {
   workloads: {
     rtmpServiceType: "NodePort",
     originServiceAccount: { create: true, name: "live360-origin", annotations: { "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/live360-origin" } },
-    nodePools: { origin: "origin", edge: "edge", require: true },
+    nodePools: { origin: "origin", edge: "edge", vod: "vod", require: true },
   },
   metrics: { serviceMonitor: { enabled: true, labels: { release: "kube-prometheus-stack" } } },
 };
@@ -149,6 +149,7 @@ describe("Helm chart charts/live360-operator", () => {
         "--origin-service-account=live360-origin",
         "--origin-node-pool=origin",
         "--edge-node-pool=edge",
+        "--vod-node-pool=vod",
         "--require-node-pools",
       ]),
     );

@@ -55,9 +55,14 @@ describe("VodJob → worker Job", () => {
     expect(worker.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true, allowPrivilegeEscalation: false });
     expect(worker.resources).toEqual({ requests: { cpu: "2", memory: "2Gi" }, limits: { memory: "4Gi" } });
     // Workers prefer Spot: the failure policy makes an interruption cost nothing but the time.
-    expect(pod.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.[0]?.preference.matchExpressions).toEqual([
-      { key: "eks.amazonaws.com/capacityType", operator: "In", values: ["SPOT"] },
+    expect(pod.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.map((term) => term.preference.matchExpressions)).toEqual([
+      [{ key: "eks.amazonaws.com/capacityType", operator: "In", values: ["SPOT"] }],
+      [{ key: "live360.io/pool", operator: "In", values: ["vod"] }],
     ]);
+    // eks-infra's vod pool is tainted: the worker tolerates it (and must run there with --require-node-pools).
+    expect(pod.tolerations).toEqual([{ key: "live360.io/pool", operator: "Equal", value: "vod", effect: "NoSchedule" }]);
+    const required = vodJobResources(vodJob(example.metadata.name, example.spec), resolveOperatorConfig({ nodePools: { require: true } }), settings) as V1Job;
+    expect(required.spec!.template.spec!.nodeSelector).toEqual({ "live360.io/pool": "vod" });
   });
 
   test("a Spot eviction costs no retry, and a refused recording fails the Job at once", () => {
@@ -88,6 +93,8 @@ describe("VodJob → worker Job", () => {
     expect(job.spec).toMatchObject({ backoffLimit: 0, activeDeadlineSeconds: 3600, ttlSecondsAfterFinished: 60 });
     const pod = job.spec!.template.spec!;
     expect(pod.nodeSelector).toEqual({ pool: "vod" });
+    // On-demand workers never tolerate the Spot pool's taint.
+    expect(pod.tolerations).toBeUndefined();
     expect(pod.serviceAccountName).toBeUndefined();
     expect(pod.containers[0]!.args).toEqual(
       expect.arrayContaining(["--egress-bucket", "other-egress", "--ladder", "source,960x480:1600k", "--projection", "equirect", "--s3-endpoint", "http://versitygw.storage:7070"]),

@@ -97,7 +97,7 @@ export function vodJobResources(vodJob: VodJob, config: OperatorConfig, settings
   const namespace = vodJob.metadata.namespace ?? "default";
   const { spec } = vodJob;
   const labels = vodJobLabels(name);
-  const rules = placement(spec);
+  const rules = placement(spec, config.nodePools.vod, config.nodePools.require);
   const chart = new Chart(new App(), "vodjob", { namespace, disableResourceNameHashes: true });
   new k8s.KubeJob(chart, "job", {
     metadata: { name, namespace, labels, ownerReferences: [ownerReference(vodJob) as k8s.OwnerReference] },

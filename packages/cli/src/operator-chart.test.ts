@@ -89,10 +89,10 @@ describe("live360 operator placement flags", () => {
   test("origin ServiceAccount and node pools: defaults prefer eks-infra's pools, flags require them or turn one off", async () => {
     const defaults = operatorConfigFromFlags(await parseOperatorFlags([]));
     expect(defaults.originServiceAccount).toBeUndefined();
-    expect(defaults.nodePools).toEqual({ origin: "origin", edge: "edge", require: false });
-    const flags = await parseOperatorFlags(["--origin-service-account", "live360-origin", "--require-node-pools", "--edge-node-pool", ""]);
+    expect(defaults.nodePools).toEqual({ origin: "origin", edge: "edge", vod: "vod", require: false });
+    const flags = await parseOperatorFlags(["--origin-service-account", "live360-origin", "--require-node-pools", "--edge-node-pool", "", "--vod-node-pool", "batch"]);
     const config = operatorConfigFromFlags(flags);
     expect(config.originServiceAccount).toBe("live360-origin");
-    expect(config.nodePools).toEqual({ origin: "origin", edge: undefined, require: true });
+    expect(config.nodePools).toEqual({ origin: "origin", edge: undefined, vod: "batch", require: true });
   });
 });

@@ -45,6 +45,7 @@ interface OperatorFlags extends ServiceEndpointFlags, VodJobFlags {
   originServiceAccount?: string;
   originNodePool: string;
   edgeNodePool: string;
+  vodNodePool: string;
   requireNodePools?: boolean;
   ingestBucket?: string;
   queueUrl?: string;
@@ -80,7 +81,7 @@ export function operatorConfigFromFlags(flags: OperatorFlags): OperatorConfig {
     clusterDomain: flags.clusterDomain,
     originServiceAccount: flags.originServiceAccount,
     // An empty pool name turns pool placement off for that workload.
-    nodePools: { origin: flags.originNodePool || undefined, edge: flags.edgeNodePool || undefined, require: flags.requireNodePools ?? false },
+    nodePools: { origin: flags.originNodePool || undefined, edge: flags.edgeNodePool || undefined, vod: flags.vodNodePool || undefined, require: flags.requireNodePools ?? false },
     recording: { bucket: flags.ingestBucket, queueUrl: flags.queueUrl, s3Endpoint: flags.s3Endpoint, sqsEndpoint: flags.sqsEndpoint, region: flags.region },
   });
 }
@@ -120,6 +121,7 @@ export function operatorCommand(): Command {
     .option("--origin-service-account <name>", "ServiceAccount of origin pods, with AWS access to the ingest bucket and queue (eks-infra: live360-origin)")
     .option("--origin-node-pool <name>", "live360.io/pool node pool of Spot origins: its taint tolerated, its label preferred (\"\": none)", d.nodePools.origin)
     .option("--edge-node-pool <name>", "live360.io/pool node pool of Spot edges (\"\": none)", d.nodePools.edge)
+    .option("--vod-node-pool <name>", "live360.io/pool node pool of Spot VOD worker Jobs (\"\": none)", d.nodePools.vod)
     .option("--require-node-pools", "require the pools' label instead of preferring it (EKS with eks-infra's pools)")
     .option("--ingest-bucket <bucket>", "default bucket for recordings of events that name none (with --queue-url)")
     .option("--queue-url <url>", "the VOD queue: origins announce recordings on it (with --ingest-bucket) and the operator turns its messages into VodJobs");
