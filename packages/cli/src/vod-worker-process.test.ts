@@ -46,7 +46,7 @@ afterEach(killRunningClis);
 const LADDER = "source,480x240:500k,320x160:300k";
 const CLIP_SECONDS = 12;
 const MAX_RECEIVE_COUNT = 3;
-const QUEUES = ["e2e", "crash", "term", "poison", "wide"] as const;
+const QUEUES = ["e2e", "crash", "term", "idle", "poison", "wide"] as const;
 type QueueName = (typeof QUEUES)[number];
 
 interface WorkerProcess extends CliProcess {
@@ -257,6 +257,26 @@ describe("live360 vod-worker processes against versitygw and ElasticMQ", () => {
     expect(again).toMatchObject({ body, receiveCount: bounced ? 3 : 2 });
     await jobs.delete(again!.receiptHandle);
   }, 180_000);
+
+  test("SIGTERM on an idle worker: its open long poll is not abandoned, so a message sent right after is given back at once, not hidden for the visibility timeout", async () => {
+    const jobs = queue("idle");
+    const worker = await startWorker("idle", ["--visibility-timeout", "120"]);
+    const signalledAt = Date.now();
+    worker.child.kill("SIGTERM");
+    const { body } = await uploadRecording("idle", "2026-11-24T15:00:00Z");
+    await jobs.send(body);
+    const exit = await worker.exited;
+    expect(exit.code).toBe(0);
+    // The poll open at SIGTERM returns within its 20 s wait; nothing else holds the worker.
+    expect(Date.now() - signalledAt).toBeLessThan(25_000);
+    expect(worker.output()).not.toContain("stop timed out");
+    // Taken by the worker's last poll and given back, or never taken: either way visible now.
+    const [message] = await jobs.receive({ waitTimeSeconds: 1 });
+    expect(message?.body).toBe(body);
+    const gaveBack = worker.output().includes('"msg":"message received while stopping; visible again for another worker"');
+    expect(message!.receiveCount).toBe(gaveBack ? 2 : 1);
+    await jobs.delete(message!.receiptHandle);
+  }, 120_000);
 
   test("a corrupt MP4, an object that is not a video, a message that is not a job, an unknown bucket and a missing object each land in the dead-letter queue after maxReceiveCount, with the reason logged and counted; nothing is deleted", async () => {
     // A recording cut short (its disk filled up): the index says 12 s, the data stops a third of the way in.

@@ -144,11 +144,13 @@ export class VodWorker extends TypedEmitter<VodWorkerEvents> {
     this.stopping ??= (async () => {
       this.deps.logger.info("vod worker stopping", { running: this.running.size });
       this.polling.abort();
-      // Idle, nothing of this worker's is about to become visible: its receives can go at once.
-      if (this.running.size === 0) this.abandonReceives.abort();
       for (const job of this.running) job.abort("shutdown");
+      // Open long polls are never abandoned early, not even by an idle worker: the server would
+      // keep them and hand the next message to nobody for a visibility timeout. Each poll started
+      // before the stop, so it returns within waitTimeSeconds (≤ 20 s) and what it brings goes back.
+      const deadlineSeconds = Math.max(this.config.shutdownTimeoutSeconds, this.config.waitTimeSeconds);
       let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), this.config.shutdownTimeoutSeconds * 1000)));
+      const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), deadlineSeconds * 1000)));
       let result = await Promise.race([this.done, timedOut]);
       if (result === "timeout") {
         this.abandonReceives.abort();

@@ -20,6 +20,8 @@ const LOCAL_INGEST_BUCKET = "ingest";
 const LOCAL_EGRESS_BUCKET = "egress";
 /** Local mode's dead-letter threshold: a bad recording is tried this often, then set aside. */
 const LOCAL_MAX_RECEIVE_COUNT = 5;
+/** The local file queue's long-poll wait (see VodServices.waitTimeSeconds). */
+const LOCAL_QUEUE_WAIT_SECONDS = 1;
 
 interface VodServices {
   storage: ObjectStorage;
@@ -28,6 +30,12 @@ interface VodServices {
   egressBucket: string;
   /** For the banner: where recordings, assets and jobs live. */
   description: string;
+  /**
+   * The worker's long-poll wait. A stopping worker lets its open poll return (an abandoned SQS
+   * poll would hide the next message); the file queue polls the directory itself, so a short
+   * wait costs nothing there and keeps Ctrl-C prompt.
+   */
+  waitTimeSeconds: number | undefined;
 }
 
 /**
@@ -49,6 +57,7 @@ async function vodServices(flags: LocalFlags, dataDir: string): Promise<VodServi
       ingestBucket: LOCAL_INGEST_BUCKET,
       egressBucket: LOCAL_EGRESS_BUCKET,
       description: `${storage.root} (buckets ${LOCAL_INGEST_BUCKET}, ${LOCAL_EGRESS_BUCKET})   jobs: ${queueDir}`,
+      waitTimeSeconds: LOCAL_QUEUE_WAIT_SECONDS,
     };
   }
   const fix = "with real S3/SQS give all of --ingest-bucket, --egress-bucket and --queue-url (and --s3-endpoint/--sqs-endpoint for compatible servers)";
@@ -61,6 +70,7 @@ async function vodServices(flags: LocalFlags, dataDir: string): Promise<VodServi
     ingestBucket: flags.ingestBucket,
     egressBucket: flags.egressBucket,
     description: `s3://${flags.ingestBucket} → s3://${flags.egressBucket}   jobs: ${flags.queueUrl}`,
+    waitTimeSeconds: undefined,
   };
 }
 
@@ -114,6 +124,7 @@ export function localCommand(): Command {
         ladder: config.ladder,
         workDir: path.join(config.dataDir, "vod-work"),
         httpPort: 0,
+        ...(vod.waitTimeSeconds !== undefined ? { waitTimeSeconds: vod.waitTimeSeconds } : {}),
       });
       const metrics = createOriginMetrics();
       const recordingSink = new UploadingRecordingSink({ storage: vod.storage, queue: vod.queue, bucket: vod.ingestBucket, logger: logger.child("recordings"), metrics });
