@@ -19,15 +19,19 @@ export interface Throttle {
 /**
  * A stand-in for an origin's HTTP side, for edge tests: serves a directory being written by
  * FFmpeg with the origin contract's Cache-Control and CORS, counts every request by path,
- * and can be told to answer 404 (stream stopped, process alive), send slowly, or die (every
- * socket destroyed at once, as when its process is SIGKILLed) and come back on the same port.
+ * and can be told to answer 404 (stream stopped, process alive), hang (requests are counted
+ * and never answered, as on a frozen host), send slowly, or die (every socket destroyed at
+ * once, as when its process is SIGKILLed) and come back on the same port.
  */
 export class HlsStandIn {
   private readonly counts = new Map<string, number>();
   private readonly sockets = new Set<Socket>();
   private readonly server = createServer((req, res) => void this.handle(req, res));
-  /** `not-found`: every /hls/ request is answered 404 while /healthz stays 200. */
-  mode: "serve" | "not-found" = "serve";
+  /**
+   * `not-found`: every /hls/ request is answered 404 while /healthz stays 200.
+   * `hung`: every request is counted and left unanswered until the client gives up.
+   */
+  mode: "serve" | "not-found" | "hung" = "serve";
   throttle: Throttle | undefined;
 
   private constructor(private readonly options: HlsStandInOptions) {
@@ -88,6 +92,7 @@ export class HlsStandIn {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const pathname = (req.url ?? "/").split("?", 1)[0]!;
     this.counts.set(pathname, (this.counts.get(pathname) ?? 0) + 1);
+    if (this.mode === "hung") return;
     res.setHeader("Access-Control-Allow-Origin", "*");
     if (pathname === "/healthz") return void res.writeHead(200, { "Content-Type": "text/plain" }).end("ok\n");
     const match = /^\/hls\/([a-z0-9][a-z0-9-]*(?:\/[A-Za-z0-9_.-]+)+)$/.exec(pathname);

@@ -91,6 +91,7 @@ describe("resolveEdgeConfig", () => {
 
   test("timing relations are checked", () => {
     expect(rejection({ origins: ORIGINS, lockTimeoutMs: 1000, lockAgeMs: 2000 }).field).toBe("lockAgeMs");
+    expect(rejection({ origins: ORIGINS, readTimeoutMs: 1000, playlistReadTimeoutMs: 1500 }).field).toBe("playlistReadTimeoutMs");
     expect(rejection({ origins: ORIGINS, drainDelaySeconds: 30, shutdownGraceSeconds: 25 }).field).toBe("drainDelaySeconds (--drain-delay)");
     expect(rejection({ origins: ORIGINS, resolver: { addresses: [], validSeconds: 10 } }).field).toBe("resolver.addresses (--resolver)");
   });

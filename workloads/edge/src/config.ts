@@ -61,7 +61,17 @@ export interface EdgeConfig {
   connectTimeoutMs: number;
   /** Longest silence between two reads from an origin before it counts as failed. */
   readTimeoutMs: number;
-  /** A failed origin is skipped this long before a live request probes it again. */
+  /**
+   * The same for playlists, shorter: an origin writes them to disk and answers in
+   * milliseconds, and a playlist request is what first meets a hung origin, so this is most
+   * of the pause a viewer sees before the backup answers.
+   */
+  playlistReadTimeoutMs: number;
+  /**
+   * A failed origin is skipped this long before a live request probes it again. Each probe
+   * of a hung origin holds one request for the read timeout, so probing rarely keeps a hung
+   * primary invisible; a recovered primary gets its traffic back within this time.
+   */
   failTimeoutSeconds: number;
   /** Idle HTTP/1.1 connections kept open to the origins per worker. */
   upstreamKeepalive: number;
@@ -113,7 +123,8 @@ export const DEFAULT_EDGE_CONFIG: Omit<EdgeConfig, "origins"> = {
   lockAgeMs: 2000,
   connectTimeoutMs: 1000,
   readTimeoutMs: 2000,
-  failTimeoutSeconds: 2,
+  playlistReadTimeoutMs: 1000,
+  failTimeoutSeconds: 10,
   upstreamKeepalive: 32,
   originHealthPath: "/healthz",
   resolver: undefined,
@@ -215,6 +226,11 @@ export function resolveEdgeConfig(input: EdgeConfigInput = {}): EdgeConfig {
     ports.set(value, field);
   }
   const lockTimeoutMs = integerInRange("lockTimeoutMs", pick("lockTimeoutMs", d.lockTimeoutMs), 100, 60_000);
+  const readTimeoutMs = integerInRange("readTimeoutMs", pick("readTimeoutMs", d.readTimeoutMs), 100, 300_000);
+  const playlistReadTimeoutMs = integerInRange("playlistReadTimeoutMs", pick("playlistReadTimeoutMs", d.playlistReadTimeoutMs), 100, 300_000);
+  if (playlistReadTimeoutMs > readTimeoutMs) {
+    throw new ConfigError("playlistReadTimeoutMs", playlistReadTimeoutMs, `use at most readTimeoutMs (${readTimeoutMs}): playlists are the smallest, fastest answers an origin gives`);
+  }
   const lockAgeMs = integerInRange("lockAgeMs", pick("lockAgeMs", d.lockAgeMs), 100, 60_000);
   if (lockAgeMs > lockTimeoutMs) {
     throw new ConfigError("lockAgeMs", lockAgeMs, `use at most lockTimeoutMs (${lockTimeoutMs}): a second filling request only helps before the waiters give up`);
@@ -253,7 +269,8 @@ export function resolveEdgeConfig(input: EdgeConfigInput = {}): EdgeConfig {
     lockTimeoutMs,
     lockAgeMs,
     connectTimeoutMs: integerInRange("connectTimeoutMs", pick("connectTimeoutMs", d.connectTimeoutMs), 50, 60_000),
-    readTimeoutMs: integerInRange("readTimeoutMs", pick("readTimeoutMs", d.readTimeoutMs), 100, 300_000),
+    readTimeoutMs,
+    playlistReadTimeoutMs,
     failTimeoutSeconds: integerInRange("failTimeoutSeconds", pick("failTimeoutSeconds", d.failTimeoutSeconds), 1, 300),
     upstreamKeepalive: integerInRange("upstreamKeepalive", pick("upstreamKeepalive", d.upstreamKeepalive), 1, 10_000),
     originHealthPath: matching("originHealthPath", pick("originHealthPath", d.originHealthPath), /^\/[A-Za-z0-9._~/-]*$/, "give an absolute path such as /healthz"),

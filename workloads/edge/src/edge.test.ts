@@ -230,6 +230,40 @@ describe("edge in front of two origins", () => {
   });
 });
 
+describe("primary's host hung (accepts connections, never answers)", () => {
+  test("every request is answered by the backup; all workers together try the hung primary about once per fail_timeout", async () => {
+    const failTimeoutSeconds = 5;
+    const edge = await startEdge(cleanup, bench, { workerProcesses: 2, failTimeoutSeconds });
+    expect(headerOf(await httpGet(`${edge.url}${VARIANT_PATH}`), "x-served-by")).toBe("primary");
+    bench.primary.mode = "hung";
+    bench.primary.resetCounts();
+    const answers: { status: number; servedBy: string | undefined }[] = [];
+    const started = Date.now();
+    try {
+      // Four viewers at a time, playlists and the newest listed segment, over new connections
+      // spread across both nginx workers.
+      while (Date.now() - started < 9000) {
+        const playlists = await Promise.all(Array.from({ length: 4 }, () => httpGet(`${edge.url}${VARIANT_PATH}`)));
+        const newest = parseMediaPlaylist(playlists[0]!.body.toString()).segments.at(-1);
+        const segment = newest === undefined ? [] : [await httpGet(`${edge.url}${segmentPath(newest)}`)];
+        for (const res of [...playlists, ...segment]) answers.push({ status: res.status, servedBy: headerOf(res, "x-served-by") });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      bench.primary.mode = "serve";
+    }
+    const elapsedMs = Date.now() - started;
+    expect(answers.filter((a) => a.status !== 200)).toEqual([]);
+    expect(answers.filter((a) => a.servedBy === "primary")).toEqual([]);
+    expect(answers.some((a) => a.servedBy === "backup")).toBe(true);
+    // The hang was met (the primary was tried), and the failure is shared by the workers: one
+    // probe per fail_timeout, not one per worker or per request.
+    const triedPrimary = bench.primary.countMatching(/^\/hls\//);
+    expect(triedPrimary).toBeGreaterThanOrEqual(1);
+    expect(triedPrimary).toBeLessThanOrEqual(Math.ceil(elapsedMs / (failTimeoutSeconds * 1000)) + 1);
+  }, 60_000);
+});
+
 describe("drain on SIGTERM", () => {
   test("readiness fails first, an in-flight slow download completes, then nginx quits", async () => {
     const edge = await startEdge(cleanup, bench, { drainDelaySeconds: 2, shutdownGraceSeconds: 20 });
