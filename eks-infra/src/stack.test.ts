@@ -295,6 +295,9 @@ describe("operator chart and outputs", () => {
     ]) {
       expect(stdout).toContain(expected);
     }
+    // Pod Identity signs every AWS call on EKS: no static keys (aws.credentialsSecret) anywhere.
+    expect(stdout).not.toContain("--aws-credentials-secret");
+    expect(stdout).not.toContain("secretKeyRef");
   }, 600_000);
 
   test("outputs: cluster, kubeconfig command, ingest hint, CloudFront domain, player URLs", () => {

@@ -29,4 +29,17 @@ describe("operator configuration", () => {
     expect(() => resolveOperatorConfig({ originServiceAccount: "Live360_Origin" })).toThrow(/originServiceAccount="Live360_Origin".*ServiceAccount name/);
     expect(() => resolveOperatorConfig({ nodePools: { edge: "edge pool" } })).toThrow(/nodePools\.edge="edge pool".*live360\.io\/pool/);
   });
+
+  test("the static AWS credentials Secret: none by default, a Secret name when set, refused with the fix when not one", () => {
+    expect(resolveOperatorConfig().awsCredentialsSecret).toBeUndefined();
+    expect(resolveOperatorConfig({ awsCredentialsSecret: "live360-aws-credentials" }).awsCredentialsSecret).toBe("live360-aws-credentials");
+    // Secret names are DNS-1123 subdomains: dots are fine, unlike in ServiceAccount-style labels.
+    expect(resolveOperatorConfig({ awsCredentialsSecret: "aws.static-keys" }).awsCredentialsSecret).toBe("aws.static-keys");
+    for (const bad of ["AWS_Keys", "-keys", "keys.", "keys..static", "", "a".repeat(254)]) {
+      expect(() => resolveOperatorConfig({ awsCredentialsSecret: bad })).toThrow(ConfigError);
+    }
+    expect(() => resolveOperatorConfig({ awsCredentialsSecret: "AWS_Keys" })).toThrow(
+      /invalid configuration: awsCredentialsSecret="AWS_Keys": give the name of a Secret \(a DNS-1123 subdomain.*AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.*aws\.credentialsSecret/,
+    );
+  });
 });

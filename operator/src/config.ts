@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { ConfigError, matching, nonEmptyString, oneOf } from "@live360/core";
+import { DNS_SUBDOMAIN, DNS_SUBDOMAIN_MAX_LENGTH } from "./api/v1alpha1/common.js";
 
 /** The workloads the operator deploys, each from its own image. */
 export const WORKLOADS = ["origin", "edge", "testSource", "vodWorker"] as const;
@@ -44,6 +45,13 @@ export interface OperatorConfig {
    */
   originServiceAccount: string | undefined;
   /**
+   * A Secret with static AWS keys (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) that origin and VOD
+   * worker pods take as environment variables, for S3/SQS stand-ins that have no Pod Identity (kind).
+   * It must exist in every namespace those pods run in. Undefined on EKS: credentials come from the
+   * pods' ServiceAccounts, and no long-lived key is handed out.
+   */
+  awsCredentialsSecret: string | undefined;
+  /**
    * Node pools (label and NoSchedule taint `live360.io/pool=<name>`, as eks-infra makes them) for
    * Spot origins, edges and VOD workers: their pods tolerate the taint and prefer the label, or require it with
    * `requireNodePools`. Preferring by default keeps clusters without pools (kind, tests) working.
@@ -77,6 +85,7 @@ export const DEFAULT_OPERATOR_CONFIG: OperatorConfig = {
   clusterDomain: "cluster.local",
   recording: { bucket: undefined, queueUrl: undefined, s3Endpoint: undefined, sqsEndpoint: undefined, region: undefined },
   originServiceAccount: undefined,
+  awsCredentialsSecret: undefined,
   nodePools: { origin: "origin", edge: "edge", vod: "vod", require: false },
 };
 
@@ -85,6 +94,14 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 function optionalName(field: string, value: string | undefined, fix: string): string | undefined {
   return value === undefined ? undefined : matching(field, value, DNS_LABEL, fix);
+}
+
+const SECRET_FIX = `give the name of a Secret (a DNS-1123 subdomain of at most ${DNS_SUBDOMAIN_MAX_LENGTH} characters) with keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, such as live360-aws-credentials (flag --aws-credentials-secret, Helm value aws.credentialsSecret)`;
+
+function optionalSecretName(field: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (value.length > DNS_SUBDOMAIN_MAX_LENGTH) throw new ConfigError(field, value, SECRET_FIX);
+  return matching(field, value, DNS_SUBDOMAIN, SECRET_FIX);
 }
 
 // registry/path:tag or @sha256:digest; no whitespace or shell characters.
@@ -132,6 +149,7 @@ export function resolveOperatorConfig(input: OperatorConfigInput = {}): Operator
       input.originServiceAccount ?? d.originServiceAccount,
       "give a ServiceAccount name such as live360-origin",
     ),
+    awsCredentialsSecret: optionalSecretName("awsCredentialsSecret", input.awsCredentialsSecret ?? d.awsCredentialsSecret),
     nodePools: {
       // A pool given as undefined turns pool placement off; an absent one takes the default.
       origin: optionalName("nodePools.origin", pools.has("origin") ? input.nodePools?.origin : d.nodePools.origin, POOL_FIX),

@@ -162,6 +162,25 @@ describe("Helm chart charts/live360-operator", () => {
     expect(manifests.find((m) => m.kind === "ServiceMonitor")?.metadata.name).toBe("live360-operator");
   });
 
+  test("aws.credentialsSecret: the operator's keys from the Secret, and the flag that hands it to origins and VOD workers; neither without it", async () => {
+    const operator = async (values: object) => (await template(values)).find((m) => m.kind === "Deployment") as unknown as V1Deployment;
+    const container = (await operator({ aws: { credentialsSecret: "live360-aws-credentials" } })).spec!.template.spec!.containers[0]!;
+    expect(container.args).toContain("--aws-credentials-secret=live360-aws-credentials");
+    expect(container.env?.filter((e) => e.valueFrom?.secretKeyRef)).toEqual([
+      { name: "AWS_ACCESS_KEY_ID", valueFrom: { secretKeyRef: { name: "live360-aws-credentials", key: "AWS_ACCESS_KEY_ID" } } },
+      { name: "AWS_SECRET_ACCESS_KEY", valueFrom: { secretKeyRef: { name: "live360-aws-credentials", key: "AWS_SECRET_ACCESS_KEY" } } },
+    ]);
+    // A name YAML would read as a number stays a string.
+    const numeric = (await operator({ aws: { credentialsSecret: "1234" } })).spec!.template.spec!.containers[0]!;
+    expect(numeric.env?.map((e) => e.valueFrom?.secretKeyRef?.name).filter(Boolean)).toEqual(["1234", "1234"]);
+    for (const values of [{}, PRODUCTION_VALUES]) {
+      const eks = (await operator(values)).spec!.template.spec!.containers[0]!;
+      expect(eks.env?.map((e) => e.name)).toEqual(["POD_NAMESPACE"]);
+      expect(eks.args?.some((a) => a.startsWith("--aws-credentials-secret"))).toBe(false);
+    }
+    await helmRun("lint", "--strict", chart, "--values", await valuesFile("credentials", { ...PRODUCTION_VALUES, aws: { ...PRODUCTION_VALUES.aws, credentialsSecret: "live360-aws-credentials" } }));
+  }, 60_000);
+
   test("inconsistent values fail the render with the field and the fix", async () => {
     await expect(template({ recording: { queueUrl: "https://sqs.eu-west-1.amazonaws.com/1/q" } })).rejects.toThrow(/recording.ingestBucket: set it together with recording.queueUrl/);
     await expect(
@@ -222,7 +241,8 @@ describe("Helm chart charts/live360-operator", () => {
         logger,
         controllers: [
           vodJobController({
-            config: resolveOperatorConfig(),
+            // Workers that reference a credentials Secret need no Secret access of the operator's: the kubelet resolves it.
+            config: resolveOperatorConfig({ awsCredentialsSecret: "live360-aws-credentials" }),
             settings: resolveVodJobSettings({ egressBucket: "egress", namespace: MEDIA_NS, workerServiceAccount: "live360-vod-worker", visibilityTimeoutSeconds: 20, heartbeatSeconds: 5 }),
             namespaces: [MEDIA_NS],
             queue,
@@ -244,6 +264,10 @@ describe("Helm chart charts/live360-operator", () => {
       // The worker pod ran as the chart's worker ServiceAccount.
       const pods = await admin.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: MEDIA_NS, labelSelector: `live360.io/vodjob=${name}` });
       expect(pods.items.map((p) => p.spec?.serviceAccountName)).toEqual(["live360-vod-worker"]);
+      expect(pods.items[0]?.spec?.containers[0]?.env?.map((e) => e.valueFrom?.secretKeyRef)).toEqual([
+        { name: "live360-aws-credentials", key: "AWS_ACCESS_KEY_ID" },
+        { name: "live360-aws-credentials", key: "AWS_SECRET_ACCESS_KEY" },
+      ]);
     }, 240_000);
   });
 });

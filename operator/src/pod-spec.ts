@@ -22,6 +22,19 @@ export const CONTAINER_SECURITY: k8s.SecurityContext = {
 /** Pod fields no live360 pod varies: no API credentials, no Service environment variables. */
 export const POD_DEFAULTS = { automountServiceAccountToken: false, enableServiceLinks: false } as const;
 
+/** The keys of the static AWS credentials Secret (`awsCredentialsSecret`), named as the SDK's environment variables. */
+export const AWS_CREDENTIAL_KEYS = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] as const;
+
+/**
+ * The AWS SDK's credential environment variables from the Secret, or nothing without one (EKS: Pod
+ * Identity). The references are required: a missing Secret or key keeps the pod from starting with
+ * an event naming it, rather than letting the SDK fall through its chain to an opaque signing error.
+ */
+export function awsCredentialsEnv(secret: string | undefined): k8s.EnvVar[] | undefined {
+  if (secret === undefined) return undefined;
+  return AWS_CREDENTIAL_KEYS.map((key) => ({ name: key, valueFrom: { secretKeyRef: { name: secret, key } } }));
+}
+
 function quantities(list: Record<string, string | number | undefined> | undefined): Record<string, k8s.Quantity> | undefined {
   if (!list) return undefined;
   const entries = Object.entries(list).filter((entry): entry is [string, string | number] => entry[1] !== undefined);

@@ -2,8 +2,10 @@
 # make kind-up: live360 on a local kind cluster, end to end.
 #   1. a kind cluster (kind-config.yaml): two Spot-labelled workers in two zones, one on-demand;
 #   2. the images (make images REGISTRY=live360.local), loaded into the nodes;
-#   3. the in-cluster S3 (versitygw) and SQS (ElasticMQ) stand-ins and their buckets (manifests/);
-#   4. the CRDs and the operator chart (values.yaml);
+#   3. the in-cluster S3 (versitygw) and SQS (ElasticMQ) stand-ins, their static keys (Secret
+#      live360-aws-credentials) and their buckets (manifests/);
+#   4. the CRDs and the operator chart (values.yaml), which hands those keys to the operator, the
+#      origins and the VOD workers (aws.credentialsSecret: kind has no Pod Identity);
 #   5. examples/liveevent.yaml with the test source on, its RTMP and edge Services pinned to the
 #      node ports that kind-config.yaml maps to localhost.
 # Needs Docker, kind, kubectl and helm. Re-running is safe: every step converges.

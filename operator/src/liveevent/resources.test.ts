@@ -61,6 +61,7 @@ const KITCHEN_SINK_CONFIG: OperatorConfigInput = {
   edgeServiceType: "LoadBalancer",
   images: { origin: "registry.example.com/live360/origin@sha256:" + "a".repeat(64) },
   originServiceAccount: "live360-origin",
+  awsCredentialsSecret: "live360-aws-credentials",
   recording: { bucket: "ingest", queueUrl: "http://sqs.local:9324/000000000000/vod", s3Endpoint: "http://s3.local:7070", sqsEndpoint: "http://sqs.local:9324", region: "eu-west-1" },
 };
 
@@ -253,6 +254,30 @@ describe("LiveEvent desired state", () => {
     // Spot edges still go to their pool.
     const edgePod = find<V1Deployment>(objects, "Deployment", "keynote-edge").spec?.template.spec;
     expect(edgePod?.tolerations).toEqual([{ key: "live360.io/pool", operator: "Equal", value: "edge", effect: "NoSchedule" }]);
+  });
+
+  test("static AWS keys: both origins take them from the configured Secret, no other pod does, and none without the setting", async () => {
+    const event = await exampleEvent();
+    const envOf = (objects: KubernetesObject[]) =>
+      Object.fromEntries(
+        objects
+          .filter((o): o is V1StatefulSet | V1Deployment => o.kind === "StatefulSet" || o.kind === "Deployment")
+          .map((o) => [`${o.kind}/${o.metadata?.name}`, o.spec?.template.spec?.containers.map((c) => c.env)]),
+      );
+    const keys = [
+      { name: "AWS_ACCESS_KEY_ID", valueFrom: { secretKeyRef: { name: "live360-aws-credentials", key: "AWS_ACCESS_KEY_ID" } } },
+      { name: "AWS_SECRET_ACCESS_KEY", valueFrom: { secretKeyRef: { name: "live360-aws-credentials", key: "AWS_SECRET_ACCESS_KEY" } } },
+    ];
+    expect(envOf(liveEventResources(event, resolveOperatorConfig({ awsCredentialsSecret: "live360-aws-credentials" })))).toEqual({
+      "StatefulSet/demo-origin-primary": [keys],
+      "StatefulSet/demo-origin-backup": [keys],
+      "Deployment/demo-edge": [undefined],
+      "Deployment/demo-test-source": [undefined],
+    });
+    // EKS: credentials come from the origin ServiceAccount's Pod Identity; no pod names a Secret.
+    const eks = liveEventResources(event, resolveOperatorConfig({ originServiceAccount: "live360-origin" }));
+    expect(Object.values(envOf(eks)).flat().every((env) => env === undefined)).toBe(true);
+    expect(JSON.stringify(eks)).not.toContain("secretKeyRef");
   });
 
   test("Spot origins and edges tolerate their eks-infra node pool and prefer it; required only when configured", async () => {

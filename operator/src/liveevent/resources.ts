@@ -5,7 +5,7 @@ import { k8s } from "cdk8s-plus-34";
 import { DRAIN_FLAG_FILE, renderEdgeFiles, resolveEdgeConfig, type EdgeConfig } from "@live360/edge";
 import { ladderFlag, type ActiveOrigin, type LiveEvent, type LiveEventSpec, type Resources } from "../api/v1alpha1/index.js";
 import type { OperatorConfig } from "../config.js";
-import { CONTAINER_SECURITY, POD_DEFAULTS, placement, resourceRequirements } from "../pod-spec.js";
+import { CONTAINER_SECURITY, POD_DEFAULTS, awsCredentialsEnv, placement, resourceRequirements } from "../pod-spec.js";
 import {
   EDGE_HTTP_PORT,
   EDGE_SERVICE_PORT,
@@ -204,6 +204,7 @@ function origin(ctx: Context, role: ActiveOrigin): void {
               imagePullPolicy: config.imagePullPolicy,
               command: ["live360"],
               args: originArgs(ctx),
+              env: awsCredentialsEnv(config.awsCredentialsSecret),
               ports: [
                 { name: "rtmp", containerPort: ORIGIN_RTMP_PORT, protocol: "TCP" },
                 { name: "http", containerPort: ORIGIN_HTTP_PORT, protocol: "TCP" },

@@ -65,6 +65,19 @@ describe("VodJob → worker Job", () => {
     expect(required.spec!.template.spec!.nodeSelector).toEqual({ "live360.io/pool": "vod" });
   });
 
+  test("static AWS keys reach the worker from the configured Secret, and nothing names a Secret without it", () => {
+    const source = { source: "s3://ingest/recordings/keys/20260101T000000Z.mp4" };
+    const withKeys = vodJobResources(vodJob("keys", source), resolveOperatorConfig({ awsCredentialsSecret: "live360-aws-credentials" }), settings) as V1Job;
+    expect(withKeys.spec!.template.spec!.containers[0]!.env).toEqual([
+      { name: "AWS_ACCESS_KEY_ID", valueFrom: { secretKeyRef: { name: "live360-aws-credentials", key: "AWS_ACCESS_KEY_ID" } } },
+      { name: "AWS_SECRET_ACCESS_KEY", valueFrom: { secretKeyRef: { name: "live360-aws-credentials", key: "AWS_SECRET_ACCESS_KEY" } } },
+    ]);
+    // EKS: the worker ServiceAccount's Pod Identity signs; the pod carries no key.
+    const eks = vodJobResources(vodJob("keys", source), config, settings) as V1Job;
+    expect(eks.spec!.template.spec!.containers[0]!.env).toBeUndefined();
+    expect(JSON.stringify(eks)).not.toContain("secretKeyRef");
+  });
+
   test("a Spot eviction costs no retry, and a refused recording fails the Job at once", () => {
     const job = vodJobResources(vodJob("a", { source: "s3://ingest/recordings/a/20260101T000000Z.mp4" }), config, settings) as V1Job;
     expect(job.spec?.podFailurePolicy?.rules).toEqual([

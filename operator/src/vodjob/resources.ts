@@ -6,7 +6,7 @@ import { API_VERSION, VOD_JOB, ladderFlag, type VodJob } from "../api/v1alpha1/i
 import type { OperatorConfig } from "../config.js";
 import type { ResourceType } from "../engine/resources.js";
 import { MANAGED_BY } from "../liveevent/names.js";
-import { CONTAINER_SECURITY, POD_DEFAULTS, placement, resourceRequirements } from "../pod-spec.js";
+import { CONTAINER_SECURITY, POD_DEFAULTS, awsCredentialsEnv, placement, resourceRequirements } from "../pod-spec.js";
 import { WORKER_HTTP_PORT } from "./progress.js";
 import type { VodJobSettings } from "./settings.js";
 
@@ -129,6 +129,7 @@ export function vodJobResources(vodJob: VodJob, config: OperatorConfig, settings
               imagePullPolicy: config.imagePullPolicy,
               command: ["live360"],
               args: workerArgs(vodJob, config, settings),
+              env: awsCredentialsEnv(config.awsCredentialsSecret),
               resources: resourceRequirements(spec.resources),
               securityContext: CONTAINER_SECURITY,
               ports: [{ name: "metrics", containerPort: WORKER_HTTP_PORT, protocol: "TCP" }],

@@ -42,7 +42,7 @@ describe("charts/live360-operator → live360 operator", () => {
   test("every argument of a production install is a known flag and validates to what the values say", async () => {
     const args = await chartArgs({
       watchNamespaces: ["media"],
-      aws: { region: "eu-west-1", s3Endpoint: "http://s3.storage:7070", sqsEndpoint: "http://sqs.storage:9324" },
+      aws: { region: "eu-west-1", s3Endpoint: "http://s3.storage:7070", sqsEndpoint: "http://sqs.storage:9324", credentialsSecret: "live360-aws-credentials" },
       recording: { ingestBucket: "live360-ingest", queueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/live360-vod" },
       vod: { egressBucket: "live360-egress", namespace: "media", maxConcurrentJobs: 4, visibilityTimeoutSeconds: 300, heartbeatSeconds: 60 },
       workloads: { images: { vodWorker: "registry.example/vod-worker:1.2.3" }, rtmpServiceType: "NodePort" },
@@ -60,6 +60,7 @@ describe("charts/live360-operator → live360 operator", () => {
     const config = operatorConfigFromFlags(flags);
     expect(config.images.vodWorker).toBe("registry.example/vod-worker:1.2.3");
     expect(config.rtmpServiceType).toBe("NodePort");
+    expect(config.awsCredentialsSecret).toBe("live360-aws-credentials");
     expect(config.recording).toEqual({
       bucket: "live360-ingest",
       queueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/live360-vod",
@@ -80,6 +81,7 @@ describe("charts/live360-operator → live360 operator", () => {
 
   test("the defaults parse too", async () => {
     const flags = await parseOperatorFlags(await chartArgs({}));
+    expect(operatorConfigFromFlags(flags).awsCredentialsSecret).toBeUndefined();
     expect(runConfigFromFlags(flags).namespaces).toEqual([]);
     expect(vodJobSettingsFromFlags(flags, flags.queueUrl)).toMatchObject({ queueUrl: undefined, namespace: "live360-system", maxConcurrentJobs: 10 });
   }, 120_000);

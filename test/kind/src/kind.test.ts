@@ -104,6 +104,20 @@ describe("consistency", () => {
     });
   });
 
+  test("the chart hands the workloads the stand-ins' static keys: the Secret values.yaml names is in the manifests, in the workloads' namespace, with both keys", () => {
+    const values = yamlDocs("test/kind/values.yaml")[0] as { aws: { credentialsSecret?: string }; watchNamespaces: string[]; vod: { namespace: string } };
+    const secrets = yamlDocs("test/kind/manifests/services.yaml").filter((doc) => doc.kind === "Secret") as {
+      metadata: { name: string; namespace: string };
+      stringData: Record<string, string>;
+    }[];
+    const secret = secrets.find((s) => s.metadata.name === values.aws.credentialsSecret);
+    expect(secret).toBeDefined();
+    // Origins run in the watched namespace and workers in vod.namespace: secretKeyRef reads only the pod's own.
+    const namespace = libValue("NAMESPACE");
+    expect([secret?.metadata.namespace, ...values.watchNamespaces, values.vod.namespace]).toEqual([namespace, namespace, namespace]);
+    expect(Object.keys(secret?.stringData ?? {})).toEqual(expect.arrayContaining(["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]));
+  });
+
   test("the example LiveEvent is the one the scripts drive", () => {
     const [example] = yamlDocs("examples/liveevent.yaml") as { metadata: { name: string }; spec: { streamName: string; testSource: { enabled: boolean } } }[];
     expect(example?.metadata.name).toBe(libValue("EVENT"));
@@ -153,9 +167,17 @@ describe("manifests against a real API server (server-side dry-run)", () => {
   test("the operator chart rendered with values.yaml is accepted, with kind's service types and stand-ins", async () => {
     const helm = (await run("bash", [path.join(root, "test/helm/build.sh")], { maxBuffer: 64 * 1024 * 1024 })).stdout.trim();
     const { stdout: rendered } = await run(helm, ["template", "live360-operator", path.join(root, "charts/live360-operator"), "--namespace", namespace, "--values", path.join(kindDir, "values.yaml")], { maxBuffer: 16 * 1024 * 1024 });
-    for (const arg of ["--rtmp-service-type=NodePort", "--edge-service-type=NodePort", "--image-pull-policy=Never", "--s3-endpoint=http://s3.live360.svc.cluster.local:7070", "--ingest-bucket=live360-ingest", "--vod-egress-bucket=live360-egress"]) {
+    for (const arg of ["--rtmp-service-type=NodePort", "--edge-service-type=NodePort", "--image-pull-policy=Never", "--s3-endpoint=http://s3.live360.svc.cluster.local:7070", "--ingest-bucket=live360-ingest", "--vod-egress-bucket=live360-egress", "--aws-credentials-secret=live360-aws-credentials"]) {
       expect(rendered).toContain(arg);
     }
+    // The operator itself signs its SQS calls with the stand-ins' keys.
+    const deployment = parseAllDocuments(rendered).map((d) => d.toJS() as { kind?: string; spec?: { template: { spec: { containers: { env?: unknown[] }[] } } } }).find((m) => m?.kind === "Deployment");
+    expect(deployment?.spec?.template.spec.containers[0]?.env).toEqual(
+      expect.arrayContaining([
+        { name: "AWS_ACCESS_KEY_ID", valueFrom: { secretKeyRef: { name: "live360-aws-credentials", key: "AWS_ACCESS_KEY_ID" } } },
+        { name: "AWS_SECRET_ACCESS_KEY", valueFrom: { secretKeyRef: { name: "live360-aws-credentials", key: "AWS_SECRET_ACCESS_KEY" } } },
+      ]),
+    );
     const dir = await mkdtemp(path.join(os.tmpdir(), "live360-kind-"));
     try {
       await writeFile(path.join(dir, "operator.yaml"), rendered);

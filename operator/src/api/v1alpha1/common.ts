@@ -61,12 +61,13 @@ export const placementFields = (capacityDefault: CapacityType, preferenceReason:
     .optional(),
 });
 
+/** A DNS-1123 subdomain, the form of Secret names (at most 253 characters, checked apart: RE2 has no lookahead). */
+export const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+export const DNS_SUBDOMAIN_MAX_LENGTH = 253;
+
 export const secretKeyReference = (description: string, defaultKey: string, keyDescription: string) =>
   schema.object(description, {
-    name: schema.string("Name of a Secret in the same namespace.", {
-      pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
-      maxLength: 253,
-    }),
+    name: schema.string("Name of a Secret in the same namespace.", { pattern: DNS_SUBDOMAIN, maxLength: DNS_SUBDOMAIN_MAX_LENGTH }),
     key: schema.string(keyDescription, { pattern: /^[-._a-zA-Z0-9]+$/, maxLength: 253 }).default(defaultKey),
   });
 

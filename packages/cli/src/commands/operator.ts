@@ -43,6 +43,7 @@ interface OperatorFlags extends ServiceEndpointFlags, VodJobFlags {
   edgeServiceType: OperatorConfig["edgeServiceType"];
   clusterDomain: string;
   originServiceAccount?: string;
+  awsCredentialsSecret?: string;
   originNodePool: string;
   edgeNodePool: string;
   vodNodePool: string;
@@ -80,6 +81,7 @@ export function operatorConfigFromFlags(flags: OperatorFlags): OperatorConfig {
     edgeServiceType: flags.edgeServiceType,
     clusterDomain: flags.clusterDomain,
     originServiceAccount: flags.originServiceAccount,
+    awsCredentialsSecret: flags.awsCredentialsSecret,
     // An empty pool name turns pool placement off for that workload.
     nodePools: { origin: flags.originNodePool || undefined, edge: flags.edgeNodePool || undefined, vod: flags.vodNodePool || undefined, require: flags.requireNodePools ?? false },
     recording: { bucket: flags.ingestBucket, queueUrl: flags.queueUrl, s3Endpoint: flags.s3Endpoint, sqsEndpoint: flags.sqsEndpoint, region: flags.region },
@@ -119,6 +121,10 @@ export function operatorCommand(): Command {
     .addOption(new Option("--edge-service-type <type>", "the edge Service viewers or the CDN reach").choices(EDGE_SERVICE_TYPES).default(d.edgeServiceType))
     .option("--cluster-domain <suffix>", "DNS suffix of Service names in URLs", d.clusterDomain)
     .option("--origin-service-account <name>", "ServiceAccount of origin pods, with AWS access to the ingest bucket and queue (eks-infra: live360-origin)")
+    .option(
+      "--aws-credentials-secret <name>",
+      "Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY that origin and VOD worker pods get as environment variables, in every namespace they run in (kind's S3/SQS stand-ins; EKS: leave unset, Pod Identity)",
+    )
     .option("--origin-node-pool <name>", "live360.io/pool node pool of Spot origins: its taint tolerated, its label preferred (\"\": none)", d.nodePools.origin)
     .option("--edge-node-pool <name>", "live360.io/pool node pool of Spot edges (\"\": none)", d.nodePools.edge)
     .option("--vod-node-pool <name>", "live360.io/pool node pool of Spot VOD worker Jobs (\"\": none)", d.nodePools.vod)
