@@ -1,6 +1,6 @@
 import { describe, expect, test } from "@jest/globals";
 import { parseLadder } from "@live360/core";
-import { buildLiveHlsArgs, type LiveHlsPlan } from "./hls-command.js";
+import { buildLiveHlsArgs, segmentNumberAt, type LiveHlsPlan } from "./hls-command.js";
 
 const plan = (over: Partial<LiveHlsPlan> = {}): LiveHlsPlan => ({
   outputDir: "/data/hls/test",
@@ -14,6 +14,7 @@ const plan = (over: Partial<LiveHlsPlan> = {}): LiveHlsPlan => ({
   lowLatency: false,
   audioBitrateKbps: 128,
   continuePlaylists: false,
+  firstSegmentNumber: 893_456_789,
   ...over,
 });
 
@@ -35,6 +36,16 @@ describe("live HLS command", () => {
     expect(valueOf(args, "-var_stream_map")).toBe("v:0,a:0,name:source v:1,a:1,name:240p v:2,a:2,name:160p");
     expect(valueOf(args, "-hls_flags")).toBe("delete_segments+independent_segments+program_date_time+temp_file");
     expect(args.at(-1)).toBe("/data/hls/test/%v/index.m3u8");
+  });
+
+  test("segments are numbered by the wall clock, one number per segment duration", () => {
+    expect(valueOf(buildLiveHlsArgs(plan()), "-start_number")).toBe("893456789");
+    const t = Date.UTC(2026, 10, 24, 12, 0, 0);
+    expect(segmentNumberAt(t, 2)).toBe(t / 2000);
+    expect(segmentNumberAt(t + 1999, 2)).toBe(t / 2000);
+    expect(segmentNumberAt(t + 2000, 2)).toBe(t / 2000 + 1);
+    // Low-latency half-second segments still fit FFmpeg's 64-bit sequence and our 12 digits.
+    expect(String(segmentNumberAt(Date.UTC(2100, 0, 1), 0.5))).toMatch(/^\d{10,12}$/);
   });
 
   test("a restart continues the playlists after a discontinuity", () => {

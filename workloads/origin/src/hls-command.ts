@@ -17,6 +17,24 @@ export interface LiveHlsPlan {
   audioBitrateKbps: number;
   /** After a restart or a reconnect: continue the existing playlists after a discontinuity. */
   continuePlaylists: boolean;
+  /**
+   * Number (and media sequence) of the first segment of fresh playlists; continued playlists
+   * carry on from their own last number instead. See segmentNumberAt.
+   */
+  firstSegmentNumber: number;
+}
+
+/**
+ * Live segments are numbered by the wall clock: one number per segment duration since the Unix
+ * epoch, taken when the stream's first keyframe arrives. A restarted origin or encoder so never
+ * reuses a name an edge or CDN has cached as immutable (numbering from zero did: after a
+ * failback the edge served the previous run's segments), its media sequence never runs
+ * backwards for a player, and two origins fed the same encoder output number the same media
+ * alike — unless the keyframe reached them on either side of a segment boundary, which happens
+ * with probability (difference in arrival) ÷ (segment duration), e.g. 0.25 % for 5 ms and 2 s.
+ */
+export function segmentNumberAt(epochMs: number, segmentSeconds: number): number {
+  return Math.floor(epochMs / (segmentSeconds * 1000));
 }
 
 // The variant layout is shared with the VOD worker, so it lives in core.
@@ -70,6 +88,7 @@ export function buildLiveHlsArgs(plan: LiveHlsPlan): string[] {
     .opt("-f", "hls")
     .opt("-hls_time", hlsCutThreshold(plan.segmentSeconds))
     .opt("-hls_list_size", plan.windowSegments)
+    .opt("-start_number", plan.firstSegmentNumber)
     .opt("-hls_delete_threshold", 2)
     .opt("-hls_flags", flags.join("+"))
     .opt("-hls_segment_type", "mpegts")

@@ -34,7 +34,7 @@ export interface OriginRoute {
  * Matched against the raw path, before any decoding: anything with `%`, `..` or an unexpected
  * shape never reaches the file system, so no encoding trick can leave the HLS root.
  */
-const HLS_PATH = /^\/hls\/([a-z0-9][a-z0-9-]{0,62})\/(?:(master\.m3u8)|([a-z0-9_-]{1,32})\/(index\.m3u8|seg_\d{5,9}\.ts))$/;
+const HLS_PATH = /^\/hls\/([a-z0-9][a-z0-9-]{0,62})\/(?:(master\.m3u8)|([a-z0-9_-]{1,32})\/(index\.m3u8|seg_\d{5,12}\.ts))$/;
 const PLAYER_PATH = /^\/player\/((?:[A-Za-z0-9_-][A-Za-z0-9._-]*\/)*(?:[A-Za-z0-9_-][A-Za-z0-9._-]*)?)$/;
 const DROP_PATH = /^\/control\/drop\/([a-z0-9][a-z0-9-]{0,62})$/;
 

@@ -9,7 +9,7 @@ import {
 } from "@live360/core";
 import type { OriginConfig } from "./config.js";
 import { FLV_FILE_HEADER, audioIsAac, classifyTag, videoInfoFromHeader, type VideoCodecInfo } from "./flv.js";
-import { buildLiveHlsArgs, orderedRenditions, type LiveHlsPlan } from "./hls-command.js";
+import { buildLiveHlsArgs, orderedRenditions, segmentNumberAt, type LiveHlsPlan } from "./hls-command.js";
 import { describeVariant, writeMasterPlaylist } from "./master.js";
 import type { OriginMetrics } from "./metrics.js";
 import type { Publisher } from "./nms.js";
@@ -63,6 +63,7 @@ export class StreamPipeline {
   private gop: Buffer[] = [];
   private gopBytes = 0;
   private renditions: Rendition[] = [];
+  private firstSegmentNumber = 0;
   private framesInWindow = 0;
   private inputFps = 0;
   private inputBitrateBps = 0;
@@ -138,11 +139,13 @@ export class StreamPipeline {
       lowLatency: config.lowLatency,
       audioBitrateKbps: config.audioBitrateKbps,
       continuePlaylists: this.continuing || attempt > 0,
+      firstSegmentNumber: this.firstSegmentNumber,
     };
   }
 
   private startLadder(): void {
     if (this.ended) return;
+    this.firstSegmentNumber = segmentNumberAt(Date.now(), this.deps.config.segmentSeconds);
     const source = { width: this.video?.width ?? 0, height: this.video?.height ?? 0 };
     this.renditions = ladderForSource(this.deps.config.ladder, source).map((r) =>
       r.passthrough && this.video?.codec !== "h264" ? { ...r, videoBitrateKbps: estimateBitrateKbps(r.width, r.height) } : r,
