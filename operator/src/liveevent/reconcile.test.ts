@@ -264,6 +264,50 @@ describe("LiveEvent reconciliation", () => {
     expect((await eventReasons("demo")).filter((r) => r === "Pending").length).toBe(pendingBefore);
   });
 
+  test("a child edited by someone else (kubectl edit of the edge image, the autoscaler's maxReplicas) is reverted at once, not at the next spec change", async () => {
+    const apps = admin.makeApiClient(AppsV1Api);
+    const autoscaling = admin.makeApiClient(AutoscalingV2Api);
+    const edge = () => apps.readNamespacedDeployment({ namespace: NAMESPACE, name: "demo-edge" });
+    const before = await edge();
+    const container = before.spec?.template.spec?.containers[0];
+    const maxReplicas = (await getEvent("demo")).spec.edge.maxReplicas;
+    proxy.requests.length = 0;
+
+    // What `kubectl edit` and a stray script send: updates under field managers other than the operator's.
+    await apps.patchNamespacedDeployment(
+      { namespace: NAMESPACE, name: "demo-edge", fieldManager: "kubectl-edit", body: { spec: { template: { spec: { containers: [{ name: container?.name, image: "nginx:drifted" }] } } } } },
+      setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch),
+    );
+    await autoscaling.patchNamespacedHorizontalPodAutoscaler(
+      { namespace: NAMESPACE, name: "demo-edge", fieldManager: "someone-else", body: { spec: { maxReplicas: 3 } } },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+    await waitFor("the edge image to be reverted", async () => (await edge()).spec?.template.spec?.containers[0]?.image === container?.image, converge);
+    await waitFor("maxReplicas to be reverted", async () => {
+      const hpa = await autoscaling.readNamespacedHorizontalPodAutoscaler({ namespace: NAMESPACE, name: "demo-edge" });
+      return hpa.spec?.maxReplicas === maxReplicas;
+    }, converge);
+    await waitFor("the DriftReverted event", async () => (await eventReasons("demo")).includes("DriftReverted"), converge);
+
+    // The operator wrote the two edited children back and nothing else of the event's.
+    const childWrites = new Set(
+      proxy.requests.filter((r) => r.method !== "GET" && /\/(deployments|statefulsets|services|configmaps|horizontalpodautoscalers|poddisruptionbudgets)\//.test(r.url)).map((r) => `${r.method} ${r.url.split("?")[0]}`),
+    );
+    expect([...childWrites].sort()).toEqual([
+      `PATCH /apis/apps/v1/namespaces/${NAMESPACE}/deployments/demo-edge`,
+      `PATCH /apis/autoscaling/v2/namespaces/${NAMESPACE}/horizontalpodautoscalers/demo-edge`,
+    ]);
+    // The reverted fields are the operator's again, so the next reconciles find nothing to do (the next test counts them).
+    const reverted = await edge();
+    const ours = reverted.metadata?.managedFields?.find((f) => f.manager === FIELD_MANAGER && f.operation === "Apply");
+    expect(JSON.stringify(ours?.fieldsV1)).toContain('"f:image"');
+    await waitFor("the edge to roll back out", async () => {
+      const { metadata, spec, status } = await edge();
+      return status?.observedGeneration === metadata?.generation && status?.updatedReplicas === spec?.replicas && status?.readyReplicas === spec?.replicas && status?.replicas === spec?.replicas;
+    }, converge);
+    await waitFor("demo to be Live", async () => (await getEvent("demo")).status?.phase === "Live", converge);
+  });
+
   test("a converged event costs no API writes and no reads beyond the watches, also after an operator restart", async () => {
     await manager.stop();
     proxy.requests.length = 0;

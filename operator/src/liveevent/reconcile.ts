@@ -6,6 +6,7 @@ import type { OperatorConfig } from "../config.js";
 import { apiMessageOf, type Cache, type CustomResourceRef, type ObjectWriter } from "../engine/client.js";
 import { Controller, type ReconcileResult } from "../engine/controller.js";
 import type { EventRecorder } from "../engine/events.js";
+import { unownedFields, writersSince } from "../engine/managed-fields.js";
 import { CORE_TYPES, objectKey, type ResourceType } from "../engine/resources.js";
 import type { ControllerFactory, InformerSet } from "../manager.js";
 import { EVENT_LABEL, MANAGED_BY, ORIGIN_HTTP_PORT, ORIGIN_ROLE_LABEL, childNames, serviceHost } from "./names.js";
@@ -26,9 +27,10 @@ import {
 export const LIVE_EVENT_FINALIZER = "live360.io/graceful-end";
 
 /**
- * The hash of the manifest last applied to a child, on the child. An unchanged hash means the
- * child already is what the operator wants, so a steady state makes no API writes at all (even a
- * no-op server-side apply is a request the API server must process).
+ * The hash of the manifest last applied to a child, on the child. An unchanged hash, with every
+ * field of that manifest still owned by the operator (see unownedFields), means the child already
+ * is what the operator wants, so a steady state makes no API writes at all (even a no-op
+ * server-side apply is a request the API server must process).
  */
 export const APPLIED_HASH_ANNOTATION = "live360.io/applied-sha256";
 
@@ -103,6 +105,24 @@ export function appliedHash(object: KubernetesObject): string {
   return createHash("sha256").update(JSON.stringify(object)).digest("hex");
 }
 
+/** The manifest as the operator applies it: stamped with its hash. */
+function stamped(child: KubernetesObject): KubernetesObject {
+  return { ...child, metadata: { ...child.metadata, annotations: { ...child.metadata?.annotations, [APPLIED_HASH_ANNOTATION]: appliedHash(child) } } };
+}
+
+/**
+ * Why `current` is not what applying `child` made of it: "changed" when the manifest differs from
+ * the one last applied, the fields someone else changed or removed since (drift) otherwise, and
+ * undefined when it is up to date. Drift is read from managedFields, which the child's own watch
+ * event brings: it is reverted at once, not at the next spec change.
+ */
+function staleness(current: KubernetesObject, child: KubernetesObject): "changed" | string[] | undefined {
+  const applied = stamped(child);
+  if (current.metadata?.annotations?.[APPLIED_HASH_ANNOTATION] !== applied.metadata?.annotations?.[APPLIED_HASH_ANNOTATION]) return "changed";
+  const drifted = unownedFields(current, applied);
+  return drifted.length > 0 ? drifted : undefined;
+}
+
 /** The LiveEvent key (namespace/name) a child or origin pod belongs to, from its controller owner reference. */
 export function ownerEventKey(object: KubernetesObject): string[] {
   const owner = object.metadata?.ownerReferences?.find((r) => r.controller && r.kind === LIVE_EVENT.kind && r.apiVersion.startsWith(`${GROUP}/`));
@@ -164,9 +184,9 @@ export class LiveEventReconciler {
   private async applyChildren(event: LiveEvent, desired: KubernetesObject[]): Promise<void> {
     const waitForBackup = this.primaryMustWait(event, desired);
     for (const child of desired) {
-      const hash = appliedHash(child);
       const current = this.cached(child.kind ?? "", child.metadata?.namespace ?? "", child.metadata?.name ?? "");
-      if (current?.metadata?.annotations?.[APPLIED_HASH_ANNOTATION] === hash) continue;
+      const stale = current && staleness(current, child);
+      if (current && !stale) continue;
       if (current && child === waitForBackup) {
         this.options.events.record(
           event,
@@ -176,9 +196,18 @@ export class LiveEventReconciler {
         );
         continue;
       }
-      const annotated = { ...child, metadata: { ...child.metadata, annotations: { ...child.metadata?.annotations, [APPLIED_HASH_ANNOTATION]: hash } } };
+      if (current && Array.isArray(stale)) {
+        const writers = writersSince(current);
+        this.options.events.record(
+          event,
+          "Warning",
+          "DriftReverted",
+          `${childId(child)}: ${stale.join(", ")} changed${writers.length > 0 ? ` by ${writers.join(", ")}` : ""}; reverted to what the LiveEvent specifies (edit the LiveEvent to change it)`,
+        );
+        this.options.logger.warn("child changed outside the LiveEvent; reverting", { event: objectKey(event), child: childId(child), fields: stale, writers });
+      }
       try {
-        await this.options.writer.apply(annotated);
+        await this.options.writer.apply(stamped(child));
       } catch (error) {
         const message = `${childId(child)}: ${apiMessageOf(error)}`;
         this.options.events.record(event, "Warning", "ApplyFailed", message);
@@ -201,7 +230,8 @@ export class LiveEventReconciler {
     const current = this.cached("StatefulSet", event.metadata.namespace ?? "", names.origin("backup")) as V1StatefulSet | undefined;
     const status = current?.status;
     const backupDone =
-      current?.metadata?.annotations?.[APPLIED_HASH_ANNOTATION] === appliedHash(backup) &&
+      current !== undefined &&
+      staleness(current, backup) === undefined &&
       status?.observedGeneration === current.metadata?.generation &&
       status?.updateRevision === status?.currentRevision &&
       (status?.readyReplicas ?? 0) >= (current?.spec?.replicas ?? 1);
