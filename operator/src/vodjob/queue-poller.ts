@@ -17,11 +17,17 @@ import type { VodJobSettings } from "./settings.js";
 export interface VodJobManifest {
   apiVersion: string;
   kind: typeof VOD_JOB.kind;
-  metadata: { name: string; namespace: string; labels: Record<string, string> };
+  metadata: { name: string; namespace: string; labels: Record<string, string>; finalizers: string[] };
   spec: { source: string };
 }
 
 export const STREAM_LABEL = "live360.io/stream";
+/**
+ * On a VodJob made from a queue message: the VodJob stays until its message is settled. Deleting it
+ * by hand means "do not transcode this": the message is deleted rather than left to come back after
+ * its visibility timeout and make the VodJob again (the recording stays in the ingest bucket).
+ */
+export const QUEUE_LEASE_FINALIZER = "live360.io/queue-lease";
 /**
  * Long poll. Never aborted: a receive the client abandons can still take messages on the server,
  * hiding them for a visibility timeout and spending one of their receives. So this also bounds
@@ -46,7 +52,12 @@ export function vodJobForSource(source: string, namespace: string, stream?: stri
   return {
     apiVersion: API_VERSION,
     kind: VOD_JOB.kind,
-    metadata: { name: vodJobName(source), namespace, labels: { ...MANAGED_BY, ...(stream ? { [STREAM_LABEL]: stream } : {}) } },
+    metadata: {
+      name: vodJobName(source),
+      namespace,
+      labels: { ...MANAGED_BY, ...(stream ? { [STREAM_LABEL]: stream } : {}) },
+      finalizers: [QUEUE_LEASE_FINALIZER],
+    },
     spec: { source },
   };
 }
@@ -61,26 +72,55 @@ export interface VodQueuePollerOptions {
   createVodJob(manifest: VodJobManifest): Promise<void>;
 }
 
-/** The messages naming one VodJob; more than one when a recording was announced twice. */
-type Held = Map<string, QueueMessage>;
+/** The messages naming one VodJob (more than one when a recording was announced twice), by message id. */
+interface Held {
+  source: string;
+  messages: Map<string, QueueMessage>;
+  /** The VodJob was deleted without waiting for its messages (it had no finalizer). */
+  cancelled?: boolean;
+}
 
 const isFinished = (vodJob: VodJob | undefined): boolean => vodJob?.status?.phase === "Succeeded" || vodJob?.status?.phase === "Failed";
 
+/** What becomes of a VodJob's held messages: deleted once it succeeded or was deleted (cancelled), released once it failed, else kept. */
+function settlementOf(vodJob: VodJob): "succeeded" | "cancelled" | "failed" | undefined {
+  if (vodJob.status?.phase === "Succeeded") return "succeeded";
+  if (vodJob.metadata.deletionTimestamp) return "cancelled";
+  return vodJob.status?.phase === "Failed" ? "failed" : undefined;
+}
+
 /**
  * Turns VOD queue messages into VodJobs and holds each message while its VodJob works: a heartbeat
- * keeps it invisible, it is deleted only once the VodJob Succeeded, and a Failed VodJob's message
- * is released to come back until the queue's redrive policy moves it to the dead-letter queue
- * (nothing is ever deleted unfinished). If the operator dies, held messages reappear after one
- * visibility timeout and the next leader finds their VodJobs by name and holds them again.
+ * keeps it invisible, it is deleted once the VodJob Succeeded, and a Failed VodJob's message is
+ * released to come back until the queue's redrive policy moves it to the dead-letter queue. If the
+ * operator dies, held messages reappear after one visibility timeout and the next leader finds
+ * their VodJobs by name and holds them again.
+ *
+ * Deleting an unfinished VodJob cancels it: its messages are deleted too, never left to come back
+ * and make it again (the recording stays in the ingest bucket). VodJobs made from messages carry
+ * QUEUE_LEASE_FINALIZER so the deletion waits for that; the VodJob controller removes it once
+ * settle() says no message of theirs can still be out. A restarted operator holds nothing yet: the
+ * messages the one before held come back within one visibility timeout (its heartbeats ended
+ * before this one started) and are settled then. A VodJob this operator made or received a message
+ * for is accounted for; for the others, once a receive after that time finds the queue empty, no
+ * earlier lease can be left (settled, dead-lettered or expired).
  *
  * No message is received while maxConcurrentJobs VodJobs are unfinished (counting those made by
- * hand), so the queue itself is the backlog. A long poll that was already waiting when VodJobs made
- * by hand filled the room still hands its messages over, and they are taken: a recording never pays
- * for the operator's capacity with a receive count (which would push it towards the dead-letter queue).
+ * hand, not those being deleted), so the queue itself is the backlog. A long poll that was already
+ * waiting when VodJobs made by hand filled the room still hands its messages over, and they are
+ * taken: a recording never pays for the operator's capacity with a receive count (which would
+ * push it towards the dead-letter queue).
  */
 export class VodQueuePoller {
   private readonly held = new Map<string, Held>();
+  /** Per VodJob, the settle in progress: settles of one VodJob run one after the other. */
+  private readonly settling = new Map<string, Promise<boolean>>();
   private wakeUp: (() => void) | undefined;
+  private startedAt = Number.POSITIVE_INFINITY;
+  /** A receive found the queue empty after every message an earlier operator held was visible again. */
+  private earlierLeasesGone = false;
+  /** VodJobs this operator made or received a message for since it started: their earlier leases came back. */
+  private readonly accountedFor = new Set<string>();
 
   constructor(private readonly options: VodQueuePollerOptions) {}
 
@@ -89,6 +129,9 @@ export class VodQueuePoller {
    * hidden until their timeout, after which the next leader receives them and finds their VodJobs.
    */
   async run(signal: AbortSignal): Promise<void> {
+    this.startedAt = Date.now();
+    this.earlierLeasesGone = false;
+    this.accountedFor.clear();
     const heartbeat = setInterval(() => void this.beat(), this.options.settings.heartbeatSeconds * 1000);
     try {
       await this.poll(signal);
@@ -101,16 +144,30 @@ export class VodQueuePoller {
   /** Called with every VodJob the informer reports: a held message may now be finished with. */
   vodJobChanged(vodJob: VodJob): void {
     const key = `${vodJob.metadata.namespace}/${vodJob.metadata.name}`;
-    // Deleted by hand: stop hiding its messages; they come back after their timeout and re-create it.
-    if (!this.options.vodJobs.get(key)) this.held.delete(key);
-    else if (this.held.has(key)) void this.settle(key);
+    const gone = !this.options.vodJobs.get(key);
+    if (gone) this.accountedFor.delete(key);
+    const held = this.held.get(key);
+    if (held) {
+      // Reported but no longer cached: deleted without waiting for its messages (e.g. made by hand without the finalizer).
+      if (gone) held.cancelled = true;
+      void this.settleKey(key);
+    }
     this.wakeUp?.();
+  }
+
+  /**
+   * Settles the messages held for `vodJob` as it stands now and says whether it may drop
+   * QUEUE_LEASE_FINALIZER: true once nothing of it is held and no earlier operator's lease can be
+   * left. Never throws: a failed delete or release stays held and is tried again.
+   */
+  settle(vodJob: VodJob): Promise<boolean> {
+    return this.settleKey(`${vodJob.metadata.namespace}/${vodJob.metadata.name}`);
   }
 
   /** Messages kept invisible by the heartbeat right now. */
   get heldMessages(): number {
     let count = 0;
-    for (const messages of this.held.values()) count += messages.size;
+    for (const { messages } of this.held.values()) count += messages.size;
     return count;
   }
 
@@ -118,7 +175,8 @@ export class VodQueuePoller {
   get activeJobs(): number {
     const active = new Set(this.held.keys());
     for (const vodJob of this.options.vodJobs.list()) {
-      if (!isFinished(vodJob)) active.add(`${vodJob.metadata.namespace}/${vodJob.metadata.name}`);
+      // A deleted VodJob is cancelled; it may wait for its message to come back, which needs room.
+      if (!isFinished(vodJob) && !vodJob.metadata.deletionTimestamp) active.add(`${vodJob.metadata.namespace}/${vodJob.metadata.name}`);
     }
     return active.size;
   }
@@ -133,6 +191,7 @@ export class VodQueuePoller {
         continue;
       }
       let messages: QueueMessage[];
+      const receivedAt = Date.now();
       try {
         messages = await queue.receive({
           maxMessages: Math.min(10, room),
@@ -140,6 +199,8 @@ export class VodQueuePoller {
           visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds,
         });
         backoff.reset();
+        // The earlier operator's heartbeats stopped before this one started: its messages are visible by now.
+        if (messages.length === 0 && receivedAt >= this.startedAt + settings.visibilityTimeoutSeconds * 1000) this.earlierLeasesGone = true;
       } catch (error) {
         const retryInMs = backoff.next();
         logger.warn("VOD queue receive failed; retrying", { queue: queue.name, error, retryInMs });
@@ -189,35 +250,60 @@ export class VodQueuePoller {
       await this.options.createVodJob(manifest);
       logger.info("VodJob created from the VOD queue", { vodJob: key, source, messageId: message.id });
     }
-    const messages = this.held.get(key) ?? new Map<string, QueueMessage>();
+    const held = this.held.get(key) ?? { source, messages: new Map<string, QueueMessage>() };
     // The same message received again (its visibility ran out) replaces the old receipt, which no longer works.
-    messages.set(message.id, message);
-    this.held.set(key, messages);
-    await this.settle(key);
+    held.messages.set(message.id, message);
+    this.held.set(key, held);
+    this.accountedFor.add(key);
+    // An existing VodJob may be finished or deleted: its message is done with at once.
+    if (existing) await this.settleKey(key);
   }
 
-  /** Deletes the messages of a Succeeded VodJob, releases those of a Failed one, forgets those of a deleted one. */
-  private async settle(key: string): Promise<void> {
-    const messages = this.held.get(key);
-    if (!messages) return;
-    const vodJob = this.options.vodJobs.get(key);
-    const phase = vodJob?.status?.phase;
-    if (phase !== "Succeeded" && phase !== "Failed") return;
-    this.held.delete(key);
-    this.wakeUp?.();
-    for (const message of messages.values()) {
-      try {
-        if (phase === "Succeeded") {
-          await this.options.queue.delete(message.receiptHandle);
-          this.options.logger.info("VodJob succeeded; its message is deleted", { vodJob: key, messageId: message.id });
-        } else {
-          await this.release(message, `VodJob ${key} failed`);
+  /** Runs after the settles of `key` already under way. */
+  private settleKey(key: string): Promise<boolean> {
+    const next = (this.settling.get(key) ?? Promise.resolve(true)).then(() => this.settleNow(key));
+    this.settling.set(key, next);
+    void next.then(() => {
+      if (this.settling.get(key) === next) this.settling.delete(key);
+    });
+    return next;
+  }
+
+  private async settleNow(key: string): Promise<boolean> {
+    const { queue, logger, vodJobs } = this.options;
+    const held = this.held.get(key);
+    const vodJob = vodJobs.get(key);
+    // Neither cached nor reported deleted: just created, and the informer has not seen it yet.
+    const settlement = held?.cancelled ? "cancelled" : vodJob && settlementOf(vodJob);
+    if (held && settlement) {
+      for (const message of [...held.messages.values()]) {
+        try {
+          if (settlement === "failed") await this.release(message, `VodJob ${key} failed`);
+          else await queue.delete(message.receiptHandle);
+          held.messages.delete(message.id);
+          if (settlement === "succeeded") logger.info("VodJob succeeded; its message is deleted", { vodJob: key, messageId: message.id });
+          if (settlement === "cancelled") {
+            logger.warn("VodJob deleted before it finished; its message is deleted, so the recording is not transcoded (it stays in the ingest bucket)", {
+              vodJob: key,
+              source: held.source,
+              messageId: message.id,
+            });
+          }
+        } catch (error) {
+          if (error instanceof ReceiptHandleInvalidError) {
+            // Received again meanwhile (by a new leader): whoever holds it now settles it.
+            held.messages.delete(message.id);
+            continue;
+          }
+          logger.warn("could not settle a VodJob's message; it stays held and is tried again", { vodJob: key, messageId: message.id, error });
         }
-      } catch (error) {
-        // Received again meanwhile (by a new leader): whoever holds it now finds the VodJob finished.
-        this.options.logger.warn("could not settle a VodJob's message; it returns after its visibility timeout", { vodJob: key, messageId: message.id, error });
+      }
+      if (held.messages.size === 0) {
+        this.held.delete(key);
+        this.wakeUp?.();
       }
     }
+    return !this.held.has(key) && (this.accountedFor.has(key) || this.earlierLeasesGone);
   }
 
   /** Back to the queue after a delay growing per receive: after maxReceiveCount receives it is dead-lettered, never lost. */
@@ -228,8 +314,15 @@ export class VodQueuePoller {
   }
 
   private async beat(): Promise<void> {
-    const { queue, settings, logger } = this.options;
-    for (const [key, messages] of this.held) {
+    const { queue, settings, logger, vodJobs } = this.options;
+    for (const [key, held] of this.held) {
+      const { messages } = held;
+      // A settle that failed earlier is tried again rather than kept alive.
+      const vodJob = vodJobs.get(key);
+      if (held.cancelled || (vodJob && settlementOf(vodJob))) {
+        void this.settleKey(key);
+        continue;
+      }
       for (const message of [...messages.values()]) {
         try {
           await queue.changeVisibility(message.receiptHandle, settings.visibilityTimeoutSeconds);

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { BatchV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Job } from "@kubernetes/client-node";
-import { SqsQueue, createLogger, formatRecordingJob } from "@live360/core";
+import { SqsQueue, createLogger, formatRecordingJob, sleep } from "@live360/core";
 import {
   installCustomResourceDefinitions,
   kubeConfigFor,
@@ -22,7 +22,7 @@ import { CRDS_DIR } from "../api/crd.js";
 import { GROUP, VERSION, type VodJob } from "../api/v1alpha1/index.js";
 import { resolveOperatorConfig } from "../config.js";
 import { Manager } from "../manager.js";
-import { vodJobName } from "./queue-poller.js";
+import { QUEUE_LEASE_FINALIZER, vodJobName } from "./queue-poller.js";
 import { vodJobController } from "./reconcile.js";
 import { resolveVodJobSettings } from "./settings.js";
 
@@ -44,6 +44,9 @@ describe("VodJobs from the VOD queue (real API server, kwok, ElasticMQ)", () => 
   const vodJobs = () => kc.makeApiClient(CustomObjectsApi);
   const readVodJob = async (name: string) =>
     (await vodJobs().getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: "vodjobs", name })) as VodJob;
+  const vodJobGone = async (name: string) => (await readVodJob(name).then(() => false, (error: unknown) => (error as { code?: number }).code === 404));
+  const eventReasons = async (name: string) =>
+    (await kc.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: NS, fieldSelector: `involvedObject.name=${name}` })).items.map((e) => e.reason);
   const listVodJobs = async () =>
     ((await vodJobs().listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: "vodjobs" })) as { items: VodJob[] }).items;
   const recordingMessage = (stream: string, stamp: string) =>
@@ -141,6 +144,8 @@ describe("VodJobs from the VOD queue (real API server, kwok, ElasticMQ)", () => 
 
     await waitFor("the message to be deleted", () => queueEmpty(queue), converge);
     expect(await queueEmpty(deadLetters)).toBe(true);
+    // The message is settled: nothing holds the finished VodJob back from being deleted.
+    await waitFor("the queue-lease finalizer to go", async () => (await readVodJob(name)).metadata.finalizers === undefined, converge);
     const metrics = await manager.registry.metrics();
     expect(metrics).toMatch(/^live360_operator_vod_jobs\{phase="Succeeded"\} 1$/m);
     expect(metrics).toMatch(/^live360_operator_vod_messages_held 0$/m);
@@ -160,7 +165,7 @@ describe("VodJobs from the VOD queue (real API server, kwok, ElasticMQ)", () => 
   }, 180_000);
 
   test("at steady state the controller keeps reconciling (resyncs) but writes nothing", async () => {
-    await waitFor("no unfinished VodJobs", async () => (await listVodJobs()).every((v) => v.status?.phase === "Succeeded"), converge);
+    await waitFor("no unfinished VodJobs, none holding a message", async () => (await listVodJobs()).every((v) => v.status?.phase === "Succeeded" && !v.metadata.finalizers), converge);
     proxy.requests.length = 0;
     const before = await reconciles();
     await waitFor("several more reconciles", async () => (await reconciles()) >= before + 6, converge);
@@ -209,6 +214,61 @@ describe("VodJobs from the VOD queue (real API server, kwok, ElasticMQ)", () => 
     expect(cam6.map((v) => v.status?.phase)).toEqual(["Succeeded"]);
     // Deleted, not dead-lettered: stopping spent none of its receives on a long poll nobody read.
     expect(await queueEmpty(deadLetters)).toBe(true);
+  }, 240_000);
+
+  test("deleting an unfinished VodJob cancels it: its message is deleted with it and does not make it again after the visibility timeout", async () => {
+    const source = "s3://ingest/recordings/cam7/20260629T180000Z.mp4";
+    const name = vodJobName(source);
+    await cordon(true);
+    try {
+      await queue.send(recordingMessage("cam7", "20260629T180000Z"));
+      const pending = await waitFor("the VodJob to be Pending", async () => {
+        const vodJob = await readVodJob(name).catch(() => undefined);
+        return vodJob?.status?.phase === "Pending" ? vodJob : undefined;
+      }, converge);
+      expect(pending.metadata.finalizers).toEqual([QUEUE_LEASE_FINALIZER]);
+      expect(await queue.counts()).toMatchObject({ visible: 0, inFlight: 1 });
+
+      await vodJobs().deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: "vodjobs", name });
+      await waitFor("the VodJob to be gone", () => vodJobGone(name), converge);
+      expect(await queueEmpty(queue)).toBe(true);
+      expect(await queueEmpty(deadLetters)).toBe(true);
+      await waitFor("the Cancelled event", async () => (await eventReasons(name)).includes("Cancelled"), converge);
+      // Absence can only be shown by waiting: past the visibility timeout (20 s) and a long poll (10 s), nothing made it again.
+      await sleep(32_000);
+      expect(await vodJobGone(name)).toBe(true);
+      expect(await queueEmpty(queue)).toBe(true);
+    } finally {
+      await cordon(false);
+    }
+  }, 240_000);
+
+  test("a VodJob deleted before a restarted operator holds its message again waits for the message to come back, which is deleted; only then is it gone", async () => {
+    const source = "s3://ingest/recordings/cam8/20260630T180000Z.mp4";
+    const name = vodJobName(source);
+    await cordon(true);
+    try {
+      await queue.send(recordingMessage("cam8", "20260630T180000Z"));
+      await waitFor("the VodJob to be Pending", async () => (await readVodJob(name).catch(() => undefined))?.status?.phase === "Pending", converge);
+      await manager.stop();
+      manager = startManager();
+      await manager.start();
+      // The new operator does not hold the message: it is hidden until the old lease runs out.
+      await vodJobs().deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: "vodjobs", name });
+      const held = await waitFor("the deletion to be seen by the operator", async () => {
+        const vodJob = await readVodJob(name).catch(() => undefined);
+        return vodJob?.metadata.deletionTimestamp ? vodJob : undefined;
+      }, converge);
+      expect(held.metadata.finalizers).toEqual([QUEUE_LEASE_FINALIZER]);
+      expect(await queue.counts()).toMatchObject({ visible: 0, inFlight: 1 });
+
+      await waitFor("the VodJob to be gone", () => vodJobGone(name), converge);
+      expect(await queueEmpty(queue)).toBe(true);
+      expect(await queueEmpty(deadLetters)).toBe(true);
+      expect((await listVodJobs()).filter((v) => v.metadata.labels?.["live360.io/stream"] === "cam8")).toEqual([]);
+    } finally {
+      await cordon(false);
+    }
   }, 240_000);
 
   test("the message of a failed VodJob, and one that is no job at all, are never deleted: they reach the dead-letter queue", async () => {

@@ -8,18 +8,27 @@ import type { EventRecorder } from "../engine/events.js";
 import { CORE_TYPES, splitKey } from "../engine/resources.js";
 import type { ControllerFactory } from "../manager.js";
 import { httpWorkerProgress, type FetchWorkerProgress } from "./progress.js";
-import { VodQueuePoller } from "./queue-poller.js";
+import { QUEUE_LEASE_FINALIZER, VodQueuePoller } from "./queue-poller.js";
 import { NoEgressBucketError, VOD_JOB_LABEL, VOD_JOB_TYPE, VOD_WORKER_SELECTOR, VodJobSpecError, vodJobResources } from "./resources.js";
 import type { VodJobSettings } from "./settings.js";
 import { statusChanged, vodJobStatus, type JobProblem } from "./status.js";
 
 /** A leftover Job of a deleted VodJob of the same name waits for the garbage collector. */
 const FOREIGN_JOB_RETRY_MS = 2_000;
+/** A VodJob whose message a restarted operator does not hold yet looks again this often. */
+const LEASE_RECHECK_MS = 5_000;
+
+/** The queue messages behind VodJobs (the VodQueuePoller): a VodJob keeps QUEUE_LEASE_FINALIZER until settle() resolves true. */
+export interface QueueLeases {
+  settle(vodJob: VodJob): Promise<boolean>;
+}
 
 export interface VodJobReconcilerOptions {
   config: OperatorConfig;
   settings: VodJobSettings;
   caches: { vodJobs: Cache<VodJob>; jobs: Cache<V1Job>; pods: Cache<V1Pod> };
+  /** Without a VOD queue, nothing holds messages and the finalizer goes at once. */
+  leases?: QueueLeases;
   writer: ObjectWriter;
   events: EventRecorder;
   logger: Logger;
@@ -36,7 +45,9 @@ const DEFAULT_PROGRESS_POLL_MS = 10_000;
  * Makes each VodJob's worker Job (server-side apply, owned by the VodJob) and mirrors the Job and
  * the worker's result into the VodJob's status, writing only on change. The Job's template never
  * changes after creation (VodJob specs are immutable), so an existing Job is never written again.
- * A finished VodJob is never re-run, even after the Job's TTL removed its Job.
+ * A finished VodJob is never re-run, even after the Job's TTL removed its Job. A VodJob made from a
+ * queue message keeps QUEUE_LEASE_FINALIZER until that message is settled: once it finished, or
+ * when it is deleted (a cancel: the message is deleted too, so it does not make the VodJob again).
  */
 export class VodJobReconciler {
   constructor(private readonly options: VodJobReconcilerOptions) {}
@@ -44,14 +55,17 @@ export class VodJobReconciler {
   readonly reconcile = async (key: string): Promise<ReconcileResult | void> => {
     const { caches, writer, events, logger } = this.options;
     const vodJob = caches.vodJobs.get(key);
-    if (!vodJob || vodJob.metadata.deletionTimestamp) return;
+    if (!vodJob) return;
     const phase = vodJob.status?.phase;
+    const finished = phase === "Succeeded" || phase === "Failed";
+    if (vodJob.metadata.finalizers?.includes(QUEUE_LEASE_FINALIZER) && (finished || vodJob.metadata.deletionTimestamp)) return this.releaseLease(vodJob, finished);
+    if (vodJob.metadata.deletionTimestamp) return;
     let job = caches.jobs.get(key);
     if (job && !job.metadata?.ownerReferences?.some((owner) => owner.uid === vodJob.metadata.uid)) {
       logger.info("a Job of the same name belongs to an earlier VodJob; waiting for the garbage collector", { vodJob: key });
       return { requeueAfterMs: FOREIGN_JOB_RETRY_MS };
     }
-    if (!job && (phase === "Succeeded" || phase === "Failed")) return;
+    if (!job && finished) return;
 
     let problem: JobProblem | undefined;
     if (!job) {
@@ -86,6 +100,24 @@ export class VodJobReconciler {
     }
     return result;
   };
+
+  private async releaseLease(vodJob: VodJob, finished: boolean): Promise<ReconcileResult | void> {
+    const { leases, writer, events, logger } = this.options;
+    const { namespace = "", name = "", finalizers = [], resourceVersion = "", deletionTimestamp } = vodJob.metadata;
+    if (leases && !(await leases.settle(vodJob))) return { requeueAfterMs: LEASE_RECHECK_MS };
+    const ref = { group: GROUP, version: VERSION, plural: VOD_JOB_TYPE.plural, namespace, name };
+    await writer.patchMetadata(ref, { finalizers: finalizers.filter((f) => f !== QUEUE_LEASE_FINALIZER) }, resourceVersion);
+    if (deletionTimestamp && !finished) {
+      const message = leases ? ", and its queue message is deleted so that it does not make the VodJob again" : " (no VOD queue is polled, so no message of it was settled)";
+      events.record(
+        vodJob,
+        "Normal",
+        "Cancelled",
+        `deleted before it finished: ${vodJob.spec.source} is not transcoded${message}. The recording stays in the ingest bucket: create a VodJob for it to transcode it after all.`,
+      );
+      logger.info("VodJob cancelled; its queue message is settled", { vodJob: `${namespace}/${name}`, source: vodJob.spec.source });
+    }
+  }
 }
 
 /** The VodJob owning a Job or a worker pod, by the label the operator puts on both. */
@@ -126,10 +158,20 @@ export function vodJobController(options: VodJobControllerOptions): ControllerFa
     const jobs = context.informer<V1Job>(CORE_TYPES.job, { labelSelector: VOD_WORKER_SELECTOR });
     const pods = context.informer<V1Pod>(CORE_TYPES.pod, { labelSelector: VOD_WORKER_SELECTOR });
     const logger = context.logger.child("vodjob");
+    const poller = queue
+      ? new VodQueuePoller({
+          queue,
+          settings,
+          logger: logger.child("queue", { queue: queue.name }),
+          vodJobs,
+          createVodJob: async (manifest) => void (await context.writer.apply(manifest)),
+        })
+      : undefined;
     const reconciler = new VodJobReconciler({
       config,
       settings,
       caches: { vodJobs, jobs, pods },
+      leases: poller,
       writer: context.writer,
       events: context.events,
       logger,
@@ -158,14 +200,7 @@ export function vodJobController(options: VodJobControllerOptions): ControllerFa
         for (const vodJob of vodJobs.list()) byPhase.inc({ phase: vodJob.status?.phase ?? "Pending" });
       },
     });
-    if (queue) {
-      const poller = new VodQueuePoller({
-        queue,
-        settings,
-        logger: logger.child("queue", { queue: queue.name }),
-        vodJobs,
-        createVodJob: async (manifest) => void (await context.writer.apply(manifest)),
-      });
+    if (poller) {
       vodJobs.onChange((vodJob) => poller.vodJobChanged(vodJob));
       const held: Gauge = new Gauge({
         name: "live360_operator_vod_messages_held",
