@@ -13,7 +13,7 @@ import type { RunResult } from "./report.js";
 import type { StackDefinition } from "./stacks.js";
 
 export const FORMULA =
-  "Availability delay: from the moment the publisher sent a segment's last frame (send clock from its -re progress; frame identity from a frame-number strip in the picture) to the moment the segment appeared in its playlist (polled every 50 ms); first and last segment of each variant left out. " +
+  "Availability delay: from the moment the publisher sent a segment's last frame (send clock from its -re progress; frame identity from a frame-number strip in the picture) to the moment the segment appeared in its playlist (read from disk every 50 ms, the same way for every stack); first and last segment of each variant left out. " +
   "Live-edge delay = availability p95 + hold-back × segment duration, with a hold-back of 1 segment (a player starting the newest segment as soon as it is listed) and of 3 (the HLS spec's and hls.js's default).";
 
 export function log(message: string): void {

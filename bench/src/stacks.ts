@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { MissingDependencyError, type Rendition, type ResolvedBinary } from "@live360/core";
 import { freePort, waitFor } from "@live360/testkit";
 import { floorArgs, referenceExecArgs, referenceSuffix } from "./ladder-args.js";
-import { fileReader, httpReader, type HlsReader } from "./playlists.js";
+import { fileReader, type HlsReader } from "./playlists.js";
 
 /** A stack ready for a publisher: where its process tree starts, where to send, where to read. */
 export interface RunningStack {
@@ -111,7 +111,7 @@ export function live360Stack(ctx: StackContext, lowLatency: boolean): StackDefin
         rootPid: child.pid!,
         ingest: `rtmp://127.0.0.1:${rtmpPort}/live/${STREAM}`,
         stdin: undefined,
-        hls: httpReader(`${base}/hls/`),
+        hls: fileReader(path.join(workDir, "data", "hls")),
         masterPath: `${STREAM}/master.m3u8`,
         stop: () => terminate(child, 20_000),
       };
@@ -239,7 +239,7 @@ export function nginxRtmpStack(ctx: StackContext, fragmentSeconds: number): Stac
         rootPid: child.pid!,
         ingest: `rtmp://127.0.0.1:${rtmpPort}/live/${STREAM}`,
         stdin: undefined,
-        hls: httpReader(`${base}/hls/`),
+        hls: fileReader(path.join(workDir, "hls")),
         masterPath: `${STREAM}.m3u8`,
         // SIGQUIT: nginx's graceful shutdown.
         stop: () => terminate(child, 10_000, "SIGQUIT"),

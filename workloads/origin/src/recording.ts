@@ -71,8 +71,12 @@ export class SourceRecorder {
     this.out.write(FLV_FILE_HEADER);
   }
 
-  write(tag: Buffer): void {
-    if (!this.failure) this.out.write(tag);
+  /** Appends whole FLV tags, in one write. */
+  write(...tags: Buffer[]): void {
+    if (this.failure) return;
+    this.out.cork();
+    for (const tag of tags) this.out.write(tag);
+    this.out.uncork();
   }
 
   async close(): Promise<void> {

@@ -135,10 +135,16 @@ export class FfmpegSupervisor extends TypedEmitter<SupervisorEvents> {
     this.spawnChild();
   }
 
-  /** Writes media to the child's stdin; data offered while it restarts is dropped, not queued. */
-  write(chunk: Buffer): void {
+  /**
+   * Writes media to the child's stdin, several chunks in one system call (each pipe write wakes
+   * FFmpeg); data offered while it restarts is dropped, not queued.
+   */
+  write(...chunks: Buffer[]): void {
     const stdin = this.child?.stdin;
-    if (stdin && stdin.writable && !stdin.writableEnded) stdin.write(chunk);
+    if (!stdin || !stdin.writable || stdin.writableEnded) return;
+    stdin.cork();
+    for (const chunk of chunks) stdin.write(chunk);
+    stdin.uncork();
   }
 
   /** Ends stdin so FFmpeg flushes, finalizes its outputs and exits by itself. */
