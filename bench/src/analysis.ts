@@ -1,4 +1,5 @@
 import type { ListedSegment } from "./playlists.js";
+import type { RunResult } from "./report.js";
 
 /** Linear-interpolated percentile (p in 0..100) of a non-empty list. */
 export function percentile(values: readonly number[], p: number): number {
@@ -63,4 +64,37 @@ export function slope(points: readonly { x: number; y: number }[]): number {
   const sxx = points.reduce((s, p) => s + (p.x - mx) ** 2, 0);
   const sxy = points.reduce((s, p) => s + (p.x - mx) * (p.y - my), 0);
   return sxx === 0 ? 0 : sxy / sxx;
+}
+
+/**
+ * Folds several rounds of the same stacks into one result per stack. Each stack's CPU is
+ * compared with the floor of the same round, because this machine's speed drifts by ±15 %
+ * between minutes (the floor alone measured 0.61 and 0.74 CPU-s per media second in two runs);
+ * the median of those ratios is the figure, and the run with the median CPU supplies the rest.
+ * `rounds[i]` holds round i's results, in any order, with the floor's id `floorId`.
+ */
+export function combineRounds(rounds: readonly (readonly RunResult[])[], floorId: string): RunResult[] {
+  const median = (values: readonly number[]): number => percentile(values, 50);
+  const ids = [...new Set(rounds.flatMap((round) => round.map((r) => r.id)))];
+  return ids.map((id) => {
+    const runs = rounds.map((round) => round.find((r) => r.id === id)).filter((r): r is RunResult => r !== undefined);
+    const measured = runs.filter((r) => !r.skipped && r.cpuPerMediaSecond !== undefined);
+    if (measured.length === 0) return runs[0]!;
+    const ratioRounds = rounds.flatMap((round) => {
+      const run = round.find((r) => r.id === id)?.cpuPerMediaSecond;
+      const floor = round.find((r) => r.id === floorId)?.cpuPerMediaSecond;
+      return run !== undefined && floor !== undefined && floor > 0 ? [run / floor] : [];
+    });
+    const byCpu = [...measured].sort((a, b) => a.cpuPerMediaSecond! - b.cpuPerMediaSecond!);
+    const representative = byCpu[Math.floor((byCpu.length - 1) / 2)]!;
+    return {
+      ...representative,
+      cpuPerMediaSecond: median(measured.map((r) => r.cpuPerMediaSecond!)),
+      cpuRounds: measured.map((r) => r.cpuPerMediaSecond!),
+      ratioToFloor: ratioRounds.length > 0 ? median(ratioRounds) : undefined,
+      ratioRounds,
+      peakRssMiB: Math.max(...measured.map((r) => r.peakRssMiB ?? 0)),
+      keepsUp: measured.every((r) => r.keepsUp === true),
+    };
+  });
 }

@@ -4,7 +4,8 @@
  * same x264 preset. Measured per stack: CPU of its whole process tree per media second, peak
  * RSS, and how long after the encoder sent a segment's last frame the segment was listed.
  *
- * Env: BENCH_SECONDS (default 60) shortens a smoke run; BENCH_STACKS=floor,live360,... picks stacks;
+ * Env: BENCH_SECONDS (default 60) shortens a smoke run; BENCH_ROUNDS (default 3) repeats every
+ * stack, in a rotating order, and reports medians; BENCH_STACKS=floor,live360,... picks stacks;
  * BENCH_KEEP=1 keeps each stack's work directory (HLS, logs, nginx.conf) for a look afterwards.
  */
 import { mkdir, writeFile } from "node:fs/promises";
@@ -12,6 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { resolveBinary } from "@live360/core";
+import { combineRounds } from "./analysis.js";
 import { benchInputSpec, ensureBenchInput } from "./input.js";
 import { benchLadder } from "./ladder-args.js";
 import { markdownTable, svgChart, textTable, type BenchReport, type RunResult } from "./report.js";
@@ -33,10 +35,18 @@ async function main(): Promise<void> {
   const all = [floorStack(ctx), live360Stack(ctx, false), live360Stack(ctx, true), nginxRtmpStack(ctx, 10), nginxRtmpStack(ctx, 2)];
   const wanted = process.env.BENCH_STACKS?.split(",").map((s) => s.trim());
   const stacks = wanted ? all.filter((s) => wanted.includes(s.id)) : all;
-  const runs: RunResult[] = [];
-  for (const stack of stacks) runs.push(await runStack(stack, ffmpeg, input));
-  const floor = runs.find((r) => r.id === "floor")?.cpuPerMediaSecond;
-  for (const r of runs) if (floor && r.cpuPerMediaSecond !== undefined) r.ratioToFloor = r.cpuPerMediaSecond / floor;
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`BENCH_ROUNDS=${process.env.BENCH_ROUNDS}: give a whole number ≥ 1`);
+  const results: RunResult[][] = [];
+  for (let round = 0; round < rounds; round++) {
+    const order = [...stacks.slice(round % stacks.length), ...stacks.slice(0, round % stacks.length)];
+    const runs: RunResult[] = [];
+    for (const stack of order) runs.push(await runStack(stack, ffmpeg, input));
+    results.push(runs);
+    log(`round ${round + 1}/${rounds}: ${runs.map((r) => `${r.id} ${r.cpuPerMediaSecond?.toFixed(3) ?? "–"}`).join(", ")}`);
+  }
+  // Reported in the stacks' own order, whatever order a round ran them in.
+  const runs = combineRounds(results, "floor").sort((a, b) => stacks.findIndex((s) => s.id === a.id) - stacks.findIndex((s) => s.id === b.id));
   const inputSpec = { width: input.width, height: input.height, fps: input.fps, seconds: input.seconds, videoKbps: input.videoKbps, gopSeconds: input.gopSeconds };
   const report: BenchReport = {
     date: new Date().toISOString(),
@@ -50,6 +60,7 @@ async function main(): Promise<void> {
     input: inputSpec,
     ladder: ladder.map((r) => (r.passthrough ? `source ${r.width}x${r.height} (copied)` : `${r.width}x${r.height} ${r.videoBitrateKbps}k`)),
     formula: FORMULA,
+    rounds,
     runs,
   };
   await mkdir(RESULTS_DIR, { recursive: true });

@@ -7,8 +7,12 @@ export interface RunResult {
   /** The machine's 1-minute load average as the run started: other work skews delays (CPU-seconds much less). */
   loadAverage1m?: number;
   cpuSeconds?: number;
+  /** With several rounds: the median; `cpuRounds` has every round's figure. */
   cpuPerMediaSecond?: number;
+  /** With several rounds: the median of the per-round ratios (each against that round's floor). */
   ratioToFloor?: number;
+  cpuRounds?: number[];
+  ratioRounds?: number[];
   peakRssMiB?: number;
   processes?: number;
   /** Mean EXTINF actually written, which follows the source's keyframes. */
@@ -28,6 +32,7 @@ export interface BenchReport {
   input: { width: number; height: number; fps: number; seconds: number; videoKbps: number; gopSeconds: number };
   ladder: string[];
   formula: string;
+  rounds: number;
   runs: RunResult[];
 }
 
@@ -37,6 +42,7 @@ const COLUMNS: { title: string; cell: (r: RunResult) => string }[] = [
   { title: "stack", cell: (r) => r.label },
   { title: "CPU s / media s", cell: (r) => fmt(r.cpuPerMediaSecond, 3) },
   { title: "× floor", cell: (r) => fmt(r.ratioToFloor) },
+  { title: "× floor per round", cell: (r) => (r.ratioRounds ?? []).map((x) => fmt(x)).join(" ") || "–" },
   { title: "peak RSS MiB", cell: (r) => fmt(r.peakRssMiB, 0) },
   { title: "segment s", cell: (r) => fmt(r.measuredSegmentSeconds) },
   { title: "availability p50 s", cell: (r) => fmt(r.availability?.p50) },
@@ -70,7 +76,9 @@ export function markdownTable(report: BenchReport): string {
     rule,
     ...body,
     "",
-    `CPU: user + system time of the stack's whole process tree (sampled from /proc, FFmpeg children included) while the stream ran, per second of media. ${report.formula}`,
+    `CPU: user + system time of the stack's whole process tree (sampled from /proc, FFmpeg children included) while the stream ran, per second of media; ` +
+      `${report.rounds} rounds, every stack once per round in a rotating order; the table gives the median CPU, the median of the per-round ratios to that round's floor ` +
+      `(drift in the machine's speed hits a round's stacks alike), and the delays of the median-CPU round. ${report.formula}`,
     "",
   ].join("\n");
 }

@@ -42,7 +42,7 @@ import { renderReferenceEdgeConf } from "./reference-conf.js";
 import { markdownReport, type EdgeBenchReport, type FailoverRow, type OffloadRow, type ThroughputRow } from "./report.js";
 import { summarizeStalls } from "./stall.js";
 import { runViewerLoad } from "./viewers.js";
-import { runWrk } from "./wrk.js";
+import { pinProcessTree, runWrk } from "./wrk.js";
 
 // BENCH_RESULTS_DIR keeps a smoke run from overwriting the recorded results.
 const RESULTS_DIR = process.env.BENCH_RESULTS_DIR ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../results");
@@ -52,6 +52,8 @@ const STREAM = "test";
 const PLAYLIST_PATH = `/hls/${STREAM}/source/index.m3u8`;
 const ADMIN_TOKEN = "bench-edge-admin";
 const CONNECTIONS = [100, 500, 1000];
+const CLIENT_CPU = 0;
+const SERVER_CPU = 1;
 const logger = createLogger("bench-edge", { level: "error" });
 
 const envNumber = (name: string, fallback: number): number => {
@@ -67,14 +69,20 @@ async function scratch(prefix: string, cleanup: Cleanup): Promise<string> {
   return cleanup.add(await tempDir(prefix), (dir) => rm(dir, { recursive: true, force: true }));
 }
 
+interface Server {
+  url: string;
+  /** The nginx master; its workers are its children. */
+  pid: number;
+}
+
 /** Starts one edge of the given kind in front of a primary and a backup (`host:port` each). */
-async function startEdge(kind: EdgeKind, primary: string, backup: string, cleanup: Cleanup): Promise<string> {
+async function startEdge(kind: EdgeKind, primary: string, backup: string, cleanup: Cleanup): Promise<Server> {
   const listenPort = await freePort();
   if (kind === "reference") {
     const cacheDir = await scratch("bench-ref-cache", cleanup);
     const ref = await startNginx("reference-edge", listenPort, (site) => renderReferenceEdgeConf({ ...site, primary, backup, cacheDir }), "/server-status");
     cleanup.add(ref, (n) => n.stop());
-    return ref.url;
+    return { url: ref.url, pid: ref.process.pid };
   }
   const work = await scratch("bench-live360-edge", cleanup);
   const edge = await runEdge(
@@ -94,7 +102,7 @@ async function startEdge(kind: EdgeKind, primary: string, backup: string, cleanu
     { logger },
   );
   cleanup.add(edge, (e) => e.close());
-  return edge.url;
+  return { url: edge.url, pid: edge.pid! };
 }
 
 async function throughput(seconds: number): Promise<ThroughputRow[]> {
@@ -108,11 +116,15 @@ async function throughput(seconds: number): Promise<ThroughputRow[]> {
     const plain = cleanup.add(await startNginx("plain", await freePort(), (site) => renderPlainNginxConf({ ...site, root }), "/healthz"), (n) => n.stop());
     // Nothing listens on the backup: every request is a cache hit or goes to the primary.
     const spare = `127.0.0.1:${await freePort()}`;
-    const targets: Record<ThroughputRow["server"], string> = {
-      plain: plain.url,
+    const servers: Record<ThroughputRow["server"], Server> = {
+      plain: { url: plain.url, pid: plain.process.pid },
       live360: await startEdge("live360", plain.hostPort, spare, cleanup),
       reference: await startEdge("reference", plain.hostPort, spare, cleanup),
     };
+    // Every server on one core, wrk on the other: sharing both cores, the client's and the
+    // servers' scheduling swung single cells by ±30 %.
+    for (const server of Object.values(servers)) await pinProcessTree(server.pid, SERVER_CPU);
+    const targets = Object.fromEntries(Object.entries(servers).map(([name, server]) => [name, server.url])) as Record<ThroughputRow["server"], string>;
     const rows: ThroughputRow[] = [];
     for (const [object, objectPath] of [["segment 2 MB", segment], ["playlist", PLAYLIST_PATH]] as const) {
       for (const [server, base] of Object.entries(targets) as [ThroughputRow["server"], string][]) {
@@ -127,7 +139,7 @@ async function throughput(seconds: number): Promise<ThroughputRow[]> {
       for (const [cell, connections] of CONNECTIONS.entries()) {
         const servers = Object.entries(targets) as [ThroughputRow["server"], string][];
         for (const [server, base] of [...servers.slice(cell % servers.length), ...servers.slice(0, cell % servers.length)]) {
-          const result = await runWrk(`${base}${objectPath}`, connections, seconds);
+          const result = await runWrk(`${base}${objectPath}`, connections, seconds, CLIENT_CPU);
           log(`wrk ${object} c=${connections} ${server}: ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.p99Ms.toFixed(1)} ms, errors ${result.errors}`);
           rows.push({ object, server, ...result });
         }
@@ -174,7 +186,7 @@ async function startLive(kind: EdgeKind, clip: string, cleanup: Cleanup): Promis
     }, { timeoutMs: 60_000, intervalMs: 250 });
   }
   const primarySwitch = cleanup.add(await startTcpSwitch({ host: "127.0.0.1", port: primary.httpPort }), (s) => s.close());
-  const edgeUrl = await startEdge(kind, `127.0.0.1:${primarySwitch.port}`, `127.0.0.1:${backup.httpPort}`, cleanup);
+  const { url: edgeUrl } = await startEdge(kind, `127.0.0.1:${primarySwitch.port}`, `127.0.0.1:${backup.httpPort}`, cleanup);
   return { primary, backup, primarySwitch, edgeUrl };
 }
 
@@ -295,7 +307,7 @@ async function main(): Promise<void> {
       nginx: nginx.version.join("."),
       node: process.version,
     },
-    settings: { wrkSeconds, wrkThreads: 2, ...live },
+    settings: { wrkSeconds, wrkThreads: 1, clientCpu: CLIENT_CPU, serverCpu: SERVER_CPU, ...live },
     throughput: throughputRows,
     offload,
     failover,

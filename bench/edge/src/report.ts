@@ -29,7 +29,7 @@ export interface FailoverRow extends StallSummary {
 export interface EdgeBenchReport {
   date: string;
   machine: { cpus: number; cpuModel: string; loadAverage1mAtStart: number; loadAverage1mAtEnd: number; nginx: string; node: string };
-  settings: { wrkSeconds: number; wrkThreads: number; viewers: number; offloadSeconds: number; failoverViewers: number; failoverSeconds: number };
+  settings: { wrkSeconds: number; wrkThreads: number; clientCpu: number; serverCpu: number; viewers: number; offloadSeconds: number; failoverViewers: number; failoverSeconds: number };
   throughput: ThroughputRow[];
   offload: OffloadRow[];
   failover: FailoverRow[];
@@ -84,7 +84,7 @@ export function markdownReport(report: EdgeBenchReport): string {
       `load average ${fixed(m.loadAverage1mAtStart, 2)} at the start and ${fixed(m.loadAverage1mAtEnd, 2)} at the end. Both edges run on the same nginx ` +
       `with their own configuration (live360: renderNginxConf; reference: reference-conf.ts, from ../shared/reference-architecture.md); no access log on any.`,
     "",
-    `### Throughput (wrk -t${s.wrkThreads}, ${s.wrkSeconds} s per cell, cached objects, client on the same machine)`,
+    `### Throughput (wrk -t${s.wrkThreads} pinned to CPU ${s.clientCpu}, every server pinned to CPU ${s.serverCpu}, ${s.wrkSeconds} s per cell, cached objects)`,
     "",
     ...throughputTable(report),
     "",

@@ -2,6 +2,8 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { MissingDependencyError } from "@live360/core";
 
+const execFileAsync = promisify(execFile);
+
 /** One `wrk --latency` run, parsed. */
 export interface WrkResult {
   connections: number;
@@ -52,16 +54,23 @@ export function parseWrkOutput(text: string, connections: number, seconds: numbe
   };
 }
 
-/** Runs Debian's wrk (two threads: one per core of the machine kind the numbers are for). */
-export async function runWrk(url: string, connections: number, seconds: number, threads = 2): Promise<WrkResult> {
-  const args = [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, "--timeout", "10s", "--latency", url];
+/** Runs Debian's wrk, one thread pinned to `cpu` (taskset) so the client keeps to its own core. */
+export async function runWrk(url: string, connections: number, seconds: number, cpu: number): Promise<WrkResult> {
+  const args = ["-c", String(cpu), "wrk", "-t1", `-c${connections}`, `-d${seconds}s`, "--timeout", "10s", "--latency", url];
   try {
-    const { stdout } = await promisify(execFile)("wrk", args, { timeout: (seconds + 60) * 1000 });
+    const { stdout } = await execFileAsync("taskset", args, { timeout: (seconds + 60) * 1000 });
     return parseWrkOutput(stdout, connections, seconds);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT" || /execvp|failed to execute/.test(String((err as { stderr?: string }).stderr))) {
       throw new MissingDependencyError("wrk not found: run scripts/install-system-deps.sh as root (make bench-edge does) or apt-get install wrk");
     }
     throw err;
   }
+}
+
+/** Pins a process, its threads and its children (nginx's workers) to one CPU. */
+export async function pinProcessTree(pid: number, cpu: number): Promise<void> {
+  const { stdout } = await execFileAsync("ps", ["-o", "pid=", "--ppid", String(pid)]).catch(() => ({ stdout: "" }));
+  const pids = [pid, ...stdout.split(/\s+/).filter(Boolean).map(Number)];
+  for (const p of pids) await execFileAsync("taskset", ["-a", "-p", "-c", String(cpu), String(p)]);
 }
