@@ -42,7 +42,7 @@ import { renderReferenceEdgeConf } from "./reference-conf.js";
 import { markdownReport, type EdgeBenchReport, type FailoverRow, type OffloadRow, type ThroughputRow } from "./report.js";
 import { summarizeStalls } from "./stall.js";
 import { runViewerLoad } from "./viewers.js";
-import { pinProcessTree, runWrk } from "./wrk.js";
+import { pinProcessTree, processTreeCpuSeconds, runWrk } from "./wrk.js";
 
 // BENCH_RESULTS_DIR keeps a smoke run from overwriting the recorded results.
 const RESULTS_DIR = process.env.BENCH_RESULTS_DIR ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../results");
@@ -137,11 +137,14 @@ async function throughput(seconds: number): Promise<ThroughputRow[]> {
       // Servers side by side per connection count, in a rotating order, so drift in the
       // machine's load hits all alike.
       for (const [cell, connections] of CONNECTIONS.entries()) {
-        const servers = Object.entries(targets) as [ThroughputRow["server"], string][];
-        for (const [server, base] of [...servers.slice(cell % servers.length), ...servers.slice(0, cell % servers.length)]) {
+        const order = Object.entries(targets) as [ThroughputRow["server"], string][];
+        for (const [server, base] of [...order.slice(cell % order.length), ...order.slice(0, cell % order.length)]) {
+          const pid = servers[server].pid;
+          const cpuBefore = await processTreeCpuSeconds(pid);
           const result = await runWrk(`${base}${objectPath}`, connections, seconds, CLIENT_CPU);
-          log(`wrk ${object} c=${connections} ${server}: ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.p99Ms.toFixed(1)} ms, errors ${result.errors}`);
-          rows.push({ object, server, ...result });
+          const serverCpuSeconds = (await processTreeCpuSeconds(pid)) - cpuBefore;
+          log(`wrk ${object} c=${connections} ${server}: ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.p99Ms.toFixed(1)} ms, server CPU ${serverCpuSeconds.toFixed(2)} s, errors ${result.errors}`);
+          rows.push({ object, server, ...result, serverCpuSeconds });
         }
       }
     }

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "@jest/globals";
-import { parseWrkOutput } from "./wrk.js";
+import { perServerCpuSecond } from "./report.js";
+import { parseWrkOutput, processTreeCpuSeconds } from "./wrk.js";
 
 const OUTPUT = `Running 10s test @ http://127.0.0.1:8088/hls/test/source/seg_00042.ts
   2 threads and 500 connections
@@ -34,5 +35,21 @@ describe("wrk output", () => {
 
   test("an output without a latency distribution is an error, not zeros", () => {
     expect(() => parseWrkOutput("Running 10s test @ http://x/\nunable to connect", 100, 10)).toThrow(/wrk: unexpected output/);
+  });
+});
+
+describe("server CPU", () => {
+  test("a process tree's CPU time grows while it works", async () => {
+    const before = await processTreeCpuSeconds(process.pid);
+    // Spin for 300 ms of this process's own CPU time, however busy the machine is.
+    const start = process.cpuUsage();
+    while (process.cpuUsage(start).user < 300_000) Math.sqrt(Math.random());
+    const after = await processTreeCpuSeconds(process.pid);
+    expect(after - before).toBeGreaterThanOrEqual(0.25);
+  });
+
+  test("requests per server CPU-second", () => {
+    expect(perServerCpuSecond({ requests: 5000, serverCpuSeconds: 2 })).toBe(2500);
+    expect(perServerCpuSecond({ requests: 5000, serverCpuSeconds: 0 })).toBeNaN();
   });
 });

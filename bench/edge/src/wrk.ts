@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import { MissingDependencyError } from "@live360/core";
 
@@ -68,9 +69,28 @@ export async function runWrk(url: string, connections: number, seconds: number, 
   }
 }
 
-/** Pins a process, its threads and its children (nginx's workers) to one CPU. */
-export async function pinProcessTree(pid: number, cpu: number): Promise<void> {
+/** A process and its children (nginx's master and workers). */
+async function processTree(pid: number): Promise<number[]> {
   const { stdout } = await execFileAsync("ps", ["-o", "pid=", "--ppid", String(pid)]).catch(() => ({ stdout: "" }));
-  const pids = [pid, ...stdout.split(/\s+/).filter(Boolean).map(Number)];
-  for (const p of pids) await execFileAsync("taskset", ["-a", "-p", "-c", String(cpu), String(p)]);
+  return [pid, ...stdout.split(/\s+/).filter(Boolean).map(Number)];
+}
+
+/** Pins a process, its threads and its children to one CPU. */
+export async function pinProcessTree(pid: number, cpu: number): Promise<void> {
+  for (const p of await processTree(pid)) await execFileAsync("taskset", ["-a", "-p", "-c", String(cpu), String(p)]);
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS = 100;
+
+/** CPU seconds (user + system) a process and its children have used so far. */
+export async function processTreeCpuSeconds(pid: number): Promise<number> {
+  let ticks = 0;
+  for (const p of await processTree(pid)) {
+    const stat = await readFile(`/proc/${p}/stat`, "utf8").catch(() => undefined);
+    // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+    const fields = stat?.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (fields) ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / CLOCK_TICKS;
 }
