@@ -44,6 +44,7 @@ describe("VodJobs from the VOD queue (real API server, kwok, ElasticMQ)", () => 
   const vodJobs = () => kc.makeApiClient(CustomObjectsApi);
   const readVodJob = async (name: string) =>
     (await vodJobs().getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: "vodjobs", name })) as VodJob;
+  const deleteVodJob = (name: string) => vodJobs().deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: "vodjobs", name });
   const vodJobGone = async (name: string) => (await readVodJob(name).then(() => false, (error: unknown) => (error as { code?: number }).code === 404));
   const eventReasons = async (name: string) =>
     (await kc.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: NS, fieldSelector: `involvedObject.name=${name}` })).items.map((e) => e.reason);
@@ -229,7 +230,7 @@ describe("VodJobs from the VOD queue (real API server, kwok, ElasticMQ)", () => 
       expect(pending.metadata.finalizers).toEqual([QUEUE_LEASE_FINALIZER]);
       expect(await queue.counts()).toMatchObject({ visible: 0, inFlight: 1 });
 
-      await vodJobs().deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: "vodjobs", name });
+      await deleteVodJob(name);
       await waitFor("the VodJob to be gone", () => vodJobGone(name), converge);
       expect(await queueEmpty(queue)).toBe(true);
       expect(await queueEmpty(deadLetters)).toBe(true);
@@ -254,7 +255,7 @@ describe("VodJobs from the VOD queue (real API server, kwok, ElasticMQ)", () => 
       manager = startManager();
       await manager.start();
       // The new operator does not hold the message: it is hidden until the old lease runs out.
-      await vodJobs().deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: "vodjobs", name });
+      await deleteVodJob(name);
       const held = await waitFor("the deletion to be seen by the operator", async () => {
         const vodJob = await readVodJob(name).catch(() => undefined);
         return vodJob?.metadata.deletionTimestamp ? vodJob : undefined;
