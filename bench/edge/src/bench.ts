@@ -3,7 +3,8 @@
  * reference architecture's edge configuration (reference-conf.ts) on the same Debian nginx.
  *
  * 1. Throughput: wrk on a cached 2 MB segment and on a live playlist at 100/500/1000
- *    connections, for both edges and for plain nginx serving the same files from disk.
+ *    connections, for both edges and for plain nginx serving the same files from disk, and
+ *    the segment from the offset at which the edge's cache file holds it.
  * 2. Origin offload: two real origins (`live360 origin`) fed by one encoder, simulated live
  *    viewers following the stream through each edge; origin requests (the origins' own
  *    counters) ÷ client requests.
@@ -37,7 +38,7 @@ import {
   type OriginProcess,
   type TcpSwitch,
 } from "@live360/testkit";
-import { renderPlainNginxConf, startNginx, writeSiteDir } from "./nginx.js";
+import { cachedBodyOffset, renderPlainNginxConf, startNginx, writeSiteDir } from "./nginx.js";
 import { renderReferenceEdgeConf } from "./reference-conf.js";
 import { markdownReport, type EdgeBenchReport, type FailoverRow, type OffloadRow, type ThroughputRow } from "./report.js";
 import { summarizeStalls } from "./stall.js";
@@ -73,6 +74,8 @@ interface Server {
   url: string;
   /** The nginx master; its workers are its children. */
   pid: number;
+  /** live360's edge: its proxy_cache directory. */
+  cacheDir?: string;
 }
 
 /** Starts one edge of the given kind in front of a primary and a backup (`host:port` each). */
@@ -85,6 +88,7 @@ async function startEdge(kind: EdgeKind, primary: string, backup: string, cleanu
     return { url: ref.url, pid: ref.process.pid };
   }
   const work = await scratch("bench-live360-edge", cleanup);
+  const cacheDir = path.join(work, "cache");
   const edge = await runEdge(
     resolveEdgeConfig({
       origins: [`http://${primary}`, `http://${backup}`],
@@ -93,7 +97,7 @@ async function startEdge(kind: EdgeKind, primary: string, backup: string, cleanu
       statusPort: await freePort(),
       metricsPort: await freePort(),
       workDir: work,
-      cache: { dir: path.join(work, "cache") },
+      cache: { dir: cacheDir },
       // Both other contestants log nothing either; the access log is a per-request write.
       accessLog: "off",
       drainDelaySeconds: 0,
@@ -102,7 +106,15 @@ async function startEdge(kind: EdgeKind, primary: string, backup: string, cleanu
     { logger },
   );
   cleanup.add(edge, (e) => e.close());
-  return { url: edge.url, pid: edge.pid! };
+  return { url: edge.url, pid: edge.pid!, cacheDir };
+}
+
+/** One wrk target: a server, and the headers that make its answer comparable. */
+interface Target {
+  server: ThroughputRow["server"];
+  url: string;
+  pid: number;
+  headers: string[];
 }
 
 async function throughput(seconds: number): Promise<ThroughputRow[]> {
@@ -110,38 +122,44 @@ async function throughput(seconds: number): Promise<ThroughputRow[]> {
   try {
     const root = await scratch("bench-edge-files", cleanup);
     const segment = `/hls/${STREAM}/source/seg_00042.ts`;
+    const segmentBytes = 2 * 1024 * 1024;
     const playlistLines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-TARGETDURATION:2", "#EXT-X-MEDIA-SEQUENCE:37"];
     for (let n = 37; n <= 42; n++) playlistLines.push("#EXT-X-PROGRAM-DATE-TIME:2026-11-24T12:00:00.000Z", "#EXTINF:2.000,", `seg_${String(n).padStart(5, "0")}.ts`);
-    await writeSiteDir(root, { [segment]: randomBytes(2 * 1024 * 1024), [PLAYLIST_PATH]: playlistLines.join("\n") + "\n" });
+    await writeSiteDir(root, { [segment]: randomBytes(segmentBytes), [PLAYLIST_PATH]: playlistLines.join("\n") + "\n" });
     const plain = cleanup.add(await startNginx("plain", await freePort(), (site) => renderPlainNginxConf({ ...site, root }), "/healthz"), (n) => n.stop());
     // Nothing listens on the backup: every request is a cache hit or goes to the primary.
     const spare = `127.0.0.1:${await freePort()}`;
-    const servers: Record<ThroughputRow["server"], Server> = {
-      plain: { url: plain.url, pid: plain.process.pid },
-      live360: await startEdge("live360", plain.hostPort, spare, cleanup),
-      reference: await startEdge("reference", plain.hostPort, spare, cleanup),
-    };
+    const plainServer: Server = { url: plain.url, pid: plain.process.pid };
+    const live360 = await startEdge("live360", plain.hostPort, spare, cleanup);
+    const reference = await startEdge("reference", plain.hostPort, spare, cleanup);
     // Every server on one core, wrk on the other: sharing both cores, the client's and the
     // servers' scheduling swung single cells by ±30 %.
-    for (const server of Object.values(servers)) await pinProcessTree(server.pid, SERVER_CPU);
-    const targets = Object.fromEntries(Object.entries(servers).map(([name, server]) => [name, server.url])) as Record<ThroughputRow["server"], string>;
+    for (const server of [plainServer, live360, reference]) await pinProcessTree(server.pid, SERVER_CPU);
+    const target = (server: Target["server"], { url, pid }: Server, headers: string[] = []): Target => ({ server, url, pid, headers });
+    const edges = [target("plain", plainServer), target("live360", live360), target("reference", reference)];
     const rows: ThroughputRow[] = [];
     for (const [object, objectPath] of [["segment 2 MB", segment], ["playlist", PLAYLIST_PATH]] as const) {
-      for (const [server, base] of Object.entries(targets) as [ThroughputRow["server"], string][]) {
+      for (const { server, url } of edges) {
         for (let i = 0; i < 2; i++) {
-          const res = await httpGet(`${base}${objectPath}`);
+          const res = await httpGet(`${url}${objectPath}`);
           if (res.status !== 200) throw new Error(`${server} answered ${res.status} for ${objectPath}`);
           if (i === 1) log(`${server} ${objectPath}: ${headerOf(res, "x-cache-status") ?? headerOf(res, "x-media-cache-status") ?? "from disk"}`);
         }
       }
+      const targets = [...edges];
+      if (objectPath === segment) {
+        // The same bytes from the same file offset as the edge's cache hit sends them: what
+        // separates a cache hit from a static file once the offset is equal.
+        const offset = await cachedBodyOffset(live360.cacheDir!, segment, segmentBytes);
+        log(`live360's cached segment body starts at byte ${offset} of its cache file`);
+        targets.push(target("plain at cache offset", plainServer, [`Range: bytes=${offset}-`]));
+      }
       // Servers side by side per connection count, in a rotating order, so drift in the
       // machine's load hits all alike.
       for (const [cell, connections] of CONNECTIONS.entries()) {
-        const order = Object.entries(targets) as [ThroughputRow["server"], string][];
-        for (const [server, base] of [...order.slice(cell % order.length), ...order.slice(0, cell % order.length)]) {
-          const pid = servers[server].pid;
+        for (const { server, url, pid, headers } of [...targets.slice(cell % targets.length), ...targets.slice(0, cell % targets.length)]) {
           const cpuBefore = await processTreeCpuSeconds(pid);
-          const result = await runWrk(`${base}${objectPath}`, connections, seconds, CLIENT_CPU);
+          const result = await runWrk(`${url}${objectPath}`, connections, seconds, CLIENT_CPU, headers);
           const serverCpuSeconds = (await processTreeCpuSeconds(pid)) - cpuBefore;
           log(`wrk ${object} c=${connections} ${server}: ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.p99Ms.toFixed(1)} ms, server CPU ${serverCpuSeconds.toFixed(2)} s, errors ${result.errors}`);
           rows.push({ object, server, ...result, serverCpuSeconds });

@@ -1,4 +1,5 @@
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdir, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { resolveNginx, testNginxConf } from "@live360/edge";
 import { startProcess, statusOf, tempDir, waitFor, type ManagedProcess } from "@live360/testkit";
@@ -89,4 +90,18 @@ export async function writeSiteDir(dir: string, files: Record<string, string | B
     await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
     await writeFile(path.join(dir, name), content);
   }
+}
+
+/** Where nginx keeps the `proxy_cache` entry for `key` under `levels=1:2`: `<last hex>/<two before>/<md5>`. */
+export function cacheFilePath(cacheDir: string, key: string): string {
+  const hash = createHash("md5").update(key).digest("hex");
+  return path.join(cacheDir, hash.slice(-1), hash.slice(-3, -1), hash);
+}
+
+/** Where a cached body starts in its cache file: after nginx's stored header, at no particular alignment. */
+export async function cachedBodyOffset(cacheDir: string, key: string, bodyBytes: number): Promise<number> {
+  const file = cacheFilePath(cacheDir, key);
+  const { size } = await stat(file);
+  if (size <= bodyBytes) throw new Error(`${file}: ${size} bytes cannot hold a header and a ${bodyBytes}-byte body`);
+  return size - bodyBytes;
 }

@@ -1,6 +1,11 @@
-import { describe, expect, test } from "@jest/globals";
-import { perServerCpuSecond } from "./report.js";
-import { parseWrkOutput, processTreeCpuSeconds } from "./wrk.js";
+import { afterAll, describe, expect, test } from "@jest/globals";
+import { Cleanup, freePort, tempDir } from "@live360/testkit";
+import { renderPlainNginxConf, startNginx, writeSiteDir } from "./nginx.js";
+import { markdownReport, perServerCpuSecond, type EdgeBenchReport, type ThroughputRow } from "./report.js";
+import { parseWrkOutput, processTreeCpuSeconds, runWrk } from "./wrk.js";
+
+const cleanup = new Cleanup();
+afterAll(() => cleanup.run(), 30_000);
 
 const OUTPUT = `Running 10s test @ http://127.0.0.1:8088/hls/test/source/seg_00042.ts
   2 threads and 500 connections
@@ -51,5 +56,55 @@ describe("server CPU", () => {
   test("requests per server CPU-second", () => {
     expect(perServerCpuSecond({ requests: 5000, serverCpuSeconds: 2 })).toBe(2500);
     expect(perServerCpuSecond({ requests: 5000, serverCpuSeconds: 0 })).toBeNaN();
+  });
+});
+
+describe("wrk against real nginx", () => {
+  test("headers reach the server: a Range for the last 100 bytes reads 100-byte bodies", async () => {
+    const root = await tempDir("bench-wrk-site");
+    await writeSiteDir(root, { "/big.bin": Buffer.alloc(1024 * 1024, 7) });
+    const plain = cleanup.add(await startNginx("plain", await freePort(), (site) => renderPlainNginxConf({ ...site, root }), "/healthz"), (n) => n.stop());
+    const whole = await runWrk(`${plain.url}/big.bin`, 2, 1, 0);
+    const tail = await runWrk(`${plain.url}/big.bin`, 2, 1, 0, [`Range: bytes=${1024 * 1024 - 100}-`]);
+    expect(whole.errors).toBe(0);
+    expect(tail.errors).toBe(0);
+    // wrk counts headers too and rounds Transfer/sec to three digits: a whole body is about
+    // 1 MiB a request, a ranged one well under 1 KiB.
+    expect(whole.bytesPerSecond / whole.requestsPerSecond).toBeGreaterThan(0.95 * 1024 * 1024);
+    expect(tail.bytesPerSecond / tail.requestsPerSecond).toBeLessThan(1024);
+  }, 60_000);
+});
+
+describe("throughput report", () => {
+  const row = (server: ThroughputRow["server"], requestsPerSecond: number): ThroughputRow => ({
+    object: "segment 2 MB",
+    server,
+    connections: 100,
+    seconds: 10,
+    requestsPerSecond,
+    p50Ms: 50,
+    p99Ms: 120,
+    requests: requestsPerSecond * 10,
+    errors: 0,
+    bytesPerSecond: requestsPerSecond * 2 * 1024 * 1024,
+    serverCpuSeconds: 2,
+  });
+  const report: EdgeBenchReport = {
+    date: "2026-11-24T21:00:00.000Z",
+    machine: { cpus: 2, cpuModel: "test", loadAverage1mAtStart: 0, loadAverage1mAtEnd: 0, nginx: "1.22.1", node: "v20" },
+    settings: { wrkSeconds: 10, wrkThreads: 1, clientCpu: 0, serverCpu: 1, viewers: 1, offloadSeconds: 1, failoverViewers: 1, failoverSeconds: 1 },
+    throughput: [row("plain", 1200), row("plain at cache offset", 800), row("live360", 784), row("reference", 600)],
+    offload: [],
+    failover: [],
+  };
+
+  test("each edge is compared with plain nginx and with plain nginx sending from the cache body's offset", () => {
+    const lines = markdownReport(report).split("\n");
+    const cells = (label: string) => lines.find((l) => l.includes(`| ${label} |`))!.split("|").map((c) => c.trim());
+    // object, connections, server, req/s, p99, vs plain, vs plain same offset, per CPU-s, vs plain, errors
+    expect(cells("live360 edge").slice(4, 8)).toEqual(["784", "120.0", "65 %", "98 %"]);
+    expect(cells("reference edge").slice(6, 8)).toEqual(["50 %", "75 %"]);
+    expect(cells("plain nginx (disk), from the cache body's offset").slice(6, 8)).toEqual(["67 %", "–"]);
+    expect(cells("plain nginx (disk)").slice(6, 8)).toEqual(["100 %", "–"]);
   });
 });

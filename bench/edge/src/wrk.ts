@@ -55,9 +55,12 @@ export function parseWrkOutput(text: string, connections: number, seconds: numbe
   };
 }
 
-/** Runs Debian's wrk, one thread pinned to `cpu` (taskset) so the client keeps to its own core. */
-export async function runWrk(url: string, connections: number, seconds: number, cpu: number): Promise<WrkResult> {
-  const args = ["-c", String(cpu), "wrk", "-t1", `-c${connections}`, `-d${seconds}s`, "--timeout", "10s", "--latency", url];
+/**
+ * Runs Debian's wrk, one thread pinned to `cpu` (taskset) so the client keeps to its own core;
+ * `headers` are `Name: value` lines sent with every request.
+ */
+export async function runWrk(url: string, connections: number, seconds: number, cpu: number, headers: string[] = []): Promise<WrkResult> {
+  const args = ["-c", String(cpu), "wrk", "-t1", `-c${connections}`, `-d${seconds}s`, "--timeout", "10s", "--latency", ...headers.flatMap((h) => ["-H", h]), url];
   try {
     const { stdout } = await execFileAsync("taskset", args, { timeout: (seconds + 60) * 1000 });
     return parseWrkOutput(stdout, connections, seconds);

@@ -180,6 +180,13 @@ export function renderNginxConf(config: EdgeConfig): string {
     `  tcp_nopush on;`,
     `  tcp_nodelay on;`,
     `  keepalive_timeout 65s;`,
+    // Keeps cache files' descriptors open between hits: the hit path's open()+fstat() was the
+    // edge's main cost over plain nginx. Safe for playlists replaced every second: nginx opens
+    // a cache file with the inode its shared-memory node recorded (of.uniq = c->uniq), so a
+    // refreshed playlist (a new file renamed into place) is reopened at once, never served
+    // from the old descriptor.
+    `  open_file_cache max=1000 inactive=20s;`,
+    `  open_file_cache_valid 1s;`,
     `  server_tokens off;`,
     // Every writable path lives in the work dir so nginx runs as any user (Debian's compiled-in
     // /var/lib/nginx is root's).
