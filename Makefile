@@ -125,7 +125,7 @@ bench-operator: build
 
 # The edge benchmark (issue 4): wrk on cached segments/playlists vs plain nginx, origin offload for
 # 1000 simulated live viewers, failover stalls (SIGKILL, 404, hung host), live360's edge side by side
-# with the reference edge config on the same nginx, ~12 minutes. Results in bench/results/edge.{json,md}.
+# with the reference edge config on the same nginx, ~10 minutes. Results in bench/results/edge.{json,md}.
 .PHONY: bench-edge
 bench-edge: system-deps build
 	node bench/edge/dist/bench.js

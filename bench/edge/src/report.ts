@@ -68,7 +68,11 @@ function throughputTable(report: EdgeBenchReport): string[] {
     report.throughput.find((p) => p.server === server && p.object === row.object && p.connections === row.connections);
   const relative = (row: ThroughputRow, baseline: ThroughputRow | undefined, measure: (r: ThroughputRow) => number): string =>
     baseline ? `${fixed((measure(row) / measure(baseline)) * 100)} %` : "–";
-  const rows = report.throughput.map((row) => {
+  const servers = Object.keys(LABEL);
+  const sorted = [...report.throughput].sort(
+    (a, b) => a.object.localeCompare(b.object) || a.connections - b.connections || servers.indexOf(a.server) - servers.indexOf(b.server),
+  );
+  const rows = sorted.map((row) => {
     const plain = cellOf(row, "plain");
     const sameOffset = row.server === "live360" || row.server === "reference" ? cellOf(row, "plain at cache offset") : undefined;
     return [
@@ -84,7 +88,6 @@ function throughputTable(report: EdgeBenchReport): string[] {
       String(row.errors),
     ];
   });
-  rows.sort((a, b) => a[0]!.localeCompare(b[0]!) || Number(a[1]) - Number(b[1]));
   return table(
     ["object", "connections", "server", "requests/s", "p99 ms", "vs plain nginx", "vs plain nginx from the same offset", "requests per server CPU-s", "vs plain nginx", "errors"],
     rows,
@@ -125,7 +128,8 @@ export function markdownReport(report: EdgeBenchReport): string {
       "2+ GB/s out of loopback, and it copies slower when the sender's pages are sent from an offset that is not page-aligned — which is where nginx keeps a " +
       "cached body, after the stored header in the cache file. \"From the cache body's offset\" is plain nginx sending the same file from that byte " +
       "(a Range request): the same bytes from the same offset, so the \"vs plain nginx from the same offset\" column isolates what the cache hit itself costs. Over a network card the " +
-      "receiver gets freshly received buffers and the sender's offset does not reach it.",
+      "receiver gets freshly received buffers and the sender's offset does not reach it. In the client-bound cells the server's CPU per request swings " +
+      "from cell to cell: it is small, and the kernel charges part of the loopback receive work to whichever process happens to be running.",
     "",
     `### Origin offload (${report.offload[0]?.viewers ?? s.viewers} simulated hls.js-like live viewers for ${s.offloadSeconds} s, two real origins fed by one encoder, 2 s segments)`,
     "",
