@@ -30,7 +30,8 @@ import { API_VERSION, GROUP, LADDER_PRESETS, VERSION, type LiveEvent, type LiveE
 import { resolveOperatorConfig } from "../config.js";
 import { FIELD_MANAGER } from "../engine/client.js";
 import { Manager } from "../manager.js";
-import { operatorControllers, resolveOperatorRunConfig } from "../operator.js";
+import { operatorControllers } from "../operator.js";
+import { resolveOperatorRunConfig } from "../run-config.js";
 import { EVENT_LABEL, ORIGIN_ROLE_LABEL } from "./names.js";
 import { LIVE_EVENT_FINALIZER, OWNED_TYPES, type FetchOriginStat } from "./reconcile.js";
 import { liveEventResources } from "./resources.js";

@@ -2,6 +2,7 @@
  * workloads-main.js is `live360` in the workload images, which leave the operator and its
  * Kubernetes client and cdk8s out (test/images): it must run every workload command without
  * loading any of them. A module resolve hook refuses those packages, so a stray import fails here.
+ * The full CLI (main.js) loads the Kubernetes client only when the operator actually runs.
  */
 import { beforeAll, describe, expect, test } from "@jest/globals";
 import { execFile } from "node:child_process";
@@ -14,23 +15,32 @@ import { tempDir } from "@live360/testkit";
 const run = promisify(execFile);
 const workloadsMain = fileURLToPath(new URL("./workloads-main.js", import.meta.url));
 const main = fileURLToPath(new URL("./main.js", import.meta.url));
-const FORBIDDEN = ["@live360/operator", "@kubernetes/client-node", "cdk8s", "cdk8s-plus-34"];
+const KUBERNETES_CLIENT = ["@kubernetes/client-node", "cdk8s", "cdk8s-plus-34"];
+const FORBIDDEN = ["@live360/operator", ...KUBERNETES_CLIENT];
 
-let guard: string;
-beforeAll(async () => {
-  const dir = await tempDir("no-operator");
+/** A `--import` file whose resolve hook refuses `forbidden` packages with `message`. */
+async function writeGuard(forbidden: string[], message: string): Promise<string> {
+  const dir = await tempDir("import-guard");
   const hooks = path.join(dir, "hooks.mjs");
   await writeFile(
     hooks,
-    `const forbidden = ${JSON.stringify(FORBIDDEN)};
+    `const forbidden = ${JSON.stringify(forbidden)};
 export async function resolve(specifier, context, next) {
-  if (forbidden.some((name) => specifier === name || specifier.startsWith(name + "/"))) throw new Error("not in the workload images: " + specifier);
+  if (forbidden.some((name) => specifier === name || specifier.startsWith(name + "/"))) throw new Error(${JSON.stringify(message)} + specifier);
   return next(specifier, context);
 }
 `,
   );
-  guard = path.join(dir, "guard.mjs");
+  const guard = path.join(dir, "guard.mjs");
   await writeFile(guard, `import { register } from "node:module";\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+  return guard;
+}
+
+let guard: string;
+let kubernetesGuard: string;
+beforeAll(async () => {
+  guard = await writeGuard(FORBIDDEN, "not in the workload images: ");
+  kubernetesGuard = await writeGuard(KUBERNETES_CLIENT, "Kubernetes client loaded: ");
 });
 
 const live360 = (entry: string, ...args: string[]) => run(process.execPath, ["--import", guard, entry, ...args]);
@@ -50,5 +60,20 @@ describe("workloads-main (the workload images' live360)", () => {
   test("the guard is real: the full CLI's operator command trips it", async () => {
     const failure = await live360(main, "operator", "--help").then(() => undefined, (err: { stderr: string }) => err);
     expect(failure?.stderr).toContain("not in the workload images: @live360/operator");
+  });
+});
+
+describe("main (the full live360)", () => {
+  // The Kubernetes client costs ≈60 MiB and 0.4 s at start-up; only a running operator needs it.
+  const withGuard = (...args: string[]) => run(process.execPath, ["--import", kubernetesGuard, main, ...args]);
+
+  test.each(["local", "origin", "operator"])("%s --help does not load the Kubernetes client", async (command) => {
+    const { stdout } = await withGuard(command, "--help");
+    expect(stdout).toContain(`Usage: live360 ${command}`);
+  });
+
+  test("the operator loads it once it runs (the guard is real)", async () => {
+    const failure = await withGuard("operator", "--kubeconfig", "/nonexistent/kubeconfig").then(() => undefined, (err: { stderr: string }) => err);
+    expect(failure?.stderr).toContain("Kubernetes client loaded: @kubernetes/client-node");
   });
 });

@@ -6,14 +6,12 @@ import {
   DEFAULT_OPERATOR_CONFIG,
   EDGE_SERVICE_TYPES,
   IMAGE_PULL_POLICIES,
-  loadKubeConfig,
   RTMP_SERVICE_TYPES,
   resolveOperatorConfig,
   resolveOperatorRunConfig,
-  startOperator,
   type OperatorConfig,
   type OperatorRunConfig,
-} from "@live360/operator";
+} from "@live360/operator/settings";
 import { closeOnSignal } from "./lifecycle.js";
 import { addServiceEndpointOptions, type ServiceEndpointFlags } from "./origin-options.js";
 import { addVodJobOptions, vodJobSettingsFromFlags, type VodJobFlags } from "./vod-job-options.js";
@@ -136,6 +134,8 @@ export function operatorCommand(): Command {
     const run = runConfigFromFlags(flags);
     const config = operatorConfigFromFlags(flags);
     const vodJobs = vodJobSettingsFromFlags(flags, flags.queueUrl);
+    // Loaded here, not at the top: every other command of this binary would pay for the Kubernetes client.
+    const { loadKubeConfig, startOperator } = await import("@live360/operator");
     const kubeConfig = loadKubeConfig(flags.kubeconfig);
     const manager = await startOperator({ kubeConfig, run, config, vodJobs, logger: createLogger("operator") });
     const exit = await Promise.race([manager.done, closeOnSignal(() => manager.stop()).then(() => "stopped" as const)]);

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { parseNumberFlag } from "@live360/core";
-import { DEFAULT_VOD_JOB_SETTINGS, resolveVodJobSettings, type VodJobSettings } from "@live360/operator";
+import { DEFAULT_VOD_JOB_SETTINGS, resolveVodJobSettings, type VodJobSettings } from "@live360/operator/settings";
 
 /** `live360 operator`'s VodJob flags, as commander hands them over (strings until validated). */
 export interface VodJobFlags {
