@@ -2,7 +2,8 @@
  * workloads-main.js is `live360` in the workload images, which leave the operator and its
  * Kubernetes client and cdk8s out (test/images): it must run every workload command without
  * loading any of them. A module resolve hook refuses those packages, so a stray import fails here.
- * The full CLI (main.js) loads the Kubernetes client only when the operator actually runs.
+ * The full CLI (main.js) loads the Kubernetes client only when the operator actually runs, and
+ * the AWS SDK only when S3 or SQS is used.
  */
 import { beforeAll, describe, expect, test } from "@jest/globals";
 import { execFile } from "node:child_process";
@@ -37,10 +38,10 @@ export async function resolve(specifier, context, next) {
 }
 
 let guard: string;
-let kubernetesGuard: string;
+let onDemandGuard: string;
 beforeAll(async () => {
   guard = await writeGuard(FORBIDDEN, "not in the workload images: ");
-  kubernetesGuard = await writeGuard(KUBERNETES_CLIENT, "Kubernetes client loaded: ");
+  onDemandGuard = await writeGuard([...KUBERNETES_CLIENT, "@aws-sdk"], "loaded before it was needed: ");
 });
 
 const live360 = (entry: string, ...args: string[]) => run(process.execPath, ["--import", guard, entry, ...args]);
@@ -64,16 +65,16 @@ describe("workloads-main (the workload images' live360)", () => {
 });
 
 describe("main (the full live360)", () => {
-  // The Kubernetes client costs ≈60 MiB and 0.4 s at start-up; only a running operator needs it.
-  const withGuard = (...args: string[]) => run(process.execPath, ["--import", kubernetesGuard, main, ...args]);
+  // At start-up the Kubernetes client costs ≈60 MiB and 0.4 s, the AWS SDK ≈25 MiB and 0.3 s.
+  const withGuard = (...args: string[]) => run(process.execPath, ["--import", onDemandGuard, main, ...args]);
 
-  test.each(["local", "origin", "operator"])("%s --help does not load the Kubernetes client", async (command) => {
+  test.each(["local", "origin", "vod-worker", "operator"])("%s --help loads neither the Kubernetes client nor the AWS SDK", async (command) => {
     const { stdout } = await withGuard(command, "--help");
     expect(stdout).toContain(`Usage: live360 ${command}`);
   });
 
-  test("the operator loads it once it runs (the guard is real)", async () => {
+  test("the operator loads the Kubernetes client once it runs (the guard is real)", async () => {
     const failure = await withGuard("operator", "--kubeconfig", "/nonexistent/kubeconfig").then(() => undefined, (err: { stderr: string }) => err);
-    expect(failure?.stderr).toContain("Kubernetes client loaded: @kubernetes/client-node");
+    expect(failure?.stderr).toContain("loaded before it was needed: @kubernetes/client-node");
   });
 });

@@ -1,13 +1,5 @@
-import {
-  ChangeMessageVisibilityCommand,
-  DeleteMessageCommand,
-  GetQueueAttributesCommand,
-  type QueueAttributeName,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-  SQSClient,
-  SQSServiceException,
-} from "@aws-sdk/client-sqs";
+import type { QueueAttributeName, SQSClient, SQSClientConfig } from "@aws-sdk/client-sqs";
+import { once } from "../lazy.js";
 import {
   MAX_DELAY_SECONDS,
   MAX_RECEIVE_BATCH,
@@ -22,6 +14,9 @@ import {
   type ReceiveOptions,
   type SendOptions,
 } from "./queue.js";
+
+// Loaded on first use: a process that never talks to SQS never pays for the SDK.
+const loadSdk = once(() => import("@aws-sdk/client-sqs"));
 
 export interface SqsQueueOptions {
   queueUrl: string;
@@ -38,24 +33,31 @@ export interface SqsQueueOptions {
  * policy (maxReceiveCount), configured on the queue itself, not here.
  */
 export class SqsQueue implements JobQueue {
-  readonly client: SQSClient;
   readonly name: string;
   private readonly queueUrl: string;
+  private readonly clientConfig: SQSClientConfig;
+  private client: SQSClient | undefined;
 
   constructor(options: SqsQueueOptions) {
     this.queueUrl = options.queueUrl;
     this.name = options.queueUrl;
-    this.client = new SQSClient({
+    this.clientConfig = {
       region: options.region ?? process.env.AWS_REGION ?? "us-east-1",
       ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
       ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
-    });
+    };
+  }
+
+  private async sdk() {
+    const sqs = await loadSdk();
+    this.client ??= new sqs.SQSClient(this.clientConfig);
+    return { sqs, client: this.client };
   }
 
   async send(body: string, options: SendOptions = {}): Promise<{ id: string }> {
     const delay = checkRange("delaySeconds", options.delaySeconds ?? 0, 0, MAX_DELAY_SECONDS);
-    const out = await this.call("send", () =>
-      this.client.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: body, DelaySeconds: delay })),
+    const out = await this.call("send", ({ sqs, client }) =>
+      client.send(new sqs.SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: body, DelaySeconds: delay })),
     );
     if (out.MessageId === undefined) throw new QueueError(`send to ${this.name}: the response has no MessageId`);
     return { id: out.MessageId };
@@ -70,8 +72,9 @@ export class SqsQueue implements JobQueue {
         : checkRange("visibilityTimeoutSeconds", options.visibilityTimeoutSeconds, 0, MAX_VISIBILITY_TIMEOUT_SECONDS);
     if (options.signal?.aborted) return [];
     try {
-      const out = await this.client.send(
-        new ReceiveMessageCommand({
+      const { sqs, client } = await this.sdk();
+      const out = await client.send(
+        new sqs.ReceiveMessageCommand({
           QueueUrl: this.queueUrl,
           MaxNumberOfMessages: max,
           WaitTimeSeconds: wait,
@@ -97,7 +100,7 @@ export class SqsQueue implements JobQueue {
     const timeout = checkRange("timeoutSeconds", timeoutSeconds, 0, MAX_VISIBILITY_TIMEOUT_SECONDS);
     await this.call(
       "change visibility",
-      () => this.client.send(new ChangeMessageVisibilityCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: timeout })),
+      ({ sqs, client }) => client.send(new sqs.ChangeMessageVisibilityCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: timeout })),
       receiptHandle,
     );
   }
@@ -108,13 +111,13 @@ export class SqsQueue implements JobQueue {
   }
 
   async delete(receiptHandle: string): Promise<void> {
-    await this.call("delete", () => this.client.send(new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receiptHandle })), receiptHandle);
+    await this.call("delete", ({ sqs, client }) => client.send(new sqs.DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receiptHandle })), receiptHandle);
   }
 
   async counts(): Promise<QueueCounts> {
-    const out = await this.call("get attributes", () =>
-      this.client.send(
-        new GetQueueAttributesCommand({
+    const out = await this.call("get attributes", ({ sqs, client }) =>
+      client.send(
+        new sqs.GetQueueAttributesCommand({
           QueueUrl: this.queueUrl,
           AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"],
         }),
@@ -128,16 +131,17 @@ export class SqsQueue implements JobQueue {
     };
   }
 
-  private async call<T>(operation: string, request: () => Promise<T>, receiptHandle?: string): Promise<T> {
+  private async call<T>(operation: string, request: (sdk: Awaited<ReturnType<SqsQueue["sdk"]>>) => Promise<T>, receiptHandle?: string): Promise<T> {
     try {
-      return await request();
+      return await request(await this.sdk());
     } catch (error) {
       throw this.describe(error, operation, receiptHandle);
     }
   }
 
   private describe(error: unknown, operation: string, receiptHandle?: string): Error {
-    const code = error instanceof SQSServiceException ? error.name : "";
+    // An SQS service error carries the SDK's `$metadata` (its class is loaded lazily).
+    const code = error instanceof Error && "$metadata" in error ? error.name : "";
     if (receiptHandle !== undefined && STALE_RECEIPT_ERRORS.has(code)) {
       return new ReceiptHandleInvalidError(receiptHandle, `${code}: ${(error as Error).message}`, { cause: error });
     }

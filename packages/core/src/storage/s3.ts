@@ -1,16 +1,6 @@
 import { open } from "node:fs/promises";
 import { Readable } from "node:stream";
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  S3Client,
-  S3ServiceException,
-  paginateListObjectsV2,
-} from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
+import type { S3Client, S3ClientConfig } from "@aws-sdk/client-s3";
 import {
   BucketNotFoundError,
   ObjectNotFoundError,
@@ -23,6 +13,10 @@ import {
   type SignalOption,
 } from "./storage.js";
 import { streamToFileAtomic } from "../atomic-file.js";
+import { once } from "../lazy.js";
+
+// Loaded on first use: a process that never talks to S3 never pays for the SDK.
+const loadSdk = once(async () => ({ s3: await import("@aws-sdk/client-s3"), storage: await import("@aws-sdk/lib-storage") }));
 
 export interface S3StorageOptions {
   /** Default: the SDK's region chain (AWS_REGION, profile), else us-east-1. */
@@ -44,7 +38,8 @@ const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
 const DEFAULT_QUEUE_SIZE = 4;
 
 export class S3Storage implements ObjectStorage {
-  readonly client: S3Client;
+  private readonly clientConfig: S3ClientConfig;
+  private client: S3Client | undefined;
   private readonly partSize: number;
   private readonly queueSize: number;
 
@@ -54,20 +49,27 @@ export class S3Storage implements ObjectStorage {
       throw new StorageError(`partSizeBytes ${this.partSize} is below S3's minimum part size ${S3_MIN_PART_SIZE}`);
     }
     this.queueSize = options.queueSize ?? DEFAULT_QUEUE_SIZE;
-    this.client = new S3Client({
+    this.clientConfig = {
       region: options.region ?? process.env.AWS_REGION ?? "us-east-1",
       ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
       forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
       ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
-    });
+    };
+  }
+
+  private async sdk() {
+    const sdk = await loadSdk();
+    this.client ??= new sdk.s3.S3Client(this.clientConfig);
+    return { ...sdk, client: this.client };
   }
 
   async putFile(bucket: string, key: string, file: string, options: PutOptions = {}): Promise<void> {
     validateMetadata(options.metadata ?? {});
     // Opened up front: a missing file is a plain ENOENT here, not a stream error mid-upload.
+    const { storage, client } = await this.sdk();
     const source = await open(file, "r");
-    const upload = new Upload({
-      client: this.client,
+    const upload = new storage.Upload({
+      client,
       partSize: this.partSize,
       queueSize: this.queueSize,
       // A failed upload must not leave billed, invisible parts behind.
@@ -95,8 +97,9 @@ export class S3Storage implements ObjectStorage {
   async putBody(bucket: string, key: string, body: string | Uint8Array, options: PutOptions = {}): Promise<void> {
     validateMetadata(options.metadata ?? {});
     try {
-      await this.client.send(
-        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: options.contentType, Metadata: options.metadata }),
+      const { s3, client } = await this.sdk();
+      await client.send(
+        new s3.PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: options.contentType, Metadata: options.metadata }),
         { abortSignal: options.signal },
       );
     } catch (error) {
@@ -116,7 +119,8 @@ export class S3Storage implements ObjectStorage {
 
   async getStream(bucket: string, key: string, options: SignalOption = {}): Promise<{ info: ObjectInfo; body: Readable }> {
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: options.signal });
+      const { s3, client } = await this.sdk();
+      const out = await client.send(new s3.GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: options.signal });
       if (!(out.Body instanceof Readable)) throw new StorageError(`get s3://${bucket}/${key}: response has no body stream`);
       return { info: objectInfo(key, out), body: out.Body };
     } catch (error) {
@@ -126,7 +130,8 @@ export class S3Storage implements ObjectStorage {
 
   async head(bucket: string, key: string): Promise<ObjectInfo> {
     try {
-      return objectInfo(key, await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })));
+      const { s3, client } = await this.sdk();
+      return objectInfo(key, await client.send(new s3.HeadObjectCommand({ Bucket: bucket, Key: key })));
     } catch (error) {
       // A HEAD response has no body, so S3 cannot say whether the key or the bucket is missing.
       if (httpStatus(error) === 404 && !(await this.bucketExists(bucket))) throw new BucketNotFoundError(bucket, { cause: error });
@@ -136,7 +141,8 @@ export class S3Storage implements ObjectStorage {
 
   async *list(bucket: string, prefix = ""): AsyncIterable<ObjectSummary> {
     try {
-      for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: bucket, Prefix: prefix })) {
+      const { s3, client } = await this.sdk();
+      for await (const page of s3.paginateListObjectsV2({ client }, { Bucket: bucket, Prefix: prefix })) {
         for (const object of page.Contents ?? []) {
           if (object.Key === undefined) continue;
           yield { key: object.Key, size: object.Size ?? 0, lastModified: object.LastModified ?? new Date(0) };
@@ -149,7 +155,8 @@ export class S3Storage implements ObjectStorage {
 
   async delete(bucket: string, key: string): Promise<void> {
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+      const { s3, client } = await this.sdk();
+      await client.send(new s3.DeleteObjectCommand({ Bucket: bucket, Key: key }));
     } catch (error) {
       throw describe(error, "delete", bucket, key);
     }
@@ -157,7 +164,8 @@ export class S3Storage implements ObjectStorage {
 
   private async bucketExists(bucket: string): Promise<boolean> {
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: bucket }));
+      const { s3, client } = await this.sdk();
+      await client.send(new s3.HeadBucketCommand({ Bucket: bucket }));
       return true;
     } catch (error) {
       if (httpStatus(error) === 404) return false;
@@ -185,8 +193,9 @@ function objectInfo(key: string, out: ObjectHeaders): ObjectInfo {
   };
 }
 
+/** The HTTP status of an S3 service error (the SDK's `$metadata`; the class itself is loaded lazily). */
 function httpStatus(error: unknown): number | undefined {
-  return error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
+  return (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
 }
 
 /** Maps S3's error codes onto the storage errors both implementations throw. */
