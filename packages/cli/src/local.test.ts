@@ -1,14 +1,56 @@
 import { afterEach, describe, expect, test } from "@jest/globals";
-import { access, readdir } from "node:fs/promises";
+import { access, readFile, readdir } from "node:fs/promises";
 import path from "node:path";
-import { S3Storage } from "@live360/core";
-import { freePort, getText, listKeys, makeTestClip, publishFile, startS3Server, startSqsServer, tempDir, waitFor } from "@live360/testkit";
+import { FileQueue, LocalDirectoryStorage, S3Storage, resolveBinary, runOnce } from "@live360/core";
+import {
+  freePort,
+  getText,
+  inspectVodAsset,
+  listKeys,
+  makeTestClip,
+  publishFile,
+  startS3Server,
+  startSqsServer,
+  tempDir,
+  waitFor,
+} from "@live360/testkit";
 import { killRunningClis, runCli } from "./test-cli.js";
 
 afterEach(killRunningClis);
 
 async function localPorts(): Promise<{ rtmpPort: number; httpPort: number }> {
   return { rtmpPort: await freePort(), httpPort: await freePort() };
+}
+
+/**
+ * Publishes a file at ten times real time: a minute of recording in six seconds, so a
+ * transcode long enough to interrupt costs the test no minute of waiting. Paced, not flat out:
+ * an unpaced FFmpeg is done in half a second and closes its connection with megabytes still in
+ * flight, and recordings came out short (42 of 60 s) or empty.
+ */
+async function publishFast(file: string, url: string): Promise<void> {
+  const ffmpeg = await resolveBinary("ffmpeg");
+  await runOnce(ffmpeg, ["-hide_banner", "-loglevel", "error", "-readrate", "10", "-i", file, "-c", "copy", "-f", "flv", url], { timeoutMs: 60_000 });
+}
+
+interface LogRecord {
+  time: string;
+  msg: string;
+  [field: string]: unknown;
+}
+
+/** The JSON log records local mode wrote to <data-dir>/live360.log, from line `from` on. */
+async function localLog(dataDir: string, from = 0): Promise<LogRecord[]> {
+  const text = await readFile(path.join(dataDir, "live360.log"), "utf8").catch(() => "");
+  return text
+    .split("\n")
+    .slice(from)
+    .filter((line) => line.startsWith("{") && line.endsWith("}"))
+    .map((line) => JSON.parse(line) as LogRecord);
+}
+
+function logged(records: LogRecord[], msg: string): LogRecord | undefined {
+  return records.find((r) => r.msg === msg);
 }
 
 describe("live360 local", () => {
@@ -108,4 +150,80 @@ describe("live360 local", () => {
       await Promise.all([s3.stop(), sqs.stop()]);
     }
   }, 180_000);
+
+  test("Ctrl-C in the middle of a VOD transcode loses nothing: the job stays queued and the next start finishes the asset", async () => {
+    const dir = await tempDir("local-durable");
+    const dataDir = path.join(dir, "data");
+    // A minute of 640x320 into two transcoded rungs keeps the worker busy for seconds, long
+    // enough to stop it mid-transcode on a loaded machine too.
+    const clip = await makeTestClip(dir, { seconds: 60, width: 640, height: 320 });
+    const start = async (): Promise<{ base: string; rtmpPort: number; local: ReturnType<typeof runCli> }> => {
+      const { rtmpPort, httpPort } = await localPorts();
+      const local = runCli([
+        "local", "--no-test-source", "--rtmp-port", String(rtmpPort), "--http-port", String(httpPort), "--bind", "127.0.0.1",
+        "--data-dir", dataDir, "--ladder", "source,480x240:600k,320x160:300k", "--reconnect-grace", "1",
+      ]);
+      const base = `http://127.0.0.1:${httpPort}`;
+      await waitFor("origin listening", async () => (await getText(`${base}/healthz`).catch(() => undefined))?.status === 200 || undefined);
+      return { base, rtmpPort, local };
+    };
+
+    const first = await start();
+    await publishFast(clip, `rtmp://127.0.0.1:${first.rtmpPort}/live/durable`);
+    const midway = await waitFor("the VOD worker in the middle of transcoding", async () => {
+      const progress = (await localLog(dataDir)).filter((r) => r.msg === "transcode progress");
+      return progress.find((r) => (r.percent as number) > 0 && (r.percent as number) < 100);
+    }, { timeoutMs: 60_000, intervalMs: 50 });
+    const interruptedAt = Date.now();
+    first.local.child.kill("SIGINT");
+    expect((await first.local.exited).code).toBe(0);
+    // Ctrl-C stays prompt: the running FFmpeg is killed, not waited for.
+    expect(Date.now() - interruptedAt).toBeLessThan(10_000);
+
+    const firstRun = await localLog(dataDir);
+    // The stop really caught the job mid-way: interrupted, not completed.
+    expect(logged(firstRun, "job interrupted by shutdown; message visible again for another worker")).toBeDefined();
+    expect(logged(firstRun, "asset complete; message deleted")).toBeUndefined();
+    // The job went back to the file queue, visible at once (not hidden for a visibility timeout).
+    const queueDir = path.join(dataDir, "queue");
+    expect(await (await FileQueue.open({ dir: queueDir })).counts()).toEqual({ visible: 1, inFlight: 0, delayed: 0 });
+    // The recording is still in the ingest bucket; nothing half-made in the egress bucket or the work directory.
+    const storage = new LocalDirectoryStorage(path.join(dataDir, "buckets"));
+    expect(await listKeys(storage, "ingest", "recordings/durable/")).toEqual([expect.stringMatching(/^recordings\/durable\/\d{8}T\d{6}Z\.mp4$/)]);
+    expect(await listKeys(storage, "egress")).toEqual([]);
+    expect(await readdir(path.join(dataDir, "vod-work"))).toEqual([]);
+
+    const second = await start();
+    const assets = await waitFor("the VOD asset in /vod/ after the restart", async () => {
+      const list = JSON.parse((await getText(`${second.base}/vod/`)).body) as Array<{ stream: string; master: string; durationSeconds: number; player: string }>;
+      return list.length > 0 ? list : undefined;
+    }, { timeoutMs: 60_000 });
+    const secondRun = await localLog(dataDir, firstRun.length);
+    const ready = logged(secondRun, "vod worker ready")!;
+    const received = logged(secondRun, "job received")!;
+    // The same message (its second receive), taken as soon as the worker is up.
+    expect(received.messageId).toBe(midway.messageId);
+    expect(received.receiveCount).toBe(2);
+    const pickupSeconds = (Date.parse(received.time) - Date.parse(ready.time)) / 1000;
+    expect(pickupSeconds).toBeLessThan(5);
+
+    expect(assets).toHaveLength(1);
+    expect(assets[0]!.stream).toBe("durable");
+    expect(assets[0]!.durationSeconds).toBeGreaterThan(59);
+    const prefix = assets[0]!.master.slice(1).replace(/master\.m3u8$/, "");
+    const asset = await inspectVodAsset(storage, "egress", prefix);
+    expect(asset.master).toContain("RESOLUTION=480x240");
+    expect(asset.master).toContain("RESOLUTION=320x160");
+    for (const variant of asset.variants) {
+      expect(variant.ended).toBe(true);
+      expect(variant.totalSeconds).toBeGreaterThan(59);
+    }
+    expect(second.local.output()).toContain(`VOD ready: ${second.base}${assets[0]!.player}`);
+    // Done exactly once: the message is gone, nothing was dead-lettered, the recording stays.
+    expect(await (await FileQueue.open({ dir: queueDir })).counts()).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+    expect(await (await FileQueue.open({ dir: path.join(queueDir, "dead-letter") })).counts()).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+    expect(await listKeys(storage, "ingest", "recordings/durable/")).toHaveLength(1);
+    second.local.child.kill("SIGINT");
+    expect((await second.local.exited).code).toBe(0);
+  }, 120_000);
 });
