@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import path from "node:path";
-import { createLogger, parseLadder, probe } from "@live360/core";
+import { createLogger, parseLadder, probe, resolveBinary, runOnce } from "@live360/core";
 import {
   freePort,
   getText,
@@ -352,6 +352,19 @@ describe("origin publish rules, recording and robustness", () => {
       (await readdir(path.join(dir, "data", "recordings"))).filter((f) => f.endsWith(".mp4")).length === before + 1,
     );
     expect((await getText(`${env.http}/healthz`)).status).toBe(200);
+  });
+
+  test("publishers that leave during their stream's setup (a clip sent flat out, five times) end their stream: the name does not stay live", async () => {
+    const ffmpeg = await resolveBinary("ffmpeg");
+    for (let i = 0; i < 5; i++) {
+      // No -re: the whole clip goes out in tens of milliseconds, inside the origin's setup. A
+      // name left live would refuse the next round as a second publisher.
+      await runOnce(ffmpeg, ["-hide_banner", "-loglevel", "error", "-i", clip, "-c", "copy", "-f", "flv", `${env.rtmp}/${keysFileStream}?key=let-me-in`], { timeoutMs: 30_000 });
+    }
+    await waitFor("every stream ended and removed after the reconnect grace", async () => JSON.parse((await getText(`${env.http}/stat`)).body).streams.length === 0, {
+      timeoutMs: 20_000,
+    });
+    expect(await metric(env.http, "live360_origin_streams_live")).toBe(0);
   });
 
   test("POST /control/drop needs the admin token and disconnects the publisher", async () => {

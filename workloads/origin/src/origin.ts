@@ -41,6 +41,8 @@ interface StreamEntry {
  */
 export class Origin {
   private readonly streams = new Map<string, StreamEntry>();
+  /** Streams being set up (that awaits the file system): an unpublish first waits for its setup. */
+  private readonly settingUp = new Map<Publisher, Promise<void>>();
   private draining = false;
   private closePromise: Promise<void> | undefined;
   private readonly ingest: RtmpIngest;
@@ -80,7 +82,7 @@ export class Origin {
         return decision;
       },
     );
-    this.ingest.on("publish", (publisher) => void this.onPublish(publisher));
+    this.ingest.on("publish", (publisher) => this.setUp(publisher));
     this.ingest.on("unpublish", (publisher) => void this.onUnpublish(publisher));
     this.http = createOriginHttpServer({
       config,
@@ -132,6 +134,15 @@ export class Origin {
     return entry !== undefined && entry.graceTimer === undefined;
   }
 
+  private setUp(publisher: Publisher): void {
+    const setup = this.onPublish(publisher).catch((err: unknown) => {
+      this.log.error("stream setup failed; publisher disconnected", { stream: publisher.stream, error: err });
+      publisher.disconnect();
+    });
+    this.settingUp.set(publisher, setup);
+    void setup.finally(() => this.settingUp.delete(publisher));
+  }
+
   private async onPublish(publisher: Publisher): Promise<void> {
     const existing = this.streams.get(publisher.stream);
     const continuing = existing !== undefined;
@@ -151,6 +162,10 @@ export class Origin {
   }
 
   private async onUnpublish(publisher: Publisher): Promise<void> {
+    // A publisher that leaves during its own setup (an encoder that connects and gives up, a
+    // short file sent flat out) would find no stream to end: the name would stay live for good
+    // and its recording would never be finalized.
+    await this.settingUp.get(publisher);
     const entry = this.streams.get(publisher.stream);
     if (!entry || entry.pipeline.publisher !== publisher) return;
     this.metrics.streamsLive.dec();
