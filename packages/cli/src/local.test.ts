@@ -24,9 +24,7 @@ async function localPorts(): Promise<{ rtmpPort: number; httpPort: number }> {
 
 /**
  * Publishes a file at ten times real time: a minute of recording in six seconds, so a
- * transcode long enough to interrupt costs the test no minute of waiting. Paced, not flat out:
- * an unpaced FFmpeg is done in half a second and closes its connection with megabytes still in
- * flight, and recordings came out short (42 of 60 s) or empty.
+ * transcode long enough to interrupt costs the test no minute of waiting.
  */
 async function publishFast(file: string, url: string): Promise<void> {
   const ffmpeg = await resolveBinary("ffmpeg");

@@ -73,14 +73,20 @@ export interface PublishRequest {
   remoteAddress: string;
 }
 
+/** Receives a publisher's media as FLV tags. */
+type Tap = (flvTag: Buffer) => void;
+
 /** A publisher that has been accepted and is sending media. */
 export interface Publisher extends PublishRequest {
   /** Bytes received so far, for the input bitrate. */
   bytesReceived(): number;
   /** Disconnects the publisher (admin drop, shutdown). */
   disconnect(): void;
-  /** Attaches a media tap that receives FLV tags; returns a detach function. */
-  attach(tap: (flvTag: Buffer) => void): () => void;
+  /**
+   * Attaches a media tap that receives FLV tags; returns a detach function. The first tap also
+   * gets every tag since the publish was accepted.
+   */
+  attach(tap: Tap): () => void;
 }
 
 export interface IngestEvents {
@@ -188,6 +194,18 @@ export class RtmpIngest extends TypedEmitter<IngestEvents> {
   }
 
   private createPublisher(session: NmsSession, broadcast: NmsBroadcast): Publisher {
+    const subscribe = (tap: Tap): (() => void) => {
+      const subscriber = new BaseSession();
+      subscriber.protocol = "flv";
+      // NMS starts every FLV subscription with a file header; the contract here is tags only.
+      subscriber.sendBuffer = (buffer) => {
+        if (!isFlvFileHeader(buffer)) tap(buffer);
+      };
+      broadcast.postPlay(subscriber);
+      return () => broadcast.donePlay(subscriber);
+    };
+    const held = new HeldSubscription(subscribe, MAX_HELD_BYTES);
+    const log = this.options.logger;
     return {
       sessionId: session.id,
       app: session.streamApp,
@@ -195,17 +213,67 @@ export class RtmpIngest extends TypedEmitter<IngestEvents> {
       key: undefined,
       remoteAddress: session.ip,
       bytesReceived: () => session.inBytes,
-      disconnect: () => session.socket?.destroy(),
+      disconnect: () => {
+        session.socket?.destroy();
+        held.releaseUnclaimed();
+      },
       attach: (tap) => {
-        const subscriber = new BaseSession();
-        subscriber.protocol = "flv";
-        // NMS starts every FLV subscription with a file header; the contract here is tags only.
-        subscriber.sendBuffer = (buffer) => {
-          if (!isFlvFileHeader(buffer)) tap(buffer);
-        };
-        broadcast.postPlay(subscriber);
-        return () => broadcast.donePlay(subscriber);
+        const detach = held.takeOver(tap);
+        if (held.droppedBytes > 0) log.warn("media arrived faster than the stream was set up; some was dropped", { stream: session.streamName, droppedBytes: held.droppedBytes });
+        return detach ?? subscribe(tap);
       },
     };
+  }
+}
+
+/** Held media of one publisher is bounded: a flood during setup must not exhaust memory. */
+const MAX_HELD_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A subscription made the moment a publish is accepted, whose tags are held until the first
+ * tap takes it over. The origin sets a stream up asynchronously; without this, media arriving
+ * meanwhile reached it only through NMS's GOP cache (from the last keyframe on), and a file
+ * published faster than real time lost seconds of its recording.
+ */
+class HeldSubscription {
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  private tap: Tap | undefined;
+  private claimed = false;
+  private readonly detach: () => void;
+  droppedBytes = 0;
+
+  constructor(subscribe: (tap: Tap) => () => void, private readonly maxBytes: number) {
+    this.detach = subscribe((tag) => this.onTag(tag));
+  }
+
+  private onTag(tag: Buffer): void {
+    if (this.tap) return this.tap(tag);
+    if (this.heldBytes + tag.length > this.maxBytes) {
+      this.droppedBytes += tag.length;
+      return;
+    }
+    this.held.push(tag);
+    this.heldBytes += tag.length;
+  }
+
+  /** The first tap gets every held tag at once, then the live ones; later taps get undefined. */
+  takeOver(tap: Tap): (() => void) | undefined {
+    if (this.claimed) return undefined;
+    this.claimed = true;
+    const held = this.held;
+    this.held = [];
+    this.heldBytes = 0;
+    for (const tag of held) tap(tag);
+    this.tap = tap;
+    return this.detach;
+  }
+
+  /** Nobody will take the tags over (the stream's setup failed): drop them and unsubscribe. */
+  releaseUnclaimed(): void {
+    if (this.claimed) return;
+    this.claimed = true;
+    this.held = [];
+    this.detach();
   }
 }

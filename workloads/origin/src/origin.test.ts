@@ -367,6 +367,17 @@ describe("origin publish rules, recording and robustness", () => {
     expect(await metric(env.http, "live360_origin_streams_live")).toBe(0);
   });
 
+  test("a file published faster than real time is recorded whole", async () => {
+    const long = await makeTestClip(dir, { seconds: 20, gopSeconds: 1 });
+    const recordings = path.join(dir, "data", "recordings");
+    const before = new Set(await readdir(recordings).catch(() => []));
+    const ffmpeg = await resolveBinary("ffmpeg");
+    await runOnce(ffmpeg, ["-hide_banner", "-loglevel", "error", "-i", long, "-c", "copy", "-f", "flv", `${env.rtmp}/${keysFileStream}?key=let-me-in`], { timeoutMs: 30_000 });
+    const recording = await waitFor("the recording", async () => (await readdir(recordings).catch(() => [])).find((f) => f.endsWith(".mp4") && !before.has(f)), { timeoutMs: 30_000 });
+    const duration = Number((await probe(path.join(recordings, recording))).format.duration);
+    expect(duration).toBeGreaterThan(19.5);
+  });
+
   test("POST /control/drop needs the admin token and disconnects the publisher", async () => {
     await waitFor("previous stream to expire", async () => JSON.parse((await getText(`${env.http}/stat`)).body).streams.length === 0, { timeoutMs: 20_000 });
     const live = await publishFile(clip, `${env.rtmp}/${keysFileStream}?key=let-me-in`, { loop: true });
