@@ -88,7 +88,7 @@ export function liveEventResources(event: LiveEvent, config: OperatorConfig): Ku
   const ctx: Context = { event, spec: event.spec, name, namespace, names: childNames(name), config, chart };
 
   const roles: ActiveOrigin[] = ctx.spec.origin.redundancy === "primaryBackup" ? ["primary", "backup"] : ["primary"];
-  for (const role of roles) origin(ctx, role);
+  for (const role of roles) origin(ctx, role, roles);
   if (roles.length > 1) originsDisruptionBudget(ctx);
   edge(ctx, roles);
   if (ctx.spec.testSource.enabled) testSource(ctx);
@@ -105,7 +105,12 @@ function metadata(ctx: Context, name: string, component: Component, role?: Activ
   };
 }
 
-function originArgs(ctx: Context): string[] {
+/** An origin's in-cluster HTTP base URL (the edge's upstream, the other origin's peer). */
+function originHttpUrl(ctx: Pick<Context, "names" | "namespace" | "config">, role: ActiveOrigin): string {
+  return `http://${serviceHost(ctx.names.origin(role), ctx.namespace, ctx.config)}:${ORIGIN_HTTP_PORT}`;
+}
+
+function originArgs(ctx: Context, role: ActiveOrigin, roles: readonly ActiveOrigin[]): string[] {
   const { spec, config } = ctx;
   const args = [
     "origin",
@@ -118,6 +123,10 @@ function originArgs(ctx: Context): string[] {
     "--shutdown-grace", String(ORIGIN_SHUTDOWN_GRACE_SECONDS),
   ];
   if (spec.hls.lowLatency) args.push("--low-latency");
+  // Primary and backup number segments alike (the edge fails over by name); the backup waits
+  // for the primary's numbering when both start together.
+  for (const peer of roles.filter((r) => r !== role)) args.push("--peer", originHttpUrl(ctx, peer));
+  if (role === "backup") args.push("--wait-for-peers");
   if (spec.publishKeySecretRef) args.push("--publish-keys-file", PUBLISH_KEYS_FILE);
   const recording = recordingTarget(spec, config);
   if (recording) {
@@ -141,7 +150,7 @@ export function recordingTarget(spec: LiveEventSpec, config: OperatorConfig): { 
   return bucket !== undefined && queueUrl !== undefined ? { bucket, queueUrl } : undefined;
 }
 
-function origin(ctx: Context, role: ActiveOrigin): void {
+function origin(ctx: Context, role: ActiveOrigin, roles: readonly ActiveOrigin[]): void {
   const { spec, names, config, chart } = ctx;
   const selector = selectorLabels(ctx.name, "origin", role);
   const bothOrigins = selectorLabels(ctx.name, "origin");
@@ -203,7 +212,7 @@ function origin(ctx: Context, role: ActiveOrigin): void {
               image: config.images.origin,
               imagePullPolicy: config.imagePullPolicy,
               command: ["live360"],
-              args: originArgs(ctx),
+              args: originArgs(ctx, role, roles),
               env: awsCredentialsEnv(config.awsCredentialsSecret),
               ports: [
                 { name: "rtmp", containerPort: ORIGIN_RTMP_PORT, protocol: "TCP" },
@@ -253,7 +262,7 @@ function originsDisruptionBudget(ctx: Context): void {
 /** The edge's nginx configuration: both origins by Service name, primary first. */
 export function edgeConfig(ctx: Pick<Context, "spec" | "names" | "namespace" | "config">, roles: readonly ActiveOrigin[]): EdgeConfig {
   return resolveEdgeConfig({
-    origins: roles.map((role) => `http://${serviceHost(ctx.names.origin(role), ctx.namespace, ctx.config)}:${ORIGIN_HTTP_PORT}`),
+    origins: roles.map((role) => originHttpUrl(ctx, role)),
     listenPort: EDGE_HTTP_PORT,
     workDir: EDGE_WORK_DIR,
     cache: { dir: `${EDGE_WORK_DIR}/cache`, maxSizeMegabytes: ctx.spec.edge.cacheSizeMegabytes },

@@ -35,8 +35,28 @@ const ADMIN_TOKEN = "edge-test-admin-token";
 const WINDOW_SEGMENTS = 6;
 const logger = createLogger("edge-real-origins", { level: "warn" });
 
-function startOrigin(name: "primary" | "backup", ports: { httpPort: number; rtmpPort: number }, dataDir: string): Promise<OriginProcess> {
-  return startOriginProcess({ name, ...ports, dataDir, stream: STREAM, adminToken: ADMIN_TOKEN, args: ["--reconnect-grace", "3"] });
+type Ports = { httpPort: number; rtmpPort: number };
+
+/** As the operator runs them: each origin names the other as its peer, the backup waits for the primary. */
+function startOrigin(name: "primary" | "backup", ports: Ports, dataDir: string, peer: Ports): Promise<OriginProcess> {
+  const peerArgs = ["--peer", `http://127.0.0.1:${peer.httpPort}`, ...(name === "backup" ? ["--wait-for-peers"] : [])];
+  return startOriginProcess({ name, ...ports, dataDir, stream: STREAM, adminToken: ADMIN_TOKEN, args: ["--reconnect-grace", "3", ...peerArgs] });
+}
+
+interface StreamNumbering {
+  firstSegmentNumber: number;
+  firstSegmentAtMs: number;
+  source: string;
+}
+
+async function numberingOf(origin: OriginProcess): Promise<StreamNumbering | undefined> {
+  const stat = JSON.parse((await httpGet(`${origin.http}/stat`)).body.toString()) as { streams: { stream: string; numbering?: StreamNumbering }[] };
+  return stat.streams.find((s) => s.stream === STREAM)?.numbering;
+}
+
+/** The number `reference`'s origin gives a segment starting at `atMs` (numbering.ts, checked independently). */
+function numberIn(reference: StreamNumbering, atMs: number, segmentSeconds = 2): number {
+  return reference.firstSegmentNumber + Math.round((atMs - reference.firstSegmentAtMs) / (segmentSeconds * 1000));
 }
 
 /** The origin's own request counter for one kind (master, playlist, segment), 200s only. */
@@ -62,6 +82,7 @@ describe("edge in front of two real origins fed the same stream", () => {
   let backup: OriginProcess;
   let edge: EdgeRunner;
   let clip: string;
+  let peerPorts: { primary: Ports; backup: Ports };
   const requested = new Set<string>();
 
   beforeAll(async () => {
@@ -71,9 +92,10 @@ describe("edge in front of two real origins fed the same stream", () => {
       { httpPort: await freePort(), rtmpPort: await freePort() },
       { httpPort: await freePort(), rtmpPort: await freePort() },
     ];
-    primary = await startOrigin("primary", primaryPorts, path.join(dir, "primary"));
+    peerPorts = { primary: backupPorts, backup: primaryPorts };
+    primary = await startOrigin("primary", primaryPorts, path.join(dir, "primary"), backupPorts);
     cleanup.add(null, () => primary.process.stop());
-    backup = await startOrigin("backup", backupPorts, path.join(dir, "backup"));
+    backup = await startOrigin("backup", backupPorts, path.join(dir, "backup"), primaryPorts);
     cleanup.add(null, () => backup.process.stop());
     const encoder = await publishFileToAll(clip, [primary.rtmp, backup.rtmp], { loop: true });
     cleanup.add(encoder, (p) => p.stop());
@@ -138,6 +160,12 @@ describe("edge in front of two real origins fed the same stream", () => {
     ]);
     expect(fromPrimary.body.length).toBeGreaterThan(0);
     expect(fromPrimary.body.equals(fromBackup.body)).toBe(true);
+    // Not by luck of the clock: the backup waited for the primary's numbering and took it
+    // (or, had the primary been later, the primary took the backup's).
+    const [primaryNumbering, backupNumbering] = await Promise.all([numberingOf(primary), numberingOf(backup)]);
+    const [follower, leader] = backupNumbering!.source === primary.http ? [backupNumbering!, primaryNumbering!] : [primaryNumbering!, backupNumbering!];
+    expect(follower.source).toBe(leader === primaryNumbering ? primary.http : backup.http);
+    expect(follower.firstSegmentNumber).toBe(numberIn(leader, follower.firstSegmentAtMs));
   });
 
   test("50 concurrent clients, one new segment: exactly one request in the origins' access metrics", async () => {
@@ -173,7 +201,7 @@ describe("edge in front of two real origins fed the same stream", () => {
   let republisher: Publisher;
 
   test("primary back (restarted, encoder reconnected): traffic returns to it without errors; its numbering lines up with the backup's", async () => {
-    const restarted = await startOrigin("primary", { httpPort: primary.httpPort, rtmpPort: primary.rtmpPort }, primary.dataDir);
+    const restarted = await startOrigin("primary", { httpPort: primary.httpPort, rtmpPort: primary.rtmpPort }, primary.dataDir, peerPorts.primary);
     primary = restarted;
     republisher = await publishFile(clip, primary.rtmp, { loop: true });
     cleanup.add(republisher, (p) => p.stop());
@@ -205,12 +233,21 @@ describe("edge in front of two real origins fed the same stream", () => {
       primaryNow: { mediaSequence: p?.mediaSequence, last: p?.segments.at(-1), pdt: p?.programDateTimes.at(-1) },
       backupNow: { mediaSequence: b?.mediaSequence, last: b?.segments.at(-1), pdt: b?.programDateTimes.at(-1) },
     });
-    // Segment numbers follow the wall clock, so the restarted primary continues the backup's
-    // sequence instead of starting again at zero (which made the edge hand out the previous
-    // run's cached segments under the reused names, and the player's sequence run backwards).
+    // The restarted primary takes the backup's numbering instead of starting again at zero
+    // (which made the edge hand out the previous run's cached segments under the reused names,
+    // and the player's sequence run backwards).
     expect(Math.abs(firstPrimary!.mediaSequence - lastBackup!.mediaSequence)).toBeLessThanOrEqual(WINDOW_SEGMENTS);
-    // Program date-times still line up (both are wall clock), which is what a player can align on.
-    expect(Math.abs(p!.programDateTimes.at(-1)! - b!.programDateTimes.at(-1)!)).toBeLessThan(5000);
+    const [ownNumbering, backupNumbering] = await Promise.all([numberingOf(primary), numberingOf(backup)]);
+    expect(ownNumbering!.source).toBe(backup.http);
+    expect(ownNumbering!.firstSegmentNumber).toBe(numberIn(backupNumbering!, ownNumbering!.firstSegmentAtMs));
+    // So one name means one moment on both: a segment both list started within half a segment
+    // (plus FFmpeg's own clock reading) on each, where the clock alone allowed a whole segment.
+    const common = p!.segments.filter((name) => b!.segments.includes(name));
+    expect(common.length).toBeGreaterThanOrEqual(2);
+    for (const name of common) {
+      const skew = p!.programDateTimes[p!.segments.indexOf(name)]! - b!.programDateTimes[b!.segments.indexOf(name)]!;
+      expect(Math.abs(skew)).toBeLessThan(1500);
+    }
   }, 120_000);
 
   test("primary's stream stopped while its process lives (404): the backup serves", async () => {

@@ -13,6 +13,10 @@ describe("origin configuration", () => {
     expect(resolveOriginConfig({ lowLatency: true }).segmentSeconds).toBe(1);
   });
 
+  test("peers are kept as base URLs", () => {
+    expect(resolveOriginConfig({ peers: ["http://origin-backup.events.svc:8080/"] }).peers).toEqual(["http://origin-backup.events.svc:8080"]);
+  });
+
   test.each([
     [{ rtmpPort: 70000 }, /rtmpPort \(--rtmp-port\)=70000: use a whole number from 1 to 65535/],
     [{ httpPort: 1935 }, /httpPort \(--http-port\)=1935: use a different port from --rtmp-port/],
@@ -20,6 +24,9 @@ describe("origin configuration", () => {
     [{ reconnectGraceSeconds: -1 }, /reconnectGraceSeconds \(--reconnect-grace\)=-1/],
     [{ adminToken: "short" }, /adminToken \(--admin-token\)="<hidden>": use at least 16 characters/],
     [{ projection: "sphere" as never }, /projection \(--projection\)="sphere": use one of equirectangular, cubemap, flat/],
+    [{ peers: ["origin-backup:8080"] }, /peers \(--peer\)="origin-backup:8080": use an http:\/\/ or https:\/\/ URL/],
+    [{ peers: ["not a url"] }, /peers \(--peer\)="not a url": give the other origin's base URL/],
+    [{ peers: ["http://origin-backup:8080/stat"] }, /peers \(--peer\)="http:\/\/origin-backup:8080\/stat": give the base URL only/],
   ])("rejects %p naming the field, the value and the fix", (input, message) => {
     expect(() => resolveOriginConfig(input)).toThrow(ConfigError);
     expect(() => resolveOriginConfig(input)).toThrow(message);

@@ -39,6 +39,13 @@ export interface OriginConfig {
   x264Preset: string;
   audioBitrateKbps: number;
   projection: Projection;
+  /**
+   * The other origins of the same event (base URLs): a starting stream takes its segment
+   * numbering from a peer that already has it, so failover finds the same names (numbering.ts).
+   */
+  peers: string[];
+  /** Wait up to one segment for a peer that has the stream but no numbering yet (the backup does). */
+  waitForPeers: boolean;
 }
 
 export const DEFAULT_SEGMENT_SECONDS = 2;
@@ -60,6 +67,8 @@ export const DEFAULT_ORIGIN_CONFIG: Omit<OriginConfig, "segmentSeconds"> = {
   x264Preset: "veryfast",
   audioBitrateKbps: 128,
   projection: "equirectangular",
+  peers: [],
+  waitForPeers: false,
 };
 
 const X264_PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] as const;
@@ -82,6 +91,7 @@ export function resolveOriginConfig(input: Partial<OriginConfig> = {}): OriginCo
     x264Preset: oneOf("x264Preset", merged.x264Preset, X264_PRESETS),
     audioBitrateKbps: integerInRange("audioBitrateKbps", merged.audioBitrateKbps, 32, 512),
     projection: oneOf("projection (--projection)", merged.projection, PROJECTIONS),
+    peers: merged.peers.map(peerUrl),
   };
   if (config.rtmpPort === config.httpPort) {
     throw new ConfigError("httpPort (--http-port)", config.httpPort, "use a different port from --rtmp-port");
@@ -90,6 +100,19 @@ export function resolveOriginConfig(input: Partial<OriginConfig> = {}): OriginCo
     throw new ConfigError("adminToken (--admin-token)", "<hidden>", "use at least 16 characters");
   }
   return config;
+}
+
+/** A peer origin's base URL, `http://host:port`; its /stat is read. */
+function peerUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError("peers (--peer)", raw, "give the other origin's base URL, such as http://origin-backup:8080");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError("peers (--peer)", raw, "use an http:// or https:// URL");
+  if (url.pathname !== "/" || url.search !== "" || url.hash !== "") throw new ConfigError("peers (--peer)", raw, "give the base URL only, without a path (its /stat is read)");
+  return url.origin;
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -9,7 +9,8 @@ import {
 } from "@live360/core";
 import type { OriginConfig } from "./config.js";
 import { FLV_FILE_HEADER, audioIsAac, classifyTag, videoInfoFromHeader, type VideoCodecInfo } from "./flv.js";
-import { buildLiveHlsArgs, orderedRenditions, segmentNumberAt, type LiveHlsPlan } from "./hls-command.js";
+import { buildLiveHlsArgs, orderedRenditions, type LiveHlsPlan } from "./hls-command.js";
+import { clockNumbering, decideNumbering, type NumberingDecision, type SegmentNumbering } from "./numbering.js";
 import { describeVariant, writeMasterPlaylist } from "./master.js";
 import type { OriginMetrics } from "./metrics.js";
 import type { Publisher } from "./nms.js";
@@ -35,6 +36,11 @@ export interface StreamStats {
   ffmpeg: { pid: number | undefined; speed: number; fps: number; restarts: number; running: boolean };
   startedAt: string;
   uptimeSeconds: number;
+  /**
+   * How this origin numbers the stream's segments (peers align to it) and whose numbering it
+   * follows ("clock" or a peer's URL); undefined before the first keyframe.
+   */
+  numbering: (SegmentNumbering & { source: string }) | undefined;
 }
 
 /** A GOP held for a restarting FFmpeg is bounded so a keyframe-less source can't grow memory. */
@@ -76,6 +82,11 @@ export class StreamPipeline {
   private flushTimer: NodeJS.Timeout | undefined;
   private renditions: Rendition[] = [];
   private firstSegmentNumber = 0;
+  private numbering: StreamStats["numbering"];
+  /** When the keyframe that starts the held GOP arrived: a starting FFmpeg's first segment begins there. */
+  private gopStartedAtMs = 0;
+  /** Set while the numbering is being decided with the peers, before FFmpeg starts. */
+  private decidingNumbering = false;
   private framesInWindow = 0;
   private inputFps = 0;
   private inputBitrateBps = 0;
@@ -121,6 +132,7 @@ export class StreamPipeline {
         this.framesInWindow += 1;
         this.gop = [tag];
         this.gopBytes = tag.length;
+        this.gopStartedAtMs = Date.now();
         if (!alreadyRunning) this.startLadder();
         break;
       case "video":
@@ -166,9 +178,29 @@ export class StreamPipeline {
     };
   }
 
+  /** At the first keyframe: decides the segment numbering (with the peers, if any), then starts FFmpeg. */
   private startLadder(): void {
+    const { config } = this.deps;
+    if (this.ended || this.decidingNumbering) return;
+    if (config.peers.length === 0) return this.launchLadder(clockNumbering(config.segmentSeconds));
+    this.decidingNumbering = true;
+    void decideNumbering({
+      stream: this.stream,
+      segmentSeconds: config.segmentSeconds,
+      peers: config.peers,
+      waitMs: config.waitForPeers ? config.segmentSeconds * 1000 : 0,
+      signal: this.stopController.signal,
+    }).then((decision) => {
+      this.decidingNumbering = false;
+      this.launchLadder(decision);
+    });
+  }
+
+  private launchLadder(decision: NumberingDecision): void {
     if (this.ended) return;
-    this.firstSegmentNumber = segmentNumberAt(Date.now(), this.deps.config.segmentSeconds);
+    this.firstSegmentNumber = decision.numberAt(this.gopStartedAtMs);
+    if (decision.source !== "clock") this.log.info("segment numbering follows a peer", { peer: decision.source, firstSegmentNumber: this.firstSegmentNumber });
+    this.numbering = { firstSegmentNumber: this.firstSegmentNumber, firstSegmentAtMs: this.gopStartedAtMs, source: decision.source };
     const source = { width: this.video?.width ?? 0, height: this.video?.height ?? 0 };
     this.renditions = ladderForSource(this.deps.config.ladder, source).map((r) =>
       r.passthrough && this.video?.codec !== "h264" ? { ...r, videoBitrateKbps: estimateBitrateKbps(r.width, r.height) } : r,
@@ -274,6 +306,7 @@ export class StreamPipeline {
       },
       startedAt: this.recording.startedAt.toISOString(),
       uptimeSeconds: Math.round((Date.now() - this.recording.startedAt.getTime()) / 1000),
+      numbering: this.numbering,
     };
   }
 }

@@ -30,6 +30,8 @@ export interface OriginFlags extends ServiceEndpointFlags {
   projection: string;
   ingestBucket?: string;
   queueUrl?: string;
+  peer: string[];
+  waitForPeers?: boolean;
 }
 
 /** The flags shared by `live360 origin` and `live360 local`. */
@@ -49,6 +51,13 @@ export function addOriginOptions(command: Command): Command {
     .addOption(new Option("--admin-token <token>", "bearer token for POST /control/drop/<stream>; the control API is off without it").env("LIVE360_ADMIN_TOKEN"))
     .option("--player-dir <dir>", "static player files served at /player/ (default: the built player)")
     .addOption(new Option("--projection <kind>", "projection of the source, recorded with recordings").choices(PROJECTIONS).default(d.projection))
+    .option(
+      "--peer <url>",
+      "another origin of the same event (repeatable): a starting stream takes its segment numbers from a peer that has it, so an edge failing over finds the same names",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option("--wait-for-peers", "wait up to one segment for a peer that has the stream but has not numbered it yet (the backup origin)")
     .option("--ingest-bucket <bucket>", "upload finished recordings to s3://<bucket>/recordings/<stream>/<UTC time>.mp4 (with --queue-url)")
     .option("--queue-url <url>", "SQS queue that gets a VOD job for every uploaded recording (with --ingest-bucket)");
   return addServiceEndpointOptions(command);
@@ -98,6 +107,8 @@ export function originConfigFromFlags(flags: OriginFlags): OriginConfig {
     adminToken: flags.adminToken,
     playerDir: flags.playerDir ? path.resolve(flags.playerDir) : defaultPlayerDir(),
     projection: flags.projection as OriginConfig["projection"],
+    peers: flags.peer,
+    waitForPeers: flags.waitForPeers ?? false,
   });
 }
 
