@@ -184,16 +184,18 @@ interface LiveSetup {
 async function startLive(kind: EdgeKind, clip: string, cleanup: Cleanup): Promise<LiveSetup> {
   const dir = await scratch("bench-edge-live", cleanup);
   const origins: OriginProcess[] = [];
-  for (const name of ["primary", "backup"]) {
+  const httpPorts = { primary: await freePort(), backup: await freePort() };
+  for (const [name, peer] of [["primary", "backup"], ["backup", "primary"]] as const) {
     const origin = await startOriginProcess({
       name,
-      httpPort: await freePort(),
+      httpPort: httpPorts[name],
       rtmpPort: await freePort(),
       dataDir: path.join(dir, name),
       stream: STREAM,
       adminToken: ADMIN_TOKEN,
-      // As in the edge's tests: the stopped stream turns into 404s after 3 s, not 10.
-      args: ["--reconnect-grace", "3"],
+      // As in the edge's tests: the stopped stream turns into 404s after 3 s, not 10. Peers as
+      // the operator wires them, so both number segments alike.
+      args: ["--reconnect-grace", "3", "--peer", `http://127.0.0.1:${httpPorts[peer]}`, ...(name === "backup" ? ["--wait-for-peers"] : [])],
     });
     cleanup.add(origin, (o) => o.process.stop());
     origins.push(origin);
