@@ -38,9 +38,15 @@ const logger = createLogger("edge-real-origins", { level: "warn" });
 type Ports = { httpPort: number; rtmpPort: number };
 
 /** As the operator runs them: each origin names the other as its peer, the backup waits for the primary. */
-function startOrigin(name: "primary" | "backup", ports: Ports, dataDir: string, peer: Ports): Promise<OriginProcess> {
+function startOrigin(name: "primary" | "backup", ports: Ports, dataDir: string, peer: Ports, reconnectGraceSeconds = 3): Promise<OriginProcess> {
   const peerArgs = ["--peer", `http://127.0.0.1:${peer.httpPort}`, ...(name === "backup" ? ["--wait-for-peers"] : [])];
-  return startOriginProcess({ name, ...ports, dataDir, stream: STREAM, adminToken: ADMIN_TOKEN, args: ["--reconnect-grace", "3", ...peerArgs] });
+  return startOriginProcess({ name, ...ports, dataDir, stream: STREAM, adminToken: ADMIN_TOKEN, args: ["--reconnect-grace", String(reconnectGraceSeconds), ...peerArgs] });
+}
+
+/** Both origins list `name`, and it began within `maxSkewMs` on each (by their program date-times). */
+function sameMoment(a: MediaPlaylist, b: MediaPlaylist, name: string, maxSkewMs: number): boolean {
+  const [i, j] = [a.segments.indexOf(name), b.segments.indexOf(name)];
+  return i >= 0 && j >= 0 && Math.abs(a.programDateTimes[i]! - b.programDateTimes[j]!) < maxSkewMs;
 }
 
 interface StreamNumbering {
@@ -244,10 +250,7 @@ describe("edge in front of two real origins fed the same stream", () => {
     // (plus FFmpeg's own clock reading) on each, where the clock alone allowed a whole segment.
     const common = p!.segments.filter((name) => b!.segments.includes(name));
     expect(common.length).toBeGreaterThanOrEqual(2);
-    for (const name of common) {
-      const skew = p!.programDateTimes[p!.segments.indexOf(name)]! - b!.programDateTimes[b!.segments.indexOf(name)]!;
-      expect(Math.abs(skew)).toBeLessThan(1500);
-    }
+    expect(common.filter((name) => !sameMoment(p!, b!, name, 1500))).toEqual([]);
   }, 120_000);
 
   test("primary's stream stopped while its process lives (404): the backup serves", async () => {
@@ -280,4 +283,52 @@ describe("edge in front of two real origins fed the same stream", () => {
     expect((await originRequests(backup, "segment")) - before).toBe(1);
     expect(headerOf(await httpGet(`${edge.url}/hls/${STREAM}/source/${name}`), "x-cache-status")).toBe("HIT");
   }, 60_000);
+});
+
+describe("an encoder that reconnects to the primary after a gap of several segments", () => {
+  const cleanup = new Cleanup();
+  afterAll(() => cleanup.run(), 60_000);
+
+  test("the primary's continued stream takes the backup's numbering again instead of trailing it", async () => {
+    const dir = await tempDir("edge-real-reconnect");
+    const clip = await makeTestClip(dir, { seconds: 6, gopSeconds: 2 });
+    const ports = { primary: { httpPort: await freePort(), rtmpPort: await freePort() }, backup: { httpPort: await freePort(), rtmpPort: await freePort() } };
+    // A grace long enough that the reconnect continues the stream rather than starting it anew.
+    const primary = await startOrigin("primary", ports.primary, path.join(dir, "primary"), ports.backup, 20);
+    cleanup.add(null, () => primary.process.stop());
+    const backup = await startOrigin("backup", ports.backup, path.join(dir, "backup"), ports.primary, 20);
+    cleanup.add(null, () => backup.process.stop());
+    cleanup.add(await publishFileToAll(clip, [primary.rtmp, backup.rtmp], { loop: true }), (p) => p.stop());
+    for (const origin of [primary, backup]) {
+      await waitFor(`${origin.name} live playlist`, async () => ((await playlistOf(origin.http))?.segments.length ?? 0) >= 3, { timeoutMs: 60_000, intervalMs: 200 });
+    }
+    const segmentNumber = (name: string): number => Number(/(\d+)/.exec(name)![1]);
+    const lastBeforeGap = segmentNumber((await playlistOf(primary.http))!.segments.at(-1)!);
+    // Only the primary loses its encoder (the tee carries on to the backup), for three segments.
+    const dropped = await fetch(`${primary.http}/control/drop/${STREAM}`, { method: "POST", headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(dropped.status).toBe(200);
+    const reconnectAt = Date.now() + 6000;
+    await new Promise((r) => setTimeout(r, reconnectAt - Date.now()));
+    cleanup.add(await publishFile(clip, primary.rtmp, { loop: true }), (p) => p.stop());
+
+    const numbering = await waitFor("the primary's new numbering", async () => {
+      const n = await numberingOf(primary);
+      return n && n.firstSegmentAtMs >= reconnectAt ? n : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 100 });
+    expect(numbering.source).toBe(backup.http);
+    const backupNumbering = (await numberingOf(backup))!;
+    expect(numbering.firstSegmentNumber).toBe(numberIn(backupNumbering, numbering.firstSegmentAtMs));
+    // Continuing the old playlists would have numbered on from the last segment before the gap
+    // (plus the one FFmpeg closes at the drop).
+    expect(numbering.firstSegmentNumber).toBeGreaterThan(lastBeforeGap + 2);
+
+    const [p, b] = await waitFor("two segments of the reconnected primary", async () => {
+      const [p, b] = await Promise.all([playlistOf(primary.http), playlistOf(backup.http)]);
+      const fresh = p?.segments.filter((name) => segmentNumber(name) >= numbering.firstSegmentNumber) ?? [];
+      return fresh.length >= 2 && b ? ([p!, b] as const) : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 200 });
+    const common = p.segments.filter((name) => b.segments.includes(name) && segmentNumber(name) >= numbering.firstSegmentNumber);
+    expect(common.length).toBeGreaterThanOrEqual(1);
+    expect(common.filter((name) => !sameMoment(p, b, name, 1500))).toEqual([]);
+  }, 150_000);
 });

@@ -52,6 +52,11 @@ describe("live HLS command", () => {
     expect(valueOf(buildLiveHlsArgs(plan({ continuePlaylists: true })), "-hls_flags")).toMatch(/\+append_list$/);
   });
 
+  test("fresh playlists that replace earlier ones open with a discontinuity; first playlists do not", () => {
+    expect(valueOf(buildLiveHlsArgs(plan({ discontinuityFirst: true })), "-hls_flags")).toMatch(/\+discont_start$/);
+    expect(valueOf(buildLiveHlsArgs(plan()), "-hls_flags")).not.toContain("discont");
+  });
+
   test("without H.264 every rung is encoded and keyed on the segment clock; other audio is encoded", () => {
     const args = buildLiveHlsArgs(plan({ sourceIsH264: false, sourceAudioIsAac: false }));
     expect(args).not.toContain("copy");

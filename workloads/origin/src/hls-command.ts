@@ -17,6 +17,8 @@ export interface LiveHlsPlan {
   audioBitrateKbps: number;
   /** After a restart or a reconnect: continue the existing playlists after a discontinuity. */
   continuePlaylists: boolean;
+  /** Fresh playlists that replace a stream's earlier ones: open with a discontinuity. */
+  discontinuityFirst?: boolean;
   /**
    * Number (and media sequence) of the first segment of fresh playlists; continued playlists
    * carry on from their own last number instead. See segmentNumberAt.
@@ -25,13 +27,11 @@ export interface LiveHlsPlan {
 }
 
 /**
- * Live segments are numbered by the wall clock: one number per segment duration since the Unix
- * epoch, taken when the stream's first keyframe arrives. A restarted origin or encoder so never
- * reuses a name an edge or CDN has cached as immutable (numbering from zero did: after a
- * failback the edge served the previous run's segments), its media sequence never runs
- * backwards for a player, and two origins fed the same encoder output number the same media
- * alike — unless the keyframe reached them on either side of a segment boundary, which happens
- * with probability (difference in arrival) ÷ (segment duration), e.g. 0.25 % for 5 ms and 2 s.
+ * Without a peer to follow (numbering.ts), live segments are numbered by the wall clock: one
+ * number per segment duration since the Unix epoch, taken when the stream's first keyframe
+ * arrives. A restarted origin or encoder so never reuses a name an edge or CDN has cached as
+ * immutable (numbering from zero did: after a failback the edge served the previous run's
+ * segments), and its media sequence never runs backwards for a player.
  */
 export function segmentNumberAt(epochMs: number, segmentSeconds: number): number {
   return Math.floor(epochMs / (segmentSeconds * 1000));
@@ -83,6 +83,7 @@ export function buildLiveHlsArgs(plan: LiveHlsPlan): string[] {
   const flags = ["delete_segments", "independent_segments", "program_date_time", "temp_file"];
   // append_list also marks the seam with a discontinuity, so players reset their decoders there.
   if (plan.continuePlaylists) flags.push("append_list");
+  else if (plan.discontinuityFirst) flags.push("discont_start");
   const streamMap = ordered.map((r, i) => (plan.hasAudio ? `v:${i},a:${i},name:${r.name}` : `v:${i},name:${r.name}`));
   args
     .opt("-f", "hls")

@@ -1,5 +1,8 @@
 import { describe, expect, test } from "@jest/globals";
-import { alignedSegmentNumber, decideNumbering, type PeerNumbering } from "./numbering.js";
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { tempDir } from "@live360/testkit";
+import { alignedSegmentNumber, decideNumbering, nextListedSegmentNumber, type PeerNumbering } from "./numbering.js";
 
 const SEGMENT_SECONDS = 2;
 
@@ -78,5 +81,22 @@ describe("deciding the numbering with peers", () => {
     const decision = await decideNumbering({ stream: "s", segmentSeconds: SEGMENT_SECONDS, peers: ["http://primary"], waitMs: 2000, ask });
     expect(decision.source).toBe("clock");
     expect(asked).toHaveLength(1);
+  });
+});
+
+describe("the number a continued stream would go on with", () => {
+  test("one past the highest segment any variant lists", async () => {
+    const dir = await tempDir("numbering");
+    const playlist = (numbers: number[]) => ["#EXTM3U", ...numbers.flatMap((n) => ["#EXTINF:2.000,", `seg_${n}.ts`])].join("\n") + "\n";
+    await mkdir(path.join(dir, "source"));
+    await mkdir(path.join(dir, "240p"));
+    await writeFile(path.join(dir, "source", "index.m3u8"), playlist([893456789, 893456790]));
+    await writeFile(path.join(dir, "240p", "index.m3u8"), playlist([893456790, 893456791]));
+    await writeFile(path.join(dir, "master.m3u8"), "#EXTM3U\n");
+    expect(await nextListedSegmentNumber(dir)).toBe(893456792);
+  });
+
+  test("no playlists, no number", async () => {
+    expect(await nextListedSegmentNumber(path.join(await tempDir("numbering"), "missing"))).toBeUndefined();
   });
 });

@@ -10,7 +10,9 @@
  * can split; one origin (the backup) waits briefly for a peer that has the stream but has not
  * numbered it yet, so two origins starting together do not both fall back to the clock.
  */
-import { sleep } from "@live360/core";
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { VARIANT_PLAYLIST, sleep } from "@live360/core";
 import { segmentNumberAt } from "./hls-command.js";
 
 /** Segment `firstSegmentNumber` begins with the keyframe that arrived at `firstSegmentAtMs`. */
@@ -92,4 +94,18 @@ export async function decideNumbering(options: DecideNumberingOptions): Promise<
     await sleep(PEER_POLL_MS, signal);
   }
   return clockNumbering(segmentSeconds);
+}
+
+/**
+ * The number the next segment of a stream's existing playlists would get if they were
+ * continued (an encoder reconnecting within the grace): one past the highest listed.
+ */
+export async function nextListedSegmentNumber(streamDir: string): Promise<number | undefined> {
+  const variants = await readdir(streamDir, { withFileTypes: true }).catch(() => []);
+  let highest: number | undefined;
+  for (const variant of variants.filter((entry) => entry.isDirectory())) {
+    const playlist = await readFile(path.join(streamDir, variant.name, VARIANT_PLAYLIST), "utf8").catch(() => "");
+    for (const match of playlist.matchAll(/^seg_(\d+)\.ts$/gm)) highest = Math.max(highest ?? 0, Number(match[1]));
+  }
+  return highest === undefined ? undefined : highest + 1;
 }

@@ -10,7 +10,7 @@ import {
 import type { OriginConfig } from "./config.js";
 import { FLV_FILE_HEADER, audioIsAac, classifyTag, videoInfoFromHeader, type VideoCodecInfo } from "./flv.js";
 import { buildLiveHlsArgs, orderedRenditions, type LiveHlsPlan } from "./hls-command.js";
-import { clockNumbering, decideNumbering, type NumberingDecision, type SegmentNumbering } from "./numbering.js";
+import { clockNumbering, decideNumbering, nextListedSegmentNumber, type NumberingDecision, type SegmentNumbering } from "./numbering.js";
 import { describeVariant, writeMasterPlaylist } from "./master.js";
 import type { OriginMetrics } from "./metrics.js";
 import type { Publisher } from "./nms.js";
@@ -87,6 +87,8 @@ export class StreamPipeline {
   private gopStartedAtMs = 0;
   /** Set while the numbering is being decided with the peers, before FFmpeg starts. */
   private decidingNumbering = false;
+  /** A continued stream that starts fresh playlists at its peer's number (see launchLadder). */
+  private renumbered = false;
   private framesInWindow = 0;
   private inputFps = 0;
   private inputBitrateBps = 0;
@@ -173,7 +175,8 @@ export class StreamPipeline {
       x264Preset: config.x264Preset,
       lowLatency: config.lowLatency,
       audioBitrateKbps: config.audioBitrateKbps,
-      continuePlaylists: this.continuing || attempt > 0,
+      continuePlaylists: (this.continuing && !this.renumbered) || attempt > 0,
+      discontinuityFirst: this.renumbered && attempt === 0,
       firstSegmentNumber: this.firstSegmentNumber,
     };
   }
@@ -182,24 +185,37 @@ export class StreamPipeline {
   private startLadder(): void {
     const { config } = this.deps;
     if (this.ended || this.decidingNumbering) return;
-    if (config.peers.length === 0) return this.launchLadder(clockNumbering(config.segmentSeconds));
+    if (config.peers.length === 0 && !this.continuing) return this.launchLadder(clockNumbering(config.segmentSeconds), undefined);
     this.decidingNumbering = true;
-    void decideNumbering({
-      stream: this.stream,
-      segmentSeconds: config.segmentSeconds,
-      peers: config.peers,
-      waitMs: config.waitForPeers ? config.segmentSeconds * 1000 : 0,
-      signal: this.stopController.signal,
-    }).then((decision) => {
+    void (async () => {
+      const decision =
+        config.peers.length === 0
+          ? clockNumbering(config.segmentSeconds)
+          : await decideNumbering({
+              stream: this.stream,
+              segmentSeconds: config.segmentSeconds,
+              peers: config.peers,
+              waitMs: config.waitForPeers ? config.segmentSeconds * 1000 : 0,
+              signal: this.stopController.signal,
+            });
+      const continuedFrom = this.continuing ? await nextListedSegmentNumber(this.streamDir) : undefined;
       this.decidingNumbering = false;
-      this.launchLadder(decision);
-    });
+      this.launchLadder(decision, continuedFrom);
+    })();
   }
 
-  private launchLadder(decision: NumberingDecision): void {
+  /**
+   * Starts FFmpeg with the decided numbering. A reconnecting encoder's stream continues its
+   * playlists, numbered on from their last segment (`continuedFrom`); after a gap that would
+   * trail the peer the edge fails over to, so a stream following a peer starts fresh playlists
+   * at the peer's number instead, after a discontinuity.
+   */
+  private launchLadder(decision: NumberingDecision, continuedFrom: number | undefined): void {
     if (this.ended) return;
-    this.firstSegmentNumber = decision.numberAt(this.gopStartedAtMs);
-    if (decision.source !== "clock") this.log.info("segment numbering follows a peer", { peer: decision.source, firstSegmentNumber: this.firstSegmentNumber });
+    const aligned = decision.numberAt(this.gopStartedAtMs);
+    this.renumbered = continuedFrom !== undefined && decision.source !== "clock" && aligned > continuedFrom;
+    this.firstSegmentNumber = continuedFrom === undefined || this.renumbered ? aligned : continuedFrom;
+    if (decision.source !== "clock") this.log.info("segment numbering follows a peer", { peer: decision.source, firstSegmentNumber: this.firstSegmentNumber, renumbered: this.renumbered });
     this.numbering = { firstSegmentNumber: this.firstSegmentNumber, firstSegmentAtMs: this.gopStartedAtMs, source: decision.source };
     const source = { width: this.video?.width ?? 0, height: this.video?.height ?? 0 };
     this.renditions = ladderForSource(this.deps.config.ladder, source).map((r) =>
