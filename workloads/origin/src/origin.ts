@@ -229,10 +229,18 @@ export class Origin {
   }
 
   private async expire(stream: string, entry: StreamEntry): Promise<void> {
+    // FFmpeg may still be writing the last segments of a backlog (a stream sent faster than real
+    // time): the files go once it has exited, or the removal races its writes.
+    await entry.ending;
+    // A reconnecting encoder may have taken the stream over meanwhile.
     if (this.streams.get(stream) !== entry) return;
     this.streams.delete(stream);
-    await rm(this.streamDir(stream), { recursive: true, force: true });
-    this.log.info("stream removed after reconnect grace", { stream });
+    try {
+      await rm(this.streamDir(stream), { recursive: true, force: true });
+      this.log.info("stream removed after reconnect grace", { stream });
+    } catch (err) {
+      this.log.warn("stream files not removed after reconnect grace", { stream, error: err });
+    }
   }
 
   private streamDir(stream: string): string {
