@@ -185,6 +185,9 @@ export class StreamPipeline {
   private startLadder(): void {
     const { config } = this.deps;
     if (this.ended || this.decidingNumbering) return;
+    // Nothing to ask or read: start at once, at this keyframe. Tags arrive in bursts (a socket
+    // chunk, or the media held while the stream was set up), and deferring even a microtask
+    // would start FFmpeg at the burst's last keyframe instead.
     if (config.peers.length === 0 && !this.continuing) return this.launchLadder(clockNumbering(config.segmentSeconds), undefined);
     this.decidingNumbering = true;
     void (async () => {
