@@ -41,8 +41,10 @@ cluster-binaries:
 helm-binary:
 	@bash test/helm/build.sh >/dev/null
 
+# The kind stage runs last, alone: a real cluster with real pods needs the machine's two cores.
 test: system-deps test-services cluster-binaries helm-binary build lint
 	$(NPM) test
+	@bash test/kind/test.sh
 
 # A real kube-apiserver/controller-manager/scheduler + etcd + kwok nodes on loopback (docs/kubernetes-version.md).
 cluster:
@@ -63,7 +65,10 @@ test-cluster: cluster-binaries build
 # Container images (issue 7): one per workload plus the operator, built from the repository root and
 # tagged with the operator's version (the tag its default image references and the chart's appVersion
 # use). `make images-push REGISTRY=<registry>/<path>` pushes them; the Dockerfiles' rules are checked
-# by test/images without Docker.
+# by test/images without Docker. test/kind/images.sh builds them (BuildKit), on the Dockerfiles'
+# pinned bases or, where no container registry is reachable, on local stand-ins built from package
+# registries (LIVE360_IMAGE_SOURCE=upstream|local|auto, default auto); without a Docker engine it
+# starts the repository's own (test/kind/docker.sh) and prints the DOCKER_HOST to reach it.
 REGISTRY ?= ghcr.io/live360
 IMAGE_VERSION = $(shell node -p "require('./operator/package.json').version")
 IMAGE_REVISION = $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -71,26 +76,26 @@ IMAGES := origin=workloads/origin edge=workloads/edge vod-worker=workloads/vod-w
 
 .PHONY: images images-push
 images:
-	@command -v docker >/dev/null || { echo "make images: needs Docker (docker build); install Docker Engine or Docker Desktop" >&2; exit 1; }
-	@set -e; for image in $(IMAGES); do \
-	  name=$${image%%=*}; dir=$${image#*=}; \
-	  echo "make images: $(REGISTRY)/$$name:$(IMAGE_VERSION)"; \
-	  docker build -f "$$dir/Dockerfile" --build-arg VERSION=$(IMAGE_VERSION) --build-arg REVISION=$(IMAGE_REVISION) \
-	    -t "$(REGISTRY)/$$name:$(IMAGE_VERSION)" . ; \
-	done
+	@REGISTRY="$(REGISTRY)" IMAGE_VERSION="$(IMAGE_VERSION)" IMAGE_REVISION="$(IMAGE_REVISION)" bash test/kind/images.sh $(IMAGES)
 
 images-push: images
 	@set -e; for image in $(IMAGES); do docker push "$(REGISTRY)/$${image%%=*}:$(IMAGE_VERSION)"; done
 
-# live360 on a local kind cluster, for machines with Docker (test/kind; README "Run on kind"): a
-# cluster with Spot/on-demand labelled nodes, the images, in-cluster S3 and SQS, the chart and the
-# demo LiveEvent. kind-e2e drills failover and the VOD path on it; kind-down deletes it.
-.PHONY: kind-up kind-e2e kind-down
+# live360 on a local kind cluster (test/kind; README "Run on kind"): a cluster with Spot/on-demand
+# labelled nodes, the images, in-cluster S3 and SQS, the chart and the demo LiveEvent. kind-e2e runs
+# the end-to-end suite on it (player, failover drills, autoscaling, VOD); kind-down deletes it and
+# the Docker engine the project started, if it started one. Without a container registry the node
+# image and the base images are built locally (LIVE360_IMAGE_SOURCE=upstream|local|auto).
+.PHONY: kind-up kind-e2e kind-down kind-test
 kind-up:
 	@bash test/kind/up.sh
 
-kind-e2e:
+kind-e2e: build
 	@bash test/kind/e2e.sh
+
+# What make test runs: kind-up, kind-e2e and kind-down on a fresh cluster, timed.
+kind-test: build
+	@bash test/kind/test.sh
 
 kind-down:
 	@bash test/kind/down.sh

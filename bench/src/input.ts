@@ -36,7 +36,7 @@ export async function ensureBenchInput(ffmpeg: ResolvedBinary, cacheDir: string,
   const input = { file, ...spec };
   if (await exists(file)) return input;
   await mkdir(cacheDir, { recursive: true });
-  const pattern = resolveTestSourceConfig({ url: "rtmp://unused/live/bench", width: spec.width, height: spec.height, fps: spec.fps });
+  const pattern = resolveTestSourceConfig({ urls: ["rtmp://unused/live/bench"], width: spec.width, height: spec.height, fps: spec.fps });
   const gop = spec.fps * spec.gopSeconds;
   const partial = `${file}.partial.mp4`;
   const args = baseArgs()

@@ -48,6 +48,11 @@ const PRODUCTION_VALUES = {
     namespace: MEDIA_NS,
     maxConcurrentJobs: 4,
     workerServiceAccount: { annotations: { "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/live360-vod-worker" } },
+    jobResources: { requests: { cpu: "1", memory: "2Gi" }, limits: { cpu: 2, memory: "4Gi" } },
+    jobCapacityType: "onDemand",
+    jobNodeSelector: { "kubernetes.io/arch": "amd64", "node.kubernetes.io/instance-type": "c7i.2xlarge" },
+    jobActiveDeadlineSeconds: 21600,
+    jobTtlSecondsAfterFinished: 3600,
   },
   workloads: {
     rtmpServiceType: "NodePort",
@@ -124,6 +129,8 @@ describe("Helm chart charts/live360-operator", () => {
     expect(container.image).toBe("ghcr.io/live360/operator:0.1.0");
     expect(container.args).toEqual(expect.arrayContaining(["operator", "--leader-elect", "--leader-election-id=live360-operator", "--vod-namespace=live360-system"]));
     expect(container.args?.some((a) => a.startsWith("--queue-url") || a.startsWith("--namespace"))).toBe(false);
+    // Queue-made VodJobs keep the CRD's defaults.
+    expect(container.args?.filter((a) => a.startsWith("--vod-job-"))).toEqual([]);
   });
 
   test("production values: namespaced RBAC in the watched namespace, queue and buckets passed, IRSA annotations, ServiceMonitor", async () => {
@@ -151,6 +158,12 @@ describe("Helm chart charts/live360-operator", () => {
         "--edge-node-pool=edge",
         "--vod-node-pool=vod",
         "--require-node-pools",
+        "--vod-job-requests=cpu=1,memory=2Gi",
+        "--vod-job-limits=cpu=2,memory=4Gi",
+        "--vod-job-capacity-type=onDemand",
+        "--vod-job-node-selector=kubernetes.io/arch=amd64,node.kubernetes.io/instance-type=c7i.2xlarge",
+        "--vod-job-active-deadline=21600",
+        "--vod-job-ttl-after-finished=3600",
       ]),
     );
     const accounts = manifests.filter((m) => m.kind === "ServiceAccount") as unknown as { metadata: { name: string; namespace: string; annotations?: Record<string, string> } }[];
@@ -180,6 +193,15 @@ describe("Helm chart charts/live360-operator", () => {
     }
     await helmRun("lint", "--strict", chart, "--values", await valuesFile("credentials", { ...PRODUCTION_VALUES, aws: { ...PRODUCTION_VALUES.aws, credentialsSecret: "live360-aws-credentials" } }));
   }, 60_000);
+
+  test("VodJob defaults: each given part of vod.jobResources is its own flag, and a TTL of 0 is passed, not taken for unset", async () => {
+    const args = async (vod: object) => {
+      const deployment = (await template({ vod })).find((m) => m.kind === "Deployment") as unknown as V1Deployment;
+      return deployment.spec!.template.spec!.containers[0]!.args!.filter((a) => a.startsWith("--vod-job-"));
+    };
+    expect(await args({ jobResources: { limits: { memory: "1Gi" } }, jobTtlSecondsAfterFinished: 0 })).toEqual(["--vod-job-limits=memory=1Gi", "--vod-job-ttl-after-finished=0"]);
+    expect(await args({ jobResources: { requests: { cpu: "250m" } } })).toEqual(["--vod-job-requests=cpu=250m"]);
+  });
 
   test("inconsistent values fail the render with the field and the fix", async () => {
     await expect(template({ recording: { queueUrl: "https://sqs.eu-west-1.amazonaws.com/1/q" } })).rejects.toThrow(/recording.ingestBucket: set it together with recording.queueUrl/);

@@ -4,3 +4,4 @@
 export * from "./config.js";
 export * from "./run-config.js";
 export * from "./vodjob/settings.js";
+export { CAPACITY_TYPES, type CapacityType } from "./api/v1alpha1/common.js";

@@ -23,6 +23,7 @@ import {
   type OriginProcess,
 } from "@live360/testkit";
 import { PLAYER_DIST, requireBuiltPlayer, screenshot, snapshot, waitForPlayback } from "./harness.js";
+import { readWatch, resetWatch, watchPlayback } from "./playback-watch.js";
 
 const logger = createLogger("player-edge-failover", { level: "warn" });
 /** The issue's bound for a failover a viewer does not notice. */
@@ -34,76 +35,6 @@ interface EdgeResponse {
   status: number;
   servedBy: string | undefined;
 }
-
-/** What the page records about itself (installed by watchPlayback). */
-interface PlaybackWatch {
-  /** Every hls.js ERROR event, fatal or not. */
-  errors: { at: number; type: string; details: string; fatal: boolean }[];
-  states: { at: number; state: string }[];
-  /** Longest time currentTime stood still, since `since` (page clock, ms). */
-  longestStallMs: number;
-  stallEndedAt: number;
-  /** Whether hls.js was replaced (the player's recovery by reload). */
-  hlsReplaced: boolean;
-  samples: number;
-}
-
-interface WatchedWindow {
-  __watch?: PlaybackWatch & { reset(): void };
-}
-
-/**
- * Samples video.currentTime every 50 ms inside the page. A stall is the time from the last
- * sample where the video advanced to the last sample where it still had not: a page whose timers
- * are starved by a busy machine sees the video advance across the gap and records no stall, so
- * only the video really standing still counts.
- */
-async function watchPlayback(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    type HlsLike = { on(event: string, handler: (event: string, data: { type: string; details: string; fatal: boolean }) => void): void };
-    const player = window.live360 as unknown as { engine?: { hls?: HlsLike }; video: HTMLVideoElement; on(event: "state", h: (s: string) => void): void };
-    const hls = player.engine?.hls;
-    if (!hls) throw new Error("the player is not using hls.js");
-    const watch = {
-      errors: [] as PlaybackWatch["errors"],
-      states: [] as PlaybackWatch["states"],
-      longestStallMs: 0,
-      stallEndedAt: 0,
-      hlsReplaced: false,
-      samples: 0,
-      reset() {
-        this.samples = 0;
-        this.errors.length = 0;
-        this.states.length = 0;
-        this.longestStallMs = 0;
-        this.stallEndedAt = 0;
-      },
-    };
-    (window as WatchedWindow).__watch = watch;
-    // Events.ERROR of hls.js; the player itself reacts only to fatal ones.
-    hls.on("hlsError", (_event, data) => watch.errors.push({ at: performance.now(), type: data.type, details: data.details, fatal: data.fatal }));
-    player.on("state", (state) => watch.states.push({ at: performance.now(), state }));
-    let lastTime = player.video.currentTime;
-    let advancedAt = performance.now();
-    setInterval(() => {
-      const now = performance.now();
-      const time = player.video.currentTime;
-      watch.samples += 1;
-      if (player.engine?.hls !== hls) watch.hlsReplaced = true;
-      if (time > lastTime) {
-        advancedAt = now;
-        lastTime = time;
-      } else if (now - advancedAt > watch.longestStallMs) {
-        watch.longestStallMs = now - advancedAt;
-        watch.stallEndedAt = now;
-      }
-    }, 50);
-  });
-}
-
-const readWatch = (page: Page): Promise<PlaybackWatch> =>
-  // JSON leaves the reset() function behind.
-  page.evaluate(() => JSON.parse(JSON.stringify((window as WatchedWindow).__watch!)) as PlaybackWatch);
 
 describe("player through the edge: the primary origin is SIGKILLed while a viewer plays", () => {
   const cleanup = new Cleanup();
@@ -179,14 +110,14 @@ describe("player through the edge: the primary origin is SIGKILLed while a viewe
     await waitForPlayback(page, 1, 60_000);
     const calibration = await readWatch(page);
     expect(calibration.longestStallMs).toBeGreaterThanOrEqual(900);
-    await page.evaluate(() => (window as WatchedWindow).__watch!.reset());
+    await resetWatch(page);
     // A few seconds of normal playback first: the stall a busy machine causes without any failover.
     await waitForPlayback(page, 4, 60_000);
     const baseline = await readWatch(page);
     const segmentsFromPrimary = responses.filter((r) => r.url.endsWith(".ts") && r.servedBy === "primary");
     expect(segmentsFromPrimary.length).toBeGreaterThan(0);
 
-    await page.evaluate(() => (window as WatchedWindow).__watch!.reset());
+    await resetWatch(page);
     primary.process.signal("SIGKILL");
     await primary.process.exited;
     const killedAt = Date.now();

@@ -24,10 +24,59 @@ log() { echo "live360 kind: $*" >&2; }
 die() { log "$*"; exit 1; }
 need() {
   command -v "$1" >/dev/null && return 0
-  case "$1" in
-    kind) die "kind is required: go install sigs.k8s.io/kind@$KIND_VERSION (or https://kind.sigs.k8s.io/docs/user/quick-start/#installation)" ;;
-    *) die "'$1' is required: see README, \"Run on kind\"" ;;
+  die "'$1' is required: see README, \"Run on kind\""
+}
+
+# use_docker: a Docker engine for the scripts: the user's own when one answers, else the project's
+# (docker.sh, which also puts a BuildKit-capable client first on PATH).
+use_docker() {
+  local engine_env
+  # An assignment first, so that a failing start stops the script (eval of nothing would not).
+  engine_env="$(bash "$(dirname "${BASH_SOURCE[0]}")/docker.sh" start)"
+  eval "$engine_env"
+}
+
+# use_tools: kind, kubectl, helm and a Docker engine for the scripts. A user's own tools on PATH
+# win; where one is missing, the project's pinned build is made (Go module proxy, cached in
+# ~/.cache/live360) and put first on PATH: `make kind-up` works on a machine with nothing but Go
+# and root.
+use_tools() {
+  local root
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+  command -v kind >/dev/null || PATH="$(dirname "$(bash "$root/test/kind/kind-binary.sh")"):$PATH"
+  command -v kubectl >/dev/null || PATH="$(bash "$root/test/cluster/build.sh"):$PATH"
+  command -v helm >/dev/null || PATH="$(dirname "$(bash "$root/test/helm/build.sh")"):$PATH"
+  export PATH
+  use_docker
+}
+
+# image_source: "upstream" when the pinned upstream images can be had (present, or one pull of the
+# node image every Dockerfile builds on works: a machine that cannot fetch it reaches no container
+# registry at all), else "local": the offline stand-ins (base-images.sh, node-image/build.sh).
+# LIVE360_IMAGE_SOURCE=upstream|local forces either; the answer is exported for the scripts called.
+image_source() {
+  local wanted="${LIVE360_IMAGE_SOURCE:-auto}" probe pull_error
+  case "$wanted" in
+    upstream | local) ;;
+    auto)
+      probe="$(sed -n 's/^ARG NODE_IMAGE=//p' "$(dirname "${BASH_SOURCE[0]}")/../../operator/Dockerfile")"
+      if docker image inspect "$probe" >/dev/null 2>&1 || pull_error="$(docker pull --quiet "$probe" 2>&1 >/dev/null)"; then
+        wanted=upstream
+      else
+        wanted=local
+        log "********************************************************************************"
+        log "the pinned base $probe"
+        log "is neither here nor pullable: ${pull_error##*$'\n'}"
+        log "BUILDING ON LOCAL STAND-INS: a kind node image assembled from Debian and Go modules"
+        log "(node-image/build.sh), Debian bookworm with Node from PyPI, Debian's nginx and njs"
+        log "(base-images.sh). Fine for trying live360 here, not for publishing images;"
+        log "LIVE360_IMAGE_SOURCE=upstream insists on the pinned upstream images."
+        log "********************************************************************************"
+      fi
+      ;;
+    *) die "LIVE360_IMAGE_SOURCE=$wanted: use upstream, local or auto" ;;
   esac
+  export LIVE360_IMAGE_SOURCE="$wanted"
 }
 
 # wait_for <what> <seconds> <command...>: retries the command every 2 s until it succeeds.

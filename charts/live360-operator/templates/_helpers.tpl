@@ -32,6 +32,15 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- default .Release.Namespace .Values.vod.namespace -}}
 {{- end -}}
 
+{{/* A map as key=value pairs, by key, joined by commas: the form of the operator's --vod-job-* list flags. */}}
+{{- define "live360-operator.keyValues" -}}
+{{- $pairs := list -}}
+{{- range $key, $value := . -}}
+{{- $pairs = append $pairs (printf "%s=%v" $key $value) -}}
+{{- end -}}
+{{- join "," $pairs -}}
+{{- end -}}
+
 {{/*
 The rules the operator needs in each namespace it watches: exactly the verbs its controllers use.
 Informers list and watch; children are server-side applied (create + patch) and pruned (delete);

@@ -9,6 +9,8 @@
  * `$ref`, `properties` and `additionalProperties` never together) hold by construction.
  */
 
+import { QUANTITY_PATTERN } from "./quantity.js";
+
 /** A CEL rule in `x-kubernetes-validations`; `self` is the field it is attached to. */
 export interface ValidationRule {
   rule: string;
@@ -133,13 +135,6 @@ interface ArrayConstraints {
   listType?: "atomic" | "set" | "map";
   listMapKeys?: string[];
 }
-
-/**
- * Kubernetes quantities ("500m", "2Gi", "1.5"): the same pattern the API server uses for
- * `resource.Quantity`, so a typo is refused at `kubectl apply` rather than by the pod.
- */
-const QUANTITY_PATTERN =
-  "^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$";
 
 export const schema = {
   string(description: string, constraints: StringConstraints = {}): Field<string> {

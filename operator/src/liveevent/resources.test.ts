@@ -100,6 +100,11 @@ function flag(argv: string[], name: string): string | undefined {
   return index < 0 ? undefined : argv[index + 1];
 }
 
+/** Every value of a repeatable flag, in order. */
+function flagValues(argv: string[], name: string): string[] {
+  return argv.flatMap((arg, i) => (arg === name && i + 1 < argv.length ? [argv[i + 1]!] : []));
+}
+
 describe("LiveEvent desired state", () => {
   test("the example event matches its golden manifests", async () => {
     await matchesGolden("liveevent-example.yaml", toYamlDocuments(liveEventResources(await exampleEvent(), resolveOperatorConfig())));
@@ -193,7 +198,7 @@ describe("LiveEvent desired state", () => {
     expect(edge?.lifecycle?.preStop?.exec?.command?.join(" ")).toMatch(/touch \S+\/draining && sleep \d+/);
   });
 
-  test("the origin runs `live360 origin` with the event's ladder, window and projection, and the test source publishes to the primary", async () => {
+  test("the origin runs `live360 origin` with the event's ladder, window and projection, and the test source publishes to both origins", async () => {
     const event = await exampleEvent();
     const objects = liveEventResources(event, resolveOperatorConfig());
     const origin = find<V1StatefulSet>(objects, "StatefulSet", "demo-origin-primary").spec?.template.spec?.containers[0];
@@ -212,7 +217,10 @@ describe("LiveEvent desired state", () => {
 
     const source = args(objects, "Deployment", "demo-test-source");
     expect(source[0]).toBe("test-source");
-    expect(flag(source, "--url")).toBe("rtmp://demo-origin-primary-rtmp.events.svc.cluster.local:1935/live/demo");
+    expect(flagValues(source, "--url")).toEqual([
+      "rtmp://demo-origin-primary-rtmp.events.svc.cluster.local:1935/live/demo",
+      "rtmp://demo-origin-backup-rtmp.events.svc.cluster.local:1935/live/demo",
+    ]);
     expect(flag(source, "--keyframe-interval")).toBe("2");
   });
 
@@ -351,6 +359,27 @@ describe("LiveEvent desired state", () => {
     const config = resolveOperatorConfig();
     expect(liveEventResources(event, config)).toEqual(liveEventResources(event, config));
     expect(event).toEqual(before);
+  });
+
+  test("with a single origin the test source publishes to it alone", async () => {
+    const event = await exampleEvent();
+    const single = { ...event, spec: { ...event.spec, origin: { ...event.spec.origin, redundancy: "single" as const } } };
+    const source = args(liveEventResources(single, resolveOperatorConfig()), "Deployment", "demo-test-source");
+    expect(flagValues(source, "--url")).toEqual(["rtmp://demo-origin-primary-rtmp.events.svc.cluster.local:1935/live/demo"]);
+  });
+
+  test("the test source, standing in for an outside encoder, avoids the origins' nodes and their Spot capacity", async () => {
+    const event = await exampleEvent();
+    const objects = liveEventResources(event, resolveOperatorConfig({ nodePools: { origin: "live360-spot", require: true } }));
+    const pod = (objects.find((o) => o.kind === "Deployment" && o.metadata?.name === "demo-test-source") as V1Deployment).spec!.template.spec!;
+    expect(pod.nodeSelector).toBeUndefined();
+    expect(pod.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.[0]?.preference.matchExpressions).toEqual([
+      { key: "eks.amazonaws.com/capacityType", operator: "In", values: ["ON_DEMAND"] },
+    ]);
+    const originPod = (objects.find((o) => o.kind === "StatefulSet") as V1StatefulSet).spec!.template.metadata!.labels!;
+    const [avoid] = pod.affinity!.podAntiAffinity!.preferredDuringSchedulingIgnoredDuringExecution!;
+    expect(avoid!.podAffinityTerm.topologyKey).toBe("kubernetes.io/hostname");
+    for (const [key, value] of Object.entries(avoid!.podAffinityTerm.labelSelector!.matchLabels!)) expect(originPod[key]).toBe(value);
   });
 
   test("the test source is optional", async () => {

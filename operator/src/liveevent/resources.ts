@@ -91,7 +91,7 @@ export function liveEventResources(event: LiveEvent, config: OperatorConfig): Ku
   for (const role of roles) origin(ctx, role, roles);
   if (roles.length > 1) originsDisruptionBudget(ctx);
   edge(ctx, roles);
-  if (ctx.spec.testSource.enabled) testSource(ctx);
+  if (ctx.spec.testSource.enabled) testSource(ctx, roles);
   return chart.toJson() as KubernetesObject[];
 }
 
@@ -381,10 +381,13 @@ export function inClusterIngestUrl(ctx: Pick<Context, "names" | "namespace" | "c
   return `rtmp://${serviceHost(ctx.names.originRtmp(role), ctx.namespace, ctx.config)}:${ORIGIN_RTMP_PORT}/live/${ctx.spec.streamName}`;
 }
 
-function testSource(ctx: Context): void {
+function testSource(ctx: Context, roles: readonly ActiveOrigin[]): void {
   const { spec, names, config, chart } = ctx;
   const selector = selectorLabels(ctx.name, "test-source");
-  const rules = placement(spec.origin, config.nodePools.origin, config.nodePools.require);
+  // It stands in for the encoder, which lives outside the cluster: losing an origin's node (the
+  // drill the test source is for) must not also lose the encoder. So on-demand capacity is
+  // preferred over the origins' Spot, and nodes without an origin of this event over the others.
+  const rules = placement({ ...spec.origin, capacityType: "onDemand" });
   new k8s.KubeDeployment(chart, "test-source", {
     metadata: metadata(ctx, names.testSource, "test-source"),
     spec: {
@@ -396,10 +399,16 @@ function testSource(ctx: Context): void {
         metadata: { labels: objectLabels(ctx.name, "test-source") },
         spec: {
           ...POD_DEFAULTS,
-          // Placed like the origins: it stands in for the encoder that would feed them.
           nodeSelector: rules.nodeSelector,
           tolerations: rules.tolerations,
-          affinity: { nodeAffinity: rules.nodeAffinity },
+          affinity: {
+            nodeAffinity: rules.nodeAffinity,
+            podAntiAffinity: {
+              preferredDuringSchedulingIgnoredDuringExecution: [
+                { weight: 100, podAffinityTerm: { labelSelector: { matchLabels: selectorLabels(ctx.name, "origin") }, topologyKey: HOSTNAME } },
+              ],
+            },
+          },
           containers: [
             {
               name: "test-source",
@@ -408,7 +417,10 @@ function testSource(ctx: Context): void {
               command: ["live360"],
               args: [
                 "test-source",
-                "--url", inClusterIngestUrl(ctx, "primary"),
+                // Like an encoder with a backup ingest: the same output to every origin, so the
+                // backup already has the stream (with the same segment names) when the edge
+                // fails over to it, and each origin gets it again by itself after a restart.
+                ...roles.flatMap((role) => ["--url", inClusterIngestUrl(ctx, role)]),
                 "--size", spec.testSource.size,
                 "--bitrate", `${spec.testSource.bitrateKbps}k`,
                 // Origins cut segments on keyframes: one per segment.

@@ -9,16 +9,16 @@ import {
   type Logger,
   type QueueMessage,
 } from "@live360/core";
-import { API_VERSION, VOD_JOB, type VodJob } from "../api/v1alpha1/index.js";
+import { API_VERSION, VOD_JOB, type VodJob, type VodJobSpecInput } from "../api/v1alpha1/index.js";
 import { MANAGED_BY } from "../liveevent/names.js";
 import type { VodJobSettings } from "./settings.js";
 
-/** A VodJob as the poller creates it: the spec's defaults are the CRD's. */
+/** A VodJob as the poller creates it: what the operator's settings leave unset takes the CRD's defaults. */
 export interface VodJobManifest {
   apiVersion: string;
   kind: typeof VOD_JOB.kind;
   metadata: { name: string; namespace: string; labels: Record<string, string>; finalizers: string[] };
-  spec: { source: string };
+  spec: Pick<VodJobSpecInput, "source" | "resources" | "capacityType" | "nodeSelector" | "activeDeadlineSeconds" | "ttlSecondsAfterFinished">;
 }
 
 export const STREAM_LABEL = "live360.io/stream";
@@ -48,17 +48,24 @@ export function vodJobName(source: string): string {
   return `vod-${createHash("sha256").update(source).digest("hex").slice(0, 24)}`;
 }
 
-export function vodJobForSource(source: string, namespace: string, stream?: string): VodJobManifest {
+export function vodJobForSource(source: string, settings: VodJobSettings, stream?: string): VodJobManifest {
   return {
     apiVersion: API_VERSION,
     kind: VOD_JOB.kind,
     metadata: {
       name: vodJobName(source),
-      namespace,
+      namespace: settings.namespace,
       labels: { ...MANAGED_BY, ...(stream ? { [STREAM_LABEL]: stream } : {}) },
       finalizers: [QUEUE_LEASE_FINALIZER],
     },
-    spec: { source },
+    spec: {
+      source,
+      resources: settings.jobResources,
+      capacityType: settings.jobCapacityType,
+      nodeSelector: settings.jobNodeSelector,
+      activeDeadlineSeconds: settings.jobActiveDeadlineSeconds,
+      ttlSecondsAfterFinished: settings.jobTtlSecondsAfterFinished,
+    },
   };
 }
 
@@ -239,7 +246,7 @@ export class VodQueuePoller {
       return;
     }
     const source = `s3://${parsed.job.bucket}/${parsed.job.key}`;
-    const manifest = vodJobForSource(source, settings.namespace, parsed.job.recording?.stream);
+    const manifest = vodJobForSource(source, settings, parsed.job.recording?.stream);
     const key = `${settings.namespace}/${manifest.metadata.name}`;
     const existing = vodJobs.get(key);
     if (existing && existing.spec.source !== source) {

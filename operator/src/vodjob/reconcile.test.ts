@@ -31,6 +31,14 @@ const logger = createLogger("vodjob-test", { level: process.env.LIVE360_LOG_LEVE
 // The first run may build the control plane from source; later starts take seconds.
 const START_TIMEOUT_MS = 60 * 60_000;
 const converge = { timeoutMs: 120_000, intervalMs: 250 };
+/** What the operator puts into every VodJob it makes from a message (Helm vod.job*): on-demand-c is the only node in us-east-1c. */
+const JOB_DEFAULTS = {
+  jobResources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "1Gi" } },
+  jobCapacityType: "onDemand",
+  jobNodeSelector: { "topology.kubernetes.io/zone": "us-east-1c" },
+  jobActiveDeadlineSeconds: 3600,
+  jobTtlSecondsAfterFinished: 7200,
+} as const;
 
 describe("VodJobs from the VOD queue (real API server, kwok, ElasticMQ)", () => {
   let cluster: LocalCluster;
@@ -78,7 +86,7 @@ describe("VodJobs from the VOD queue (real API server, kwok, ElasticMQ)", () => 
       controllers: [
         vodJobController({
           config: resolveOperatorConfig(),
-          settings: resolveVodJobSettings({ egressBucket: "egress", namespace: NS, visibilityTimeoutSeconds: 20, heartbeatSeconds: 5, maxConcurrentJobs: 2 }),
+          settings: resolveVodJobSettings({ egressBucket: "egress", namespace: NS, visibilityTimeoutSeconds: 20, heartbeatSeconds: 5, maxConcurrentJobs: 2, ...JOB_DEFAULTS }),
           namespaces: [NS],
           queue,
           resyncIntervalMs: 500,
@@ -142,6 +150,18 @@ describe("VodJobs from the VOD queue (real API server, kwok, ElasticMQ)", () => 
     expect(job.spec?.template.spec?.containers[0]?.args?.slice(0, 3)).toEqual(["vod-worker", "--job", "s3://ingest/recordings/cam1/20260624T180000Z.mp4"]);
     // Every write the operator made went through server-side apply with its own field manager.
     expect(job.metadata?.managedFields?.find((f) => f.operation === "Apply")?.manager).toBe("live360-operator");
+    // The operator's VodJob defaults, accepted by the CRD, reached the Job and the scheduler.
+    expect(done.spec).toMatchObject({
+      resources: JOB_DEFAULTS.jobResources,
+      capacityType: "onDemand",
+      nodeSelector: JOB_DEFAULTS.jobNodeSelector,
+      activeDeadlineSeconds: 3600,
+      ttlSecondsAfterFinished: 7200,
+    });
+    expect(job.spec).toMatchObject({ activeDeadlineSeconds: 3600, ttlSecondsAfterFinished: 7200 });
+    expect(job.spec?.template.spec?.containers[0]?.resources).toEqual(JOB_DEFAULTS.jobResources);
+    const pods = await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: NS, labelSelector: `live360.io/vodjob=${name}` });
+    expect(pods.items.map((pod) => pod.spec?.nodeName)).toEqual(["on-demand-c"]);
 
     await waitFor("the message to be deleted", () => queueEmpty(queue), converge);
     expect(await queueEmpty(deadLetters)).toBe(true);

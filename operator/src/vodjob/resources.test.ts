@@ -121,12 +121,3 @@ describe("VodJob → worker Job", () => {
     expect(() => vodJobResources(vodJob("c", { source, projection: { output: "flat" } }), config, settings)).toThrow(VodJobSpecError);
   });
 });
-
-describe("VOD settings", () => {
-  test("a heartbeat slower than half the visibility timeout is refused with the fix", () => {
-    expect(() => resolveVodJobSettings({ visibilityTimeoutSeconds: 60, heartbeatSeconds: 40 })).toThrow(
-      /vod.heartbeatSeconds=40: use at most half of vod.visibilityTimeoutSeconds \(30 s\)/,
-    );
-    expect(() => resolveVodJobSettings({ maxConcurrentJobs: 0 })).toThrow(/vod.maxConcurrentJobs/);
-  });
-});

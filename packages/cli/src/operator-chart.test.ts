@@ -44,7 +44,19 @@ describe("charts/live360-operator → live360 operator", () => {
       watchNamespaces: ["media"],
       aws: { region: "eu-west-1", s3Endpoint: "http://s3.storage:7070", sqsEndpoint: "http://sqs.storage:9324", credentialsSecret: "live360-aws-credentials" },
       recording: { ingestBucket: "live360-ingest", queueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/live360-vod" },
-      vod: { egressBucket: "live360-egress", namespace: "media", maxConcurrentJobs: 4, visibilityTimeoutSeconds: 300, heartbeatSeconds: 60 },
+      vod: {
+        egressBucket: "live360-egress",
+        namespace: "media",
+        maxConcurrentJobs: 4,
+        visibilityTimeoutSeconds: 300,
+        heartbeatSeconds: 60,
+        // Numbers as a values file gives them: helm prints 1073741824 and 2592000 in exponent form.
+        jobResources: { requests: { cpu: 0.5, memory: "512Mi" }, limits: { memory: 1073741824 } },
+        jobCapacityType: "onDemand",
+        jobNodeSelector: { "kubernetes.io/arch": "amd64", disk: "ssd" },
+        jobActiveDeadlineSeconds: 3600,
+        jobTtlSecondsAfterFinished: 2592000,
+      },
       workloads: { images: { vodWorker: "registry.example/vod-worker:1.2.3" }, rtmpServiceType: "NodePort" },
     });
     const flags = await parseOperatorFlags(args);
@@ -76,6 +88,11 @@ describe("charts/live360-operator → live360 operator", () => {
       visibilityTimeoutSeconds: 300,
       heartbeatSeconds: 60,
       workerServiceAccount: "live360-vod-worker",
+      jobResources: { requests: { cpu: "0.5", memory: "512Mi" }, limits: { memory: "1.073741824e+09" } },
+      jobCapacityType: "onDemand",
+      jobNodeSelector: { "kubernetes.io/arch": "amd64", disk: "ssd" },
+      jobActiveDeadlineSeconds: 3600,
+      jobTtlSecondsAfterFinished: 2592000,
     });
   }, 120_000);
 
@@ -83,8 +100,19 @@ describe("charts/live360-operator → live360 operator", () => {
     const flags = await parseOperatorFlags(await chartArgs({}));
     expect(operatorConfigFromFlags(flags).awsCredentialsSecret).toBeUndefined();
     expect(runConfigFromFlags(flags).namespaces).toEqual([]);
-    expect(vodJobSettingsFromFlags(flags, flags.queueUrl)).toMatchObject({ queueUrl: undefined, namespace: "live360-system", maxConcurrentJobs: 10 });
+    expect(vodJobSettingsFromFlags(flags, flags.queueUrl)).toMatchObject({ queueUrl: undefined, namespace: "live360-system", maxConcurrentJobs: 10, jobResources: undefined });
   }, 120_000);
+});
+
+describe("live360 operator VodJob default flags", () => {
+  test("key=value lists, repeated or comma-separated, and a pair without = refused with the fix", async () => {
+    const flags = await parseOperatorFlags(["--vod-job-requests", "cpu=250m", "--vod-job-requests", "memory=512Mi", "--vod-job-node-selector", "kubernetes.io/arch=amd64,disk="]);
+    expect(vodJobSettingsFromFlags(flags, undefined)).toMatchObject({
+      jobResources: { requests: { cpu: "250m", memory: "512Mi" } },
+      jobNodeSelector: { "kubernetes.io/arch": "amd64", disk: "" },
+    });
+    expect(() => vodJobSettingsFromFlags({ ...flags, vodJobLimits: ["memory:1Gi"] }, undefined)).toThrow(/--vod-job-limits="memory:1Gi": give key=value pairs separated by commas, such as memory=1Gi/);
+  });
 });
 
 describe("live360 operator placement flags", () => {

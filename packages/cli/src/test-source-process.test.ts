@@ -1,11 +1,26 @@
 /**
- * `live360 test-source` as a real process: its help, its answers to wrong flags, and a real
- * publish into a real `live360 origin` that ends by itself after --duration.
+ * `live360 test-source` as a real process: its help, its answers to wrong flags, a real
+ * publish into a real `live360 origin` that ends by itself after --duration, and one encoder
+ * feeding a primary and a backup origin (real processes, one killed and restarted).
  */
-import { afterEach, describe, expect, test } from "@jest/globals";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "@jest/globals";
 import { rm } from "node:fs/promises";
 import path from "node:path";
-import { freePort, getText, tempDir, waitFor } from "@live360/testkit";
+import { createLogger, probe } from "@live360/core";
+import {
+  Cleanup,
+  LIVE360_CLI,
+  freePort,
+  getText,
+  parseMediaPlaylist,
+  startOriginProcess,
+  startProcess,
+  tempDir,
+  waitFor,
+  type ManagedProcess,
+  type MediaPlaylist,
+  type OriginProcess,
+} from "@live360/testkit";
 import { killRunningClis, runCli } from "./test-cli.js";
 
 afterEach(killRunningClis);
@@ -14,6 +29,7 @@ describe("live360 test-source process", () => {
   test("--help documents every flag", async () => {
     const help = runCli(["test-source", "--help"]);
     expect((await help.exited).code).toBe(0);
+    expect(help.output()).toMatch(/--url <rtmp-url>.*repeatable\s+\(up\s+to\s+4\)/s);
     for (const flag of ["--url <rtmp-url>", "--size <WxH>", "--fps <n>", "--bitrate <rate>", "--keyframe-interval <seconds>", "--duration <seconds>", "--font <file>"]) {
       expect(help.output()).toContain(flag);
     }
@@ -39,6 +55,16 @@ describe("live360 test-source process", () => {
     const missing = runCli(["test-source"]);
     expect((await missing.exited).code).not.toBe(0);
     expect(missing.output()).toMatch(/required option '--url <rtmp-url>' not specified/);
+  });
+
+  test("refuses the same --url twice, and more than 4", async () => {
+    const url = "rtmp://127.0.0.1:1935/live/test";
+    const twice = runCli(["test-source", "--url", url, "--url", url]);
+    expect((await twice.exited).code).toBe(2);
+    expect(twice.output()).toMatch(/invalid configuration: url \(--url\)="rtmp:\/\/127.0.0.1:1935\/live\/test": give each URL once/);
+    const five = runCli(["test-source", ...[1, 2, 3, 4, 5].flatMap((n) => ["--url", `rtmp://origin-${n}:1935/live/test`])]);
+    expect((await five.exited).code).toBe(2);
+    expect(five.output()).toMatch(/invalid configuration: urls \(--url\)=\["rtmp:\/\/origin-1:1935\/live\/test",.*\]: give at most 4 URLs/);
   });
 
   test("publishes into a live360 origin, which makes HLS of it, and exits 0 after --duration", async () => {
@@ -72,4 +98,174 @@ describe("live360 test-source process", () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 180_000);
+});
+
+const STREAM = "pattern";
+const VARIANT = `/hls/${STREAM}/source/index.m3u8`;
+const logger = createLogger("test-source-origins", { level: "warn" });
+
+type Ports = { httpPort: number; rtmpPort: number };
+
+async function freePorts(): Promise<Ports> {
+  return { httpPort: await freePort(), rtmpPort: await freePort() };
+}
+
+function ingestUrl(ports: Ports): string {
+  return `rtmp://127.0.0.1:${ports.rtmpPort}/live/${STREAM}`;
+}
+
+interface Poll {
+  at: number;
+  status: number;
+  playlist: MediaPlaylist | undefined;
+}
+
+async function pollPlaylist(origin: OriginProcess): Promise<Poll> {
+  const res = await getText(`${origin.http}${VARIANT}`).catch(() => undefined);
+  const status = res?.status ?? 0;
+  return { at: Date.now(), status, playlist: status === 200 ? parseMediaPlaylist(res!.body) : undefined };
+}
+
+interface StreamStat {
+  state: string;
+  publisher: { sessionId: string };
+  video: { codec: string; width: number; height: number } | undefined;
+}
+
+async function streamStat(origin: OriginProcess): Promise<StreamStat | undefined> {
+  const stat = JSON.parse((await getText(`${origin.http}/stat`)).body) as { streams: (StreamStat & { stream: string })[] };
+  return stat.streams.find((s) => s.stream === STREAM);
+}
+
+/** Polls the origin's playlist every 250 ms until stop() is called. */
+function watchPlaylist(origin: OriginProcess): { polls: Poll[]; stop: () => Promise<void> } {
+  const polls: Poll[] = [];
+  let watching = true;
+  const loop = (async () => {
+    while (watching) {
+      polls.push(await pollPlaylist(origin));
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  })();
+  return {
+    polls,
+    stop: () => {
+      watching = false;
+      return loop;
+    },
+  };
+}
+
+/** Until the origin's playlist lists a segment that began after `sinceMs` (by its program date-time). */
+function waitForSegmentAfter(origin: OriginProcess, sinceMs: number): Promise<Poll> {
+  return waitFor(
+    `a segment on the ${origin.name} begun after ${new Date(sinceMs).toISOString()}`,
+    async () => {
+      const poll = await pollPlaylist(origin);
+      return (poll.playlist?.programDateTimes.at(-1) ?? 0) > sinceMs && poll;
+    },
+    { timeoutMs: 90_000, intervalMs: 250 },
+  );
+}
+
+/** The origin has the stream as the test source sends it: from the FLV sequence header on, and in its segments. */
+async function expectTestPattern(origin: OriginProcess): Promise<void> {
+  // The origin reads the video's codec and size from the FLV sequence header: an output that
+  // connected late or reconnected carries one only because the codecs' headers are global.
+  expect(await streamStat(origin)).toMatchObject({ state: "live", video: { codec: "h264", width: 320, height: 160 } });
+  const { playlist } = await pollPlaylist(origin);
+  const info = await probe(`${origin.http}/hls/${STREAM}/source/${playlist!.segments.at(-1)!}`);
+  expect(info.streams.find((s) => s.codec_type === "video")).toMatchObject({ codec_name: "h264", width: 320, height: 160 });
+  expect(info.streams.find((s) => s.codec_type === "audio")).toMatchObject({ codec_name: "aac" });
+}
+
+/** How often the test source logged that FFmpeg runs, and that it had to restart FFmpeg. */
+function ffmpegRuns(source: ManagedProcess): { publishing: number; restarts: number } {
+  const count = (pattern: RegExp): number => source.output().match(pattern)?.length ?? 0;
+  return { publishing: count(/"msg":"publishing to each url while it is reachable"/g), restarts: count(/"msg":"(ffmpeg died|ffmpeg failed to start|restarting ffmpeg)"/g) };
+}
+
+describe("live360 test-source feeding a primary and a backup origin", () => {
+  const cleanup = new Cleanup();
+  let dir: string;
+  let ports: { primary: Ports; backup: Ports };
+  let primary: OriginProcess;
+  let backup: OriginProcess;
+  let source: ManagedProcess;
+
+  /** As the operator runs them: each names the other as its peer, the backup waits for the primary. */
+  async function startOrigin(name: "primary" | "backup"): Promise<OriginProcess> {
+    const peer = name === "primary" ? ports.backup : ports.primary;
+    const origin = await startOriginProcess({
+      name,
+      ...ports[name],
+      dataDir: path.join(dir, name),
+      stream: STREAM,
+      args: ["--peer", `http://127.0.0.1:${peer.httpPort}`, ...(name === "backup" ? ["--wait-for-peers"] : [])],
+    });
+    cleanup.process(origin.process);
+    return origin;
+  }
+
+  beforeAll(async () => {
+    dir = await tempDir("test-source-origins");
+    ports = { primary: await freePorts(), backup: await freePorts() };
+    primary = await startOrigin("primary");
+  }, 90_000);
+
+  afterAll(async () => {
+    await cleanup.run();
+    await rm(dir, { recursive: true, force: true });
+  }, 90_000);
+
+  test("both origins get the stream, the backup although it started only after the test source", async () => {
+    source = cleanup.process(
+      startProcess(process.execPath, [
+        LIVE360_CLI, "test-source", "--url", ingestUrl(ports.primary), "--url", ingestUrl(ports.backup),
+        "--size", "320x160", "--fps", "15", "--bitrate", "300k", "--keyframe-interval", "1",
+      ]),
+    );
+    await waitForSegmentAfter(primary, 0);
+    const backupStartedAt = Date.now();
+    backup = await startOrigin("backup");
+    await waitForSegmentAfter(backup, backupStartedAt);
+    await expectTestPattern(primary);
+    await expectTestPattern(backup);
+    // The unreachable backup was retried inside FFmpeg, without disturbing the primary's connection.
+    expect(ffmpegRuns(source)).toEqual({ publishing: 1, restarts: 0 });
+  }, 180_000);
+
+  test("an origin SIGKILLed and started again gets the stream back by itself, while the other's playlist keeps advancing on the same connection", async () => {
+    const sessionBefore = (await streamStat(backup))?.publisher.sessionId;
+    expect(sessionBefore).toBeDefined();
+    const watch = watchPlaylist(backup);
+    try {
+      primary.process.signal("SIGKILL");
+      await primary.process.exited;
+      // A couple of segments' time with the primary gone, as while a replacement pod is scheduled.
+      await waitForSegmentAfter(backup, Date.now() + 2000);
+      const restartingAt = Date.now();
+      primary = await startOrigin("primary");
+      await waitForSegmentAfter(primary, restartingAt);
+      logger.warn("restarted origin got the stream back", { afterMs: Date.now() - restartingAt });
+      await waitForSegmentAfter(backup, Date.now());
+    } finally {
+      await watch.stop();
+    }
+
+    await expectTestPattern(primary);
+    const { polls } = watch;
+    // The backup served its live playlist all along, each poll at least as far as the one before...
+    expect(polls.filter((p) => p.status !== 200 || p.playlist!.ended)).toEqual([]);
+    const sequences = polls.map((p) => p.playlist!.mediaSequence + p.playlist!.segments.length);
+    expect(sequences).toEqual([...sequences].sort((a, b) => a - b));
+    // ...with a new segment every couple of seconds: never a stall of several segments.
+    const advancedAt = polls.filter((_, i) => i > 0 && sequences[i]! > sequences[i - 1]!).map((p) => p.at);
+    expect(advancedAt.length).toBeGreaterThanOrEqual(3);
+    const times = [polls[0]!.at, ...advancedAt];
+    expect(Math.max(...times.slice(1).map((at, i) => at - times[i]!))).toBeLessThan(12_000);
+    // On the connection it had before: the backup's output was not touched, nor was FFmpeg restarted.
+    expect((await streamStat(backup))?.publisher.sessionId).toBe(sessionBefore);
+    expect(ffmpegRuns(source)).toEqual({ publishing: 1, restarts: 0 });
+  }, 240_000);
 });

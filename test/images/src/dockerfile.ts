@@ -15,8 +15,10 @@ export interface Instruction {
 }
 
 export interface Stage {
-  /** The reference after FROM (an image, or the name of an earlier stage). */
+  /** The reference after FROM with the global ARGs' defaults put in (an image, or the name of an earlier stage). */
   base: string;
+  /** The reference as written, e.g. `${NODE_IMAGE}`. */
+  from: string;
   name: string | undefined;
   /** Instructions after FROM, up to the next FROM. */
   instructions: Instruction[];
@@ -75,21 +77,53 @@ function instruction(text: string, line: number, file: string): Instruction {
 
 export function parseDockerfile(text: string, file = "Dockerfile"): Stage[] {
   const stages: Stage[] = [];
+  // The ARGs before the first FROM, with their defaults expanded: the only variables FROM can use.
+  const globals = new Map<string, string | undefined>();
   for (const ins of parseInstructions(text, file)) {
     if (ins.keyword === "FROM") {
-      const [base = "", as, name] = ins.args.split(/\s+/);
+      const [from = "", as, name] = ins.args.split(/\s+/);
       if (as !== undefined && (as.toUpperCase() !== "AS" || name === undefined)) {
         throw new DockerfileSyntaxError(file, ins.line, `expected "FROM <image> [AS <name>]", got "FROM ${ins.args}"`);
       }
-      stages.push({ base, name, instructions: [] });
+      stages.push({ base: expandArgs(from, globals, file, ins.line), from, name, instructions: [] });
     } else if (stages.length === 0) {
       if (ins.keyword !== "ARG") throw new DockerfileSyntaxError(file, ins.line, `${ins.keyword} before the first FROM`);
+      for (const [name, value] of globalArgs(ins.args)) globals.set(name, value === undefined ? undefined : expandArgs(value, globals, file, ins.line));
     } else {
       stages.at(-1)?.instructions.push(ins);
     }
   }
   if (stages.length === 0) throw new DockerfileSyntaxError(file, 1, "no FROM instruction");
   return stages;
+}
+
+/** The ARGs before the first FROM, name → default as written (undefined without one), in order. */
+export function parseGlobalArgs(text: string, file = "Dockerfile"): Map<string, string | undefined> {
+  const args = new Map<string, string | undefined>();
+  for (const ins of parseInstructions(text, file)) {
+    if (ins.keyword === "FROM") break;
+    if (ins.keyword === "ARG") for (const [name, value] of globalArgs(ins.args)) args.set(name, value);
+  }
+  return args;
+}
+
+/** `ARG A=1 B` → [["A", "1"], ["B", undefined]]; a quoted default loses its quotes. */
+function globalArgs(args: string): [string, string | undefined][] {
+  return args.split(/\s+/).map((word) => {
+    const equals = word.indexOf("=");
+    if (equals === -1) return [word, undefined];
+    return [word.slice(0, equals), word.slice(equals + 1).replace(/^"(.*)"$/, "$1")];
+  });
+}
+
+/** `$NAME` and `${NAME}` replaced by the ARGs' values; a name without an ARG or a default is an error, as Docker leaves it empty. */
+function expandArgs(value: string, args: Map<string, string | undefined>, file: string, line: number): string {
+  return value.replace(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g, (_, braced: string | undefined, bare: string | undefined) => {
+    const name = braced ?? bare ?? "";
+    const resolved = args.get(name);
+    if (resolved === undefined) throw new DockerfileSyntaxError(file, line, `${name} has no ARG with a default before the first FROM`);
+    return resolved;
+  });
 }
 
 /** `registry/repo:tag@sha256:…` → its parts (a port in the registry is not a tag). */

@@ -10,7 +10,7 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { copyPaths, npmWorkspaces, parseDockerfile, parseImageReference, parseInstructions, type Stage } from "./dockerfile.js";
+import { copyPaths, npmWorkspaces, parseDockerfile, parseGlobalArgs, parseImageReference, parseInstructions, type Stage } from "./dockerfile.js";
 import { packageName, productionClosure, withoutDependency, type PackageLock } from "./closure.js";
 
 const run = promisify(execFile);
@@ -27,8 +27,15 @@ function makefileImages(): Map<string, string> {
 const images = makefileImages();
 const dockerfiles = [...images].map(([name, dir]) => {
   const file = path.join(dir, "Dockerfile");
-  return { name, dir, file, stages: parseDockerfile(readFileSync(path.join(root, file), "utf8"), file) };
+  const text = readFileSync(path.join(root, file), "utf8");
+  return { name, dir, file, text, stages: parseDockerfile(text, file), args: parseGlobalArgs(text, file) };
 });
+
+/** The offline stand-ins' Dockerfiles (test/kind/base-images.sh builds them; not Dockerfiles of live360's own images). */
+const standInDir = "test/kind/base-images";
+const standInDockerfiles = readdirSync(path.join(root, standInDir))
+  .filter((f) => f.endsWith(".Dockerfile"))
+  .map((f) => ({ file: path.join(standInDir, f) }));
 
 /** Every Dockerfile in the repository (outside dependencies and build output). */
 function findDockerfiles(dir: string, found: string[] = []): string[] {
@@ -86,6 +93,36 @@ describe("Dockerfiles", () => {
   test("every Node stage uses one base, so the build stage is shared and the images upgrade together", () => {
     const nodeBases = new Set(dockerfiles.flatMap(({ stages }) => stages.map((s) => s.base).filter((b) => b.startsWith("node:"))));
     expect(nodeBases.size).toBe(1);
+  });
+
+  test.each(dockerfiles)("$file: no syntax directive, which makes BuildKit fetch its frontend image from a registry", ({ text }) => {
+    expect(text.split("\n").filter((line) => /^#\s*syntax\s*=/i.test(line))).toEqual([]);
+  });
+
+  // Builds without a container registry swap in local stand-ins through these arguments (test/kind/images.sh).
+  test.each(dockerfiles)("$file: every base is a build argument defaulting to its pinned image, and the final stage never builds on NODE_BUILD_IMAGE", ({ stages, args }) => {
+    const names = new Set<string>();
+    for (const stage of stages) {
+      if (!names.has(stage.from)) expect({ from: stage.from }).toEqual({ from: expect.stringMatching(/^\$\{[A-Z]+(_BUILD)?_IMAGE\}$/) });
+      if (stage.name) names.add(stage.name);
+    }
+    // What a local build adds to the build stages (a proxy's CA) must not reach the image live360 ships.
+    expect(args.get("NODE_BUILD_IMAGE")).toBe("${NODE_IMAGE}");
+    expect(args.get("NODE_IMAGE")).toMatch(/^node:[^@]+@sha256:/);
+    const [final, ...others] = [...stages].reverse() as [Stage, ...Stage[]];
+    expect(final.from).not.toBe("${NODE_BUILD_IMAGE}");
+    for (const stage of others) expect({ stage: stage.name, from: stage.from }).toEqual({ stage: stage.name, from: "${NODE_BUILD_IMAGE}" });
+    // The label names the base the image was actually built on.
+    const baseArg = final.from.slice(2, -1);
+    expect(instructionsOf(final, "ARG").map((ins) => ins.args)).toContain(baseArg);
+    expect(instructionsOf(final, "LABEL").map((ins) => ins.args).join(" ")).toContain(`org.opencontainers.image.base.name="\${${baseArg}}"`);
+  });
+
+  test("test/kind/base-images.sh prints a stand-in for every base argument the Dockerfiles use", () => {
+    const printed = [...readFileSync(path.join(root, "test/kind/base-images.sh"), "utf8").matchAll(/^echo "([A-Z0-9_]+)=/gm)].map((m) => m[1]);
+    const used = new Set(dockerfiles.flatMap(({ stages }) => stages.map((s) => /^\$\{(.+)\}$/.exec(s.from)?.[1]).filter((a) => a !== undefined)));
+    expect([...used].filter((arg) => !printed.includes(arg))).toEqual([]);
+    expect(printed).toEqual(expect.arrayContaining(["S3_IMAGE", "SQS_IMAGE"]));
   });
 
   test.each(dockerfiles)("$file: runs as a numeric non-root user, without HEALTHCHECK, with OCI labels", ({ name, stages }) => {
@@ -220,7 +257,7 @@ describe("hadolint", () => {
     hadolint = (await run("bash", [path.join(root, "test/images/hadolint.sh")])).stdout.trim();
   }, 300_000);
 
-  test.each(dockerfiles)("$file: no findings (ignores only inline, with their reason)", async ({ file }) => {
+  test.each([...dockerfiles, ...standInDockerfiles])("$file: no findings (ignores only inline, with their reason)", async ({ file }) => {
     const result = await run(hadolint, ["--no-color", "--failure-threshold", "style", file], { cwd: root }).catch((err: { stdout: string }) => err);
     expect(result.stdout).toBe("");
   });
@@ -236,6 +273,14 @@ describe("Dockerfile reader", () => {
     expect(stages[1]?.instructions[0]).toMatchObject({ keyword: "COPY", flags: { from: "build" }, args: "/x /y" });
     expect(parseImageReference("registry:5000/team/app:1.2.3@sha256:ab")).toEqual({ repository: "registry:5000/team/app", tag: "1.2.3", digest: "sha256:ab" });
     expect(npmWorkspaces("npm ci --omit=dev -w @a/b --workspace=@c/d")).toEqual(["@a/b", "@c/d"]);
+  });
+
+  test("FROM takes the defaults of the ARGs before the first FROM, which may use earlier ones", () => {
+    const text = ["ARG BASE=a:1@sha256:ab", 'ARG BUILD_BASE=${BASE} OTHER="b:2"', "FROM ${BUILD_BASE} AS build", "ARG LATER=c:3", "FROM $OTHER", "ARG BASE"].join("\n");
+    expect(parseDockerfile(text).map((s) => [s.from, s.base])).toEqual([["${BUILD_BASE}", "a:1@sha256:ab"], ["$OTHER", "b:2"]]);
+    expect([...parseGlobalArgs(text)]).toEqual([["BASE", "a:1@sha256:ab"], ["BUILD_BASE", "${BASE}"], ["OTHER", "b:2"]]);
+    expect(() => parseDockerfile("ARG BASE\nFROM ${BASE}", "args/Dockerfile")).toThrow("args/Dockerfile:2: BASE has no ARG with a default before the first FROM");
+    expect(() => parseDockerfile("FROM a:1\nARG LATE=b:2\nFROM ${LATE}", "late/Dockerfile")).toThrow("late/Dockerfile:3: LATE has no ARG with a default");
   });
 
   test("malformed files are errors with file and line", () => {

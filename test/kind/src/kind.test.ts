@@ -1,9 +1,9 @@
 /**
- * The kind recipe cannot run here (no Docker engine), so it is checked by construction: its
- * scripts pass shellcheck, its manifests and the example the operator tests apply are accepted by a
- * real Kubernetes 1.34 API server (server-side dry-run), and the ports, labels, images and
- * versions that tie kind-config.yaml, lib.sh, the manifests and the rest of the repository together
- * agree.
+ * Fast checks of the kind recipe, before `make test` runs it for real (test/kind/test.sh and the
+ * end-to-end suite e2e.kind.ts): its scripts pass shellcheck, its manifests and the example the
+ * scripts apply are accepted by a real Kubernetes 1.34 API server (server-side dry-run), and the
+ * ports, labels, images and versions that tie kind-config.yaml, lib.sh, the manifests and the rest
+ * of the repository together agree.
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { execFile } from "node:child_process";
@@ -32,7 +32,7 @@ function libValue(name: string): string {
 describe("scripts", () => {
   test("every script is shellcheck-clean (sources followed)", async () => {
     const scripts = readdirSync(kindDir).filter((f) => f.endsWith(".sh")).sort();
-    expect(scripts).toEqual(["down.sh", "e2e.sh", "lib.sh", "up.sh"]);
+    expect(scripts).toEqual(expect.arrayContaining(["docker.sh", "down.sh", "e2e.sh", "lib.sh", "test.sh", "up.sh"]));
     const result = await run("shellcheck", ["--external-sources", "--severity=style", ...scripts], { cwd: kindDir }).catch(
       (err: NodeJS.ErrnoException & { stdout?: string }) => {
         if (err.code === "ENOENT") throw new Error("shellcheck is not installed: run `make system-deps` (Debian package shellcheck)");
@@ -157,6 +157,21 @@ describe("manifests against a real API server (server-side dry-run)", () => {
   test("examples/liveevent.yaml is accepted in the kind namespace", async () => {
     const { stdout } = await dryRun("examples/liveevent.yaml", "--namespace", namespace);
     expect(stdout).toContain("liveevent.live360.io/demo serverside-applied (server dry run)");
+  });
+
+  test("the example with small-nodes.json merged in (what up.sh applies on small nodes) is accepted", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "live360-kind-"));
+    try {
+      const { stdout: patched } = await run(kubectl, [
+        "patch", "--local", "-f", path.join(root, "examples/liveevent.yaml"), "--type", "merge", "-p", read("test/kind/small-nodes.json"), "-o", "yaml",
+      ]);
+      expect(patched).toContain("size: 640x320");
+      await writeFile(path.join(dir, "liveevent.yaml"), patched);
+      const { stdout } = await run(kubectl, ["--kubeconfig", cluster.kubeconfig, "apply", "--dry-run=server", "--server-side", "--namespace", namespace, "-f", path.join(dir, "liveevent.yaml")]);
+      expect(stdout).toContain("liveevent.live360.io/demo serverside-applied (server dry run)");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test("the EKS variant of the example (eks-infra/examples) is accepted too", async () => {

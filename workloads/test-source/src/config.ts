@@ -2,8 +2,11 @@ import { ConfigError, integerInRange, matching, nonEmptyString, numberInRange } 
 
 /** Everything the test source needs, fully resolved; build it with resolveTestSourceConfig. */
 export interface TestSourceConfig {
-  /** Where to publish, e.g. `rtmp://127.0.0.1:1935/live/test`. */
-  url: string;
+  /**
+   * Where to publish, e.g. `rtmp://127.0.0.1:1935/live/test`; several URLs (a primary and a
+   * backup origin) get the same encoder output, as from an encoder with a backup ingest.
+   */
+  urls: string[];
   /** Equirectangular frames are twice as wide as they are tall. */
   width: number;
   height: number;
@@ -25,9 +28,9 @@ export interface TestSourceConfig {
   reconnectMaxDelayMs: number;
 }
 
-export type TestSourceInput = Partial<TestSourceConfig> & Pick<TestSourceConfig, "url">;
+export type TestSourceInput = Partial<TestSourceConfig> & Pick<TestSourceConfig, "urls">;
 
-export const DEFAULT_TEST_SOURCE_CONFIG: Omit<TestSourceConfig, "url"> = {
+export const DEFAULT_TEST_SOURCE_CONFIG: Omit<TestSourceConfig, "urls"> = {
   width: 1920,
   height: 960,
   fps: 30,
@@ -42,6 +45,8 @@ export const DEFAULT_TEST_SOURCE_CONFIG: Omit<TestSourceConfig, "url"> = {
 };
 
 const RTMP_URL = /^rtmps?:\/\/[^/\s:]+(:\d{1,5})?\/[^/\s]+\/[^\s]+$/;
+/** A primary and a backup need two; every URL is one more upload of the whole stream, so few are allowed. */
+export const MAX_TEST_SOURCE_URLS = 4;
 const SIZE = /^(\d{2,5})x(\d{2,5})$/;
 
 /** Parses `--size 1920x960`; the ratio and range are checked by resolveTestSourceConfig. */
@@ -62,7 +67,7 @@ export function parseBitrateKbps(field: string, raw: string): number {
 export function resolveTestSourceConfig(input: TestSourceInput): TestSourceConfig {
   const merged = { ...DEFAULT_TEST_SOURCE_CONFIG, ...stripUndefined(input) } as TestSourceConfig;
   const config: TestSourceConfig = {
-    url: matching("url (--url)", merged.url, RTMP_URL, "give an RTMP URL with an application and a stream, e.g. rtmp://127.0.0.1:1935/live/test"),
+    urls: resolveUrls(merged.urls),
     width: integerInRange("width (--size)", merged.width, 64, 7680),
     height: integerInRange("height (--size)", merged.height, 32, 3840),
     fps: numberInRange("fps (--fps)", merged.fps, 1, 120),
@@ -88,6 +93,22 @@ export function resolveTestSourceConfig(input: TestSourceInput): TestSourceConfi
     throw new ConfigError("reconnectMaxDelayMs", config.reconnectMaxDelayMs, `use at least reconnectInitialDelayMs (${config.reconnectInitialDelayMs})`);
   }
   return config;
+}
+
+function resolveUrls(urls: unknown): string[] {
+  if (!Array.isArray(urls) || urls.length === 0) {
+    throw new ConfigError("urls (--url)", urls, "give at least one RTMP URL, e.g. rtmp://127.0.0.1:1935/live/test");
+  }
+  if (urls.length > MAX_TEST_SOURCE_URLS) {
+    throw new ConfigError("urls (--url)", urls, `give at most ${MAX_TEST_SOURCE_URLS} URLs: the stream is uploaded once per URL`);
+  }
+  const checked = urls.map((url: unknown) =>
+    matching("url (--url)", url, RTMP_URL, "give an RTMP URL with an application and a stream, e.g. rtmp://127.0.0.1:1935/live/test"),
+  );
+  // A receiver keeps one publisher per stream, so the second connection would only be refused.
+  const duplicate = checked.find((url, i) => checked.indexOf(url) !== i);
+  if (duplicate !== undefined) throw new ConfigError("url (--url)", duplicate, "give each URL once");
+  return checked;
 }
 
 /** Frames from one keyframe to the next: the interval rounded to whole frames (29.97 fps × 2 s → 60). */

@@ -8,8 +8,8 @@ export interface TextOverlay {
   firstFrameNumber: number;
 }
 
-/** Where the encoded stream goes: the receiver, or nowhere (a quick check of the arguments). */
-export type Target = { kind: "rtmp"; url: string; seconds: number | undefined } | { kind: "null"; frames: number };
+/** Where the encoded stream goes: the receivers, or nowhere (a quick check of the arguments). */
+export type Target = { kind: "rtmp"; urls: readonly string[]; seconds: number | undefined } | { kind: "null"; frames: number };
 
 /**
  * Where each viewing direction sits in an equirectangular frame, as a fraction of its width:
@@ -74,7 +74,8 @@ export function patternGraph(config: TestSourceConfig, overlay: TextOverlay | un
  * The FFmpeg command. x264 `veryfast` without `zerolatency` (a realistic encoder keeps its
  * lookahead), but with a fixed GOP: a keyframe exactly every interval, no scene-cut
  * keyframes, and a fixed two-B-frame pattern without pyramid, so what origins receive is
- * predictable from run to run.
+ * predictable from run to run. Several URLs get one encode: the tee muxer sends the same
+ * packets to each, so their origins cut the same segments.
  */
 export function buildTestSourceArgs(config: TestSourceConfig, overlay: TextOverlay | undefined, target: Target): string[] {
   const gop = keyframeIntervalFrames(config);
@@ -103,6 +104,36 @@ export function buildTestSourceArgs(config: TestSourceConfig, overlay: TextOverl
     .opt("-ac", 2);
   if (target.kind === "null") return args.opt("-frames:v", target.frames).opt("-f", "null").output("-").build();
   if (target.seconds !== undefined) args.opt("-t", target.seconds.toFixed(3));
-  // RTMP is not seekable: without this the FLV muxer warns at the end that it cannot go back.
-  return args.opt("-flvflags", "no_duration_filesize").opt("-f", "flv").output(target.url).build();
+  if (target.urls.length === 1) return args.opt("-flvflags", FLV_FLAGS).opt("-f", "flv").output(target.urls[0]!).build();
+  return args
+    // A reconnected output starts over with an FLV header made from the streams' parameters,
+    // which hold the codecs' configuration only when it is global: without it the output gets
+    // no usable AVC sequence header (an origin made no segments of it).
+    .opt("-flags:v", "+global_header")
+    .opt("-flags:a", "+global_header")
+    .opt("-f", "tee")
+    .opt("-use_fifo", 1)
+    .opt("-fifo_options", TEE_FIFO_OPTIONS)
+    .output(target.urls.map(teeOutput).join("|"))
+    .build();
+}
+
+/** RTMP is not seekable: without this the FLV muxer warns at the end that it cannot go back. */
+const FLV_FLAGS = "no_duration_filesize";
+
+/**
+ * Options of the fifo the tee puts in front of every output, so each output connects, fails
+ * and reconnects on its own thread: an unreachable receiver is retried every second and
+ * resumes at a keyframe, while its packets are dropped instead of holding up the encoder and
+ * the other outputs.
+ */
+const TEE_FIFO_OPTIONS = "attempt_recovery=1:recover_any_error=1:restart_with_keyframe=1:drop_pkts_on_overflow=1:recovery_wait_time=1";
+
+/**
+ * One output of the tee muxer: FLV as for a single URL, and a failure that leaves the others
+ * publishing. The tee splits its list with FFmpeg's tokenizer, where `\`, `'` and `|` are
+ * special, so those are escaped; everything after the `]` of the options is the URL verbatim.
+ */
+export function teeOutput(url: string): string {
+  return `[f=flv:flvflags=${FLV_FLAGS}:onfail=ignore]${url.replace(/[\\'|]/g, "\\$&")}`;
 }

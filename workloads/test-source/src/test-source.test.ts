@@ -3,7 +3,7 @@ import { rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { createLogger, parseFrameRate, probe, resolveBinary } from "@live360/core";
-import { freePort, keyframeTimes, tempDir, waitFor } from "@live360/testkit";
+import { freePort, keyframeTimes, tempDir, videoFrameHashes, waitFor } from "@live360/testkit";
 import { startTestSource, type TestSource, type TestSourceOutcome } from "./test-source.js";
 
 const quiet = createLogger("test", { level: "error" });
@@ -11,20 +11,27 @@ const quiet = createLogger("test", { level: "error" });
 /**
  * A real RTMP server for one publish: `ffmpeg -listen 1` accepts a publisher and stores
  * exactly what arrives, and exits when the publisher leaves. Killing it is "the origin went away".
+ * Its warnings include one for a publisher whose stream name differs from the one it listens for.
  */
 class RtmpReceiver {
   readonly exited: Promise<number | null>;
+  private stderr = "";
   private constructor(
     readonly process: ChildProcess,
     readonly file: string,
   ) {
     this.exited = new Promise((resolve) => process.once("close", (code) => resolve(code)));
+    process.stderr!.on("data", (d: Buffer) => (this.stderr += d.toString()));
   }
 
   static async listen(url: string, file: string): Promise<RtmpReceiver> {
     const ffmpeg = await resolveBinary("ffmpeg");
-    const args = ["-hide_banner", "-loglevel", "error", "-listen", "1", "-i", url, "-map", "0", "-c", "copy", "-f", "flv", file];
-    return new RtmpReceiver(spawn(ffmpeg.path, args, { stdio: "ignore" }), file);
+    const args = ["-hide_banner", "-loglevel", "warning", "-listen", "1", "-i", url, "-map", "0", "-c", "copy", "-f", "flv", file];
+    return new RtmpReceiver(spawn(ffmpeg.path, args, { stdio: ["ignore", "ignore", "pipe"] }), file);
+  }
+
+  warnings(): string {
+    return this.stderr;
   }
 
   kill(): Promise<number | null> {
@@ -63,7 +70,7 @@ describe("test source publishing to a real RTMP receiver", () => {
     const receiver = await RtmpReceiver.listen(url, path.join(dir, "duration.flv"));
     receivers.push(receiver);
     const source = await startTestSource(
-      { url, width: 640, height: 320, fps: 25, keyframeIntervalSeconds: 1, videoBitrateKbps: 800, durationSeconds: 4 },
+      { urls: [url], width: 640, height: 320, fps: 25, keyframeIntervalSeconds: 1, videoBitrateKbps: 800, durationSeconds: 4 },
       { logger: quiet },
     );
     sources.push(source);
@@ -95,7 +102,7 @@ describe("test source publishing to a real RTMP receiver", () => {
     const first = await RtmpReceiver.listen(url, path.join(dir, "first.flv"));
     receivers.push(first);
     const source = await startTestSource(
-      { url, width: 320, height: 160, fps: 15, videoBitrateKbps: 300, reconnectInitialDelayMs: 200, reconnectMaxDelayMs: 1000 },
+      { urls: [url], width: 320, height: 160, fps: 15, videoBitrateKbps: 300, reconnectInitialDelayMs: 200, reconnectMaxDelayMs: 1000 },
       { logger: quiet },
     );
     sources.push(source);
@@ -128,6 +135,51 @@ describe("test source publishing to a real RTMP receiver", () => {
     expect(video).toMatchObject({ codec_name: "h264", width: 320, height: 160 });
   }, 180_000);
 
+  test("several URLs: one encode reaches each receiver, URLs with the tee's special characters intact, and each ends cleanly", async () => {
+    // The tee splits its outputs at `|` and unescapes `\` and `'`: sent as they are, these URLs
+    // would be cut in two or lose characters, and the receivers would warn of an unexpected stream.
+    const urls = [`rtmp://127.0.0.1:${await freePort()}/live/a|b'c`, `rtmp://127.0.0.1:${await freePort()}/live/[d]\\e`];
+    const both = await Promise.all(urls.map((url, i) => RtmpReceiver.listen(url, path.join(dir, `tee-${i}.flv`))));
+    receivers.push(...both);
+    const source = await startTestSource(
+      { urls, width: 320, height: 160, fps: 15, keyframeIntervalSeconds: 1, videoBitrateKbps: 300, durationSeconds: 3 },
+      { logger: quiet },
+    );
+    sources.push(source);
+    await expect(source.done).resolves.toEqual({ reason: "duration" });
+    for (const receiver of both) {
+      await expect(receiver.exited).resolves.toBe(0);
+      expect(receiver.warnings()).not.toMatch(/Unexpected stream/);
+      const info = await probe(receiver.file);
+      expect(info.streams.find((s) => s.codec_type === "video")).toMatchObject({ codec_name: "h264", width: 320, height: 160 });
+      expect(Number(info.format.duration)).toBeGreaterThan(2.5);
+    }
+    expect(source.reconnects).toBe(0);
+  }, 120_000);
+
+  test("several URLs: keeps encoding while no receiver is up, and one that comes up later gets a decodable stream", async () => {
+    const urls = [`rtmp://127.0.0.1:${await freePort()}/live/test`, `rtmp://127.0.0.1:${await freePort()}/live/test`];
+    const source = await startTestSource({ urls, width: 320, height: 160, fps: 15, keyframeIntervalSeconds: 1, videoBitrateKbps: 300 }, { logger: quiet });
+    sources.push(source);
+    const disconnects: Error[] = [];
+    source.on("disconnected", (error) => disconnects.push(error));
+    await waitFor("frames encoded with no receiver up", () => source.framesSent >= 30, { timeoutMs: 60_000 });
+
+    const late = await RtmpReceiver.listen(urls[1]!, path.join(dir, "late.flv"));
+    receivers.push(late);
+    const framesAtListen = source.framesSent;
+    await waitFor("three more seconds of frames", () => source.framesSent >= framesAtListen + 45, { timeoutMs: 60_000 });
+    await source.close();
+    await expect(late.exited).resolves.toBe(0);
+    const info = await probe(late.file);
+    expect(info.streams.find((s) => s.codec_type === "video")).toMatchObject({ codec_name: "h264", width: 320, height: 160 });
+    expect(info.streams.find((s) => s.codec_type === "audio")).toMatchObject({ codec_name: "aac" });
+    expect((await videoFrameHashes(late.file)).length).toBeGreaterThanOrEqual(15);
+    // The unreachable receivers were FFmpeg's own business: it never exited, so nothing restarted it.
+    expect(disconnects).toEqual([]);
+    expect(source.reconnects).toBe(0);
+  }, 120_000);
+
   test("without its font it warns and publishes the pattern without text", async () => {
     const url = `rtmp://127.0.0.1:${await freePort()}/live/test`;
     const receiver = await RtmpReceiver.listen(url, path.join(dir, "nofont.flv"));
@@ -135,7 +187,7 @@ describe("test source publishing to a real RTMP receiver", () => {
     const lines: string[] = [];
     const logger = createLogger("test", { level: "warn", sink: (line) => lines.push(line) });
     const source = await startTestSource(
-      { url, width: 320, height: 160, fps: 15, durationSeconds: 2, fontFile: path.join(dir, "missing-font.ttf") },
+      { urls: [url], width: 320, height: 160, fps: 15, durationSeconds: 2, fontFile: path.join(dir, "missing-font.ttf") },
       { logger },
     );
     sources.push(source);

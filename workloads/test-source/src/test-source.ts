@@ -20,11 +20,20 @@ export type TestSourceOutcome =
   | { reason: "closed" }
   | { reason: "failed"; error: Error };
 
+/**
+ * The events follow FFmpeg. With one URL, FFmpeg connects before it reports progress and exits
+ * when the receiver goes away, so they tell about the receiver. With several, every URL has a
+ * fifo that connects and reconnects it within FFmpeg (not seen here) while FFmpeg encodes
+ * whether any receiver is reachable or none, so they tell about the encoder only.
+ */
 export interface TestSourceEvents {
-  /** FFmpeg is connected and sending (first start or after a reconnect). */
+  /**
+   * FFmpeg is sending (first start or after a restart): to the receiver, with one URL; to
+   * each receiver that is reachable, with several.
+   */
   publishing: [pid: number];
   progress: [FfmpegProgress];
-  /** The receiver went away, or could not be reached; a reconnect follows. */
+  /** FFmpeg stopped or could not start (one URL: the receiver went away or is unreachable); a restart follows. */
   disconnected: [error: Error];
   reconnecting: [attempt: number, delayMs: number];
   /** Emitted once, with the same outcome `done` resolves to. */
@@ -34,6 +43,17 @@ export interface TestSourceEvents {
 export interface TestSourceOptions {
   logger?: Logger;
 }
+
+/** What the log says of FFmpeg's events; TestSourceEvents tells why several URLs differ. */
+const LOG_MESSAGES = {
+  one: { started: "publishing", died: "lost the receiver", startupfailure: "cannot reach the receiver", restarting: "reconnecting" },
+  several: {
+    started: "publishing to each url while it is reachable",
+    died: "ffmpeg died",
+    startupfailure: "ffmpeg failed to start",
+    restarting: "restarting ffmpeg",
+  },
+} as const;
 
 /** FFmpeg needs a moment after `-t` runs out to flush its encoders and say goodbye. */
 const DURATION_FLUSH_MS = 5000;
@@ -50,6 +70,9 @@ export class TestSource extends TypedEmitter<TestSourceEvents> {
   private closePromise: Promise<void> | undefined;
   private framesBeforeThisConnection = 0;
   private framesThisConnection = 0;
+  private readonly messages: (typeof LOG_MESSAGES)[keyof typeof LOG_MESSAGES];
+  /** Where it publishes, as log fields: `url` alone as ever, `urls` when there are several. */
+  private readonly destination: { url: string } | { urls: string[] };
 
   constructor(
     readonly config: TestSourceConfig,
@@ -60,6 +83,8 @@ export class TestSource extends TypedEmitter<TestSourceEvents> {
     super();
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     this.deadline = config.durationSeconds === undefined ? undefined : Date.now() + config.durationSeconds * 1000;
+    this.messages = config.urls.length === 1 ? LOG_MESSAGES.one : LOG_MESSAGES.several;
+    this.destination = destinationFields(config);
     this.supervisor = new FfmpegSupervisor({
       name: "test-source",
       binary: ffmpeg,
@@ -77,7 +102,10 @@ export class TestSource extends TypedEmitter<TestSourceEvents> {
     this.wire();
   }
 
-  /** Frames delivered so far, over every connection. */
+  /**
+   * Frames sent so far, over every FFmpeg run; with several URLs, frames encoded, each sent to
+   * the URLs that were connected at the time.
+   */
   get framesSent(): number {
     return this.framesBeforeThisConnection + this.framesThisConnection;
   }
@@ -103,13 +131,13 @@ export class TestSource extends TypedEmitter<TestSourceEvents> {
     const overlay: TextOverlay | undefined = this.overlayFont ? { fontFile: this.overlayFont, firstFrameNumber: this.framesSent } : undefined;
     // After a reconnect only what is left of the duration is published.
     const seconds = this.deadline === undefined ? undefined : Math.max(0.1, (this.deadline - Date.now()) / 1000);
-    return buildTestSourceArgs(this.config, overlay, { kind: "rtmp", url: this.config.url, seconds });
+    return buildTestSourceArgs(this.config, overlay, { kind: "rtmp", urls: this.config.urls, seconds });
   }
 
   private wire(): void {
     const sup = this.supervisor;
     sup.on("started", (pid) => {
-      this.log.info("publishing", { url: this.config.url, pid, reconnects: sup.restarts });
+      this.log.info(this.messages.started, { ...this.destination, pid, reconnects: sup.restarts });
       this.emit("publishing", pid);
     });
     sup.on("progress", (progress) => {
@@ -119,15 +147,15 @@ export class TestSource extends TypedEmitter<TestSourceEvents> {
     sup.on("died", (error) => {
       this.framesBeforeThisConnection += this.framesThisConnection;
       this.framesThisConnection = 0;
-      this.log.warn("lost the receiver", { url: this.config.url, error });
+      this.log.warn(this.messages.died, { ...this.destination, error });
       this.emit("disconnected", error);
     });
     sup.on("startupfailure", (error) => {
-      this.log.warn("cannot reach the receiver", { url: this.config.url, error });
+      this.log.warn(this.messages.startupfailure, { ...this.destination, error });
       this.emit("disconnected", error);
     });
     sup.on("restarting", (attempt, delayMs) => {
-      this.log.info("reconnecting", { url: this.config.url, attempt, delayMs });
+      this.log.info(this.messages.restarting, { ...this.destination, attempt, delayMs });
       this.emit("reconnecting", attempt, delayMs);
     });
     sup.on("exited", () => {
@@ -150,6 +178,10 @@ export class TestSource extends TypedEmitter<TestSourceEvents> {
     });
     return this.closePromise;
   }
+}
+
+function destinationFields(config: TestSourceConfig): { url: string } | { urls: string[] } {
+  return config.urls.length === 1 ? { url: config.urls[0]! } : { urls: config.urls };
 }
 
 /**
@@ -191,7 +223,7 @@ export async function startTestSource(input: TestSourceInput, options: TestSourc
   const source = new TestSource(config, ffmpeg, font, log);
   source.start();
   log.info("test source started", {
-    url: config.url,
+    ...destinationFields(config),
     size: `${config.width}x${config.height}`,
     fps: config.fps,
     videoBitrateKbps: config.videoBitrateKbps,

@@ -40,6 +40,9 @@ const toleration = schema.object("Lets pods run on nodes with a matching taint (
     .optional(),
 });
 
+/** Labels one nodeSelector may name. */
+export const MAX_NODE_SELECTOR_LABELS = 16;
+
 export const CAPACITY_TYPES = ["spot", "onDemand"] as const;
 export type CapacityType = (typeof CAPACITY_TYPES)[number];
 
@@ -53,7 +56,7 @@ export const placementFields = (capacityDefault: CapacityType, preferenceReason:
     .default(capacityDefault),
   nodeSelector: schema
     .map("Node labels the pods require (added to the operator's own placement rules).", schema.string("Label value.", { maxLength: 63 }), {
-      maxProperties: 16,
+      maxProperties: MAX_NODE_SELECTOR_LABELS,
     })
     .optional(),
   tolerations: schema

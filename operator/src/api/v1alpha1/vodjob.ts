@@ -20,6 +20,10 @@ export const VOD_JOB = {
 /** A Job's name becomes the `batch.kubernetes.io/job-name` label of its pods, and label values stop at 63. */
 export const MAX_VOD_JOB_NAME_LENGTH = 63;
 
+/** Bounds of spec.activeDeadlineSeconds and spec.ttlSecondsAfterFinished, which the operator's defaults for queue-made VodJobs keep to as well. */
+export const ACTIVE_DEADLINE_SECONDS = { minimum: 60, maximum: 604800 } as const;
+export const TTL_SECONDS_AFTER_FINISHED = { minimum: 0, maximum: 2592000 } as const;
+
 const S3_URL = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+$/;
 
 export const vodJobSpec = schema
@@ -50,10 +54,10 @@ export const vodJobSpec = schema
       .integer("Failed attempts allowed before the job fails (a Spot interruption does not count as an attempt).", { minimum: 0, maximum: 10 })
       .default(3),
     activeDeadlineSeconds: schema
-      .integer("Upper bound for one attempt's run time; unset means no bound.", { minimum: 60, maximum: 604800 })
+      .integer("Upper bound for one attempt's run time; unset means no bound.", ACTIVE_DEADLINE_SECONDS)
       .optional(),
     ttlSecondsAfterFinished: schema
-      .integer("How long the finished Job and its pods are kept for inspection (the VodJob itself stays).", { minimum: 0, maximum: 2592000 })
+      .integer("How long the finished Job and its pods are kept for inspection (the VodJob itself stays).", TTL_SECONDS_AFTER_FINISHED)
       .default(86400),
     ...placementFields("spot", "A Spot interruption costs one retry of the transcode, never the recording."),
     resources: resources("Compute for the worker container: transcoding is CPU-bound and scales with cores.").default({

@@ -13,6 +13,7 @@ import {
   type AccessLogTarget,
   type EdgeConfig,
 } from "@live360/edge";
+import { collect } from "./flags.js";
 import { closeOnSignal } from "./lifecycle.js";
 
 /** Raw flag values as commander hands them over (strings until validated). */
@@ -32,8 +33,6 @@ interface EdgeFlags {
   shutdownGrace: string;
   printConfig?: string | true;
 }
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 function edgeConfigFromFlags(flags: EdgeFlags): EdgeConfig {
   return resolveEdgeConfig({

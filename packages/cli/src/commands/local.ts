@@ -150,7 +150,7 @@ export function localCommand(): Command {
       if (flags.testSource) {
         testSource = await startTestSource(
           {
-            url: `rtmp://127.0.0.1:${config.rtmpPort}/live/${TEST_STREAM}`,
+            urls: [`rtmp://127.0.0.1:${config.rtmpPort}/live/${TEST_STREAM}`],
             width: size.width,
             height: size.height,
             // The encoder's keyframe interval sets the segment length: match the preset.

@@ -12,6 +12,7 @@ import {
   type OriginConfig,
   type OriginOptions,
 } from "@live360/origin";
+import { collect } from "./flags.js";
 
 /** Raw flag values as commander hands them over (strings until validated). */
 export interface OriginFlags extends ServiceEndpointFlags {
@@ -54,7 +55,7 @@ export function addOriginOptions(command: Command): Command {
     .option(
       "--peer <url>",
       "another origin of the same event (repeatable): a starting stream takes its segment numbers from a peer that has it, so an edge failing over finds the same names",
-      (value: string, previous: string[]) => [...previous, value],
+      collect,
       [] as string[],
     )
     .option("--wait-for-peers", "wait up to one segment for a peer that has the stream but has not numbered it yet (the backup origin)")

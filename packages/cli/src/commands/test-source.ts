@@ -2,16 +2,18 @@ import { Command } from "commander";
 import { parseNumberFlag } from "@live360/core";
 import {
   DEFAULT_TEST_SOURCE_CONFIG as D,
+  MAX_TEST_SOURCE_URLS,
   parseBitrateKbps,
   parseSize,
   startTestSource,
   type TestSourceInput,
 } from "@live360/test-source";
+import { collect } from "./flags.js";
 import { closeOnSignal } from "./lifecycle.js";
 
 /** Raw flag values as commander hands them over (strings until validated). */
 interface TestSourceFlags {
-  url: string;
+  url: string[];
   size: string;
   fps: string;
   bitrate: string;
@@ -22,7 +24,7 @@ interface TestSourceFlags {
 
 export function testSourceConfigFromFlags(flags: TestSourceFlags): TestSourceInput {
   return {
-    url: flags.url,
+    urls: flags.url,
     ...parseSize("size (--size)", flags.size),
     fps: parseNumberFlag("fps (--fps)", flags.fps),
     videoBitrateKbps: parseBitrateKbps("videoBitrateKbps (--bitrate)", flags.bitrate),
@@ -37,7 +39,11 @@ export function testSourceCommand(): Command {
     .description(
       "publish a 360 test pattern over RTMP: 2:1 equirectangular grid with FRONT/RIGHT/BACK/LEFT labels, burned-in UTC timecode (ms) and frame counter, 1 kHz tone; H.264 + AAC in real time, reconnecting if the receiver goes away",
     )
-    .requiredOption("--url <rtmp-url>", "where to publish, e.g. rtmp://127.0.0.1:1935/live/test")
+    .requiredOption(
+      "--url <rtmp-url>",
+      `where to publish, e.g. rtmp://127.0.0.1:1935/live/test; repeatable (up to ${MAX_TEST_SOURCE_URLS}) for a primary and a backup origin: each gets the same encoded stream and reconnects on its own`,
+      collect,
+    )
     .option("--size <WxH>", "frame size, 2:1 equirectangular", `${D.width}x${D.height}`)
     .option("--fps <n>", "frames per second", String(D.fps))
     .option("--bitrate <rate>", "H.264 bitrate in kbit/s (5000, 5000k) or Mbit/s (5M)", `${D.videoBitrateKbps}k`)
