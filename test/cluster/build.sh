@@ -3,9 +3,15 @@
 #   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl  (k8s.io/kubernetes)
 #   etcd                                                              (go.etcd.io/etcd/server/v3)
 #   kwok, plus its default node/pod stages                            (sigs.k8s.io/kwok)
+# `build.sh node` builds what a kind node image needs instead (test/kind/node-image/build.sh):
+#   the control plane and etcd above, plus kubelet, kubeadm, kube-proxy (k8s.io/kubernetes), no kwok.
 # Each component is rebuilt only when its stamp file is missing, so a second run takes seconds.
 # Prints the bin directory on stdout; progress goes to stderr.
 set -euo pipefail
+case "${1:-}" in
+  "" | node) ;;
+  *) echo "usage: build.sh [node]" >&2; exit 1 ;;
+esac
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=versions.env
 source "$here/versions.env"
@@ -54,6 +60,19 @@ build_kubernetes() {
   } >"$src/go.mod"
   grep -q "k8s.io/client-go => k8s.io/client-go $staging" "$src/go.mod" \
     || { log "found no staging replace lines in $gomod"; exit 1; }
+  build_kubernetes_commands kubernetes-out \
+    k8s.io/kubernetes/cmd/kube-apiserver \
+    k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler \
+    k8s.io/kubernetes/cmd/kubectl
+  touch "$stamp"
+}
+
+# build_kubernetes_commands <scratch dir name> <package>...: builds commands of k8s.io/kubernetes from
+# the wrapper module build_kubernetes writes, into the bin directory.
+build_kubernetes_commands() {
+  local out="$root/src/$1" minor="${KUBERNETES_VERSION#v1.}"
+  shift
   # Same version stamps as Kubernetes' own build (hack/lib/version.sh), so `kubectl version`
   # and the API server's /version report the real release instead of v0.0.0-master.
   local ldflags="-s -w" pkg
@@ -61,14 +80,21 @@ build_kubernetes() {
     ldflags+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=${minor%%.*}"
     ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
   done
-  local out="$root/src/kubernetes-out"
   rm -rf "$out" && mkdir -p "$out"
-  (cd "$src" && GOFLAGS="-mod=mod" gobuild -ldflags "$ldflags" -o "$out/" \
-    k8s.io/kubernetes/cmd/kube-apiserver \
-    k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kube-scheduler \
-    k8s.io/kubernetes/cmd/kubectl)
+  (cd "$root/src/kubernetes" && GOFLAGS="-mod=mod" gobuild -ldflags "$ldflags" -o "$out/" "$@")
   mv -f "$out"/* "$bin/" && rmdir "$out"
+}
+
+# The node agents, for kind node images; same wrapper module, so the control plane's module
+# downloads and build cache are reused.
+build_node() {
+  local stamp="$bin/.node-$KUBERNETES_VERSION"
+  [ -e "$stamp" ] && return 0
+  log "building kubelet, kubeadm and kube-proxy $KUBERNETES_VERSION (first run only)"
+  build_kubernetes_commands node-out \
+    k8s.io/kubernetes/cmd/kubelet \
+    k8s.io/kubernetes/cmd/kubeadm \
+    k8s.io/kubernetes/cmd/kube-proxy
   touch "$stamp"
 }
 
@@ -124,5 +150,5 @@ build_kwok() {
 
 build_kubernetes
 build_etcd
-build_kwok
+if [ "${1:-}" = node ]; then build_node; else build_kwok; fi
 echo "$bin"

@@ -31,8 +31,11 @@ function libValue(name: string): string {
 
 describe("scripts", () => {
   test("every script is shellcheck-clean (sources followed)", async () => {
-    const scripts = readdirSync(kindDir).filter((f) => f.endsWith(".sh")).sort();
-    expect(scripts).toEqual(expect.arrayContaining(["docker.sh", "down.sh", "e2e.sh", "lib.sh", "test.sh", "up.sh"]));
+    const top = readdirSync(kindDir).filter((f) => f.endsWith(".sh")).sort();
+    expect(top).toEqual(expect.arrayContaining(["docker.sh", "down.sh", "e2e.sh", "lib.sh", "test.sh", "up.sh"]));
+    const nodeImage = readdirSync(path.join(kindDir, "node-image")).filter((f) => f.endsWith(".sh")).map((f) => `node-image/${f}`);
+    expect(nodeImage).toContain("node-image/build.sh");
+    const scripts = [...top, ...nodeImage];
     const result = await run("shellcheck", ["--external-sources", "--severity=style", ...scripts], { cwd: kindDir }).catch(
       (err: NodeJS.ErrnoException & { stdout?: string }) => {
         if (err.code === "ENOENT") throw new Error("shellcheck is not installed: run `make system-deps` (Debian package shellcheck)");
