@@ -56,11 +56,11 @@ install_engine() {
 }
 
 start() {
+  if ours_running; then print_env; return 0; fi
   if [ -z "${LIVE360_OWN_DOCKER:-}" ] && docker info >/dev/null 2>&1; then
     log "using the Docker engine already running ($(docker info --format '{{.Name}} {{.ServerVersion}}'))"
     return 0
   fi
-  if ours_running; then print_env; return 0; fi
   install_engine
   mkdir -p "$run/bin" "$cache/docker"
   ln -sf /usr/bin/docker "$run/bin/docker"

@@ -46,8 +46,6 @@ built="$(make --no-print-directory -C "$root" images REGISTRY="$REGISTRY")"
 S3_IMAGE="$(sed -n 's/^S3_IMAGE=//p' <<<"$built")"
 SQS_IMAGE="$(sed -n 's/^SQS_IMAGE=//p' <<<"$built")"
 images=()
-# Upstream, the nodes pull the stand-ins' pinned images themselves; offline they are loaded.
-[ "$LIVE360_IMAGE_SOURCE" = upstream ] || images+=("$S3_IMAGE" "$SQS_IMAGE")
 for image in "${IMAGES[@]}"; do images+=("$REGISTRY/$image:$VERSION"); done
 # One archive for all: layers the images share are saved and imported once. Only the workers run
 # live360's pods (the control plane is tainted), so only they get the images.
@@ -56,6 +54,12 @@ archive="$(mktemp "${TMPDIR:-/tmp}/live360-kind-images.XXXXXX.tar")"
 trap 'rm -f "$archive"' EXIT
 docker save -o "$archive" "${images[@]}"
 kind load image-archive --name "$CLUSTER" --nodes "$workers" "$archive"
+# The S3 and SQS stand-ins run on the control plane (manifests/services.yaml). Upstream, it pulls
+# their pinned images itself; offline they are loaded.
+if [ "$LIVE360_IMAGE_SOURCE" = local ]; then
+  docker save -o "$archive" "$S3_IMAGE" "$SQS_IMAGE"
+  kind load image-archive --name "$CLUSTER" --nodes "$CLUSTER-control-plane" "$archive"
+fi
 
 log "installing metrics-server (the edge's HPA scales on CPU)"
 kubectl apply -f "$here/manifests/metrics-server.yaml" >/dev/null

@@ -83,6 +83,15 @@ describe("chooseActiveOrigin", () => {
     expect(chooseActiveOrigin([origin("primary", { ready: false }), origin("backup", { ready: false })])).toBe("primary");
     expect(chooseActiveOrigin([origin("primary", { ready: false })])).toBe("primary");
   });
+
+  test("once on the backup, fails back only to a primary known to be live", () => {
+    const back = (primary: boolean | undefined) => chooseActiveOrigin([origin("primary", { publishing: primary }), origin("backup", { publishing: true })], "backup");
+    expect(back(undefined)).toBe("backup");
+    expect(back(false)).toBe("backup");
+    expect(back(true)).toBe("primary");
+    // Nobody live on the backup: nothing to hold on to.
+    expect(chooseActiveOrigin([origin("primary", { publishing: undefined }), origin("backup", { publishing: false })], "backup")).toBe("primary");
+  });
 });
 
 describe("computeStatus", () => {
@@ -155,7 +164,20 @@ describe("computeStatus", () => {
     expect(condition(lost, "Degraded")).toMatchObject({ reason: "OriginNotReady" });
   });
 
-  test("a single origin is never Degraded, and a missing recording target is explained", () => {
+  test("every edge pod gone after start-up is Degraded (EdgeNotReady), not Pending; so is a lost single origin", () => {
+    const live = computeStatus(liveEvent(), observation({ origins: [origin("primary", { publishing: true }), origin("backup", { publishing: true })] }), T0);
+    expect(live.phase).toBe("Live");
+    const noEdge = computeStatus(liveEvent({}, live), observation({ edge: { readyReplicas: 0 }, origins: [origin("primary", { publishing: true }), origin("backup", { publishing: true })] }), T1);
+    expect(noEdge.phase).toBe("Degraded");
+    expect(condition(noEdge, "Degraded")).toMatchObject({ status: "True", reason: "EdgeNotReady" });
+    const single = liveEvent({ origin: { redundancy: "single" } });
+    const up = computeStatus(single, observation({ origins: [origin("primary", { publishing: true })] }), T0);
+    const lost = computeStatus(liveEvent({ origin: { redundancy: "single" } }, up), observation({ origins: [origin("primary", { ready: false })] }), T1);
+    expect(lost.phase).toBe("Degraded");
+    expect(condition(lost, "Degraded")).toMatchObject({ status: "True", reason: "OriginNotReady" });
+  });
+
+  test("a healthy single origin is not Degraded, and a missing recording target is explained", () => {
     const event = liveEvent({ origin: { redundancy: "single" } });
     const status = computeStatus(event, observation({ origins: [origin("primary")], recording: "noTarget" }), T0);
     expect(status.phase).toBe("Ready");

@@ -90,13 +90,17 @@ function originProblem(o: OriginObservation): { reason: string; message: string 
 /**
  * The origin the edge should serve from: the primary while it is usable and live (or nobody is
  * live anywhere); the backup when the primary is unusable or only the backup has the stream.
+ * Once on the backup, the event fails back only to a primary known to be live: a primary pod that
+ * has just become ready (its /stat not read yet, its encoder not reconnected) would otherwise flip
+ * the event to the primary and straight back, each flip an Event (seen on a real cluster).
  */
-export function chooseActiveOrigin(origins: readonly OriginObservation[]): ActiveOrigin {
+export function chooseActiveOrigin(origins: readonly OriginObservation[], current?: ActiveOrigin): ActiveOrigin {
   const primary = origins.find((o) => o.role === "primary");
   const backup = origins.find((o) => o.role === "backup");
   if (!backup || !usable(backup)) return "primary";
   if (!primary || !usable(primary)) return "backup";
-  return primary.publishing === false && backup.publishing === true ? "backup" : "primary";
+  if (backup.publishing !== true) return "primary";
+  return primary.publishing === false || (current === "backup" && primary.publishing !== true) ? "backup" : "primary";
 }
 
 /** RFC 3339 with seconds, as metav1.Time serializes. */
@@ -110,10 +114,13 @@ export function computeStatus(event: LiveEvent, observation: LiveEventObservatio
   const generation = event.metadata.generation ?? 0;
   const { origins, edge } = observation;
   const redundant = event.spec.origin.redundancy === "primaryBackup";
-  const activeOrigin = chooseActiveOrigin(origins);
+  const activeOrigin = chooseActiveOrigin(origins, previous?.activeOrigin);
   const active = origins.find((o) => o.role === activeOrigin);
-  const problems = origins.map(originProblem).filter((p) => p !== undefined);
   const edgeReady = (edge?.readyReplicas ?? 0) >= 1;
+  const problems = [
+    ...origins.map(originProblem).filter((p) => p !== undefined),
+    ...(edgeReady ? [] : [{ reason: "EdgeNotReady", message: edge ? "no edge pod is ready" : "the edge Deployment is gone" }]),
+  ];
   const publishing = active?.publishing;
   const wasPublishing = previousCondition(previous, "Publishing");
   const ended = publishing === false && (wasPublishing?.status === "True" || wasPublishing?.reason === "PublisherGone");
@@ -121,9 +128,13 @@ export function computeStatus(event: LiveEvent, observation: LiveEventObservatio
   const startingUp = previous?.phase === undefined || previous.phase === "Pending";
   // An origin still starting (no node problem) keeps a new event Pending rather than Degraded.
   const stillStarting = startingUp && origins.some((o) => !o.ready && o.nodeProblem === undefined);
+  const serving = active !== undefined && usable(active) && edgeReady;
   let phase: LiveEventPhase;
-  if (!active || !usable(active) || !edgeReady || stillStarting) phase = "Pending";
-  else if (redundant && problems.length > 0) phase = "Degraded";
+  if (startingUp && (!serving || stillStarting)) phase = "Pending";
+  // After start-up, losing what serves viewers (both origins, the only one, or every edge pod)
+  // is Degraded with the reason, not back to Pending (a drain of a node with the edge pods on it
+  // read as Pending on a real cluster, as if the event had never started).
+  else if (!serving || (redundant && problems.length > 0)) phase = "Degraded";
   else if (publishing === true) phase = "Live";
   else if (ended) phase = "Ended";
   else phase = "Ready";
@@ -164,8 +175,10 @@ export function computeStatus(event: LiveEvent, observation: LiveEventObservatio
     Degraded:
       phase === "Degraded"
         ? { status: "True", reason: problems[0]!.reason, message: problems.map((p) => p.message).join("; ") }
-        : redundant
-          ? { status: "False", reason: phase === "Pending" ? "NotReady" : "Redundant", message: phase === "Pending" ? "the event is not ready yet" : "primary and backup origins are both usable" }
+        : phase === "Pending"
+          ? { status: "False", reason: "NotReady", message: "the event is not ready yet" }
+          : redundant
+          ? { status: "False", reason: "Redundant", message: "primary and backup origins are both usable" }
           : { status: "False", reason: "SingleOrigin", message: "origin.redundancy is single: there is no backup to lose" },
   };
 
