@@ -268,4 +268,19 @@ describe("live360 test-source feeding a primary and a backup origin", () => {
     expect((await streamStat(backup))?.publisher.sessionId).toBe(sessionBefore);
     expect(ffmpegRuns(source)).toEqual({ publishing: 1, restarts: 0 });
   }, 240_000);
+
+  test("after the restart a segment both origins list carries the same timestamps on both: a player can switch between them", async () => {
+    const [onPrimary, onBackup] = [(await pollPlaylist(primary)).playlist!, (await pollPlaylist(backup)).playlist!];
+    const common = onPrimary.segments.filter((segment) => onBackup.segments.includes(segment));
+    expect(common.length).toBeGreaterThanOrEqual(1);
+    const segment = common.at(-1)!;
+    const videoStart = async (origin: OriginProcess) =>
+      Number((await probe(`${origin.http}/hls/${STREAM}/source/${segment}`)).streams.find((s) => s.codec_type === "video")?.start_time);
+    const [primaryStart, backupStart] = [await videoStart(primary), await videoStart(backup)];
+    expect(primaryStart).toBeGreaterThan(0);
+    // The same instants, to a frame: the restarted primary did not start a timeline of its own
+    // (before -copyts the two were apart by the time the primary was away). One frame of 15 fps
+    // is the residual measured when one origin joined late and the other restarted.
+    expect(Math.abs(primaryStart - backupStart)).toBeLessThanOrEqual(1 / 15 + 0.001);
+  }, 60_000);
 });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "@jest/globals";
 import { parseLadder } from "@live360/core";
-import { buildLiveHlsArgs, segmentNumberAt, type LiveHlsPlan } from "./hls-command.js";
+import { TIMELINE_OFFSET_SECONDS, buildLiveHlsArgs, segmentNumberAt, type LiveHlsPlan } from "./hls-command.js";
 
 const plan = (over: Partial<LiveHlsPlan> = {}): LiveHlsPlan => ({
   outputDir: "/data/hls/test",
@@ -36,6 +36,13 @@ describe("live HLS command", () => {
     expect(valueOf(args, "-var_stream_map")).toBe("v:0,a:0,name:source v:1,a:1,name:240p v:2,a:2,name:160p");
     expect(valueOf(args, "-hls_flags")).toBe("delete_segments+independent_segments+program_date_time+temp_file");
     expect(args.at(-1)).toBe("/data/hls/test/%v/index.m3u8");
+  });
+
+  test("the output keeps the encoder's timestamps, offset so that no origin shifts them on its own", () => {
+    const args = buildLiveHlsArgs(plan());
+    expect(args.indexOf("-copyts")).toBeGreaterThanOrEqual(0);
+    expect(args.indexOf("-copyts")).toBeLessThan(args.indexOf("pipe:0"));
+    expect(valueOf(args, "-output_ts_offset")).toBe(String(TIMELINE_OFFSET_SECONDS));
   });
 
   test("segments are numbered by the wall clock, one number per segment duration", () => {

@@ -47,10 +47,27 @@ export { SEGMENT_PATTERN, VARIANT_PLAYLIST };
  * and players switch rungs cleanly. Without an H.264 source there is nothing to align with,
  * so every rung is keyframed on the segment clock instead.
  */
+/** Added to the encoder's timestamps in every origin's output (see buildLiveHlsArgs). */
+export const TIMELINE_OFFSET_SECONDS = 10;
+
 export function buildLiveHlsArgs(plan: LiveHlsPlan): string[] {
   // Encoded frames keep the source's timestamps (no CFR duplication or dropping), so transcoded
   // keyframes land on exactly the copied rung's instants and segment cuts match (hlsCutThreshold).
-  const args = baseArgs().opt("-f", "flv").input("pipe:0").opt("-vsync", "passthrough");
+  //
+  // -copyts: the output timeline is the encoder's. An encoder feeding the primary and the backup
+  // sends both the same timestamps, and keeps its clock when one of them comes back, so segment N
+  // carries the same timestamps on either origin even after one restarted. Without it each FFmpeg
+  // starts its own timeline at its start, and a player switched from the backup to a restarted
+  // primary (same segment names, other timestamps) stalls (seen on a real cluster, issue #12).
+  // The 10 s offset keeps a stream that starts at 0 (whose first B-frame DTS is just below 0)
+  // clear of FFmpeg's shift to non-negative timestamps, which only the origin that saw the start
+  // would apply: measured, it put a restarted primary one frame off its peer.
+  const args = baseArgs()
+    .opt("-copyts")
+    .opt("-f", "flv")
+    .input("pipe:0")
+    .opt("-vsync", "passthrough")
+    .opt("-output_ts_offset", TIMELINE_OFFSET_SECONDS);
   const ordered = orderedRenditions(plan);
   const isCopied = (r: Rendition): boolean => r.passthrough && plan.sourceIsH264;
   const encoded = ordered.filter((r) => !isCopied(r));

@@ -13,6 +13,8 @@ export interface ProbedStream {
   r_frame_rate?: string;
   bit_rate?: string;
   duration?: string;
+  /** Seconds, the stream's first presentation timestamp. */
+  start_time?: string;
 }
 
 export interface ProbeResult {
