@@ -19,6 +19,7 @@ import { Cleanup, freePort, getText, inspectVodAsset, launchChromium, listKeys, 
 import { PLAYER_DIST, readCanvas, requireBuiltPlayer, screenshot, snapshot, waitForPlayback } from "@live360/player/test/harness.js";
 import { readWatch, resetWatch, watchPlayback, type PlaybackWatch } from "@live360/player/test/playback-watch.js";
 import {
+  CLUSTER,
   EDGE_URL,
   EVENT,
   NAMESPACE,
@@ -412,7 +413,7 @@ describe("live360 on kind", () => {
     const [, bucket, prefix] = match!;
     // The in-cluster S3 stand-in, reached the way a user would: a port-forward.
     const port = await freePort();
-    const forward = cleanup.add(startProcess("kubectl", ["--context", `kind-${process.env.LIVE360_KIND_CLUSTER ?? "live360"}`, "-n", NAMESPACE, "port-forward", "svc/s3", `${port}:7070`]), (p) => p.stop());
+    const forward = cleanup.add(startProcess("kubectl", ["--context", `kind-${CLUSTER}`, "-n", NAMESPACE, "port-forward", "svc/s3", `${port}:7070`]), (p) => p.stop());
     await forward.waitForOutput(/Forwarding from/, 30_000);
     const keys = await kubectlJson<{ data: Record<string, string> }>(["get", "secret", "live360-aws-credentials"]);
     const decode = (k: string): string => Buffer.from(keys.data[k]!, "base64").toString("utf8");
