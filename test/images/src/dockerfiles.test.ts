@@ -50,10 +50,13 @@ function findDockerfiles(dir: string, found: string[] = []): string[] {
 const finalStage = (stages: Stage[]): Stage => stages.at(-1) as Stage;
 const instructionsOf = (stage: Stage, keyword: string) => stage.instructions.filter((ins) => ins.keyword === keyword);
 
-/** Where a stage's files come from: WORKDIR + `COPY . .` makes it a copy of the build context. */
+/**
+ * Where a stage's files come from: WORKDIR + `COPY . .` makes it a copy of the build context, and
+ * so does copying in the manifests stage's package files (the context's package.json files and lockfile).
+ */
 function contextRoot(stage: Stage): string | undefined {
   const workdir = instructionsOf(stage, "WORKDIR").at(0)?.args;
-  const copiesContext = stage.instructions.some((ins) => ins.keyword === "COPY" && !ins.flags.from && ins.args === ". .");
+  const copiesContext = stage.instructions.some((ins) => ins.keyword === "COPY" && (ins.flags.from === undefined ? ins.args === ". ." : ins.flags.from === "manifests" && ins.args === "/manifests ./"));
   return workdir && copiesContext ? workdir : undefined;
 }
 
@@ -161,6 +164,18 @@ describe("Dockerfiles", () => {
         }
       }
     }
+  });
+
+  test.each(dockerfiles)("$file: npm ci runs on the package files alone, before any source is copied (a source change keeps it cached)", ({ stages }) => {
+    const installing = stages.filter((s) => s.instructions.some((i) => i.keyword === "RUN" && /\bnpm ci\b/.test(i.args)));
+    expect(installing.length).toBeGreaterThan(0);
+    for (const stage of installing) {
+      const install = stage.instructions.findIndex((i) => i.keyword === "RUN" && /\bnpm ci\b/.test(i.args));
+      const copies = stage.instructions.slice(0, install).filter((i) => i.keyword === "COPY").map((i) => `${i.flags.from ?? "context"}: ${i.args}`);
+      expect({ stage: stage.name, copies }).toEqual({ stage: stage.name, copies: ["manifests: /manifests ./"] });
+    }
+    const manifests = stages.find((s) => s.name === "manifests");
+    expect(manifests?.instructions.filter((i) => i.keyword === "RUN").map((i) => i.args).join(" ")).toMatch(/-name package\.json -o -name package-lock\.json/);
   });
 
   test(".dockerignore keeps host dependencies and build output out of the build context", () => {
