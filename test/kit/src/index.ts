@@ -16,3 +16,4 @@ export * from "./vod-asset.js";
 export * from "./cluster.js";
 export * from "./kube.js";
 export * from "./origin-process.js";
+export * from "./rtmp-client.js";

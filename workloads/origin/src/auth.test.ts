@@ -1,6 +1,6 @@
 import { describe, expect, test } from "@jest/globals";
 import { ConfigError } from "@live360/core";
-import { decidePublish, parsePublishKeys } from "./auth.js";
+import { REFUSAL_EXPLANATIONS, decidePublish, parsePublishKeys, type RefusalReason } from "./auth.js";
 
 const request = (over: Partial<Parameters<typeof decidePublish>[0]> = {}) => ({
   sessionId: "s1",
@@ -23,13 +23,13 @@ describe("publish policy", () => {
     [{ stream: "-leading-dash" }, "invalid-stream-name"],
     [{ stream: "a".repeat(64) }, "invalid-stream-name"],
   ])("refuses %p with %s", (over, reason) => {
-    expect(decidePublish(request(over), undefined, open)).toEqual({ accept: false, reason });
+    expect(decidePublish(request(over), undefined, open)).toEqual({ accept: false, reason, code: "NetStream.Publish.BadName", description: REFUSAL_EXPLANATIONS[reason as RefusalReason] });
   });
 
   test("checks keys: missing, wrong, other stream's, right", () => {
     const keys = new Map([["event-1", "s3cret"], ["other", "x"]]);
     expect(decidePublish(request(), keys, open)).toMatchObject({ reason: "missing-key" });
-    expect(decidePublish(request({ key: "nope" }), keys, open)).toMatchObject({ reason: "wrong-key" });
+    expect(decidePublish(request({ key: "nope" }), keys, open)).toMatchObject({ reason: "wrong-key", code: "NetStream.Publish.Rejected" });
     expect(decidePublish(request({ key: "x" }), keys, open)).toMatchObject({ reason: "wrong-key" });
     expect(decidePublish(request({ stream: "unlisted", key: "s3cret" }), keys, open)).toMatchObject({ reason: "wrong-key" });
     expect(decidePublish(request({ key: "s3cret" }), keys, open)).toEqual({ accept: true });

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { ConfigError, isValidStreamName } from "@live360/core";
-import type { PublishDecision, PublishRequest } from "./nms.js";
+import type { PublishDecision, PublishRequest, RejectCode } from "./nms.js";
 
 /** Refusal reasons double as metric labels, so they form a closed set. */
 export type RefusalReason =
@@ -19,6 +19,16 @@ export const REFUSAL_EXPLANATIONS: Record<RefusalReason, string> = {
   "wrong-key": "the publish key is wrong",
   "already-publishing": "another publisher is live on this stream; the first one keeps it",
   "shutting-down": "the origin is shutting down; publish to the other origin",
+};
+
+/** The RTMP `onStatus` code each refusal is sent with: a name problem, or a refusal of a valid name. */
+const REFUSAL_CODES: Record<RefusalReason, RejectCode> = {
+  "invalid-app": "NetStream.Publish.BadName",
+  "invalid-stream-name": "NetStream.Publish.BadName",
+  "already-publishing": "NetStream.Publish.BadName",
+  "missing-key": "NetStream.Publish.Rejected",
+  "wrong-key": "NetStream.Publish.Rejected",
+  "shutting-down": "NetStream.Publish.Rejected",
 };
 
 /**
@@ -67,7 +77,7 @@ export function decidePublish(
   keys: ReadonlyMap<string, string> | undefined,
   state: { draining: boolean; isLive: (stream: string) => boolean },
 ): PublishDecision & { reason?: RefusalReason } {
-  const refuse = (reason: RefusalReason) => ({ accept: false as const, reason });
+  const refuse = (reason: RefusalReason) => ({ accept: false as const, reason, code: REFUSAL_CODES[reason], description: REFUSAL_EXPLANATIONS[reason] });
   if (state.draining) return refuse("shutting-down");
   if (request.app !== "live") return refuse("invalid-app");
   if (!isValidStreamName(request.stream)) return refuse("invalid-stream-name");

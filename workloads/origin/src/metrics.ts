@@ -5,6 +5,7 @@ export interface OriginMetrics {
   registry: Registry;
   publishAccepted: Counter<string>;
   publishRefused: Counter<"reason">;
+  streamErrors: Counter<"reason">;
   streamsLive: Gauge<string>;
   ffmpegRestarts: Counter<"stream">;
   ffmpegSpeed: Gauge<"stream">;
@@ -24,6 +25,12 @@ export function createOriginMetrics(): OriginMetrics {
     publishRefused: new Counter({
       name: "live360_origin_publish_refused_total",
       help: "Publishes refused, by reason",
+      labelNames: ["reason"],
+      registers,
+    }),
+    streamErrors: new Counter({
+      name: "live360_origin_stream_errors_total",
+      help: "Accepted publishes the origin ended, by reason (protocol-error, invalid-video-header, unsupported-video-codec, no-video, no-keyframe)",
       labelNames: ["reason"],
       registers,
     }),
@@ -48,7 +55,7 @@ export function createOriginMetrics(): OriginMetrics {
     }),
     recordings: new Counter({
       name: "live360_origin_recordings_total",
-      help: "Recordings finished, by result (delivered, failed)",
+      help: "Recordings finished, by result (delivered, failed, discarded: a refused stream's)",
       labelNames: ["result"],
       registers,
     }),

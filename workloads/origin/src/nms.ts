@@ -6,7 +6,12 @@
  * - `donePublish` is delayed by a 30 s reconnect grace, so the end of a publish is taken from
  *   the publisher's socket closing instead;
  * - EADDRINUSE calls `process.exit`, so the listen-error handler is replaced before `run()`;
- * - all state is module-global (one server per process), so only one ingest may exist at once.
+ * - all state is module-global (one server per process), so only one ingest may exist at once;
+ * - its RTMP parser trusts what a client sends (`new URL(tcUrl)`, reads past short messages) and
+ *   throws from the socket's data handler, which would take the whole process down: every
+ *   session's parsing runs inside a handler that ends only that connection (`ProtocolError`);
+ * - a refused publish only saw a TCP reset: it now gets an RTMP `onStatus` error with the reason,
+ *   the way encoders (FFmpeg's "Server error: …", OBS's log) display it.
  */
 import { createRequire } from "node:module";
 import type { Socket } from "node:net";
@@ -17,6 +22,10 @@ const require = createRequire(import.meta.url);
 /** The fields of an NMS session that live360 reads. */
 interface NmsSession {
   id: string;
+  /** The session's RTMP protocol state (absent for sessions of other protocols). */
+  rtmp?: { streamId: number; sendStatusMessage(streamId: number, level: string, code: string, description: string): void };
+  onData?: (data: Buffer) => void;
+  run(): void;
   ip: string;
   protocol: string;
   isPublisher: boolean;
@@ -42,11 +51,16 @@ interface NmsBroadcast {
 
 interface NmsContext {
   broadcasts: Map<string, NmsBroadcast>;
+  sessions: Map<string, NmsSession>;
   eventEmitter: import("node:events").EventEmitter;
 }
 
 interface NmsServer {
-  rtmpServer: { handleListenError: (name: string, port: number) => (err: NodeJS.ErrnoException) => void; tcpServer?: { listening: boolean; once(e: "listening", l: () => void): void } };
+  rtmpServer: {
+    handleListenError: (name: string, port: number) => (err: NodeJS.ErrnoException) => void;
+    tcpServer?: import("node:net").Server;
+    _sockets: Set<Socket>;
+  };
   run(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -56,6 +70,7 @@ type BaseSessionClass = new () => NmsSession & { sendBuffer: (b: Buffer) => void
 const NodeMediaServer = require("node-media-server") as new (config: object) => NmsServer;
 const context = require("node-media-server/src/core/context.js") as NmsContext;
 const BaseSession = require("node-media-server/src/session/base_session.js") as BaseSessionClass;
+const RtmpSession = require("node-media-server/src/session/rtmp_session.js") as new (socket: Socket) => NmsSession;
 const nmsLogger = require("node-media-server/src/core/logger.js") as { log: (message: string, level?: string) => void };
 const { parseH264Sps } = require("node-media-server/src/protocol/sps_info.js") as {
   parseH264Sps: (sps: Buffer) => { width: number; height: number };
@@ -82,6 +97,8 @@ export interface Publisher extends PublishRequest {
   bytesReceived(): number;
   /** Disconnects the publisher (admin drop, shutdown). */
   disconnect(): void;
+  /** Tells the publisher why over RTMP (an `onStatus` error), then disconnects it. */
+  reject(description: string): void;
   /**
    * Attaches a media tap that receives FLV tags; returns a detach function. The first tap also
    * gets every tag since the publish was accepted.
@@ -89,14 +106,47 @@ export interface Publisher extends PublishRequest {
   attach(tap: Tap): () => void;
 }
 
+/** A client's bytes broke the RTMP layer; only its connection was closed. */
+export interface ProtocolError {
+  remoteAddress: string;
+  /** The stream it published, if it got that far. */
+  stream: string | undefined;
+  error: Error;
+}
+
 export interface IngestEvents {
+  protocolerror: [ProtocolError];
   /** A publish was accepted; media follows. */
   publish: [Publisher];
   /** The publisher's connection closed (immediately, not after NMS's 30 s grace). */
   unpublish: [Publisher];
 }
 
-export type PublishDecision = { accept: true } | { accept: false; reason: string };
+export type PublishDecision = { accept: true } | { accept: false; reason: string; code: RejectCode; description: string };
+
+/** The `onStatus` codes a refused publisher is sent (the ones RTMP servers use for these cases). */
+export type RejectCode = "NetStream.Publish.BadName" | "NetStream.Publish.Rejected";
+
+/** Time a rejected publisher gets to read its `onStatus` before the socket is destroyed. */
+const REJECT_LINGER_MS = 1000;
+
+/**
+ * Sends an RTMP `onStatus` error and closes the connection: no byte the client sends after this
+ * is parsed, and the socket is destroyed if the client does not close its side in time.
+ */
+function rejectSession(session: NmsSession, code: RejectCode, description: string): void {
+  const socket = session.socket;
+  if (!socket || socket.destroyed) return;
+  if (session.onData) socket.removeListener("data", session.onData);
+  socket.removeAllListeners("data");
+  try {
+    session.rtmp?.sendStatusMessage(session.rtmp.streamId, "error", code, description);
+  } catch {
+    // The status is a courtesy; the connection is closed either way.
+  }
+  socket.end();
+  setTimeout(() => socket.destroy(), REJECT_LINGER_MS).unref();
+}
 
 let instanceActive = false;
 
@@ -135,6 +185,54 @@ export class RtmpIngest extends TypedEmitter<IngestEvents> {
     });
     // NMS's event emitter is module-global and outlives a server: listeners are removed on stop.
     for (const [event, listener] of this.listeners) context.eventEmitter.on(event, listener);
+    this.containSessions();
+  }
+
+  /**
+   * Replaces NMS's connection handler with the same steps, but with each session's parsing
+   * inside a try/catch: whatever a client sends, a throw ends that connection (logged and
+   * counted through `protocolerror`) and never reaches the process.
+   */
+  private containSessions(): void {
+    const rtmpServer = this.server.rtmpServer;
+    const tcp = rtmpServer.tcpServer;
+    if (!tcp) return;
+    tcp.removeAllListeners("connection");
+    tcp.on("connection", (socket: Socket) => {
+      rtmpServer._sockets.add(socket);
+      socket.once("close", () => rtmpServer._sockets.delete(socket));
+      // A socket error (reset by the peer) is that connection's end, never an unhandled 'error'.
+      socket.on("error", () => socket.destroy());
+      let session: NmsSession;
+      try {
+        session = new RtmpSession(socket);
+        session.run();
+      } catch (error) {
+        this.onProtocolError(socket, undefined, error);
+        return;
+      }
+      context.sessions.set(session.id, session);
+      const parse = session.onData;
+      if (!parse) return;
+      socket.removeListener("data", parse);
+      socket.on("data", (data: Buffer) => {
+        try {
+          parse(data);
+        } catch (error) {
+          this.onProtocolError(socket, session, error);
+        }
+      });
+    });
+  }
+
+  private onProtocolError(socket: Socket, session: NmsSession | undefined, error: unknown): void {
+    socket.removeAllListeners("data");
+    socket.destroy();
+    this.emit("protocolerror", {
+      remoteAddress: `${socket.remoteAddress ?? "unknown"}:${socket.remotePort ?? 0}`,
+      stream: session?.streamName || undefined,
+      error: error instanceof Error ? error : new Error(String(error)),
+    });
   }
 
   private readonly listeners: ReadonlyArray<[string, (session: NmsSession) => void]> = [
@@ -174,8 +272,8 @@ export class RtmpIngest extends TypedEmitter<IngestEvents> {
     const decision = this.authorize(request);
     if (!decision.accept) {
       this.refused.add(session.id);
-      // destroy, not end: no further bytes of this publisher are parsed or broadcast.
-      session.socket?.destroy();
+      // No further bytes of this publisher are parsed or broadcast; it is told why first.
+      rejectSession(session, decision.code, decision.description);
     }
   }
 
@@ -204,8 +302,9 @@ export class RtmpIngest extends TypedEmitter<IngestEvents> {
       broadcast.postPlay(subscriber);
       return () => broadcast.donePlay(subscriber);
     };
-    const held = new HeldSubscription(subscribe, MAX_HELD_BYTES);
     const log = this.options.logger;
+    // A tap that throws (a bug in how live360 handles some input) ends this stream only.
+    const held = new HeldSubscription(subscribe, MAX_HELD_BYTES, (error) => this.onProtocolError(session.socket!, session, error));
     return {
       sessionId: session.id,
       app: session.streamApp,
@@ -215,6 +314,10 @@ export class RtmpIngest extends TypedEmitter<IngestEvents> {
       bytesReceived: () => session.inBytes,
       disconnect: () => {
         session.socket?.destroy();
+        held.releaseUnclaimed();
+      },
+      reject: (description) => {
+        rejectSession(session, "NetStream.Publish.Rejected", description);
         held.releaseUnclaimed();
       },
       attach: (tap) => {
@@ -240,15 +343,23 @@ class HeldSubscription {
   private heldBytes = 0;
   private tap: Tap | undefined;
   private claimed = false;
+  private failed = false;
   private readonly detach: () => void;
   droppedBytes = 0;
 
-  constructor(subscribe: (tap: Tap) => () => void, private readonly maxBytes: number) {
+  constructor(
+    subscribe: (tap: Tap) => () => void,
+    private readonly maxBytes: number,
+    private readonly onTapError: (error: unknown) => void,
+  ) {
     this.detach = subscribe((tag) => this.onTag(tag));
   }
 
   private onTag(tag: Buffer): void {
-    if (this.tap) return this.tap(tag);
+    if (this.tap) {
+      this.deliver(this.tap, tag);
+      return;
+    }
     if (this.heldBytes + tag.length > this.maxBytes) {
       this.droppedBytes += tag.length;
       return;
@@ -264,9 +375,22 @@ class HeldSubscription {
     const held = this.held;
     this.held = [];
     this.heldBytes = 0;
-    for (const tag of held) tap(tag);
+    for (const tag of held) if (!this.deliver(tap, tag)) break;
     this.tap = tap;
     return this.detach;
+  }
+
+  /** False when the tap threw: the stream is being ended, the rest is not delivered. */
+  private deliver(tap: Tap, tag: Buffer): boolean {
+    if (this.failed) return false;
+    try {
+      tap(tag);
+      return true;
+    } catch (error) {
+      this.failed = true;
+      this.onTapError(error);
+      return false;
+    }
   }
 
   /** Nobody will take the tags over (the stream's setup failed): drop them and unsubscribe. */

@@ -8,6 +8,7 @@ import { createOriginHttpServer, type OriginRoute } from "./http.js";
 import { createOriginMetrics, type OriginMetrics } from "./metrics.js";
 import { RtmpIngest, type Publisher } from "./nms.js";
 import { StreamPipeline, type StreamStats } from "./pipeline.js";
+import { STREAM_ERROR_EXPLANATIONS } from "./stream-errors.js";
 import {
   LocalDirectorySink,
   SourceRecorder,
@@ -83,6 +84,10 @@ export class Origin {
       },
     );
     this.ingest.on("publish", (publisher) => this.setUp(publisher));
+    this.ingest.on("protocolerror", ({ remoteAddress, stream, error }) => {
+      this.metrics.streamErrors.inc({ reason: "protocol-error" });
+      this.log.warn("RTMP connection closed: its bytes could not be parsed; other streams are unaffected", { remoteAddress, stream, error });
+    });
     this.ingest.on("unpublish", (publisher) => void this.onUnpublish(publisher));
     this.http = createOriginHttpServer({
       config,
@@ -152,7 +157,24 @@ export class Origin {
     const pipeline = new StreamPipeline(
       publisher,
       recorder,
-      { config: this.config, ffmpeg: this.ffmpeg, logger: this.log, metrics: this.metrics },
+      {
+        config: this.config,
+        ffmpeg: this.ffmpeg,
+        logger: this.log,
+        metrics: this.metrics,
+        onRefused: (refusal) => {
+          const why = STREAM_ERROR_EXPLANATIONS[refusal.reason];
+          this.metrics.streamErrors.inc({ reason: refusal.reason });
+          this.log.warn("stream refused: its media cannot make a ladder; publisher told why and disconnected", {
+            reason: refusal.reason,
+            why,
+            detail: refusal.detail,
+            stream: publisher.stream,
+            remoteAddress: publisher.remoteAddress,
+          });
+          publisher.reject(`${why} (${refusal.detail})`);
+        },
+      },
       continuing,
     );
     this.streams.set(publisher.stream, { pipeline, graceTimer: undefined, ending: undefined });
@@ -184,6 +206,13 @@ export class Origin {
   /** Ends playlists, then finalizes and hands off the recording; a failure keeps the raw file. */
   private async endPipeline(pipeline: StreamPipeline): Promise<void> {
     await pipeline.stop();
+    if (pipeline.refusal) {
+      // Media the ladder refused would only fail again in the VOD pipeline (and its dead-letter queue).
+      await rm(pipeline.recording.rawFile, { force: true });
+      this.metrics.recordings.inc({ result: "discarded" });
+      this.log.info("recording of a refused stream discarded", { stream: pipeline.stream, reason: pipeline.refusal.reason });
+      return;
+    }
     try {
       const finished = await finalizeRecording(
         pipeline.recording.rawFile,

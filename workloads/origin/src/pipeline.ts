@@ -8,19 +8,22 @@ import {
   type ResolvedBinary,
 } from "@live360/core";
 import type { OriginConfig } from "./config.js";
-import { FLV_FILE_HEADER, audioIsAac, classifyTag, videoInfoFromHeader, type VideoCodecInfo } from "./flv.js";
+import { FLV_FILE_HEADER, VideoHeaderError, audioIsAac, classifyTag, tagTimestampMs, videoCodecOf, videoInfoFromHeader, type VideoCodecInfo } from "./flv.js";
 import { buildLiveHlsArgs, orderedRenditions, type LiveHlsPlan } from "./hls-command.js";
 import { clockNumbering, decideNumbering, nextListedSegmentNumber, type NumberingDecision, type SegmentNumbering } from "./numbering.js";
 import { describeVariant, writeMasterPlaylist } from "./master.js";
 import type { OriginMetrics } from "./metrics.js";
 import type { Publisher } from "./nms.js";
 import type { SourceRecorder } from "./recording.js";
+import type { StreamRefusal } from "./stream-errors.js";
 
 export interface PipelineDeps {
   config: OriginConfig;
   ffmpeg: ResolvedBinary;
   logger: Logger;
   metrics: OriginMetrics;
+  /** The media cannot make a ladder: the origin tells the publisher why and ends the stream. */
+  onRefused: (refusal: StreamRefusal) => void;
 }
 
 /** What /stat reports for one stream. */
@@ -53,6 +56,14 @@ const MASTER_POLL_MS = 200;
  * wait at most this long, well under the time a segment waits for its closing keyframe.
  */
 const FEED_FLUSH_MS = 40;
+
+/**
+ * Media time a publish may send without what the ladder needs (video at all, a keyframe)
+ * before it is refused: a few segments, so a slow first keyframe is not mistaken for none.
+ */
+function missingMediaLimitMs(segmentSeconds: number): number {
+  return Math.max(6000, 3 * segmentSeconds * 1000);
+}
 
 /** Without H.264 there is no pass-through; a transcoded top rung gets a bitrate for its size. */
 function estimateBitrateKbps(width: number, height: number): number {
@@ -97,6 +108,12 @@ export class StreamPipeline {
   private readonly stopController = new AbortController();
   private stopPromise: Promise<void> | undefined;
   private ended = false;
+  /** Set when the media cannot make a ladder; later tags are ignored until the publisher is gone. */
+  refusal: StreamRefusal | undefined;
+  /** Media timestamps of the first audio and first video tag, and whether a keyframe came. */
+  private firstAudioMs: number | undefined;
+  private firstVideoMs: number | undefined;
+  private sawKeyframe = false;
 
   constructor(
     readonly publisher: Publisher,
@@ -116,8 +133,11 @@ export class StreamPipeline {
   }
 
   private onTag(tag: Buffer): void {
-    this.recordingBatch.push(tag);
+    if (this.refusal) return;
     const kind = classifyTag(tag);
+    const refusal = this.checkMedia(tag, kind);
+    if (refusal) return this.refuse(refusal);
+    this.recordingBatch.push(tag);
     const alreadyRunning = this.supervisor !== undefined;
     switch (kind) {
       case "metadata":
@@ -128,7 +148,6 @@ export class StreamPipeline {
         break;
       case "video-header":
         this.videoHeader = tag;
-        this.video = videoInfoFromHeader(tag);
         break;
       case "keyframe":
         this.framesInWindow += 1;
@@ -151,6 +170,48 @@ export class StreamPipeline {
     if (alreadyRunning) this.ladderBatch.push(tag);
     if (kind === "keyframe") this.flushBatches();
     else this.flushTimer ??= setTimeout(() => this.flushBatches(), FEED_FLUSH_MS);
+  }
+
+  /**
+   * What makes a publish unusable for the ladder, found as early as its media shows it: a
+   * malformed or non-H.264 sequence header, non-H.264 frames, audio without video, video
+   * without a keyframe. Records the H.264 header's codec info as a side effect.
+   */
+  private checkMedia(tag: Buffer, kind: ReturnType<typeof classifyTag>): StreamRefusal | undefined {
+    const timestamp = tagTimestampMs(tag);
+    if (kind === "video-header") {
+      try {
+        this.video = videoInfoFromHeader(tag);
+      } catch (err) {
+        if (err instanceof VideoHeaderError) return { reason: "invalid-video-header", detail: err.detail };
+        throw err;
+      }
+      if (this.video.codec !== "h264") return { reason: "unsupported-video-codec", detail: `the source is ${this.video.codec}` };
+      return undefined;
+    }
+    if (kind === "keyframe" || kind === "video") {
+      const codec = videoCodecOf(tag);
+      if (codec !== "h264") return { reason: "unsupported-video-codec", detail: `the source is ${codec ?? "unknown"}` };
+      this.firstVideoMs ??= timestamp;
+      if (kind === "keyframe") this.sawKeyframe = true;
+      const limit = missingMediaLimitMs(this.deps.config.segmentSeconds);
+      if (!this.sawKeyframe && timestamp - this.firstVideoMs > limit) return { reason: "no-keyframe", detail: `${Math.round(limit / 1000)} s of video without one` };
+    }
+    if (kind === "audio" || kind === "audio-header") {
+      this.firstAudioMs ??= timestamp;
+      const limit = missingMediaLimitMs(this.deps.config.segmentSeconds);
+      if (this.firstVideoMs === undefined && this.videoHeader === undefined && timestamp - this.firstAudioMs > limit) {
+        return { reason: "no-video", detail: `${Math.round(limit / 1000)} s of audio without video` };
+      }
+    }
+    return undefined;
+  }
+
+  private refuse(refusal: StreamRefusal): void {
+    this.refusal = refusal;
+    this.recordingBatch = [];
+    this.ladderBatch = [];
+    this.deps.onRefused(refusal);
   }
 
   private flushBatches(): void {

@@ -1,0 +1,240 @@
+/**
+ * Publishers no well-behaved encoder would be, against a real `live360 origin` process with a
+ * healthy FFmpeg-published stream beside them: malformed and foreign codec headers, audio-only
+ * media, a connect whose tcUrl is no URL, garbage chunks after a publish, absurd timestamps, and
+ * a seeded mutation run over a real session's tags. Each must end only its own connection, be
+ * told why over RTMP where it got as far as publishing, and be counted by reason; the origin
+ * process must survive and the healthy stream must keep producing segments.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import {
+  RtmpTestClient,
+  freePort,
+  getText,
+  makeTestClip,
+  publishFile,
+  readFlvTags,
+  sendFlvTags,
+  spawnPublisher,
+  startOriginProcess,
+  tempDir,
+  waitFor,
+  type FlvFileTag,
+  type OriginProcess,
+  type Publisher,
+} from "@live360/testkit";
+import { REFUSAL_EXPLANATIONS } from "./auth.js";
+import { STREAM_ERROR_EXPLANATIONS } from "./stream-errors.js";
+
+const VIDEO = 9;
+const AUDIO = 8;
+
+async function metric(http: string, name: string, labels: string): Promise<number> {
+  const { body } = await getText(`${http}/metrics`);
+  const line = body.split("\n").find((l) => l.startsWith(`${name}{${labels}} `));
+  return line ? Number(line.split(" ").pop()) : 0;
+}
+
+/** Mulberry32: a seeded generator, so a failing mutation case reproduces from its seed. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe("hostile and odd publishers", () => {
+  let dir: string;
+  let origin: OriginProcess;
+  let healthy: Publisher;
+  let tags: FlvFileTag[];
+  let videoHeader: FlvFileTag;
+  let audioOnlyClip: string;
+  let nextStream = 0;
+  const streamName = (): string => `hostile-${++nextStream}`;
+
+  /** The healthy stream's newest segment: it must change while the hostile ones come and go. */
+  const newestSegment = async (): Promise<string | undefined> =>
+    (await getText(`${origin.http}/hls/healthy/source/index.m3u8`)).body.split("\n").filter((l) => l.endsWith(".ts")).at(-1);
+
+  async function expectHealthy(): Promise<void> {
+    expect(origin.process.child.exitCode).toBeNull();
+    const before = await newestSegment();
+    await waitFor("the healthy stream's next segment", async () => (await newestSegment()) !== before, { timeoutMs: 20_000, intervalMs: 250 });
+  }
+
+  async function streamErrors(reason: string): Promise<number> {
+    return metric(origin.http, "live360_origin_stream_errors_total", `reason="${reason}"`);
+  }
+
+  /** Publishes, sends `tags`, and returns the error status the origin answers with. */
+  async function publishExpectingRefusal(send: (client: RtmpTestClient) => void): Promise<{ code: string; description: string }> {
+    const client = await RtmpTestClient.connect(origin.rtmpPort);
+    try {
+      const started = await client.publish("live", streamName(), { port: origin.rtmpPort });
+      expect(started?.code).toBe("NetStream.Publish.Start");
+      send(client);
+      const refused = await client.nextStatus((s) => s.level === "error", 20_000);
+      expect(refused).toBeDefined();
+      await client.closed;
+      return { code: refused!.code, description: refused!.description };
+    } finally {
+      await client.close();
+    }
+  }
+
+  beforeAll(async () => {
+    dir = await tempDir("hostile");
+    const clip = await makeTestClip(dir, { seconds: 4, gopSeconds: 1 });
+    audioOnlyClip = await makeTestClip(dir, { seconds: 12, width: 160, height: 80 });
+    tags = await readFlvTags(clip);
+    videoHeader = tags.find((t) => t.type === VIDEO && t.body[1] === 0)!;
+    origin = await startOriginProcess({
+      name: "origin",
+      rtmpPort: await freePort(),
+      httpPort: await freePort(),
+      dataDir: path.join(dir, "data"),
+      args: ["--low-latency", "--reconnect-grace", "1"],
+    });
+    healthy = await publishFile(clip, `rtmp://127.0.0.1:${origin.rtmpPort}/live/healthy`, { loop: true });
+    await waitFor("the healthy stream's playlist", async () => (await newestSegment()) !== undefined, { timeoutMs: 45_000, intervalMs: 250 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await healthy?.stop();
+    await origin?.process.stop();
+  }, 60_000);
+
+  test("a truncated H.264 sequence header (the header that crashed both origins) ends only that stream, with the reason", async () => {
+    const before = await streamErrors("invalid-video-header");
+    // 2 bytes: no record at all; 5: the record's first bytes missing; 7, 12: cut inside it (a 1-byte
+    // video tag says too little to be a header and is ignored).
+    for (const cut of [2, 5, 7, 12]) {
+      const status = await publishExpectingRefusal((c) => c.sendVideo(0, videoHeader.body.subarray(0, cut)));
+      expect(status.code).toBe("NetStream.Publish.Rejected");
+      expect(status.description).toContain(STREAM_ERROR_EXPLANATIONS["invalid-video-header"]);
+    }
+    expect(await streamErrors("invalid-video-header")).toBeGreaterThanOrEqual(before + 4);
+    await expectHealthy();
+  }, 120_000);
+
+  test("an SPS length past the end of the record, a wrong version, a NAL that is not an SPS and an unknown profile are refused as invalid headers", async () => {
+    const before = await streamErrors("invalid-video-header");
+    const overlong = Buffer.from(videoHeader.body);
+    overlong.writeUInt16BE(0xffff, 5 + 6);
+    const badVersion = Buffer.from(videoHeader.body);
+    badVersion[5] = 7;
+    // The SPS's NAL header says PPS (type 8), and a profile_idc H.264 does not define.
+    const notAnSps = Buffer.from(videoHeader.body);
+    notAnSps[5 + 8] = 0x68;
+    const unknownProfile = Buffer.from(videoHeader.body);
+    unknownProfile[5 + 8 + 1] = 0x07;
+    for (const body of [overlong, badVersion, notAnSps, unknownProfile]) {
+      const status = await publishExpectingRefusal((c) => c.sendVideo(0, body));
+      expect(status.description).toContain(STREAM_ERROR_EXPLANATIONS["invalid-video-header"]);
+    }
+    expect(await streamErrors("invalid-video-header")).toBe(before + 4);
+    await expectHealthy();
+  }, 120_000);
+
+  test("HEVC as FLV codec 12 and over enhanced RTMP, and VP6, are refused as unsupported codecs instead of silently making no HLS", async () => {
+    const before = await streamErrors("unsupported-video-codec");
+    const hevcLegacy = Buffer.concat([Buffer.from([0x1c, 0, 0, 0, 0]), randomBytes(40)]);
+    const hevcEnhanced = Buffer.concat([Buffer.from([0x90]), Buffer.from("hvc1"), randomBytes(40)]);
+    const vp6 = Buffer.concat([Buffer.from([0x14]), randomBytes(200)]);
+    for (const body of [hevcLegacy, hevcEnhanced, vp6]) {
+      const status = await publishExpectingRefusal((c) => c.sendVideo(0, body));
+      expect(status.description).toContain(STREAM_ERROR_EXPLANATIONS["unsupported-video-codec"]);
+    }
+    expect(await streamErrors("unsupported-video-codec")).toBe(before + 3);
+    await expectHealthy();
+  }, 120_000);
+
+  test("an audio-only publish from FFmpeg is refused with the reason, which FFmpeg prints; its recording is discarded", async () => {
+    const before = await streamErrors("no-video");
+    const discardedBefore = await metric(origin.http, "live360_origin_recordings_total", 'result="discarded"');
+    const publisher = await spawnPublisher(audioOnlyClip, ["-vn", "-c:a", "copy", "-f", "flv", `rtmp://127.0.0.1:${origin.rtmpPort}/live/${streamName()}`]);
+    const code = await publisher.exited;
+    expect(code).not.toBe(0);
+    expect(publisher.stderr()).toContain(STREAM_ERROR_EXPLANATIONS["no-video"]);
+    expect(await streamErrors("no-video")).toBe(before + 1);
+    await waitFor("the refused stream's recording discarded", async () => (await metric(origin.http, "live360_origin_recordings_total", 'result="discarded"')) > discardedBefore, { timeoutMs: 20_000 });
+    await expectHealthy();
+  }, 120_000);
+
+  test("a refused publish name is told why over RTMP, before the connection closes", async () => {
+    const client = await RtmpTestClient.connect(origin.rtmpPort);
+    const status = await client.publish("live", "healthy", { port: origin.rtmpPort });
+    expect(client.statuses().map((s) => s.code)).toContain("NetStream.Publish.BadName");
+    expect(client.statuses().find((s) => s.level === "error")?.description).toBe(REFUSAL_EXPLANATIONS["already-publishing"]);
+    expect(status).toBeDefined();
+    await client.closed;
+    await expectHealthy();
+  }, 60_000);
+
+  test("a connect whose tcUrl is not a URL, and garbage chunks after a publish, close only that connection (counted)", async () => {
+    const before = await streamErrors("protocol-error");
+    const badUrl = await RtmpTestClient.connect(origin.rtmpPort);
+    await badUrl.publish("live", streamName(), { tcUrl: "::not a url::" });
+    await badUrl.closed;
+    expect(await streamErrors("protocol-error")).toBe(before + 1);
+
+    const garbage = await RtmpTestClient.connect(origin.rtmpPort);
+    expect((await garbage.publish("live", streamName(), { port: origin.rtmpPort }))?.code).toBe("NetStream.Publish.Start");
+    sendFlvTags(garbage, tags.slice(0, 20));
+    garbage.sendRaw(randomBytes(256 * 1024));
+    await Promise.race([garbage.closed, new Promise((resolve) => setTimeout(resolve, 3000))]);
+    await garbage.close();
+    await expectHealthy();
+  }, 60_000);
+
+  test("absurd and backwards timestamps do not take the origin down", async () => {
+    const client = await RtmpTestClient.connect(origin.rtmpPort);
+    expect((await client.publish("live", streamName(), { port: origin.rtmpPort }))?.code).toBe("NetStream.Publish.Start");
+    sendFlvTags(client, tags.slice(0, 60), 0xfffffff0 - 1000);
+    sendFlvTags(client, tags.slice(0, 60), 0);
+    sendFlvTags(client, tags.slice(0, 60), 0x7fffffff);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await client.close();
+    await expectHealthy();
+  }, 60_000);
+
+  test("40 seeded mutations of a real session's tags (bit flips, truncations, duplications, swapped types) never take the origin down", async () => {
+    const cases = Number(process.env.LIVE360_FUZZ_CASES ?? 40);
+    const firstSeed = Number(process.env.LIVE360_FUZZ_SEED ?? 1);
+    const session = tags.slice(0, 80);
+    for (let seed = firstSeed; seed < firstSeed + cases; seed++) {
+      const random = seeded(seed);
+      const mutated = session.map((tag) => {
+        const body = Buffer.from(tag.body);
+        const roll = random();
+        if (roll < 0.15 && body.length > 0) {
+          for (let i = 0; i < 1 + random() * 8; i++) {
+            const at = Math.floor(random() * body.length);
+            body[at] = body[at]! ^ (1 << Math.floor(random() * 8));
+          }
+        }
+        else if (roll < 0.25) return { ...tag, body: body.subarray(0, Math.floor(random() * body.length)) };
+        else if (roll < 0.3) return { ...tag, type: tag.type === VIDEO ? AUDIO : VIDEO, body };
+        return { ...tag, body };
+      });
+      if (random() < 0.3) mutated.splice(Math.floor(random() * mutated.length), 0, ...mutated.slice(0, 3));
+      const client = await RtmpTestClient.connect(origin.rtmpPort);
+      try {
+        await client.publish("live", streamName(), { port: origin.rtmpPort });
+        sendFlvTags(client, mutated);
+        await new Promise((resolve) => setTimeout(resolve, 150));
+      } finally {
+        await client.close();
+      }
+      if (origin.process.child.exitCode !== null) throw new Error(`the origin died on mutation seed ${seed} (LIVE360_FUZZ_SEED=${seed} LIVE360_FUZZ_CASES=1 reproduces it)`);
+    }
+    await expectHealthy();
+  }, 300_000);
+});
