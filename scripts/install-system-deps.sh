@@ -11,6 +11,13 @@ command -v nginx >/dev/null || need+=(nginx)
 command -v chromium >/dev/null || need+=(chromium)
 command -v wrk >/dev/null || need+=(wrk)
 command -v shellcheck >/dev/null || need+=(shellcheck)
+# GStreamer as the second encoder the ingest must take (x264enc: ugly, rtmp2sink: bad, flvmux: good, avenc_aac: libav).
+command -v gst-launch-1.0 >/dev/null || need+=(gstreamer1.0-tools)
+gst_has() { command -v gst-inspect-1.0 >/dev/null && gst-inspect-1.0 "$1" >/dev/null 2>&1; }
+gst_has flvmux || need+=(gstreamer1.0-plugins-good)
+gst_has rtmp2sink || need+=(gstreamer1.0-plugins-bad)
+gst_has x264enc || need+=(gstreamer1.0-plugins-ugly)
+gst_has avenc_aac || need+=(gstreamer1.0-libav)
 # Any Go: test/cluster/go.sh fetches the newer toolchain the control plane needs from the Go module proxy.
 command -v go >/dev/null || need+=(golang-go)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi

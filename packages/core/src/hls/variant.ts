@@ -1,8 +1,9 @@
-import { readFile, stat } from "node:fs/promises";
+import { open, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { parseFrameRate, probe } from "../ffmpeg/probe.js";
 import type { Rendition } from "./ladder.js";
 import { aacCodecString, avcCodecString, type VariantEntry } from "./master.js";
+import { avcCodecStringFromTs } from "./ts-sps.js";
 
 /** Live and VOD variants share one layout: `<variant>/index.m3u8` and `<variant>/seg_00000.ts`. */
 export const VARIANT_PLAYLIST = "index.m3u8";
@@ -58,11 +59,16 @@ export async function describeVariant(
   const { segments } = parseMediaPlaylist(playlist);
   const first = segments[0];
   if (!first || first.duration <= 0) return undefined;
-  const info = await probe(path.join(variantDir, first.uri));
+  const segmentFile = path.join(variantDir, first.uri);
+  const info = await probe(segmentFile);
   const video = info.streams.find((s) => s.codec_type === "video");
   const audio = info.streams.find((s) => s.codec_type === "audio");
   if (!video) return undefined;
-  const codecs = [video.codec_name === "h264" ? avcCodecString(video.profile ?? "High", video.level ?? 40) : video.codec_name];
+  const codecs = [
+    video.codec_name === "h264"
+      ? ((await avcCodecStringOfSegment(segmentFile)) ?? avcCodecString(video.profile ?? "High", video.level ?? 40))
+      : video.codec_name,
+  ];
   if (audio) codecs.push(aacCodecString(audio.profile));
   const rates =
     options.bandwidth === "all-segments"
@@ -76,6 +82,21 @@ export async function describeVariant(
     frameRate: parseFrameRate(video.avg_frame_rate) || parseFrameRate(video.r_frame_rate),
     codecs,
   };
+}
+
+/** Bytes of a segment's start read for its SPS: the SPS comes with the first keyframe. */
+const SPS_SEARCH_BYTES = 512 * 1024;
+
+/** The codec string from the SPS in a segment's first bytes (undefined if it has none there). */
+async function avcCodecStringOfSegment(file: string): Promise<string | undefined> {
+  const handle = await open(file, "r");
+  try {
+    const buffer = Buffer.alloc(SPS_SEARCH_BYTES);
+    const { bytesRead } = await handle.read(buffer, 0, SPS_SEARCH_BYTES, 0);
+    return avcCodecStringFromTs(buffer.subarray(0, bytesRead));
+  } finally {
+    await handle.close();
+  }
 }
 
 type Rates = Pick<VariantEntry, "bandwidth" | "averageBandwidth">;
