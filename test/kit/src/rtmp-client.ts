@@ -212,8 +212,8 @@ export class RtmpTestClient {
   }
 
   /** Connects and completes the (simple) handshake. */
-  static async connect(port: number, host = "127.0.0.1"): Promise<RtmpTestClient> {
-    const socket = connect(port, host);
+  static async connect(port: number, options: { host?: string; localAddress?: string } = {}): Promise<RtmpTestClient> {
+    const socket = connect({ port, host: options.host ?? "127.0.0.1", localAddress: options.localAddress });
     await once(socket, "connect");
     const client = new RtmpTestClient(socket);
     const c1 = Buffer.alloc(HANDSHAKE_SIZE);

@@ -10,6 +10,7 @@ export type RefusalReason =
   | "missing-key"
   | "wrong-key"
   | "already-publishing"
+  | "too-many-streams"
   | "shutting-down";
 
 export const REFUSAL_EXPLANATIONS: Record<RefusalReason, string> = {
@@ -18,6 +19,7 @@ export const REFUSAL_EXPLANATIONS: Record<RefusalReason, string> = {
   "missing-key": "this stream requires ?key=<secret> in the publish URL",
   "wrong-key": "the publish key is wrong",
   "already-publishing": "another publisher is live on this stream; the first one keeps it",
+  "too-many-streams": "this origin carries as many live streams as it is allowed (--max-streams)",
   "shutting-down": "the origin is shutting down; publish to the other origin",
 };
 
@@ -26,6 +28,7 @@ const REFUSAL_CODES: Record<RefusalReason, RejectCode> = {
   "invalid-app": "NetStream.Publish.BadName",
   "invalid-stream-name": "NetStream.Publish.BadName",
   "already-publishing": "NetStream.Publish.BadName",
+  "too-many-streams": "NetStream.Publish.Rejected",
   "missing-key": "NetStream.Publish.Rejected",
   "wrong-key": "NetStream.Publish.Rejected",
   "shutting-down": "NetStream.Publish.Rejected",
@@ -75,7 +78,7 @@ function sameSecret(given: string, expected: string): boolean {
 export function decidePublish(
   request: PublishRequest,
   keys: ReadonlyMap<string, string> | undefined,
-  state: { draining: boolean; isLive: (stream: string) => boolean },
+  state: { draining: boolean; isLive: (stream: string) => boolean; atStreamLimit?: boolean },
 ): PublishDecision & { reason?: RefusalReason } {
   const refuse = (reason: RefusalReason) => ({ accept: false as const, reason, code: REFUSAL_CODES[reason], description: REFUSAL_EXPLANATIONS[reason] });
   if (state.draining) return refuse("shutting-down");
@@ -87,5 +90,7 @@ export function decidePublish(
     if (expected === undefined || !sameSecret(request.key, expected)) return refuse("wrong-key");
   }
   if (state.isLive(request.stream)) return refuse("already-publishing");
+  // A reconnecting encoder of a stream in its grace period continues it: that adds no stream.
+  if (state.atStreamLimit === true) return refuse("too-many-streams");
   return { accept: true };
 }

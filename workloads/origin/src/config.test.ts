@@ -9,6 +9,13 @@ describe("origin configuration", () => {
     expect(config.ladder.map((r) => r.name)).toEqual(["source", "960p", "540p", "480p"]);
   });
 
+  test("ingest limits have defaults and can be set one by one", () => {
+    expect(resolveOriginConfig().limits).toEqual({
+      maxConnections: 200, maxConnectionsPerAddress: 20, maxStreams: 20, publishTimeoutSeconds: 10, idleTimeoutSeconds: 30, maxMessageBytes: 8 * 1024 * 1024, maxChunkStreams: 32,
+    });
+    expect(resolveOriginConfig({ limits: { maxStreams: 1 } }).limits).toMatchObject({ maxStreams: 1, maxConnections: 200 });
+  });
+
   test("the low-latency preset uses 1 s segments", () => {
     expect(resolveOriginConfig({ lowLatency: true }).segmentSeconds).toBe(1);
   });
@@ -27,6 +34,9 @@ describe("origin configuration", () => {
     [{ peers: ["origin-backup:8080"] }, /peers \(--peer\)="origin-backup:8080": use an http:\/\/ or https:\/\/ URL/],
     [{ peers: ["not a url"] }, /peers \(--peer\)="not a url": give the other origin's base URL/],
     [{ peers: ["http://origin-backup:8080/stat"] }, /peers \(--peer\)="http:\/\/origin-backup:8080\/stat": give the base URL only/],
+    [{ limits: { maxConnections: 0 } }, /limits\.maxConnections \(--max-connections\)=0: use a number from 1 to 100000/],
+    [{ limits: { maxConnections: 10, maxConnectionsPerAddress: 20 } }, /--max-connections-per-address\)=20: use at most --max-connections \(10\)/],
+    [{ limits: { maxMessageBytes: 0x1000000 } }, /limits\.maxMessageBytes \(--max-rtmp-message-bytes\)=16777216/],
   ])("rejects %p naming the field, the value and the fix", (input, message) => {
     expect(() => resolveOriginConfig(input)).toThrow(ConfigError);
     expect(() => resolveOriginConfig(input)).toThrow(message);

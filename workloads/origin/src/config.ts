@@ -46,7 +46,43 @@ export interface OriginConfig {
   peers: string[];
   /** Wait up to one segment for a peer that has the stream but no numbering yet (the backup does). */
   waitForPeers: boolean;
+  /** What the RTMP port allows anyone before a publish is authorized (ingest-limits.ts). */
+  limits: IngestLimits;
 }
+
+/**
+ * Resource limits of the RTMP ingest, enforced before authentication: whoever reaches the port
+ * can hold connections, send chunk headers and claim stream names, so each has a bound.
+ */
+export interface IngestLimits {
+  /** Open RTMP connections in all (publishers, and clients that never publish). */
+  maxConnections: number;
+  /**
+   * Open RTMP connections from one remote address. Behind a load balancer that does not keep
+   * client addresses (Kubernetes `externalTrafficPolicy: Cluster`), encoders share the node's.
+   */
+  maxConnectionsPerAddress: number;
+  /** Streams live on this origin at once (a publish beyond it is refused: `too-many-streams`). */
+  maxStreams: number;
+  /** Seconds from TCP connect to the publish command (handshake, connect, createStream, publish). */
+  publishTimeoutSeconds: number;
+  /** Seconds without a byte from the client before its connection is closed. */
+  idleTimeoutSeconds: number;
+  /** Largest RTMP message accepted (a 4K keyframe at 40 Mbit/s is ≈ 2.5 MB). */
+  maxMessageBytes: number;
+  /** RTMP chunk stream ids one connection may use (encoders use 3 to 6). */
+  maxChunkStreams: number;
+}
+
+export const DEFAULT_INGEST_LIMITS: IngestLimits = {
+  maxConnections: 200,
+  maxConnectionsPerAddress: 20,
+  maxStreams: 20,
+  publishTimeoutSeconds: 10,
+  idleTimeoutSeconds: 30,
+  maxMessageBytes: 8 * 1024 * 1024,
+  maxChunkStreams: 32,
+};
 
 export const DEFAULT_SEGMENT_SECONDS = 2;
 export const LOW_LATENCY_SEGMENT_SECONDS = 1;
@@ -69,11 +105,15 @@ export const DEFAULT_ORIGIN_CONFIG: Omit<OriginConfig, "segmentSeconds"> = {
   projection: "equirectangular",
   peers: [],
   waitForPeers: false,
+  limits: DEFAULT_INGEST_LIMITS,
 };
 
 const X264_PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] as const;
 
-export function resolveOriginConfig(input: Partial<OriginConfig> = {}): OriginConfig {
+/** What resolveOriginConfig takes: any field may be left out (limits too, one by one). */
+export type OriginConfigInput = Partial<Omit<OriginConfig, "limits">> & { limits?: Partial<IngestLimits> };
+
+export function resolveOriginConfig(input: OriginConfigInput = {}): OriginConfig {
   const merged = { ...DEFAULT_ORIGIN_CONFIG, ...stripUndefined(input) };
   const lowLatency = merged.lowLatency;
   const segmentSeconds = input.segmentSeconds ?? (lowLatency ? LOW_LATENCY_SEGMENT_SECONDS : DEFAULT_SEGMENT_SECONDS);
@@ -92,6 +132,7 @@ export function resolveOriginConfig(input: Partial<OriginConfig> = {}): OriginCo
     audioBitrateKbps: integerInRange("audioBitrateKbps", merged.audioBitrateKbps, 32, 512),
     projection: oneOf("projection (--projection)", merged.projection, PROJECTIONS),
     peers: merged.peers.map(peerUrl),
+    limits: resolveIngestLimits({ ...DEFAULT_INGEST_LIMITS, ...stripUndefined(merged.limits) }),
   };
   if (config.rtmpPort === config.httpPort) {
     throw new ConfigError("httpPort (--http-port)", config.httpPort, "use a different port from --rtmp-port");
@@ -100,6 +141,23 @@ export function resolveOriginConfig(input: Partial<OriginConfig> = {}): OriginCo
     throw new ConfigError("adminToken (--admin-token)", "<hidden>", "use at least 16 characters");
   }
   return config;
+}
+
+function resolveIngestLimits(limits: IngestLimits): IngestLimits {
+  const resolved: IngestLimits = {
+    maxConnections: integerInRange("limits.maxConnections (--max-connections)", limits.maxConnections, 1, 100_000),
+    maxConnectionsPerAddress: integerInRange("limits.maxConnectionsPerAddress (--max-connections-per-address)", limits.maxConnectionsPerAddress, 1, 100_000),
+    maxStreams: integerInRange("limits.maxStreams (--max-streams)", limits.maxStreams, 1, 10_000),
+    publishTimeoutSeconds: numberInRange("limits.publishTimeoutSeconds (--rtmp-publish-timeout)", limits.publishTimeoutSeconds, 1, 600),
+    idleTimeoutSeconds: numberInRange("limits.idleTimeoutSeconds (--rtmp-idle-timeout)", limits.idleTimeoutSeconds, 1, 3600),
+    // RTMP's message length field has 24 bits.
+    maxMessageBytes: integerInRange("limits.maxMessageBytes (--max-rtmp-message-bytes)", limits.maxMessageBytes, 64 * 1024, 0xffffff),
+    maxChunkStreams: integerInRange("limits.maxChunkStreams (--max-chunk-streams)", limits.maxChunkStreams, 4, 65_599),
+  };
+  if (resolved.maxConnectionsPerAddress > resolved.maxConnections) {
+    throw new ConfigError("limits.maxConnectionsPerAddress (--max-connections-per-address)", resolved.maxConnectionsPerAddress, `use at most --max-connections (${resolved.maxConnections})`);
+  }
+  return resolved;
 }
 
 /** A peer origin's base URL, `http://host:port`; its /stat is read. */

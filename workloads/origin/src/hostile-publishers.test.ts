@@ -6,8 +6,10 @@
  * told why over RTMP where it got as far as publishing, and be counted by reason; the origin
  * process must survive and the healthy stream must keep producing segments.
  */
-import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "@jest/globals";
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { connect, type Socket } from "node:net";
 import path from "node:path";
 import {
   RtmpTestClient,
@@ -170,10 +172,9 @@ describe("hostile and odd publishers", () => {
 
   test("a refused publish name is told why over RTMP, before the connection closes", async () => {
     const client = await RtmpTestClient.connect(origin.rtmpPort);
-    const status = await client.publish("live", "healthy", { port: origin.rtmpPort });
-    expect(client.statuses().map((s) => s.code)).toContain("NetStream.Publish.BadName");
-    expect(client.statuses().find((s) => s.level === "error")?.description).toBe(REFUSAL_EXPLANATIONS["already-publishing"]);
-    expect(status).toBeDefined();
+    await client.publish("live", "healthy", { port: origin.rtmpPort });
+    const refused = await client.nextStatus((s) => s.level === "error");
+    expect(refused).toEqual({ level: "error", code: "NetStream.Publish.BadName", description: REFUSAL_EXPLANATIONS["already-publishing"] });
     await client.closed;
     await expectHealthy();
   }, 60_000);
@@ -237,4 +238,125 @@ describe("hostile and odd publishers", () => {
     }
     await expectHealthy();
   }, 300_000);
+});
+
+describe("ingest limits, enforced before any publish is authorized", () => {
+  let dir: string;
+  let origin: OriginProcess;
+  let healthy: Publisher;
+
+  const newestSegment = async (): Promise<string | undefined> =>
+    (await getText(`${origin.http}/hls/healthy/source/index.m3u8`)).body.split("\n").filter((l) => l.endsWith(".ts")).at(-1);
+  const limitHits = (limit: string): Promise<number> => metric(origin.http, "live360_origin_ingest_limits_total", `limit="${limit}"`);
+  /** A TCP connection that says nothing: resolves true when the origin closes it within `ms`. */
+  async function closedWithin(socket: Socket, ms: number): Promise<boolean> {
+    if (socket.destroyed || socket.readableEnded) return true;
+    return Promise.race([once(socket, "close").then(() => true), new Promise<boolean>((resolve) => setTimeout(resolve, ms, false))]);
+  }
+  const rawConnection = async (localAddress: string): Promise<Socket> => {
+    const socket = connect({ port: origin.rtmpPort, host: "127.0.0.1", localAddress });
+    socket.on("error", () => undefined);
+    await once(socket, "connect");
+    return socket;
+  };
+
+  beforeAll(async () => {
+    dir = await tempDir("limits");
+    const clip = await makeTestClip(dir, { seconds: 4, gopSeconds: 1, width: 320, height: 160, videoKbps: 200 });
+    origin = await startOriginProcess({
+      name: "origin",
+      rtmpPort: await freePort(),
+      httpPort: await freePort(),
+      dataDir: path.join(dir, "data"),
+      args: [
+        "--low-latency", "--reconnect-grace", "1",
+        "--max-connections", "6", "--max-connections-per-address", "3", "--max-streams", "2",
+        "--rtmp-publish-timeout", "2", "--rtmp-idle-timeout", "3", "--max-rtmp-message-bytes", "65536", "--max-chunk-streams", "8",
+      ],
+    });
+    healthy = await publishFile(clip, `rtmp://127.0.0.1:${origin.rtmpPort}/live/healthy`, { loop: true });
+    await waitFor("the healthy stream's playlist", async () => (await newestSegment()) !== undefined, { timeoutMs: 45_000, intervalMs: 250 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await healthy?.stop();
+    await origin?.process.stop();
+  }, 60_000);
+
+  afterEach(async () => {
+    // Whatever a limit test did, the healthy stream (one of the connections from 127.0.0.1) goes on.
+    expect(origin.process.child.exitCode).toBeNull();
+    const before = await newestSegment();
+    await waitFor("the healthy stream's next segment", async () => (await newestSegment()) !== before, { timeoutMs: 20_000, intervalMs: 250 });
+  }, 30_000);
+
+  test("connections per address and in all are capped; the ones over the cap are closed at once and counted", async () => {
+    const [perAddressBefore, totalBefore] = [await limitHits("max-connections-per-address"), await limitHits("max-connections")];
+    const held: Socket[] = [];
+    try {
+      // 127.0.0.2 may hold 3; the 4th is refused.
+      for (let i = 0; i < 3; i++) held.push(await rawConnection("127.0.0.2"));
+      const fourth = await rawConnection("127.0.0.2");
+      expect(await closedWithin(fourth, 2000)).toBe(true);
+      expect(await limitHits("max-connections-per-address")).toBe(perAddressBefore + 1);
+      // The healthy publisher (127.0.0.1) + 3 + 2 from 127.0.0.3 = 6: the next from anywhere is refused.
+      for (let i = 0; i < 2; i++) held.push(await rawConnection("127.0.0.3"));
+      const seventh = await rawConnection("127.0.0.4");
+      expect(await closedWithin(seventh, 2000)).toBe(true);
+      expect(await limitHits("max-connections")).toBe(totalBefore + 1);
+    } finally {
+      for (const socket of held) socket.destroy();
+    }
+  }, 60_000);
+
+  test("a client that never publishes is closed at the publish timeout, one that falls silent at the idle timeout", async () => {
+    const [publishBefore, idleBefore] = [await limitHits("publish-timeout"), await limitHits("idle-timeout")];
+    const silent = await rawConnection("127.0.0.5");
+    expect(await closedWithin(silent, 1000)).toBe(false);
+    expect(await closedWithin(silent, 4000)).toBe(true);
+    expect(await limitHits("publish-timeout")).toBe(publishBefore + 1);
+
+    const client = await RtmpTestClient.connect(origin.rtmpPort, { localAddress: "127.0.0.5" });
+    expect((await client.publish("live", "goes-silent", { port: origin.rtmpPort }))?.code).toBe("NetStream.Publish.Start");
+    await Promise.race([client.closed, new Promise((resolve) => setTimeout(resolve, 8000))]);
+    expect(client.isClosed).toBe(true);
+    expect(await limitHits("idle-timeout")).toBe(idleBefore + 1);
+  }, 60_000);
+
+  test("a message longer than the limit, too many chunk streams and a chunk size of 0 end only that connection", async () => {
+    const [longBefore, chunkStreamsBefore, protocolBefore] = [await limitHits("message-too-long"), await limitHits("too-many-chunk-streams"), await metric(origin.http, "live360_origin_stream_errors_total", 'reason="protocol-error"')];
+    const long = await RtmpTestClient.connect(origin.rtmpPort, { localAddress: "127.0.0.6" });
+    await long.publish("live", "too-long", { port: origin.rtmpPort });
+    long.sendVideo(0, randomBytes(70_000));
+    await long.closed;
+    expect(await limitHits("message-too-long")).toBe(longBefore + 1);
+
+    const many = await RtmpTestClient.connect(origin.rtmpPort, { localAddress: "127.0.0.6" });
+    // Window acknowledgement sizes (type 5): harmless messages, each on a chunk stream of its own.
+    for (let csid = 10; csid < 30; csid++) many.writeMessage(csid, 5, 0, 0, Buffer.from([0, 0, 0x10, 0]));
+    await many.closed;
+    expect(await limitHits("too-many-chunk-streams")).toBe(chunkStreamsBefore + 1);
+
+    const zero = await RtmpTestClient.connect(origin.rtmpPort, { localAddress: "127.0.0.6" });
+    zero.writeMessage(2, 1, 0, 0, Buffer.from([0, 0, 0, 0]));
+    await zero.closed;
+    expect(await metric(origin.http, "live360_origin_stream_errors_total", 'reason="protocol-error"')).toBe(protocolBefore + 1);
+  }, 60_000);
+
+  test("a publish beyond --max-streams is refused, with the reason sent to the publisher", async () => {
+    // Streams of the tests before (ended, in their 1 s reconnect grace) count until they expire.
+    await waitFor("only the healthy stream on the origin", async () => JSON.parse((await getText(`${origin.http}/stat`)).body).streams.length === 1, { timeoutMs: 20_000 });
+    const second = await RtmpTestClient.connect(origin.rtmpPort, { localAddress: "127.0.0.7" });
+    const third = await RtmpTestClient.connect(origin.rtmpPort, { localAddress: "127.0.0.7" });
+    try {
+      expect((await second.publish("live", "second", { port: origin.rtmpPort }))?.code).toBe("NetStream.Publish.Start");
+      await third.publish("live", "third", { port: origin.rtmpPort });
+      const refused = await third.nextStatus((s) => s.level === "error");
+      expect(refused).toEqual({ level: "error", code: "NetStream.Publish.Rejected", description: REFUSAL_EXPLANATIONS["too-many-streams"] });
+      expect(await metric(origin.http, "live360_origin_publish_refused_total", 'reason="too-many-streams"')).toBe(1);
+    } finally {
+      await second.close();
+      await third.close();
+    }
+  }, 60_000);
 });

@@ -6,6 +6,7 @@ export interface OriginMetrics {
   publishAccepted: Counter<string>;
   publishRefused: Counter<"reason">;
   streamErrors: Counter<"reason">;
+  ingestLimits: Counter<"limit">;
   streamsLive: Gauge<string>;
   ffmpegRestarts: Counter<"stream">;
   ffmpegSpeed: Gauge<"stream">;
@@ -32,6 +33,12 @@ export function createOriginMetrics(): OriginMetrics {
       name: "live360_origin_stream_errors_total",
       help: "Accepted publishes the origin ended, by reason (protocol-error, invalid-video-header, unsupported-video-codec, no-video, no-keyframe)",
       labelNames: ["reason"],
+      registers,
+    }),
+    ingestLimits: new Counter({
+      name: "live360_origin_ingest_limits_total",
+      help: "RTMP connections closed or refused at a resource limit, by limit (max-connections, max-connections-per-address, publish-timeout, idle-timeout, message-too-long, too-many-chunk-streams)",
+      labelNames: ["limit"],
       registers,
     }),
     streamsLive: new Gauge({ name: "live360_origin_streams_live", help: "Streams with an active publisher", registers }),

@@ -16,6 +16,7 @@
 import { createRequire } from "node:module";
 import type { Socket } from "node:net";
 import { ListenError, Live360Error, TypedEmitter, type Logger } from "@live360/core";
+import type { IngestLimits } from "./config.js";
 
 const require = createRequire(import.meta.url);
 
@@ -71,6 +72,64 @@ const NodeMediaServer = require("node-media-server") as new (config: object) => 
 const context = require("node-media-server/src/core/context.js") as NmsContext;
 const BaseSession = require("node-media-server/src/session/base_session.js") as BaseSessionClass;
 const RtmpSession = require("node-media-server/src/session/rtmp_session.js") as new (socket: Socket) => NmsSession;
+
+/** The parts of NMS's RTMP parser the limits hook into (per connection: `this`). */
+interface NmsRtmpParser {
+  parserPacket: { header: { length: number; type: number }; payload: Buffer };
+  inPackets: Map<number, unknown>;
+  packetAlloc(): void;
+  packetParse(): void;
+  controlHandler(): void;
+}
+const RtmpParser = require("node-media-server/src/protocol/rtmp.js") as { prototype: NmsRtmpParser };
+
+/** A limit a client hit; its connection is closed and the limit counted. */
+export type IngestLimit =
+  | "max-connections"
+  | "max-connections-per-address"
+  | "publish-timeout"
+  | "idle-timeout"
+  | "message-too-long"
+  | "too-many-chunk-streams";
+
+export class IngestLimitError extends Live360Error {
+  constructor(readonly limit: IngestLimit, detail: string) {
+    super(`RTMP ${limit}: ${detail}`);
+    this.name = "IngestLimitError";
+  }
+}
+
+const RTMP_TYPE_SET_CHUNK_SIZE = 1;
+/** The limits NMS's parser checks; module-global like NMS itself (one ingest per process). */
+let parserLimits: Pick<IngestLimits, "maxMessageBytes" | "maxChunkStreams"> | undefined;
+
+/**
+ * NMS allocates `length + 1024` bytes for every chunk stream a client names, from the 24-bit
+ * length in the chunk header, before any key is checked; and takes any chunk size, 0 included
+ * (its payload arithmetic then yields NaN). These checks run inside its parser, so what they
+ * throw ends the connection through the same containment as any parse failure.
+ */
+function installParserLimits(): void {
+  const proto = RtmpParser.prototype;
+  const { packetAlloc, packetParse, controlHandler } = proto;
+  proto.packetAlloc = function (this: NmsRtmpParser) {
+    const length = this.parserPacket.header.length;
+    if (parserLimits && length > parserLimits.maxMessageBytes) throw new IngestLimitError("message-too-long", `${length} bytes (limit ${parserLimits.maxMessageBytes})`);
+    packetAlloc.call(this);
+  };
+  proto.packetParse = function (this: NmsRtmpParser) {
+    packetParse.call(this);
+    if (parserLimits && this.inPackets.size > parserLimits.maxChunkStreams) throw new IngestLimitError("too-many-chunk-streams", `more than ${parserLimits.maxChunkStreams}`);
+  };
+  proto.controlHandler = function (this: NmsRtmpParser) {
+    if (this.parserPacket.header.type === RTMP_TYPE_SET_CHUNK_SIZE) {
+      const size = this.parserPacket.header.length >= 4 ? this.parserPacket.payload.readUInt32BE(0) : 0;
+      if (size < 1 || size > 0x7fffffff) throw new Live360Error(`invalid RTMP chunk size ${size}`);
+    }
+    controlHandler.call(this);
+  };
+}
+installParserLimits();
 const nmsLogger = require("node-media-server/src/core/logger.js") as { log: (message: string, level?: string) => void };
 const { parseH264Sps } = require("node-media-server/src/protocol/sps_info.js") as {
   parseH264Sps: (sps: Buffer) => { width: number; height: number };
@@ -116,6 +175,8 @@ export interface ProtocolError {
 
 export interface IngestEvents {
   protocolerror: [ProtocolError];
+  /** A connection closed (or refused) for a resource limit. */
+  limit: [{ limit: IngestLimit; remoteAddress: string; detail: string }];
   /** A publish was accepted; media follows. */
   publish: [Publisher];
   /** The publisher's connection closed (immediately, not after NMS's 30 s grace). */
@@ -165,12 +226,13 @@ export class RtmpIngest extends TypedEmitter<IngestEvents> {
   private stopped = false;
 
   constructor(
-    private readonly options: { port: number; bindAddress: string; storeDir: string; logger: Logger },
+    private readonly options: { port: number; bindAddress: string; storeDir: string; logger: Logger; limits: IngestLimits },
     private readonly authorize: (request: PublishRequest) => PublishDecision,
   ) {
     super();
     if (instanceActive) throw new Live360Error("node-media-server allows one RTMP ingest per process");
     instanceActive = true;
+    parserLimits = options.limits;
     // NMS prints banners and per-session chatter with console.log; route it into our JSON
     // log at debug level (its errors at warn: live360 logs the decisions that matter itself).
     const log = options.logger.child("nms");
@@ -197,12 +259,32 @@ export class RtmpIngest extends TypedEmitter<IngestEvents> {
     const rtmpServer = this.server.rtmpServer;
     const tcp = rtmpServer.tcpServer;
     if (!tcp) return;
+    const { limits } = this.options;
+    const perAddress = new Map<string, number>();
     tcp.removeAllListeners("connection");
     tcp.on("connection", (socket: Socket) => {
-      rtmpServer._sockets.add(socket);
-      socket.once("close", () => rtmpServer._sockets.delete(socket));
       // A socket error (reset by the peer) is that connection's end, never an unhandled 'error'.
       socket.on("error", () => socket.destroy());
+      const address = socket.remoteAddress ?? "unknown";
+      const fromAddress = perAddress.get(address) ?? 0;
+      const refusal =
+        rtmpServer._sockets.size >= limits.maxConnections
+          ? new IngestLimitError("max-connections", `${limits.maxConnections} open`)
+          : fromAddress >= limits.maxConnectionsPerAddress
+            ? new IngestLimitError("max-connections-per-address", `${limits.maxConnectionsPerAddress} open from ${address}`)
+            : undefined;
+      if (refusal) return this.closeForLimit(socket, refusal);
+      rtmpServer._sockets.add(socket);
+      perAddress.set(address, fromAddress + 1);
+      socket.once("close", () => {
+        rtmpServer._sockets.delete(socket);
+        const left = (perAddress.get(address) ?? 1) - 1;
+        if (left > 0) perAddress.set(address, left);
+        else perAddress.delete(address);
+      });
+      socket.setTimeout(limits.idleTimeoutSeconds * 1000, () =>
+        this.closeForLimit(socket, new IngestLimitError("idle-timeout", `nothing received for ${limits.idleTimeoutSeconds} s`)),
+      );
       let session: NmsSession;
       try {
         session = new RtmpSession(socket);
@@ -212,6 +294,12 @@ export class RtmpIngest extends TypedEmitter<IngestEvents> {
         return;
       }
       context.sessions.set(session.id, session);
+      // Handshake, connect, createStream and publish must not take longer than this.
+      const publishDeadline = setTimeout(() => {
+        if (!session.isPublisher) this.closeForLimit(socket, new IngestLimitError("publish-timeout", `no publish within ${limits.publishTimeoutSeconds} s`));
+      }, limits.publishTimeoutSeconds * 1000);
+      publishDeadline.unref();
+      socket.once("close", () => clearTimeout(publishDeadline));
       const parse = session.onData;
       if (!parse) return;
       socket.removeListener("data", parse);
@@ -225,7 +313,14 @@ export class RtmpIngest extends TypedEmitter<IngestEvents> {
     });
   }
 
+  private closeForLimit(socket: Socket, error: IngestLimitError): void {
+    socket.removeAllListeners("data");
+    socket.destroy();
+    this.emit("limit", { limit: error.limit, remoteAddress: `${socket.remoteAddress ?? "unknown"}:${socket.remotePort ?? 0}`, detail: error.message });
+  }
+
   private onProtocolError(socket: Socket, session: NmsSession | undefined, error: unknown): void {
+    if (error instanceof IngestLimitError) return this.closeForLimit(socket, error);
     socket.removeAllListeners("data");
     socket.destroy();
     this.emit("protocolerror", {
@@ -259,6 +354,7 @@ export class RtmpIngest extends TypedEmitter<IngestEvents> {
     await this.server.stop();
     for (const [event, listener] of this.listeners) context.eventEmitter.off(event, listener);
     instanceActive = false;
+    parserLimits = undefined;
   }
 
   private onPrePublish(session: NmsSession): void {

@@ -63,11 +63,12 @@ export class Origin {
     this.metrics = metrics ?? createOriginMetrics();
     this.sink = sink ?? new LocalDirectorySink(this.recordingsDir);
     this.ingest = new RtmpIngest(
-      { port: config.rtmpPort, bindAddress: config.bindAddress, storeDir: path.join(config.dataDir, "ingest-state"), logger: log },
+      { port: config.rtmpPort, bindAddress: config.bindAddress, storeDir: path.join(config.dataDir, "ingest-state"), logger: log, limits: config.limits },
       (request) => {
         const decision = decidePublish(request, config.publishKeys, {
           draining: this.draining,
           isLive: (stream) => this.isLive(stream),
+          atStreamLimit: !this.streams.has(request.stream) && this.liveStreamCount() >= config.limits.maxStreams,
         });
         if (!decision.accept) {
           const reason = decision.reason ?? "invalid-app";
@@ -84,6 +85,10 @@ export class Origin {
       },
     );
     this.ingest.on("publish", (publisher) => this.setUp(publisher));
+    this.ingest.on("limit", ({ limit, remoteAddress, detail }) => {
+      this.metrics.ingestLimits.inc({ limit });
+      this.log.warn("RTMP connection closed at a limit", { limit, remoteAddress, detail });
+    });
     this.ingest.on("protocolerror", ({ remoteAddress, stream, error }) => {
       this.metrics.streamErrors.inc({ reason: "protocol-error" });
       this.log.warn("RTMP connection closed: its bytes could not be parsed; other streams are unaffected", { remoteAddress, stream, error });
@@ -132,6 +137,12 @@ export class Origin {
       this.http.close();
       throw err;
     }
+  }
+
+  /** Streams with a publisher, being set up or running (not those ended and in their grace). */
+  private liveStreamCount(): number {
+    const settingUpNew = [...this.settingUp.keys()].filter((p) => !this.streams.has(p.stream)).length;
+    return [...this.streams.values()].filter((e) => e.graceTimer === undefined).length + settingUpNew;
   }
 
   private isLive(stream: string): boolean {
@@ -206,11 +217,13 @@ export class Origin {
   /** Ends playlists, then finalizes and hands off the recording; a failure keeps the raw file. */
   private async endPipeline(pipeline: StreamPipeline): Promise<void> {
     await pipeline.stop();
-    if (pipeline.refusal) {
-      // Media the ladder refused would only fail again in the VOD pipeline (and its dead-letter queue).
+    // Media the ladder refused would only fail again in the VOD pipeline (and its dead-letter
+    // queue); a publisher that sent no media left only a file header.
+    const discardBecause = pipeline.refusal ? `refused: ${pipeline.refusal.reason}` : pipeline.recording.tagsWritten === 0 ? "no media was published" : undefined;
+    if (discardBecause) {
       await rm(pipeline.recording.rawFile, { force: true });
       this.metrics.recordings.inc({ result: "discarded" });
-      this.log.info("recording of a refused stream discarded", { stream: pipeline.stream, reason: pipeline.refusal.reason });
+      this.log.info("recording discarded", { stream: pipeline.stream, because: discardBecause });
       return;
     }
     try {

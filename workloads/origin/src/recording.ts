@@ -54,6 +54,8 @@ export function parseRecordingFileName(file: string): { stream: string; startedA
 export class SourceRecorder {
   private readonly out: WriteStream;
   private failure: Error | undefined;
+  /** Tags written: a publisher that sent no media leaves nothing worth finalizing. */
+  tagsWritten = 0;
 
   static async open(dir: string, stream: string): Promise<SourceRecorder> {
     await mkdir(dir, { recursive: true });
@@ -74,6 +76,7 @@ export class SourceRecorder {
   /** Appends whole FLV tags, in one write. */
   write(...tags: Buffer[]): void {
     if (this.failure) return;
+    this.tagsWritten += tags.length;
     this.out.cork();
     for (const tag of tags) this.out.write(tag);
     this.out.uncork();

@@ -33,6 +33,13 @@ export interface OriginFlags extends ServiceEndpointFlags {
   queueUrl?: string;
   peer: string[];
   waitForPeers?: boolean;
+  maxConnections: string;
+  maxConnectionsPerAddress: string;
+  maxStreams: string;
+  rtmpPublishTimeout: string;
+  rtmpIdleTimeout: string;
+  maxRtmpMessageBytes: string;
+  maxChunkStreams: string;
 }
 
 /** The flags shared by `live360 origin` and `live360 local`. */
@@ -59,6 +66,13 @@ export function addOriginOptions(command: Command): Command {
       [] as string[],
     )
     .option("--wait-for-peers", "wait up to one segment for a peer that has the stream but has not numbered it yet (the backup origin)")
+    .option("--max-connections <n>", "RTMP connections open at once, in all", String(d.limits.maxConnections))
+    .option("--max-connections-per-address <n>", "RTMP connections open at once from one address (encoders behind one NAT or a load balancer share one)", String(d.limits.maxConnectionsPerAddress))
+    .option("--max-streams <n>", "streams live on this origin at once; a publish beyond it is refused (too-many-streams)", String(d.limits.maxStreams))
+    .option("--rtmp-publish-timeout <seconds>", "time from connect to the publish command before the connection is closed", String(d.limits.publishTimeoutSeconds))
+    .option("--rtmp-idle-timeout <seconds>", "time without a byte from a client before its connection is closed", String(d.limits.idleTimeoutSeconds))
+    .option("--max-rtmp-message-bytes <bytes>", "largest RTMP message (one video frame) accepted", String(d.limits.maxMessageBytes))
+    .option("--max-chunk-streams <n>", "RTMP chunk stream ids one connection may use", String(d.limits.maxChunkStreams))
     .option("--ingest-bucket <bucket>", "upload finished recordings to s3://<bucket>/recordings/<stream>/<UTC time>.mp4 (with --queue-url)")
     .option("--queue-url <url>", "SQS queue that gets a VOD job for every uploaded recording (with --ingest-bucket)");
   return addServiceEndpointOptions(command);
@@ -110,6 +124,15 @@ export function originConfigFromFlags(flags: OriginFlags): OriginConfig {
     projection: flags.projection as OriginConfig["projection"],
     peers: flags.peer,
     waitForPeers: flags.waitForPeers ?? false,
+    limits: {
+      maxConnections: parseNumberFlag("--max-connections", flags.maxConnections),
+      maxConnectionsPerAddress: parseNumberFlag("--max-connections-per-address", flags.maxConnectionsPerAddress),
+      maxStreams: parseNumberFlag("--max-streams", flags.maxStreams),
+      publishTimeoutSeconds: parseNumberFlag("--rtmp-publish-timeout", flags.rtmpPublishTimeout),
+      idleTimeoutSeconds: parseNumberFlag("--rtmp-idle-timeout", flags.rtmpIdleTimeout),
+      maxMessageBytes: parseNumberFlag("--max-rtmp-message-bytes", flags.maxRtmpMessageBytes),
+      maxChunkStreams: parseNumberFlag("--max-chunk-streams", flags.maxChunkStreams),
+    },
   });
 }
 
