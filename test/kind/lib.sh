@@ -90,12 +90,26 @@ wait_for() {
   done
 }
 
+# Every NodePort in the cluster, one "namespace service port nodePort" line each.
+node_ports() {
+  # shellcheck disable=SC2016 # a Go template, not shell
+  kubectl get services -A -o go-template='{{range .items}}{{$ns := .metadata.namespace}}{{$name := .metadata.name}}{{range .spec.ports}}{{if .nodePort}}{{$ns}} {{$name}} {{.port}} {{.nodePort}}{{"\n"}}{{end}}{{end}}{{end}}'
+}
+
 # pin_node_port <service> <port>: the operator leaves nodePort to Kubernetes; this fixes the one
 # port of a NodePort Service so the kind port mapping reaches it. A strategic merge on the port
 # list keeps the operator's fields; server-side apply never takes the field back, as the
-# operator does not set it.
+# operator does not set it. Kubernetes may have given the wanted port to another Service
+# already (it allocates at random): that one is moved to a free port first.
 pin_node_port() {
-  local service="$1" port="$2" target
+  local service="$1" port="$2" target ns name holder_port node_port free
+  while read -r ns name holder_port node_port; do
+    if [ "$node_port" != "$port" ] || { [ "$ns" = "$NAMESPACE" ] && [ "$name" = "$service" ]; }; then continue; fi
+    free="$(comm -23 <(seq 32000 32767) <(node_ports | awk '{print $4}' | sort -u) | head -n 1)"
+    log "nodePort $port is taken by $ns/$name: moving it to $free"
+    kubectl -n "$ns" patch service "$name" --type strategic \
+      -p "{\"spec\":{\"ports\":[{\"port\":$holder_port,\"nodePort\":$free}]}}" >/dev/null
+  done < <(node_ports)
   target="$(kubectl -n "$NAMESPACE" get service "$service" -o jsonpath='{.spec.ports[0].port}')"
   kubectl -n "$NAMESPACE" patch service "$service" --type strategic \
     -p "{\"spec\":{\"ports\":[{\"port\":$target,\"nodePort\":$port}]}}" >/dev/null
