@@ -51,25 +51,53 @@ function seeded(seed: number): () => number {
   };
 }
 
+/**
+ * A real origin process with a healthy FFmpeg publisher on stream `healthy`, whose segments must
+ * keep coming whatever the test does to the origin beside it.
+ */
+class OriginWithHealthyStream {
+  private constructor(
+    readonly origin: OriginProcess,
+    private readonly healthy: Publisher,
+  ) {}
+
+  static async start(clip: string, dataDir: string, args: readonly string[]): Promise<OriginWithHealthyStream> {
+    const origin = await startOriginProcess({ name: "origin", rtmpPort: await freePort(), httpPort: await freePort(), dataDir, args: ["--low-latency", "--reconnect-grace", "1", ...args] });
+    const healthy = await publishFile(clip, `rtmp://127.0.0.1:${origin.rtmpPort}/live/healthy`, { loop: true });
+    const fixture = new OriginWithHealthyStream(origin, healthy);
+    await waitFor("the healthy stream's playlist", async () => (await fixture.newestSegment()) !== undefined, { timeoutMs: 45_000, intervalMs: 250 });
+    return fixture;
+  }
+
+  /** The healthy stream's newest segment: it must change while the hostile ones come and go. */
+  async newestSegment(): Promise<string | undefined> {
+    return (await getText(`${this.origin.http}/hls/healthy/source/index.m3u8`)).body.split("\n").filter((l) => l.endsWith(".ts")).at(-1);
+  }
+
+  /** The origin process is alive and the healthy stream's next segment appears. */
+  async expectHealthy(): Promise<void> {
+    expect(this.origin.process.child.exitCode).toBeNull();
+    const before = await this.newestSegment();
+    await waitFor("the healthy stream's next segment", async () => (await this.newestSegment()) !== before, { timeoutMs: 20_000, intervalMs: 250 });
+  }
+
+  async stop(): Promise<void> {
+    await this.healthy.stop();
+    await this.origin.process.stop();
+  }
+}
+
 describe("hostile and odd publishers", () => {
   let dir: string;
+  let fixture: OriginWithHealthyStream;
   let origin: OriginProcess;
-  let healthy: Publisher;
   let tags: FlvFileTag[];
   let videoHeader: FlvFileTag;
   let audioOnlyClip: string;
   let nextStream = 0;
   const streamName = (): string => `hostile-${++nextStream}`;
 
-  /** The healthy stream's newest segment: it must change while the hostile ones come and go. */
-  const newestSegment = async (): Promise<string | undefined> =>
-    (await getText(`${origin.http}/hls/healthy/source/index.m3u8`)).body.split("\n").filter((l) => l.endsWith(".ts")).at(-1);
-
-  async function expectHealthy(): Promise<void> {
-    expect(origin.process.child.exitCode).toBeNull();
-    const before = await newestSegment();
-    await waitFor("the healthy stream's next segment", async () => (await newestSegment()) !== before, { timeoutMs: 20_000, intervalMs: 250 });
-  }
+  const expectHealthy = (): Promise<void> => fixture.expectHealthy();
 
   async function streamErrors(reason: string): Promise<number> {
     return metric(origin.http, "live360_origin_stream_errors_total", `reason="${reason}"`);
@@ -109,20 +137,12 @@ describe("hostile and odd publishers", () => {
     audioOnlyClip = await makeTestClip(dir, { seconds: 12, width: 160, height: 80 });
     tags = await readFlvTags(clip);
     videoHeader = tags.find((t) => t.type === VIDEO && t.body[1] === 0)!;
-    origin = await startOriginProcess({
-      name: "origin",
-      rtmpPort: await freePort(),
-      httpPort: await freePort(),
-      dataDir: path.join(dir, "data"),
-      args: ["--low-latency", "--reconnect-grace", "1"],
-    });
-    healthy = await publishFile(clip, `rtmp://127.0.0.1:${origin.rtmpPort}/live/healthy`, { loop: true });
-    await waitFor("the healthy stream's playlist", async () => (await newestSegment()) !== undefined, { timeoutMs: 45_000, intervalMs: 250 });
+    fixture = await OriginWithHealthyStream.start(clip, path.join(dir, "data"), []);
+    origin = fixture.origin;
   }, 120_000);
 
   afterAll(async () => {
-    await healthy?.stop();
-    await origin?.process.stop();
+    await fixture?.stop();
   }, 60_000);
 
   test("a truncated H.264 sequence header (the header that crashed both origins) ends only that stream, with the reason", async () => {
@@ -233,11 +253,9 @@ describe("hostile and odd publishers", () => {
 
 describe("ingest limits, enforced before any publish is authorized", () => {
   let dir: string;
+  let fixture: OriginWithHealthyStream;
   let origin: OriginProcess;
-  let healthy: Publisher;
 
-  const newestSegment = async (): Promise<string | undefined> =>
-    (await getText(`${origin.http}/hls/healthy/source/index.m3u8`)).body.split("\n").filter((l) => l.endsWith(".ts")).at(-1);
   const limitHits = (limit: string): Promise<number> => metric(origin.http, "live360_origin_ingest_limits_total", `limit="${limit}"`);
   /** A TCP connection that says nothing: resolves true when the origin closes it within `ms`. */
   async function closedWithin(socket: Socket, ms: number): Promise<boolean> {
@@ -254,32 +272,19 @@ describe("ingest limits, enforced before any publish is authorized", () => {
   beforeAll(async () => {
     dir = await tempDir("limits");
     const clip = await makeTestClip(dir, { seconds: 4, gopSeconds: 1, width: 320, height: 160, videoKbps: 200 });
-    origin = await startOriginProcess({
-      name: "origin",
-      rtmpPort: await freePort(),
-      httpPort: await freePort(),
-      dataDir: path.join(dir, "data"),
-      args: [
-        "--low-latency", "--reconnect-grace", "1",
-        "--max-connections", "6", "--max-connections-per-address", "3", "--max-streams", "2",
-        "--rtmp-publish-timeout", "2", "--rtmp-idle-timeout", "3", "--max-rtmp-message-bytes", "65536", "--max-chunk-streams", "8",
-      ],
-    });
-    healthy = await publishFile(clip, `rtmp://127.0.0.1:${origin.rtmpPort}/live/healthy`, { loop: true });
-    await waitFor("the healthy stream's playlist", async () => (await newestSegment()) !== undefined, { timeoutMs: 45_000, intervalMs: 250 });
+    fixture = await OriginWithHealthyStream.start(clip, path.join(dir, "data"), [
+      "--max-connections", "6", "--max-connections-per-address", "3", "--max-streams", "2",
+      "--rtmp-publish-timeout", "2", "--rtmp-idle-timeout", "3", "--max-rtmp-message-bytes", "65536", "--max-chunk-streams", "8",
+    ]);
+    origin = fixture.origin;
   }, 120_000);
 
   afterAll(async () => {
-    await healthy?.stop();
-    await origin?.process.stop();
+    await fixture?.stop();
   }, 60_000);
 
-  afterEach(async () => {
-    // Whatever a limit test did, the healthy stream (one of the connections from 127.0.0.1) goes on.
-    expect(origin.process.child.exitCode).toBeNull();
-    const before = await newestSegment();
-    await waitFor("the healthy stream's next segment", async () => (await newestSegment()) !== before, { timeoutMs: 20_000, intervalMs: 250 });
-  }, 30_000);
+  // Whatever a limit test did, the healthy stream (one of the connections from 127.0.0.1) goes on.
+  afterEach(() => fixture.expectHealthy(), 30_000);
 
   test("connections per address and in all are capped; the ones over the cap are closed at once and counted", async () => {
     const [perAddressBefore, totalBefore] = [await limitHits("max-connections-per-address"), await limitHits("max-connections")];
