@@ -174,9 +174,9 @@ describe("live360 on kind", () => {
    * One failover drill with a viewer watching: `breakPrimary` takes the primary away, the
    * LiveEvent must say Degraded / backup, and the video must keep going past what was buffered
    * with a stall of at most 2 s and no player error. After `restore` the event must be Live on the
-   * primary again and a new viewer must play. Whether the first viewer also survives the switch
-   * back to the primary is measured and reported (bench/results/kind.md), not yet asserted: a
-   * restarted primary's timestamps do not match the backup's (docs/progress.md, #12).
+   * primary again and a new viewer must play. The first viewer must also keep playing, without a
+   * fatal error, through the switch back to the primary; its stall there is measured and
+   * reported (bench/results/kind.md), not yet bounded (docs/progress.md, #12).
    */
   async function drill(name: string, breakPrimary: (primary: Pod) => Promise<void>, restore: (primary: Pod) => Promise<void>): Promise<void> {
     const primary = await originPod("primary");
@@ -227,6 +227,10 @@ describe("live360 on kind", () => {
       }).then(() => true, () => false);
       const failBack = await readWatch(viewer);
       result.failBack = keptPlaying ? `kept playing, stall ${Math.round(failBack.longestStallMs)} ms` : `stopped (${failBack.errors.map((e) => e.details).join(", ") || "no hls.js error"})`;
+      // The viewer survives the switch back to the restarted primary (6 of 6 drills over two runs;
+      // its stall is reported, not yet bounded: one of them stalled 5 s).
+      expect(result.failBack).toMatch(/^kept playing/);
+      expect(failBack.errors.filter((e) => e.fatal)).toEqual([]);
     } finally {
       await viewer.close();
     }
