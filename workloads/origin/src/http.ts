@@ -68,6 +68,13 @@ export function createOriginHttpServer(backend: OriginHttpBackend): Server {
     const [, stream, master, variant, file] = match as unknown as [string, string, string?, string?, string?];
     const kind: RequestKind = master ? "master" : file!.endsWith(".m3u8") ? "playlist" : "segment";
     if (!backend.hasStream(stream)) return notFound(res, kind);
+    // A shutting-down origin ends its streams' playlists (#EXT-X-ENDLIST) while it still answers:
+    // served as they are, an edge passes "the event is over" to viewers during a drain or a Spot
+    // interruption (seen on kind). A 503 makes the edge take the playlist from the other origin.
+    if (kind === "playlist" && backend.isDraining()) {
+      send(res, 503, "draining\n", { "Content-Type": "text/plain" });
+      return kind;
+    }
     const filePath = master ? path.join(hlsRoot, stream, MASTER_PLAYLIST) : path.join(hlsRoot, stream, variant!, file!);
     if (kind === "segment") {
       await sendFile(req, res, filePath, IMMUTABLE_CACHE, kind);

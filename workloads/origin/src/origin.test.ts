@@ -393,12 +393,14 @@ describe("origin publish rules, recording and robustness", () => {
       (await getText(`${env.http}/hls/${keysFileStream}/source/index.m3u8`)).body.includes("#EXT-X-ENDLIST"), { timeoutMs: 15_000 });
   });
 
-  test("closing: readiness fails at once, new publishers are refused, live streams end cleanly", async () => {
+  test("closing: readiness fails at once, playlists answer 503 (the edge fails over), new publishers are refused, live streams end cleanly", async () => {
     await waitFor("previous stream to expire", async () => JSON.parse((await getText(`${env.http}/stat`)).body).streams.length === 0, { timeoutMs: 20_000 });
     const live = await publishFile(clip, `${env.rtmp}/${keysFileStream}?key=let-me-in`, { loop: true });
     await waitFor("segments", async () => (await getText(`${env.http}/hls/${keysFileStream}/source/index.m3u8`)).body.includes(".ts"), { timeoutMs: 30_000 });
     const closing = env.origin.close();
     expect((await getText(`${env.http}/readyz`)).status).toBe(503);
+    // Its playlists are about to end: the edge must take them from the other origin instead.
+    expect((await getText(`${env.http}/hls/${keysFileStream}/source/index.m3u8`)).status).toBe(503);
     const late = await publishFile(clip, `${env.rtmp}/late`);
     expect(await late.exited).not.toBe(0);
     await closing;
