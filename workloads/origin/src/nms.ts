@@ -188,6 +188,15 @@ export type PublishDecision = { accept: true } | { accept: false; reason: string
 /** The `onStatus` codes a refused publisher is sent (the ones RTMP servers use for these cases). */
 export type RejectCode = "NetStream.Publish.BadName" | "NetStream.Publish.Rejected";
 
+/** Stops parsing a connection's bytes and closes it at once; returns its `address:port` for the log. */
+function dropConnection(socket: Socket): string {
+  // Read before destroy(): a destroyed socket may no longer know its peer.
+  const remote = `${socket.remoteAddress ?? "unknown"}:${socket.remotePort ?? 0}`;
+  socket.removeAllListeners("data");
+  socket.destroy();
+  return remote;
+}
+
 /** Time a rejected publisher gets to read its `onStatus` before the socket is destroyed. */
 const REJECT_LINGER_MS = 1000;
 
@@ -198,7 +207,6 @@ const REJECT_LINGER_MS = 1000;
 function rejectSession(session: NmsSession, code: RejectCode, description: string): void {
   const socket = session.socket;
   if (!socket || socket.destroyed) return;
-  if (session.onData) socket.removeListener("data", session.onData);
   socket.removeAllListeners("data");
   try {
     session.rtmp?.sendStatusMessage(session.rtmp.streamId, "error", code, description);
@@ -314,17 +322,13 @@ export class RtmpIngest extends TypedEmitter<IngestEvents> {
   }
 
   private closeForLimit(socket: Socket, error: IngestLimitError): void {
-    socket.removeAllListeners("data");
-    socket.destroy();
-    this.emit("limit", { limit: error.limit, remoteAddress: `${socket.remoteAddress ?? "unknown"}:${socket.remotePort ?? 0}`, detail: error.message });
+    this.emit("limit", { limit: error.limit, remoteAddress: dropConnection(socket), detail: error.message });
   }
 
   private onProtocolError(socket: Socket, session: NmsSession | undefined, error: unknown): void {
     if (error instanceof IngestLimitError) return this.closeForLimit(socket, error);
-    socket.removeAllListeners("data");
-    socket.destroy();
     this.emit("protocolerror", {
-      remoteAddress: `${socket.remoteAddress ?? "unknown"}:${socket.remotePort ?? 0}`,
+      remoteAddress: dropConnection(socket),
       stream: session?.streamName || undefined,
       error: error instanceof Error ? error : new Error(String(error)),
     });
