@@ -17,3 +17,4 @@ export * from "./utc-stamp.js";
 export * from "./atomic-file.js";
 export * from "./storage/index.js";
 export * from "./queue/index.js";
+export * from "./keepalive.js";

@@ -1,4 +1,5 @@
 import path from "node:path";
+import { EDGE_UPSTREAM_KEEPALIVE_SECONDS } from "@live360/core";
 import { SIGNING_SECRET_ENV, type EdgeConfig, type EdgeOrigin } from "./config.js";
 
 /**
@@ -44,7 +45,7 @@ function upstreamBlock(config: EdgeConfig): string[] {
     `    zone ${UPSTREAM} 256k;`,
     ...servers,
     `    keepalive ${config.upstreamKeepalive};`,
-    `    keepalive_timeout 60s;`,
+    `    keepalive_timeout ${EDGE_UPSTREAM_KEEPALIVE_SECONDS}s;`,
     `  }`,
   ];
 }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "@jest/globals";
-import { ConfigError } from "@live360/core";
+import { ConfigError, EDGE_UPSTREAM_KEEPALIVE_SECONDS } from "@live360/core";
 import { resolveOriginConfig } from "./config.js";
 
 describe("origin configuration", () => {
@@ -14,6 +14,12 @@ describe("origin configuration", () => {
       maxConnections: 200, maxConnectionsPerAddress: 20, maxStreams: 20, publishTimeoutSeconds: 10, idleTimeoutSeconds: 30, maxMessageBytes: 8 * 1024 * 1024, maxChunkStreams: 32,
     });
     expect(resolveOriginConfig({ limits: { maxStreams: 1 } }).limits).toMatchObject({ maxStreams: 1, maxConnections: 200 });
+  });
+
+  test("HTTP limits have defaults; the keep-alive outlasts the edge's upstream keep-alive", () => {
+    expect(resolveOriginConfig().httpLimits).toEqual({ maxConnections: 1024, keepAliveTimeoutSeconds: 75, headersTimeoutSeconds: 10, requestTimeoutSeconds: 30, sendTimeoutSeconds: 60 });
+    expect(resolveOriginConfig().httpLimits.keepAliveTimeoutSeconds).toBeGreaterThan(EDGE_UPSTREAM_KEEPALIVE_SECONDS);
+    expect(resolveOriginConfig({ httpLimits: { sendTimeoutSeconds: 5 } }).httpLimits).toMatchObject({ sendTimeoutSeconds: 5, maxConnections: 1024 });
   });
 
   test("the low-latency preset uses 1 s segments", () => {
@@ -36,6 +42,9 @@ describe("origin configuration", () => {
     [{ peers: ["http://origin-backup:8080/stat"] }, /peers \(--peer\)="http:\/\/origin-backup:8080\/stat": give the base URL only/],
     [{ limits: { maxConnections: 0 } }, /limits\.maxConnections \(--max-connections\)=0: use a number from 1 to 100000/],
     [{ limits: { maxConnections: 10, maxConnectionsPerAddress: 20 } }, /--max-connections-per-address\)=20: use at most --max-connections \(10\)/],
+    [{ httpLimits: { keepAliveTimeoutSeconds: 5 } }, /httpLimits\.keepAliveTimeoutSeconds \(--http-keepalive-timeout\)=5: use more than 60 \(the edge's upstream keep-alive\)/],
+    [{ httpLimits: { headersTimeoutSeconds: 40 } }, /httpLimits\.headersTimeoutSeconds \(--http-headers-timeout\)=40: use at most --http-request-timeout \(30\)/],
+    [{ httpLimits: { maxConnections: 0 } }, /httpLimits\.maxConnections \(--http-max-connections\)=0: use a number from 1 to 100000/],
     [{ limits: { maxMessageBytes: 0x1000000 } }, /limits\.maxMessageBytes \(--max-rtmp-message-bytes\)=16777216/],
   ])("rejects %p naming the field, the value and the fix", (input, message) => {
     expect(() => resolveOriginConfig(input)).toThrow(ConfigError);

@@ -2,6 +2,7 @@ import path from "node:path";
 import {
   ConfigError,
   DEFAULT_LADDER,
+  EDGE_UPSTREAM_KEEPALIVE_SECONDS,
   integerInRange,
   nonEmptyString,
   numberInRange,
@@ -48,7 +49,42 @@ export interface OriginConfig {
   waitForPeers: boolean;
   /** What the RTMP port allows anyone before a publish is authorized (ingest-limits.ts). */
   limits: IngestLimits;
+  /** What the HTTP port allows a client (http.ts). */
+  httpLimits: HttpLimits;
 }
+
+/**
+ * Resource limits of the HTTP port. Its clients are edges holding pooled keep-alive connections,
+ * players (local mode) and scrapers; none needs long to send a request, and none may hold
+ * sockets without bound.
+ */
+export interface HttpLimits {
+  /** Open HTTP connections at once; further ones are closed on accept (counted). */
+  maxConnections: number;
+  /**
+   * Seconds an idle keep-alive connection stays open. Longer than the edge's upstream keep-alive
+   * (EDGE_UPSTREAM_KEEPALIVE_SECONDS), so the edge always closes first and never reuses a
+   * connection the origin is closing.
+   */
+  keepAliveTimeoutSeconds: number;
+  /** Seconds to receive a request's headers (a client trickling them is closed with 408). */
+  headersTimeoutSeconds: number;
+  /**
+   * Seconds to receive a whole request. Only the request: a response the origin holds back
+   * (a long-polling player's blocking reload) is not limited by it.
+   */
+  requestTimeoutSeconds: number;
+  /** Seconds a response may make no progress (a client that stops reading) before the socket is closed. */
+  sendTimeoutSeconds: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  maxConnections: 1024,
+  keepAliveTimeoutSeconds: EDGE_UPSTREAM_KEEPALIVE_SECONDS + 15,
+  headersTimeoutSeconds: 10,
+  requestTimeoutSeconds: 30,
+  sendTimeoutSeconds: 60,
+};
 
 /**
  * Resource limits of the RTMP ingest, enforced before authentication: whoever reaches the port
@@ -106,12 +142,13 @@ export const DEFAULT_ORIGIN_CONFIG: Omit<OriginConfig, "segmentSeconds"> = {
   peers: [],
   waitForPeers: false,
   limits: DEFAULT_INGEST_LIMITS,
+  httpLimits: DEFAULT_HTTP_LIMITS,
 };
 
 const X264_PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] as const;
 
 /** What resolveOriginConfig takes: any field may be left out (limits too, one by one). */
-export type OriginConfigInput = Partial<Omit<OriginConfig, "limits">> & { limits?: Partial<IngestLimits> };
+export type OriginConfigInput = Partial<Omit<OriginConfig, "limits" | "httpLimits">> & { limits?: Partial<IngestLimits>; httpLimits?: Partial<HttpLimits> };
 
 export function resolveOriginConfig(input: OriginConfigInput = {}): OriginConfig {
   const merged = { ...DEFAULT_ORIGIN_CONFIG, ...stripUndefined(input) };
@@ -133,6 +170,7 @@ export function resolveOriginConfig(input: OriginConfigInput = {}): OriginConfig
     projection: oneOf("projection (--projection)", merged.projection, PROJECTIONS),
     peers: merged.peers.map(peerUrl),
     limits: resolveIngestLimits({ ...DEFAULT_INGEST_LIMITS, ...stripUndefined(merged.limits) }),
+    httpLimits: resolveHttpLimits({ ...DEFAULT_HTTP_LIMITS, ...stripUndefined(merged.httpLimits) }),
   };
   if (config.rtmpPort === config.httpPort) {
     throw new ConfigError("httpPort (--http-port)", config.httpPort, "use a different port from --rtmp-port");
@@ -156,6 +194,28 @@ function resolveIngestLimits(limits: IngestLimits): IngestLimits {
   };
   if (resolved.maxConnectionsPerAddress > resolved.maxConnections) {
     throw new ConfigError("limits.maxConnectionsPerAddress (--max-connections-per-address)", resolved.maxConnectionsPerAddress, `use at most --max-connections (${resolved.maxConnections})`);
+  }
+  return resolved;
+}
+
+function resolveHttpLimits(limits: HttpLimits): HttpLimits {
+  const resolved: HttpLimits = {
+    maxConnections: integerInRange("httpLimits.maxConnections (--http-max-connections)", limits.maxConnections, 1, 100_000),
+    keepAliveTimeoutSeconds: numberInRange("httpLimits.keepAliveTimeoutSeconds (--http-keepalive-timeout)", limits.keepAliveTimeoutSeconds, 1, 3600),
+    headersTimeoutSeconds: numberInRange("httpLimits.headersTimeoutSeconds (--http-headers-timeout)", limits.headersTimeoutSeconds, 1, 600),
+    requestTimeoutSeconds: numberInRange("httpLimits.requestTimeoutSeconds (--http-request-timeout)", limits.requestTimeoutSeconds, 1, 3600),
+    sendTimeoutSeconds: numberInRange("httpLimits.sendTimeoutSeconds (--http-send-timeout)", limits.sendTimeoutSeconds, 1, 3600),
+  };
+  if (resolved.keepAliveTimeoutSeconds <= EDGE_UPSTREAM_KEEPALIVE_SECONDS) {
+    throw new ConfigError(
+      "httpLimits.keepAliveTimeoutSeconds (--http-keepalive-timeout)",
+      resolved.keepAliveTimeoutSeconds,
+      `use more than ${EDGE_UPSTREAM_KEEPALIVE_SECONDS} (the edge's upstream keep-alive): an origin closing idle connections first makes the edge retry requests on the backup`,
+    );
+  }
+  // Node refuses a headers deadline past the whole request's.
+  if (resolved.headersTimeoutSeconds > resolved.requestTimeoutSeconds) {
+    throw new ConfigError("httpLimits.headersTimeoutSeconds (--http-headers-timeout)", resolved.headersTimeoutSeconds, `use at most --http-request-timeout (${resolved.requestTimeoutSeconds})`);
   }
   return resolved;
 }

@@ -13,31 +13,22 @@ import { connect, type Socket } from "node:net";
 import path from "node:path";
 import {
   RtmpTestClient,
-  freePort,
   getText,
   makeTestClip,
-  publishFile,
   readFlvTags,
   sendFlvTags,
   spawnPublisher,
-  startOriginProcess,
   tempDir,
   waitFor,
   type FlvFileTag,
   type OriginProcess,
-  type Publisher,
 } from "@live360/testkit";
 import { REFUSAL_EXPLANATIONS } from "./auth.js";
 import { STREAM_ERROR_EXPLANATIONS, type StreamRefusal } from "./stream-errors.js";
+import { OriginWithHealthyStream, metric } from "./healthy-origin.fixture.js";
 
 const VIDEO = 9;
 const AUDIO = 8;
-
-async function metric(http: string, name: string, labels: string): Promise<number> {
-  const { body } = await getText(`${http}/metrics`);
-  const line = body.split("\n").find((l) => l.startsWith(`${name}{${labels}} `));
-  return line ? Number(line.split(" ").pop()) : 0;
-}
 
 /** Mulberry32: a seeded generator, so a failing mutation case reproduces from its seed. */
 function seeded(seed: number): () => number {
@@ -49,42 +40,6 @@ function seeded(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-/**
- * A real origin process with a healthy FFmpeg publisher on stream `healthy`, whose segments must
- * keep coming whatever the test does to the origin beside it.
- */
-class OriginWithHealthyStream {
-  private constructor(
-    readonly origin: OriginProcess,
-    private readonly healthy: Publisher,
-  ) {}
-
-  static async start(clip: string, dataDir: string, args: readonly string[]): Promise<OriginWithHealthyStream> {
-    const origin = await startOriginProcess({ name: "origin", rtmpPort: await freePort(), httpPort: await freePort(), dataDir, args: ["--low-latency", "--reconnect-grace", "1", ...args] });
-    const healthy = await publishFile(clip, `rtmp://127.0.0.1:${origin.rtmpPort}/live/healthy`, { loop: true });
-    const fixture = new OriginWithHealthyStream(origin, healthy);
-    await waitFor("the healthy stream's playlist", async () => (await fixture.newestSegment()) !== undefined, { timeoutMs: 45_000, intervalMs: 250 });
-    return fixture;
-  }
-
-  /** The healthy stream's newest segment: it must change while the hostile ones come and go. */
-  async newestSegment(): Promise<string | undefined> {
-    return (await getText(`${this.origin.http}/hls/healthy/source/index.m3u8`)).body.split("\n").filter((l) => l.endsWith(".ts")).at(-1);
-  }
-
-  /** The origin process is alive and the healthy stream's next segment appears. */
-  async expectHealthy(): Promise<void> {
-    expect(this.origin.process.child.exitCode).toBeNull();
-    const before = await this.newestSegment();
-    await waitFor("the healthy stream's next segment", async () => (await this.newestSegment()) !== before, { timeoutMs: 20_000, intervalMs: 250 });
-  }
-
-  async stop(): Promise<void> {
-    await this.healthy.stop();
-    await this.origin.process.stop();
-  }
 }
 
 describe("hostile and odd publishers", () => {

@@ -2,6 +2,7 @@ import { createReadStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import path from "node:path";
+import type { Duplex } from "node:stream";
 import { timingSafeEqual } from "node:crypto";
 import type { OriginConfig } from "./config.js";
 import { MASTER_PLAYLIST } from "./master.js";
@@ -188,16 +189,59 @@ export function createOriginHttpServer(backend: OriginHttpBackend): Server {
     return notFound(res, "other");
   }
 
-  return createServer((req, res) => {
-    res.setHeader("Access-Control-Allow-Origin", "*");
-    const pathname = (req.url ?? "/").split("?", 1)[0]!;
-    route(req, res, pathname)
-      .then((kind) => metrics.httpRequests.inc({ kind, status: String(res.statusCode) }))
-      .catch(() => {
-        if (!res.headersSent) send(res, 500, "internal error\n");
-        else res.destroy();
+  const limits = config.httpLimits;
+  const server = createServer(
+    {
+      keepAliveTimeout: limits.keepAliveTimeoutSeconds * 1000,
+      headersTimeout: limits.headersTimeoutSeconds * 1000,
+      requestTimeout: limits.requestTimeoutSeconds * 1000,
+      // Node looks for expired header and request deadlines this often (default 30 s, which
+      // would let a trickling client hold its socket up to 30 s past the deadline).
+      connectionsCheckingInterval: 1000,
+    },
+    (req, res) => {
+      res.setHeader("Access-Control-Allow-Origin", "*");
+      // A client that stops reading would hold the response's file and buffers for as long as
+      // it likes; the socket closes when the response makes no progress for this long.
+      res.setTimeout(limits.sendTimeoutSeconds * 1000, () => {
+        metrics.httpLimits.inc({ limit: "send-timeout" });
+        res.destroy();
       });
-  });
+      const pathname = (req.url ?? "/").split("?", 1)[0]!;
+      route(req, res, pathname)
+        .then((kind) => metrics.httpRequests.inc({ kind, status: String(res.statusCode) }))
+        .catch(() => {
+          if (!res.headersSent) send(res, 500, "internal error\n");
+          else res.destroy();
+        });
+    },
+  );
+  server.maxConnections = limits.maxConnections;
+  server.on("drop", () => metrics.httpLimits.inc({ limit: "max-connections" }));
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket, metrics));
+  return server;
+}
+
+/**
+ * What Node would answer by itself, plus the count: a request not received in time (408), headers
+ * too large (431) or bytes that are no HTTP request (400). A client that reset its connection is
+ * not answered and not counted: it has gone, and that is no misbehaviour.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, metrics: OriginMetrics): void {
+  // Node keeps the response being written on the socket; an answer now would be spliced into it.
+  const responding = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage?.headersSent === true;
+  if (error.code === "ECONNRESET" || !socket.writable || responding) {
+    socket.destroy();
+    return;
+  }
+  const [limit, status] =
+    error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? (["request-timeout", "408 Request Timeout"] as const)
+      : error.code === "HPE_HEADER_OVERFLOW"
+        ? (["headers-too-large", "431 Request Header Fields Too Large"] as const)
+        : (["bad-request", "400 Bad Request"] as const);
+  metrics.httpLimits.inc({ limit });
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
 function send(res: ServerResponse, status: number, body: string | Buffer, headers: Record<string, string> = {}, headOnly = false): void {

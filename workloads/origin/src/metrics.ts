@@ -7,6 +7,7 @@ export interface OriginMetrics {
   publishRefused: Counter<"reason">;
   streamErrors: Counter<"reason">;
   ingestLimits: Counter<"limit">;
+  httpLimits: Counter<"limit">;
   streamsLive: Gauge<string>;
   ffmpegRestarts: Counter<"stream">;
   ffmpegSpeed: Gauge<"stream">;
@@ -38,6 +39,12 @@ export function createOriginMetrics(): OriginMetrics {
     ingestLimits: new Counter({
       name: "live360_origin_ingest_limits_total",
       help: "RTMP connections closed or refused at a resource limit, by limit (max-connections, max-connections-per-address, publish-timeout, idle-timeout, message-too-long, too-many-chunk-streams)",
+      labelNames: ["limit"],
+      registers,
+    }),
+    httpLimits: new Counter({
+      name: "live360_origin_http_limits_total",
+      help: "HTTP connections closed or requests refused at a limit, by limit (max-connections, request-timeout, headers-too-large, bad-request, send-timeout)",
       labelNames: ["limit"],
       registers,
     }),

@@ -21,6 +21,7 @@ import {
 } from "@live360/testkit";
 import { resolveOriginConfig, type OriginConfig } from "./config.js";
 import { startOrigin, type Origin } from "./origin.js";
+import { metric } from "./healthy-origin.fixture.js";
 
 const LADDER = parseLadder("ladder", "source,480x240:600k,320x160:300k");
 // Errors only: the tests assert on metrics and HTTP, and LIVE360_LOG_LEVEL=debug shows everything.
@@ -43,12 +44,6 @@ async function originOn(dir: string, over: Partial<OriginConfig> = {}): Promise<
 
 function segmentsOf(playlist: string): string[] {
   return playlist.split("\n").filter((l) => l.endsWith(".ts"));
-}
-
-async function metric(http: string, name: string, labels = ""): Promise<number> {
-  const { body } = await getText(`${http}/metrics`);
-  const line = body.split("\n").find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ""} `));
-  return line ? Number(line.split(" ").pop()) : 0;
 }
 
 describe("origin with a live publisher", () => {

@@ -40,6 +40,11 @@ export interface OriginFlags extends ServiceEndpointFlags {
   rtmpIdleTimeout: string;
   maxRtmpMessageBytes: string;
   maxChunkStreams: string;
+  httpMaxConnections: string;
+  httpKeepaliveTimeout: string;
+  httpHeadersTimeout: string;
+  httpRequestTimeout: string;
+  httpSendTimeout: string;
 }
 
 /** The flags shared by `live360 origin` and `live360 local`. */
@@ -73,6 +78,11 @@ export function addOriginOptions(command: Command): Command {
     .option("--rtmp-idle-timeout <seconds>", "time without a byte from a client before its connection is closed", String(d.limits.idleTimeoutSeconds))
     .option("--max-rtmp-message-bytes <bytes>", "largest RTMP message (one video frame) accepted", String(d.limits.maxMessageBytes))
     .option("--max-chunk-streams <n>", "RTMP chunk stream ids one connection may use", String(d.limits.maxChunkStreams))
+    .option("--http-max-connections <n>", "HTTP connections open at once (edges, players, scrapers)", String(d.httpLimits.maxConnections))
+    .option("--http-keepalive-timeout <seconds>", "how long an idle HTTP connection stays open; more than the edge's upstream keep-alive", String(d.httpLimits.keepAliveTimeoutSeconds))
+    .option("--http-headers-timeout <seconds>", "time to receive a request's headers before answering 408", String(d.httpLimits.headersTimeoutSeconds))
+    .option("--http-request-timeout <seconds>", "time to receive a whole request (not to answer it) before answering 408", String(d.httpLimits.requestTimeoutSeconds))
+    .option("--http-send-timeout <seconds>", "time a response may make no progress (a client that stops reading) before its connection is closed", String(d.httpLimits.sendTimeoutSeconds))
     .option("--ingest-bucket <bucket>", "upload finished recordings to s3://<bucket>/recordings/<stream>/<UTC time>.mp4 (with --queue-url)")
     .option("--queue-url <url>", "SQS queue that gets a VOD job for every uploaded recording (with --ingest-bucket)");
   return addServiceEndpointOptions(command);
@@ -132,6 +142,13 @@ export function originConfigFromFlags(flags: OriginFlags): OriginConfig {
       idleTimeoutSeconds: parseNumberFlag("--rtmp-idle-timeout", flags.rtmpIdleTimeout),
       maxMessageBytes: parseNumberFlag("--max-rtmp-message-bytes", flags.maxRtmpMessageBytes),
       maxChunkStreams: parseNumberFlag("--max-chunk-streams", flags.maxChunkStreams),
+    },
+    httpLimits: {
+      maxConnections: parseNumberFlag("--http-max-connections", flags.httpMaxConnections),
+      keepAliveTimeoutSeconds: parseNumberFlag("--http-keepalive-timeout", flags.httpKeepaliveTimeout),
+      headersTimeoutSeconds: parseNumberFlag("--http-headers-timeout", flags.httpHeadersTimeout),
+      requestTimeoutSeconds: parseNumberFlag("--http-request-timeout", flags.httpRequestTimeout),
+      sendTimeoutSeconds: parseNumberFlag("--http-send-timeout", flags.httpSendTimeout),
     },
   });
 }

@@ -74,4 +74,69 @@ describe("FfmpegSupervisor with a real ffmpeg", () => {
     expect(() => process.kill(pid, 0)).toThrow();
     expect(died).toHaveLength(0);
   });
+
+  test("a stopped child (SIGSTOP) is killed at the stall timeout and restarted; the error says why", async () => {
+    const ffmpeg = await resolveBinary("ffmpeg");
+    const sup = new FfmpegSupervisor({ name: "hung", binary: ffmpeg, logger: quiet, args: liveArgs, stallTimeoutMs: 2000 });
+    sup.start();
+    const [firstPid] = await waitFor(sup, "started");
+    // Still alive, never exits by itself: only its missing progress tells.
+    process.kill(firstPid, "SIGSTOP");
+    const stoppedAt = Date.now();
+    const [stalledPid, reason] = await waitFor(sup, "stalled");
+    expect(stalledPid).toBe(firstPid);
+    expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(1500);
+    expect(reason).toMatch(/no progress for \d+ s/);
+    const [died] = await waitFor(sup, "died");
+    expect(died.details).toMatchObject({ pid: firstPid, signal: "SIGKILL" });
+    expect(died.message).toMatch(/killed: no progress for \d+ s/);
+    const [secondPid] = await waitFor(sup, "started");
+    expect(secondPid).not.toBe(firstPid);
+    await sup.close();
+  });
+
+  describe("fed on stdin", () => {
+    /** FFmpeg reading raw audio from stdin: it reports progress only while input arrives. */
+    const stdinArgs = () => baseArgs().opt("-f", "s16le").opt("-ar", "8000").opt("-ac", "1").input("pipe:0").opt("-f", "null").output("-").build();
+    const oneSecond = () => Buffer.alloc(16_000);
+
+    test("a feeder that pauses is no stall; input the child does not read is", async () => {
+      const ffmpeg = await resolveBinary("ffmpeg");
+      const sup = new FfmpegSupervisor({ name: "fed", binary: ffmpeg, logger: quiet, args: stdinArgs, pipeStdin: true, stallTimeoutMs: 2000 });
+      const stalls: string[] = [];
+      sup.on("stalled", (_pid, reason) => stalls.push(reason));
+      sup.start();
+      const feeding = setInterval(() => sup.write(oneSecond()), 100);
+      const [pid] = await waitFor(sup, "started");
+      clearInterval(feeding);
+      // Nothing written for twice the timeout: FFmpeg waits on its input, as it should.
+      await new Promise((resolve) => setTimeout(resolve, 4000));
+      expect(stalls).toEqual([]);
+      process.kill(pid, "SIGSTOP");
+      sup.write(oneSecond());
+      const [, reason] = await waitFor(sup, "stalled");
+      expect(reason).toMatch(/no progress/);
+      await sup.close();
+    });
+
+    test("input piling up beyond maxInputBacklogBytes kills the child at once: memory stays bounded", async () => {
+      const ffmpeg = await resolveBinary("ffmpeg");
+      const sup = new FfmpegSupervisor({
+        name: "backlog", binary: ffmpeg, logger: quiet, args: stdinArgs, pipeStdin: true, stallTimeoutMs: 60_000, maxInputBacklogBytes: 1024 * 1024,
+      });
+      sup.start();
+      const feeding = setInterval(() => sup.write(oneSecond()), 100);
+      const [pid] = await waitFor(sup, "started");
+      clearInterval(feeding);
+      process.kill(pid, "SIGSTOP");
+      const stalled = waitFor(sup, "stalled", 5000);
+      // The pipe takes 64 KiB; the rest queues in the feeder until the limit.
+      for (let i = 0; i < 100; i++) sup.write(oneSecond());
+      const [, reason] = await stalled;
+      expect(reason).toMatch(/bytes of input unread, more than 1048576/);
+      const [died] = await waitFor(sup, "died");
+      expect(died.details.signal).toBe("SIGKILL");
+      await sup.close();
+    });
+  });
 });

@@ -12,11 +12,14 @@ interface ExitDetails {
   code: number | null;
   signal: NodeJS.Signals | null;
   stderrTail: string;
+  /** Why the supervisor killed it, when it did (it stopped making progress). */
+  killedBecause?: string;
 }
 
 function describeExit(d: ExitDetails): string {
   const how = d.signal ? `signal ${d.signal}` : `code ${d.code}`;
-  return `pid ${d.pid ?? "?"} exited with ${how}${d.stderrTail ? `: ${d.stderrTail}` : ""}`;
+  const killed = d.killedBecause ? ` (killed: ${d.killedBecause})` : "";
+  return `pid ${d.pid ?? "?"} exited with ${how}${killed}${d.stderrTail ? `: ${d.stderrTail}` : ""}`;
 }
 
 /** FFmpeg exited before it reported any progress: bad arguments, unreadable input, missing codec. */
@@ -68,13 +71,31 @@ export interface SupervisorOptions {
   restart?: RestartPolicy | false;
   /** How long close() waits for a graceful exit before SIGKILL. */
   stopTimeoutMs?: number;
+  /**
+   * A child that reports no progress for this long while it has work is killed and treated as
+   * died (restarted, or reported by a run-once job). "Has work": input written to it and not yet
+   * reported on, or, without stdin, simply running. A paused publisher is no stall. FFmpeg
+   * reports every 0.5 s while it reads, so the default leaves room for start-up probing.
+   */
+  stallTimeoutMs?: number;
+  /**
+   * Input queued for a stdin child beyond what it has read; past this the child is killed like
+   * a stalled one, so a hung or too-slow FFmpeg cannot grow the feeder's memory without bound.
+   */
+  maxInputBacklogBytes?: number;
 }
+
+export const DEFAULT_STALL_TIMEOUT_MS = 15_000;
+export const DEFAULT_MAX_INPUT_BACKLOG_BYTES = 64 * 1024 * 1024;
+const WATCHDOG_INTERVAL_MS = 1000;
 
 export interface SupervisorEvents {
   /** A process was spawned (first start or restart); a stdin feeder re-sends its headers now. */
   spawn: [pid: number, attempt: number];
   /** The process reported its first progress: it is really running. */
   started: [pid: number];
+  /** The process stopped making progress (or fell behind its input) and is being killed. */
+  stalled: [pid: number, reason: string];
   progress: [FfmpegProgress];
   startupfailure: [FfmpegStartupError];
   died: [FfmpegDiedError];
@@ -107,6 +128,11 @@ export class FfmpegSupervisor extends TypedEmitter<SupervisorEvents> {
   private lastProgressValue: FfmpegProgress | undefined;
   private restartCount = 0;
   private finishing = false;
+  private watchdog: NodeJS.Timeout | undefined;
+  private lastProgressAt = 0;
+  /** When input was first written that the child has not reported progress on since. */
+  private inputPendingSince: number | undefined;
+  private killReason: string | undefined;
 
   constructor(private readonly options: SupervisorOptions) {
     super();
@@ -141,10 +167,13 @@ export class FfmpegSupervisor extends TypedEmitter<SupervisorEvents> {
    */
   write(...chunks: Buffer[]): void {
     const stdin = this.child?.stdin;
-    if (!stdin || !stdin.writable || stdin.writableEnded) return;
+    if (!stdin || !stdin.writable || stdin.writableEnded || this.killReason !== undefined) return;
     stdin.cork();
     for (const chunk of chunks) stdin.write(chunk);
     stdin.uncork();
+    this.inputPendingSince ??= Date.now();
+    const maxBacklog = this.options.maxInputBacklogBytes ?? DEFAULT_MAX_INPUT_BACKLOG_BYTES;
+    if (stdin.writableLength > maxBacklog) this.killStalled(`${stdin.writableLength} bytes of input unread, more than ${maxBacklog}`);
   }
 
   /** Ends stdin so FFmpeg flushes, finalizes its outputs and exits by itself. */
@@ -159,6 +188,8 @@ export class FfmpegSupervisor extends TypedEmitter<SupervisorEvents> {
   async finish(timeoutMs: number): Promise<void> {
     if (this.closePromise) return this.closePromise;
     this.finishing = true;
+    // From here `timeoutMs` bounds the child, whatever it reports.
+    clearInterval(this.watchdog);
     clearTimeout(this.restartTimer);
     const exited = this.waitForExit();
     this.endInput();
@@ -184,6 +215,7 @@ export class FfmpegSupervisor extends TypedEmitter<SupervisorEvents> {
     this.state = "closed";
     clearTimeout(this.restartTimer);
     clearTimeout(this.stableTimer);
+    clearInterval(this.watchdog);
     const child = this.child;
     this.closePromise = (async () => {
       if (!child || child.exitCode !== null || child.signalCode !== null) return;
@@ -203,6 +235,9 @@ export class FfmpegSupervisor extends TypedEmitter<SupervisorEvents> {
     const args = this.options.args(attempt);
     this.stderrTail = [];
     this.state = "starting";
+    this.killReason = undefined;
+    this.inputPendingSince = undefined;
+    this.lastProgressAt = Date.now();
     const child = spawn(this.options.binary.path, args, {
       stdio: [this.options.pipeStdin ? "pipe" : "ignore", "pipe", "pipe"],
     });
@@ -219,7 +254,36 @@ export class FfmpegSupervisor extends TypedEmitter<SupervisorEvents> {
       this.options.logger.debug("ffmpeg stderr", { process: this.options.name, line });
     });
     child.once("close", (code, signal) => this.onExit(child, code, signal));
+    this.watchForStalls(child);
     if (child.pid !== undefined) this.emit("spawn", child.pid, attempt);
+  }
+
+  /**
+   * A process can hang without exiting (stopped, deadlocked, blocked on a dead mount); only
+   * its missing progress tells. Checked once a second, not per write, to stay off the media path.
+   */
+  private watchForStalls(child: ChildProcess): void {
+    clearInterval(this.watchdog);
+    const timeoutMs = this.options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+    this.watchdog = setInterval(() => {
+      if (this.child !== child || this.finishing) return;
+      const busySince = this.options.pipeStdin ? this.inputPendingSince : this.lastProgressAt;
+      if (busySince !== undefined && Date.now() - busySince > timeoutMs) {
+        this.killStalled(`no progress for ${Math.round((Date.now() - busySince) / 1000)} s while it had work`);
+      }
+    }, WATCHDOG_INTERVAL_MS);
+    this.watchdog.unref();
+  }
+
+  /** SIGKILL (a stopped process ignores SIGTERM) and drop its queued input at once. */
+  private killStalled(reason: string): void {
+    const child = this.child;
+    if (!child || this.killReason !== undefined || child.exitCode !== null || child.signalCode !== null) return;
+    this.killReason = reason;
+    clearInterval(this.watchdog);
+    this.emit("stalled", child.pid!, reason);
+    child.stdin?.destroy();
+    child.kill("SIGKILL");
   }
 
   private readProgress(child: ChildProcess): void {
@@ -230,6 +294,10 @@ export class FfmpegSupervisor extends TypedEmitter<SupervisorEvents> {
       const progress = parseProgressBlock(block);
       block = [];
       this.lastProgressValue = progress;
+      if (this.child === child) {
+        this.lastProgressAt = Date.now();
+        this.inputPendingSince = undefined;
+      }
       if (this.state === "starting" && this.child === child) this.markStarted(child);
       this.emit("progress", progress);
     });
@@ -249,8 +317,9 @@ export class FfmpegSupervisor extends TypedEmitter<SupervisorEvents> {
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.child !== child) return;
     clearTimeout(this.stableTimer);
+    clearInterval(this.watchdog);
     if (this.state === "closed") return;
-    const details: ExitDetails = { pid: child.pid, code, signal, stderrTail: this.stderrTail.join(" | ") };
+    const details: ExitDetails = { pid: child.pid, code, signal, stderrTail: this.stderrTail.join(" | "), killedBecause: this.killReason };
     const wasRunning = this.state === "running";
     if (code === 0 || this.finishing) {
       this.state = "exited";

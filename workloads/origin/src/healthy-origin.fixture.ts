@@ -1,0 +1,50 @@
+/**
+ * Test fixture shared by the hostile-client suites: a real `live360 origin` process with a healthy
+ * FFmpeg publisher beside whatever a test throws at it.
+ */
+import { expect } from "@jest/globals";
+import { freePort, getText, publishFile, startOriginProcess, waitFor, type OriginProcess, type Publisher } from "@live360/testkit";
+
+/** A counter or gauge from the origin's /metrics (0 when the series does not exist yet). */
+export async function metric(http: string, name: string, labels = ""): Promise<number> {
+  const { body } = await getText(`${http}/metrics`);
+  const line = body.split("\n").find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ""} `));
+  return line ? Number(line.split(" ").pop()) : 0;
+}
+
+/**
+ * A real origin process with a healthy FFmpeg publisher on stream `healthy`, whose segments must
+ * keep coming whatever the test does to the origin beside it.
+ */
+export class OriginWithHealthyStream {
+  private constructor(
+    readonly origin: OriginProcess,
+    private readonly healthy: Publisher,
+  ) {}
+
+  static async start(clip: string, dataDir: string, args: readonly string[]): Promise<OriginWithHealthyStream> {
+    const origin = await startOriginProcess({ name: "origin", rtmpPort: await freePort(), httpPort: await freePort(), dataDir, args: ["--low-latency", "--reconnect-grace", "1", ...args] });
+    const healthy = await publishFile(clip, `rtmp://127.0.0.1:${origin.rtmpPort}/live/healthy`, { loop: true });
+    const fixture = new OriginWithHealthyStream(origin, healthy);
+    await waitFor("the healthy stream's playlist", async () => (await fixture.newestSegment()) !== undefined, { timeoutMs: 45_000, intervalMs: 250 });
+    return fixture;
+  }
+
+  /** The healthy stream's newest segment: it must change while the hostile ones come and go. */
+  async newestSegment(): Promise<string | undefined> {
+    return (await getText(`${this.origin.http}/hls/healthy/source/index.m3u8`)).body.split("\n").filter((l) => l.endsWith(".ts")).at(-1);
+  }
+
+  /** The origin process is alive and the healthy stream's next segment appears. */
+  async expectHealthy(): Promise<void> {
+    expect(this.origin.process.child.exitCode).toBeNull();
+    const before = await this.newestSegment();
+    await waitFor("the healthy stream's next segment", async () => (await this.newestSegment()) !== before, { timeoutMs: 20_000, intervalMs: 250 });
+  }
+
+  async stop(): Promise<void> {
+    await this.healthy.stop();
+    await this.origin.process.stop();
+  }
+}
+
