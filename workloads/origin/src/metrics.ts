@@ -10,6 +10,7 @@ export interface OriginMetrics {
   httpLimits: Counter<"limit">;
   streamsLive: Gauge<string>;
   ffmpegRestarts: Counter<"stream">;
+  ffmpegStalls: Counter;
   ffmpegSpeed: Gauge<"stream">;
   inputBitrate: Gauge<"stream">;
   recordings: Counter<"result">;
@@ -53,6 +54,11 @@ export function createOriginMetrics(): OriginMetrics {
       name: "live360_origin_ffmpeg_restarts_total",
       help: "Ladder FFmpeg restarts after an unexpected exit",
       labelNames: ["stream"],
+      registers,
+    }),
+    ffmpegStalls: new Counter({
+      name: "live360_origin_ffmpeg_stalls_total",
+      help: "Ladder FFmpegs killed because they stopped making progress with input waiting, or left too much input unread (each is then restarted)",
       registers,
     }),
     ffmpegSpeed: new Gauge({

@@ -210,6 +210,24 @@ describe("origin with a live publisher", () => {
     expect(playlist).not.toContain("#EXT-X-ENDLIST");
   });
 
+  test("FFmpeg stopped with SIGSTOP (hung, not dead) is killed from its missing progress and restarted; the playlist continues", async () => {
+    const ffmpegOf = async () =>
+      (JSON.parse((await getText(`${env.http}/stat`)).body) as { streams: { ffmpeg: { pid: number } }[] }).streams[0]!.ffmpeg;
+    const before = await ffmpegOf();
+    const stallsBefore = await metric(env.http, "live360_origin_ffmpeg_stalls_total");
+    process.kill(before.pid, "SIGSTOP");
+    const after = await waitFor("a new ffmpeg pid", async () => {
+      const now = await ffmpegOf();
+      return now.pid !== before.pid && now.pid !== undefined ? now : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 250 });
+    expect(() => process.kill(before.pid, 0)).toThrow();
+    expect(await metric(env.http, "live360_origin_ffmpeg_stalls_total")).toBe(stallsBefore + 1);
+    const newest = async () => segmentsOf((await getText(`${env.http}/hls/test/240p/index.m3u8`)).body).at(-1);
+    const last = await newest();
+    await waitFor("a segment from the new ffmpeg", async () => (await newest()) !== last, { timeoutMs: 20_000 });
+    expect((await ffmpegOf()).pid).toBe(after.pid);
+  }, 60_000);
+
   test("/stat reports the stream; /metrics, /healthz and /readyz answer", async () => {
     const stat = JSON.parse((await getText(`${env.http}/stat`)).body) as {
       streams: Array<{ stream: string; video: { codec: string; width: number }; inputBitrateBps: number; inputFps: number; ffmpeg: { speed: number } }>;
@@ -235,6 +253,9 @@ describe("origin with a live publisher", () => {
       (await readdir(path.join(dir, "data", "recordings"))).filter((f) => /^test-\d{8}T\d{6}Z\.mp4$/.test(f)),
     );
     expect(recordings.length).toBeGreaterThanOrEqual(1);
+    // Per-stream series go with the stream: publishers choose the names, so kept labels would grow without bound.
+    const { body } = await getText(`${env.http}/metrics`);
+    expect(body.split("\n").filter((line) => line.includes('stream="test"'))).toEqual([]);
   });
 });
 

@@ -303,9 +303,14 @@ export class StreamPipeline {
       this.log.warn("ladder ffmpeg died; restarting", { error: err, ...err.details });
       metrics.ffmpegRestarts.inc({ stream: this.stream });
     });
+    supervisor.on("stalled", (pid, reason) => {
+      this.log.warn("ladder ffmpeg hung or fell behind its input; killing it for a restart", { pid, reason });
+      metrics.ffmpegStalls.inc();
+    });
     supervisor.on("startupfailure", (err) => this.log.error("ladder ffmpeg failed to start", { error: err, ...err.details }));
     supervisor.on("failed", (err) => this.log.error("ladder ffmpeg gave up; HLS stops, recording continues", { error: err }));
-    supervisor.on("progress", (p) => metrics.ffmpegSpeed.set({ stream: this.stream }, p.speed));
+    // FFmpeg reports on while it flushes after the stream ended; its series is gone by then.
+    supervisor.on("progress", (p) => this.ended || metrics.ffmpegSpeed.set({ stream: this.stream }, p.speed));
     this.supervisor = supervisor;
     supervisor.start();
     void this.publishMasterPlaylist();
@@ -359,6 +364,8 @@ export class StreamPipeline {
     this.stopController.abort();
     this.deps.metrics.inputBitrate.remove({ stream: this.stream });
     this.deps.metrics.ffmpegSpeed.remove({ stream: this.stream });
+    // Stream names come from publishers: a label kept after the stream would grow without bound.
+    this.deps.metrics.ffmpegRestarts.remove({ stream: this.stream });
     this.stopPromise = (async () => {
       await this.supervisor?.finish(5000);
       await this.recording.close();

@@ -51,6 +51,11 @@ export interface VodWorkerConfig {
   bindAddress: string;
   /** SIGTERM must end within Kubernetes' budget; the worker gives up waiting after this. */
   shutdownTimeoutSeconds: number;
+  /**
+   * A transcode reporting no progress for this long is killed and the job released for a retry.
+   * FFmpeg reports twice a second; the margin is for a CPU-throttled node.
+   */
+  transcodeStallTimeoutSeconds: number;
 }
 
 export const DEFAULT_VOD_WORKER_CONFIG: Omit<VodWorkerConfig, "egressBucket"> = {
@@ -69,6 +74,7 @@ export const DEFAULT_VOD_WORKER_CONFIG: Omit<VodWorkerConfig, "egressBucket"> = 
   httpPort: 9090,
   bindAddress: "0.0.0.0",
   shutdownTimeoutSeconds: 15,
+  transcodeStallTimeoutSeconds: 60,
 };
 
 const X264_PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"] as const;
@@ -93,6 +99,7 @@ export function resolveVodWorkerConfig(input: Partial<VodWorkerConfig>): VodWork
     httpPort: merged.httpPort === 0 ? 0 : port("httpPort (--http-port)", merged.httpPort),
     bindAddress: nonEmptyString("bindAddress (--bind)", merged.bindAddress, "give an IP address such as 0.0.0.0"),
     shutdownTimeoutSeconds: numberInRange("shutdownTimeoutSeconds", merged.shutdownTimeoutSeconds, 1, 20),
+    transcodeStallTimeoutSeconds: numberInRange("transcodeStallTimeoutSeconds (--transcode-stall-timeout)", merged.transcodeStallTimeoutSeconds, 1, 3600),
   };
   // A heartbeat must land well before the visibility runs out, or a slow API call would let a
   // second worker take the job while the first still works on it.

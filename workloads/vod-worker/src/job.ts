@@ -211,10 +211,12 @@ async function transcode(plan: VodPlan, ctx: JobContext): Promise<void> {
     restart: false,
     // Shutdown must finish inside Kubernetes' grace period; a transcode has nothing to save.
     stopTimeoutMs: 2000,
+    stallTimeoutMs: ctx.config.transcodeStallTimeoutSeconds * 1000,
   });
   const tracker = new ProgressTracker(plan.source.durationSeconds);
   supervisor.on("progress", (progress: FfmpegProgress) => ctx.onProgress?.(tracker.update(progress.outTimeSeconds)));
   supervisor.on("spawn", (pid) => logger.info("transcode started", { pid, renditions: plan.renditions.map((r) => r.name) }));
+  supervisor.on("stalled", (pid, reason) => logger.warn("transcode hung; killing it, the job will be retried", { pid, reason }));
   const settled = new AbortController();
   try {
     await new Promise<void>((resolve, reject) => {
@@ -227,8 +229,9 @@ async function transcode(plan: VodPlan, ctx: JobContext): Promise<void> {
     });
   } catch (error) {
     if (signal.aborted) throw new JobAbortedError(abortCause(signal));
-    // Killed by a signal nobody here sent (the OOM killer, an operator): worth another try.
-    if (error instanceof FfmpegDiedError && error.details.signal !== null) throw error;
+    // Killed by a signal (the OOM killer, an operator, the stall watchdog), whether before its
+    // first progress or after: no verdict on the recording, worth another try.
+    if ((error instanceof FfmpegDiedError || error instanceof FfmpegStartupError) && error.details.signal !== null) throw error;
     if (error instanceof FfmpegDiedError || error instanceof FfmpegStartupError) {
       throw new JobRejectedError("undecodable", `FFmpeg failed on the recording: ${error.details.stderrTail || error.message}`, { cause: error });
     }

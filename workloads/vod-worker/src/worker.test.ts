@@ -20,9 +20,13 @@ import {
   type SignalOption,
 } from "@live360/core";
 import { inspectVodAsset, listKeys, makeTestClip, startS3Server, startSqsServer, tempDir, waitFor, type S3Server, type SqsServer } from "@live360/testkit";
+import { execFile } from "node:child_process";
 import type { Readable } from "node:stream";
+import { promisify } from "node:util";
 import { resolveVodWorkerConfig, type VodWorkerConfig } from "./config.js";
 import { runVodWorker, type VodWorker } from "./worker.js";
+
+const execFileAsync = promisify(execFile);
 
 const logger = createLogger("vod-test", { level: process.env.LIVE360_LOG_LEVEL === "debug" ? "debug" : "error" });
 const LADDER = parseLadder("ladder", "source,480x240:500k,320x160:300k");
@@ -201,6 +205,27 @@ describe("VOD worker against versitygw and ElasticMQ", () => {
       ["160p", "cubemap", 240, 160],
     ]);
     expect(asset.manifest.projection).toBe("equirectangular");
+  }, 180_000);
+
+  test("a transcode that hangs (FFmpeg stopped with SIGSTOP) is killed at the stall timeout; the job is retried and completes", async () => {
+    const queue = nextQueue();
+    const { key, recording } = await uploadRecording("hung", "2026-11-24T14:00:00Z");
+    await queue.send(formatRecordingJob({ bucket: "ingest", key, recording }));
+    const worker = await startWorker(queue, { transcodeStallTimeoutSeconds: 2, retryDelaySeconds: 0 });
+    const completed = new Promise<string>((resolve) => worker.on("completed", ({ prefix }) => resolve(prefix)));
+    // The transcoding FFmpeg is this process's child (ffprobe runs under its own name).
+    const pid = await waitFor("the transcode's FFmpeg", async () => {
+      const { stdout } = await execFileAsync("pgrep", ["-P", String(process.pid), "-x", "ffmpeg"]).catch(() => ({ stdout: "" }));
+      return Number(stdout.trim().split("\n")[0]) || undefined;
+    }, { timeoutMs: 60_000, intervalMs: 50 });
+    process.kill(pid, "SIGSTOP");
+    expect(await completed).toBe("vod/hung/20261124T140000Z/");
+    await worker.stop();
+    expect(() => process.kill(pid, 0)).toThrow();
+    const metrics = await worker.metrics.registry.metrics();
+    expect(metrics).toContain('live360_vod_jobs_total{result="failed"} 1');
+    expect(metrics).toContain('live360_vod_jobs_total{result="completed"} 1');
+    expect(await queue.counts()).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
   }, 180_000);
 
   test("stopped while uploading: the upload is abandoned, nothing is advertised, the message is visible again at once", async () => {

@@ -45,6 +45,7 @@ interface VodWorkerFlags extends ServiceEndpointFlags {
   workDir: string;
   httpPort: string;
   bind: string;
+  transcodeStallTimeout: string;
 }
 
 /**
@@ -70,6 +71,7 @@ function configFromFlags(flags: VodWorkerFlags): VodWorkerConfig {
     workDir: flags.workDir,
     httpPort: parseNumberFlag("--http-port", flags.httpPort),
     bindAddress: flags.bind,
+    transcodeStallTimeoutSeconds: parseNumberFlag("--transcode-stall-timeout", flags.transcodeStallTimeout),
   });
 }
 
@@ -98,6 +100,7 @@ export function vodWorkerCommand(): Command {
         .default(d.projection),
     )
     .option("--work-dir <dir>", "downloads and FFmpeg output, one directory per job", d.workDir)
+    .option("--transcode-stall-timeout <seconds>", "a transcode reporting no progress this long is killed and its job retried", String(d.transcodeStallTimeoutSeconds))
     .option("--http-port <port>", "port for /metrics (with the running job's progress), /healthz and /status (0: none; with --job only when given)", String(d.httpPort))
     .option("--bind <address>", "address the HTTP port listens on", d.bindAddress)
     .action(async (flags: VodWorkerFlags, self: Command) => {
