@@ -18,14 +18,21 @@ export interface ClipOptions {
   videoKbps?: number;
   audio?: boolean;
   container?: "flv" | "mp4";
+  /**
+   * Seconds of black before the test pattern: a source whose bitrate starts far below its
+   * average (black costs x264 almost nothing), as an encoder ramping up does.
+   */
+  blackSeconds?: number;
 }
 
 /** A small real H.264 + AAC clip from FFmpeg's test sources (the tests' "camera"). */
 export async function makeTestClip(dir: string, options: ClipOptions = {}): Promise<string> {
-  const { width = 640, height = 320, fps = 30, seconds = 6, gopSeconds = 2, videoKbps = 800, audio = true, container = "flv" } = options;
+  const { width = 640, height = 320, fps = 30, seconds = 6, gopSeconds = 2, videoKbps = 800, audio = true, container = "flv", blackSeconds = 0 } = options;
   const ffmpeg = await resolveBinary("ffmpeg");
-  const file = path.join(dir, `clip-${width}x${height}-${seconds}s.${container}`);
-  const args = ["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", `testsrc2=size=${width}x${height}:rate=${fps}`];
+  const file = path.join(dir, `clip-${width}x${height}-${seconds}s${blackSeconds ? `-black${blackSeconds}s` : ""}.${container}`);
+  const pattern = `testsrc2=size=${width}x${height}:rate=${fps}`;
+  const video = blackSeconds > 0 ? `color=c=black:size=${width}x${height}:rate=${fps}:duration=${blackSeconds}[black];${pattern}[pattern];[black][pattern]concat=n=2:v=1:a=0` : pattern;
+  const args = ["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", video];
   if (audio) args.push("-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000");
   args.push("-t", String(seconds), "-c:v", "libx264", "-preset", "veryfast", "-b:v", `${videoKbps}k`, "-pix_fmt", "yuv420p");
   args.push("-g", String(Math.round(fps * gopSeconds)), "-keyint_min", String(Math.round(fps * gopSeconds)), "-sc_threshold", "0");

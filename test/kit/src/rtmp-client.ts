@@ -377,3 +377,18 @@ export function sendFlvTags(client: RtmpTestClient, tags: readonly FlvFileTag[],
     else if (tag.type === TYPE_DATA_AMF0) client.writeMessage(4, TYPE_DATA_AMF0, 1, ts, tag.body);
   }
 }
+
+/**
+ * Sends FLV tags paced like a live encoder: each when the wall clock reaches its timestamp
+ * (divided by `speed`), counted from the call. Resolves after the last tag.
+ */
+export async function sendFlvTagsLive(client: RtmpTestClient, tags: readonly FlvFileTag[], offsetMs = 0, speed = 1): Promise<void> {
+  const startedAt = Date.now();
+  const firstMs = tags[0]?.timestampMs ?? 0;
+  for (const tag of tags) {
+    const dueIn = (tag.timestampMs - firstMs) / speed - (Date.now() - startedAt);
+    if (dueIn > 0) await new Promise((resolve) => setTimeout(resolve, dueIn));
+    if (client.isClosed) return;
+    sendFlvTags(client, [tag], offsetMs);
+  }
+}

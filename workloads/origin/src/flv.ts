@@ -35,6 +35,11 @@ function tagBody(tag: Buffer): Buffer {
   return tag.subarray(TAG_HEADER_BYTES, Math.min(tag.length, TAG_HEADER_BYTES + declared));
 }
 
+/** Whether two tags carry the same body (a re-sent codec header), whatever their timestamps. */
+export function sameTagBody(a: Buffer, b: Buffer): boolean {
+  return tagBody(a).equals(tagBody(b));
+}
+
 interface VideoTagHeader {
   codec: VideoCodec;
   isSequenceHeader: boolean;

@@ -392,19 +392,28 @@ export class RtmpIngest extends TypedEmitter<IngestEvents> {
   }
 
   private createPublisher(session: NmsSession, broadcast: NmsBroadcast): Publisher {
-    const subscribe = (tap: Tap): (() => void) => {
+    /**
+     * `fromNow`: only what the publisher sends from here on. NMS replays its cached metadata,
+     * codec headers and GOP to a new subscriber (inside postPlay), and it keeps that cache
+     * across a reconnect from the same address: at publish time the cache is the previous
+     * publisher's, whose headers opened the new recording and corrupted it when the encoder
+     * came back with other parameters.
+     */
+    const subscribe = (tap: Tap, fromNow: boolean): (() => void) => {
       const subscriber = new BaseSession();
       subscriber.protocol = "flv";
+      let replaying = fromNow;
       // NMS starts every FLV subscription with a file header; the contract here is tags only.
       subscriber.sendBuffer = (buffer) => {
-        if (!isFlvFileHeader(buffer)) tap(buffer);
+        if (!replaying && !isFlvFileHeader(buffer)) tap(buffer);
       };
       broadcast.postPlay(subscriber);
+      replaying = false;
       return () => broadcast.donePlay(subscriber);
     };
     const log = this.options.logger;
     // A tap that throws (a bug in how live360 handles some input) ends this stream only.
-    const held = new HeldSubscription(subscribe, MAX_HELD_BYTES, (error) => this.onProtocolError(session.socket!, session, error));
+    const held = new HeldSubscription((tap) => subscribe(tap, true), MAX_HELD_BYTES, (error) => this.onProtocolError(session.socket!, session, error));
     return {
       sessionId: session.id,
       app: session.streamApp,
@@ -423,7 +432,7 @@ export class RtmpIngest extends TypedEmitter<IngestEvents> {
       attach: (tap) => {
         const detach = held.takeOver(tap);
         if (held.droppedBytes > 0) log.warn("media arrived faster than the stream was set up; some was dropped", { stream: session.streamName, droppedBytes: held.droppedBytes });
-        return detach ?? subscribe(tap);
+        return detach ?? subscribe(tap, false);
       },
     };
   }

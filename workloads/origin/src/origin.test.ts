@@ -6,10 +6,11 @@ import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import path from "node:path";
-import { createLogger, parseLadder, probe, resolveBinary, runOnce } from "@live360/core";
+import { createLogger, parseLadder, parseMediaPlaylist as parseSegments, probe, resolveBinary, runOnce } from "@live360/core";
 import {
   freePort,
   getText,
+  httpGet,
   keyframeTimes,
   makeTestClip,
   parseMediaPlaylist,
@@ -54,7 +55,8 @@ describe("origin with a live publisher", () => {
 
   beforeAll(async () => {
     dir = await tempDir("origin");
-    clip = await makeTestClip(dir, { seconds: 4, gopSeconds: 2 });
+    // Black first: the first segment's rate is far from the average (AVERAGE-BANDWIDTH test).
+    clip = await makeTestClip(dir, { seconds: 4, gopSeconds: 2, blackSeconds: 2 });
     env = await originOn(dir);
     publisher = await publishFile(clip, `${env.rtmp}/test`, { loop: true });
     await waitFor("master playlist", async () => (await getText(`${env.http}/hls/test/master.m3u8`)).status === 200, {
@@ -239,6 +241,24 @@ describe("origin with a live publisher", () => {
     expect((await getText(`${env.http}/readyz`)).status).toBe(200);
     expect(await metric(env.http, "live360_origin_streams_live")).toBe(1);
   });
+
+  test("once a window of segments exists, AVERAGE-BANDWIDTH is their measured average (within 5 %) for every variant", async () => {
+    /** Bits per second over the segments a variant lists now, from their sizes and durations. */
+    const measured = async (uri: string): Promise<number> => {
+      const variant = path.dirname(uri);
+      const playlist = parseSegments((await getText(`${env.http}/hls/test/${uri}`)).body);
+      const sizes = await Promise.all(playlist.segments.map(async (s) => (await httpGet(`${env.http}/hls/test/${variant}/${s.uri}`)).body.length));
+      return (sizes.reduce((a, b) => a + b, 0) * 8) / playlist.segments.reduce((a, s) => a + s.duration, 0);
+    };
+    const declared = (master: string) =>
+      [...master.matchAll(/AVERAGE-BANDWIDTH=(\d+)[^\n]*\n(\S+)/g)].map((m) => ({ average: Number(m[1]), uri: m[2]! }));
+    const compared = await waitFor("the master playlist's measured rates", async () => {
+      const variants = declared((await getText(`${env.http}/hls/test/master.m3u8`)).body);
+      const ratios = await Promise.all(variants.map(async (v) => ({ uri: v.uri, ratio: v.average / (await measured(v.uri)) })));
+      return ratios.every((r) => Math.abs(r.ratio - 1) <= 0.05) ? ratios : undefined;
+    }, { timeoutMs: 40_000, intervalMs: 1000 });
+    expect(compared.map((c) => c.uri)).toEqual(["source/index.m3u8", "240p/index.m3u8", "160p/index.m3u8"]);
+  }, 60_000);
 
   test("when the publisher stops: end list at once, 404 after the reconnect grace, recording finalized", async () => {
     await publisher.stop();

@@ -8,7 +8,7 @@ import { createOriginHttpServer, type OriginRoute } from "./http.js";
 import { createOriginMetrics, type OriginMetrics } from "./metrics.js";
 import { RtmpIngest, type Publisher } from "./nms.js";
 import { StreamPipeline, type StreamStats } from "./pipeline.js";
-import { STREAM_ERROR_EXPLANATIONS } from "./stream-errors.js";
+import { STREAM_ERROR_EXPLANATIONS, type StreamRefusal } from "./stream-errors.js";
 import {
   LocalDirectorySink,
   SourceRecorder,
@@ -46,6 +46,8 @@ export class Origin {
   private readonly settingUp = new Map<Publisher, Promise<void>>();
   private draining = false;
   private closePromise: Promise<void> | undefined;
+  /** Recording parts being finalized and handed off while their stream goes on. */
+  private readonly deliveries = new Set<Promise<void>>();
   private readonly ingest: RtmpIngest;
   private readonly http: Server;
   readonly metrics: OriginMetrics;
@@ -185,6 +187,7 @@ export class Origin {
           });
           publisher.reject(`${why} (${refusal.detail})`);
         },
+        onRecordingPart: (part) => this.track(this.deliverRecording(publisher.stream, part, undefined)),
       },
       continuing,
     );
@@ -217,28 +220,41 @@ export class Origin {
   /** Ends playlists, then finalizes and hands off the recording; a failure keeps the raw file. */
   private async endPipeline(pipeline: StreamPipeline): Promise<void> {
     await pipeline.stop();
+    await this.deliverRecording(pipeline.stream, pipeline.recording, pipeline.refusal);
+    // Earlier parts (the stream changed its codec parameters) may still be on their way.
+    await Promise.all(this.deliveries);
+  }
+
+  /** Closes a recording, then finalizes and hands it off; a failure keeps the raw file. */
+  private async deliverRecording(stream: string, recording: SourceRecorder, refusal: StreamRefusal | undefined): Promise<void> {
+    try {
+      await recording.close();
+    } catch (err) {
+      this.log.error("recording could not be written to the end; raw file kept", { stream, error: err });
+    }
     // Media the ladder refused would only fail again in the VOD pipeline (and its dead-letter
     // queue); a publisher that sent no media left only a file header.
-    const discardBecause = pipeline.refusal ? `refused: ${pipeline.refusal.reason}` : pipeline.recording.tagsWritten === 0 ? "no media was published" : undefined;
+    const discardBecause = refusal ? `refused: ${refusal.reason}` : recording.tagsWritten === 0 ? "no media was published" : undefined;
     if (discardBecause) {
-      await rm(pipeline.recording.rawFile, { force: true });
+      await rm(recording.rawFile, { force: true });
       this.metrics.recordings.inc({ result: "discarded" });
-      this.log.info("recording discarded", { stream: pipeline.stream, because: discardBecause });
+      this.log.info("recording discarded", { stream, because: discardBecause });
       return;
     }
     try {
-      const finished = await finalizeRecording(
-        pipeline.recording.rawFile,
-        this.incomingDir,
-        { stream: pipeline.stream, startedAt: pipeline.recording.startedAt, projection: this.config.projection },
-        this.log,
-      );
+      const finished = await finalizeRecording(recording.rawFile, this.incomingDir, { stream, startedAt: recording.startedAt, projection: this.config.projection }, this.log);
       await this.sink.deliver(finished);
       this.metrics.recordings.inc({ result: "delivered" });
     } catch (err) {
       this.metrics.recordings.inc({ result: "failed" });
-      this.log.error("recording not delivered; raw file kept", { stream: pipeline.stream, error: err });
+      this.log.error("recording not delivered; raw file kept", { stream, error: err });
     }
+  }
+
+  /** Keeps a background delivery until it settles, so ending a stream can wait for it. */
+  private track(delivery: Promise<void>): void {
+    this.deliveries.add(delivery);
+    void delivery.finally(() => this.deliveries.delete(delivery));
   }
 
   private get incomingDir(): string {

@@ -8,7 +8,7 @@ import {
   type ResolvedBinary,
 } from "@live360/core";
 import type { OriginConfig } from "./config.js";
-import { FLV_FILE_HEADER, VideoHeaderError, audioIsAac, classifyTag, tagTimestampMs, videoCodecOf, videoInfoFromHeader, type VideoCodecInfo } from "./flv.js";
+import { FLV_FILE_HEADER, VideoHeaderError, audioIsAac, classifyTag, sameTagBody, tagTimestampMs, videoCodecOf, videoInfoFromHeader, type VideoCodecInfo } from "./flv.js";
 import { buildLiveHlsArgs, orderedRenditions, type LiveHlsPlan } from "./hls-command.js";
 import { clockNumbering, decideNumbering, nextListedSegmentNumber, type NumberingDecision, type SegmentNumbering } from "./numbering.js";
 import { describeVariant, writeMasterPlaylist } from "./master.js";
@@ -24,6 +24,11 @@ export interface PipelineDeps {
   metrics: OriginMetrics;
   /** The media cannot make a ladder: the origin tells the publisher why and ends the stream. */
   onRefused: (refusal: StreamRefusal) => void;
+  /**
+   * A finished part of the recording, split off because the codec parameters changed (one MP4
+   * holds one set); the origin closes, finalizes and delivers it while the stream goes on.
+   */
+  onRecordingPart: (part: SourceRecorder) => void;
 }
 
 /** What /stat reports for one stream. */
@@ -115,9 +120,20 @@ export class StreamPipeline {
   private firstVideoMs: number | undefined;
   private sawKeyframe = false;
 
+  /**
+   * Set when a codec header changed while the ladder runs: FFmpeg keeps the parameters it
+   * started with, so it is replaced at the next keyframe, and nothing between goes to it.
+   */
+  private parametersChanged: string | undefined;
+  /** Ends the current master playlist loop (a new one describes the media after a change). */
+  private masterController: AbortController | undefined;
+  /** When the ladder's current FFmpeg run began: the master playlist describes its segments only. */
+  private ladderRunStartedAtMs = 0;
+
   constructor(
     readonly publisher: Publisher,
-    readonly recording: SourceRecorder,
+    /** The part of the recording being written (a codec parameter change starts a new part). */
+    public recording: SourceRecorder,
     private readonly deps: PipelineDeps,
     /** Continue playlists left by an earlier publish of this stream (encoder reconnect). */
     private readonly continuing: boolean,
@@ -137,8 +153,9 @@ export class StreamPipeline {
     const kind = classifyTag(tag);
     const refusal = this.checkMedia(tag, kind);
     if (refusal) return this.refuse(refusal);
-    this.recordingBatch.push(tag);
     const alreadyRunning = this.supervisor !== undefined;
+    if (alreadyRunning && (kind === "audio-header" || kind === "video-header")) this.noticeHeader(kind, tag);
+    this.recordingBatch.push(tag);
     switch (kind) {
       case "metadata":
         this.metadataTag = tag;
@@ -155,6 +172,7 @@ export class StreamPipeline {
         this.gopBytes = tag.length;
         this.gopStartedAtMs = Date.now();
         if (!alreadyRunning) this.startLadder();
+        else if (this.parametersChanged) this.replaceLadder();
         break;
       case "video":
       case "audio":
@@ -167,7 +185,7 @@ export class StreamPipeline {
       default:
         break;
     }
-    if (alreadyRunning) this.ladderBatch.push(tag);
+    if (alreadyRunning && !this.parametersChanged) this.ladderBatch.push(tag);
     if (kind === "keyframe") this.flushBatches();
     else this.flushTimer ??= setTimeout(() => this.flushBatches(), FEED_FLUSH_MS);
   }
@@ -205,6 +223,36 @@ export class StreamPipeline {
       }
     }
     return undefined;
+  }
+
+  /**
+   * A codec header on a running ladder. Encoders re-send unchanged ones (at every keyframe,
+   * some of them): those change nothing. A changed one starts a new recording part at once
+   * (the header opens it) and has the ladder replaced at the next keyframe.
+   */
+  private noticeHeader(kind: "audio-header" | "video-header", tag: Buffer): void {
+    const previous = kind === "video-header" ? this.videoHeader : this.audioHeader;
+    if (previous !== undefined && sameTagBody(previous, tag)) return;
+    const what = kind === "video-header" ? `video ${this.video?.width}x${this.video?.height}` : "audio";
+    this.log.info("codec parameters changed mid-stream; new recording part now, new ladder from the next keyframe", { header: kind, now: what });
+    this.parametersChanged = what;
+    this.gop = [];
+    this.gopBytes = 0;
+    this.ladderBatch = [];
+    this.flushBatches();
+    const part = this.recording;
+    this.recording = part.successor();
+    // The new part opens like a recording: the headers still valid, then (pushed by the caller) the new one.
+    this.recording.write(...[this.metadataTag, kind === "video-header" ? this.audioHeader : this.videoHeader].filter((t) => t !== undefined));
+    this.deps.onRecordingPart(part);
+  }
+
+  /** At the first keyframe after a parameter change: a fresh FFmpeg, then a master playlist describing it. */
+  private replaceLadder(): void {
+    this.parametersChanged = undefined;
+    this.supervisor!.replace();
+    this.ladderRunStartedAtMs = Date.now();
+    void this.publishMasterPlaylist();
   }
 
   private refuse(refusal: StreamRefusal): void {
@@ -312,6 +360,7 @@ export class StreamPipeline {
     // FFmpeg reports on while it flushes after the stream ended; its series is gone by then.
     supervisor.on("progress", (p) => this.ended || metrics.ffmpegSpeed.set({ stream: this.stream }, p.speed));
     this.supervisor = supervisor;
+    this.ladderRunStartedAtMs = Date.now();
     supervisor.start();
     void this.publishMasterPlaylist();
   }
@@ -322,22 +371,41 @@ export class StreamPipeline {
     this.supervisor!.write(FLV_FILE_HEADER, ...headers, ...this.gop);
   }
 
-  /** Writes the master playlist once every variant has a first segment to describe. */
+  /**
+   * Writes the master playlist for the ladder's current run (since it started, or since it was
+   * replaced after a parameter change): as soon as every variant has a segment of the run,
+   * described from that segment; then, once every variant lists a whole window of the run,
+   * again with the window's measured rates (one segment can be far from the average, e.g. an
+   * encoder ramping up its rate control).
+   */
   private async publishMasterPlaylist(): Promise<void> {
-    const signal = this.stopController.signal;
+    this.masterController?.abort();
+    const controller = new AbortController();
+    this.masterController = controller;
+    const signal = AbortSignal.any([this.stopController.signal, controller.signal]);
+    const { audioBitrateKbps, windowSegments, segmentSeconds } = this.deps.config;
+    const runStartedAtMs = this.ladderRunStartedAtMs;
     const ordered = orderedRenditions(this.plan(0));
-    while (!signal.aborted) {
-      try {
-        const variants = await Promise.all(ordered.map((r) => describeVariant(this.streamDir, r, this.deps.config.audioBitrateKbps)));
-        if (variants.every((v) => v !== undefined)) {
-          await writeMasterPlaylist(this.streamDir, variants);
-          this.log.info("master playlist written", { variants: variants.length });
-          return;
+    const passes = [
+      { bandwidth: "first-segment", minSegments: 1, pollMs: MASTER_POLL_MS },
+      { bandwidth: "live-window", minSegments: windowSegments, pollMs: segmentSeconds * 1000 },
+    ] as const;
+    for (const { bandwidth, minSegments, pollMs } of passes) {
+      while (!signal.aborted) {
+        try {
+          const variants = await Promise.all(ordered.map((r) => describeVariant(this.streamDir, r, audioBitrateKbps, { bandwidth, runStartedAtMs, minSegments })));
+          // A run replaced while this one was being described must not get its master back.
+          if (signal.aborted) return;
+          if (variants.every((v) => v !== undefined)) {
+            await writeMasterPlaylist(this.streamDir, variants);
+            this.log.info("master playlist written", { variants: variants.length, rates: bandwidth });
+            break;
+          }
+        } catch (err) {
+          this.log.debug("master playlist not ready", { error: err });
         }
-      } catch (err) {
-        this.log.debug("master playlist not ready", { error: err });
+        await sleep(pollMs, signal);
       }
-      await sleep(MASTER_POLL_MS, signal);
     }
   }
 
@@ -351,8 +419,8 @@ export class StreamPipeline {
   }
 
   /**
-   * The publisher is gone: let FFmpeg flush and write its end lists, and close the recording.
-   * Idempotent. The raw recording is returned to the caller for finalizing.
+   * The publisher is gone: let FFmpeg flush and write its end lists. Idempotent. The caller
+   * closes `recording` and finalizes it.
    */
   stop(): Promise<void> {
     if (this.stopPromise) return this.stopPromise;
@@ -366,10 +434,7 @@ export class StreamPipeline {
     this.deps.metrics.ffmpegSpeed.remove({ stream: this.stream });
     // Stream names come from publishers: a label kept after the stream would grow without bound.
     this.deps.metrics.ffmpegRestarts.remove({ stream: this.stream });
-    this.stopPromise = (async () => {
-      await this.supervisor?.finish(5000);
-      await this.recording.close();
-    })();
+    this.stopPromise = this.supervisor?.finish(5000) ?? Promise.resolve();
     return this.stopPromise;
   }
 

@@ -63,6 +63,16 @@ export class SourceRecorder {
     return new SourceRecorder(path.join(dir, `${stream}-${utcStamp(startedAt)}.flv`), stream, startedAt);
   }
 
+  /**
+   * The next part of the same stream's recording, starting now (its codec parameters changed:
+   * one MP4 holds one set of them). Recordings are named, and VOD assets addressed, by the
+   * second they start, so a part never takes its predecessor's second.
+   */
+  successor(): SourceRecorder {
+    const startedAt = new Date(Math.max(Date.now(), Math.floor(this.startedAt.getTime() / 1000) * 1000 + 1000));
+    return new SourceRecorder(path.join(path.dirname(this.rawFile), `${this.stream}-${utcStamp(startedAt)}.flv`), this.stream, startedAt);
+  }
+
   private constructor(
     readonly rawFile: string,
     readonly stream: string,

@@ -113,8 +113,9 @@ describe("FfmpegSupervisor with a real ffmpeg", () => {
       await new Promise((resolve) => setTimeout(resolve, 4000));
       expect(stalls).toEqual([]);
       process.kill(pid, "SIGSTOP");
-      sup.write(oneSecond());
-      const [, reason] = await waitFor(sup, "stalled");
+      // Input keeps coming and is not reported on: that is a stall.
+      const stillFeeding = setInterval(() => sup.write(Buffer.alloc(1600)), 100);
+      const [, reason] = await waitFor(sup, "stalled").finally(() => clearInterval(stillFeeding));
       expect(reason).toMatch(/no progress/);
       await sup.close();
     });

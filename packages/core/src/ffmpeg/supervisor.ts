@@ -73,9 +73,10 @@ export interface SupervisorOptions {
   stopTimeoutMs?: number;
   /**
    * A child that reports no progress for this long while it has work is killed and treated as
-   * died (restarted, or reported by a run-once job). "Has work": input written to it and not yet
-   * reported on, or, without stdin, simply running. A paused publisher is no stall. FFmpeg
-   * reports every 0.5 s while it reads, so the default leaves room for start-up probing.
+   * died (restarted, or reported by a run-once job). "Has work": input kept arriving all that
+   * time without a report, or, without stdin, simply running. FFmpeg reports only while it
+   * reads, and it may read the last input before a pause without reporting on it: a paused
+   * publisher is therefore no stall. The default leaves room for start-up probing.
    */
   stallTimeoutMs?: number;
   /**
@@ -88,6 +89,8 @@ export interface SupervisorOptions {
 export const DEFAULT_STALL_TIMEOUT_MS = 15_000;
 export const DEFAULT_MAX_INPUT_BACKLOG_BYTES = 64 * 1024 * 1024;
 const WATCHDOG_INTERVAL_MS = 1000;
+/** Input arriving after a quiet spell this long is new work: the stall clock starts again. */
+const INPUT_PAUSE_MS = 2000;
 
 export interface SupervisorEvents {
   /** A process was spawned (first start or restart); a stdin feeder re-sends its headers now. */
@@ -130,9 +133,12 @@ export class FfmpegSupervisor extends TypedEmitter<SupervisorEvents> {
   private finishing = false;
   private watchdog: NodeJS.Timeout | undefined;
   private lastProgressAt = 0;
-  /** When input was first written that the child has not reported progress on since. */
+  /** Since when input has kept arriving without a progress report. */
   private inputPendingSince: number | undefined;
+  private lastWriteAt = 0;
   private killReason: string | undefined;
+  /** Set by replace(): the exit that follows is no death. */
+  private replacing = false;
 
   constructor(private readonly options: SupervisorOptions) {
     super();
@@ -171,9 +177,26 @@ export class FfmpegSupervisor extends TypedEmitter<SupervisorEvents> {
     stdin.cork();
     for (const chunk of chunks) stdin.write(chunk);
     stdin.uncork();
-    this.inputPendingSince ??= Date.now();
+    const now = Date.now();
+    if (now - this.lastWriteAt > INPUT_PAUSE_MS) this.inputPendingSince = now;
+    else this.inputPendingSince ??= now;
+    this.lastWriteAt = now;
     const maxBacklog = this.options.maxInputBacklogBytes ?? DEFAULT_MAX_INPUT_BACKLOG_BYTES;
     if (stdin.writableLength > maxBacklog) this.killStalled(`${stdin.writableLength} bytes of input unread, more than ${maxBacklog}`);
+  }
+
+  /**
+   * Replaces the running child with a fresh one at once, e.g. because the parameters of its
+   * input changed and FFmpeg cannot follow them. Deliberate: no death, no backoff; the new
+   * child's `spawn` event lets the feeder send its headers again.
+   */
+  replace(): void {
+    const child = this.child;
+    if (!child || (this.state !== "running" && this.state !== "starting") || this.killReason !== undefined) return;
+    this.replacing = true;
+    clearInterval(this.watchdog);
+    child.stdin?.destroy();
+    child.kill("SIGKILL");
   }
 
   /** Ends stdin so FFmpeg flushes, finalizes its outputs and exits by itself. */
@@ -267,7 +290,8 @@ export class FfmpegSupervisor extends TypedEmitter<SupervisorEvents> {
     const timeoutMs = this.options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
     this.watchdog = setInterval(() => {
       if (this.child !== child || this.finishing) return;
-      const busySince = this.options.pipeStdin ? this.inputPendingSince : this.lastProgressAt;
+      const waitingInput = this.inputPendingSince !== undefined && Date.now() - this.lastWriteAt <= INPUT_PAUSE_MS;
+      const busySince = this.options.pipeStdin ? (waitingInput ? this.inputPendingSince : undefined) : this.lastProgressAt;
       if (busySince !== undefined && Date.now() - busySince > timeoutMs) {
         this.killStalled(`no progress for ${Math.round((Date.now() - busySince) / 1000)} s while it had work`);
       }
@@ -278,7 +302,7 @@ export class FfmpegSupervisor extends TypedEmitter<SupervisorEvents> {
   /** SIGKILL (a stopped process ignores SIGTERM) and drop its queued input at once. */
   private killStalled(reason: string): void {
     const child = this.child;
-    if (!child || this.killReason !== undefined || child.exitCode !== null || child.signalCode !== null) return;
+    if (!child || this.killReason !== undefined || this.replacing || child.exitCode !== null || child.signalCode !== null) return;
     this.killReason = reason;
     clearInterval(this.watchdog);
     this.emit("stalled", child.pid!, reason);
@@ -319,6 +343,12 @@ export class FfmpegSupervisor extends TypedEmitter<SupervisorEvents> {
     clearTimeout(this.stableTimer);
     clearInterval(this.watchdog);
     if (this.state === "closed") return;
+    if (this.replacing) {
+      this.replacing = false;
+      this.restartCount += 1;
+      this.spawnChild();
+      return;
+    }
     const details: ExitDetails = { pid: child.pid, code, signal, stderrTail: this.stderrTail.join(" | "), killedBecause: this.killReason };
     const wasRunning = this.state === "running";
     if (code === 0 || this.finishing) {

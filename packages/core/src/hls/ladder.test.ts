@@ -50,6 +50,15 @@ describe("master playlist", () => {
     expect(lines[6]).toBe("240p/index.m3u8");
   });
 
+  test("lists the biggest picture first even when it measured a lower rate (a source opening with black)", () => {
+    const text = renderMasterPlaylist([
+      { uri: "240p/index.m3u8", bandwidth: 700_000, averageBandwidth: 650_000, width: 480, height: 240, frameRate: 30, codecs: ["avc1.64001E"] },
+      { uri: "source/index.m3u8", bandwidth: 90_000, averageBandwidth: 80_000, width: 640, height: 320, frameRate: 30, codecs: ["avc1.640016"] },
+      { uri: "160p/index.m3u8", bandwidth: 400_000, averageBandwidth: 350_000, width: 320, height: 160, frameRate: 30, codecs: ["avc1.64000D"] },
+    ]);
+    expect(text.split("\n").filter((l) => l.endsWith(".m3u8"))).toEqual(["source/index.m3u8", "240p/index.m3u8", "160p/index.m3u8"]);
+  });
+
   test("derives RFC 6381 H.264 codec strings from profile and level", () => {
     expect(avcCodecString("High", 40)).toBe("avc1.640028");
     expect(avcCodecString("Constrained Baseline", 30)).toBe("avc1.42E01E");

@@ -21,7 +21,9 @@ function quoted(value: string): string {
 }
 
 export function renderMasterPlaylist(variants: readonly VariantEntry[]): string {
-  const sorted = [...variants].sort((a, b) => b.bandwidth - a.bandwidth);
+  // Best picture first (players start with the first listed), by size rather than measured
+  // rate: a source that opens with black measures far below the rungs made from it.
+  const sorted = [...variants].sort((a, b) => b.width * b.height - a.width * a.height || b.bandwidth - a.bandwidth);
   const lines = ["#EXTM3U", "#EXT-X-VERSION:6", "#EXT-X-INDEPENDENT-SEGMENTS"];
   for (const v of sorted) {
     const attrs = [

@@ -12,19 +12,24 @@ export const SEGMENT_PATTERN = "seg_%05d.ts";
 export interface PlaylistSegment {
   uri: string;
   duration: number;
+  /** Preceded by `#EXT-X-DISCONTINUITY`: a new encoder run (restart, reconnect, new parameters) begins here. */
+  discontinuity: boolean;
 }
 
 /** The segments a media playlist lists, in order, and whether it has its end list. */
 export function parseMediaPlaylist(playlist: string): { segments: PlaylistSegment[]; ended: boolean } {
   const segments: PlaylistSegment[] = [];
   let duration: number | undefined;
+  let discontinuity = false;
   for (const raw of playlist.split("\n")) {
     const line = raw.trim();
     const extinf = /^#EXTINF:([\d.]+)/.exec(line);
     if (extinf) duration = Number(extinf[1]);
+    else if (line === "#EXT-X-DISCONTINUITY") discontinuity = true;
     else if (line !== "" && !line.startsWith("#") && duration !== undefined) {
-      segments.push({ uri: line, duration });
+      segments.push({ uri: line, duration, discontinuity });
       duration = undefined;
+      discontinuity = false;
     }
   }
   return { segments, ended: playlist.includes("#EXT-X-ENDLIST") };
@@ -41,7 +46,15 @@ export interface DescribeVariantOptions {
    * declares less than the rung is configured for; `all-segments` (VOD: the variant is complete)
    * declares the measured average and the peak segment bitrate, as RFC 8216 defines them.
    */
-  bandwidth?: "first-segment" | "all-segments";
+  bandwidth?: "first-segment" | "all-segments" | "live-window";
+  /**
+   * Live: describe only the current run of the encoder, i.e. the segments after the playlist's
+   * last discontinuity, written since this time (ms since the epoch). A run with no segment yet
+   * is not described (undefined).
+   */
+  runStartedAtMs?: number;
+  /** Segments the described run must list (for `live-window`, a window's worth); fewer: undefined. */
+  minSegments?: number;
 }
 
 /**
@@ -56,9 +69,9 @@ export async function describeVariant(
 ): Promise<VariantEntry | undefined> {
   const variantDir = path.join(streamDir, rendition.name);
   const playlist = await readFile(path.join(variantDir, VARIANT_PLAYLIST), "utf8").catch(() => "");
-  const { segments } = parseMediaPlaylist(playlist);
+  const segments = await segmentsOfRun(variantDir, parseMediaPlaylist(playlist).segments, options.runStartedAtMs);
   const first = segments[0];
-  if (!first || first.duration <= 0) return undefined;
+  if (!first || first.duration <= 0 || segments.length < (options.minSegments ?? 1)) return undefined;
   const segmentFile = path.join(variantDir, first.uri);
   const info = await probe(segmentFile);
   const video = info.streams.find((s) => s.codec_type === "video");
@@ -73,7 +86,9 @@ export async function describeVariant(
   const rates =
     options.bandwidth === "all-segments"
       ? await measuredRates(variantDir, segments)
-      : await firstSegmentRates(variantDir, first, rendition, audioKbps);
+      : options.bandwidth === "live-window"
+        ? await liveWindowRates(variantDir, segments, rendition, audioKbps)
+        : await firstSegmentRates(variantDir, first, rendition, audioKbps);
   return {
     uri: `${rendition.name}/${VARIANT_PLAYLIST}`,
     ...rates,
@@ -101,17 +116,42 @@ async function avcCodecStringOfSegment(file: string): Promise<string | undefined
 
 type Rates = Pick<VariantEntry, "bandwidth" | "averageBandwidth">;
 
+/** The segments of the current encoder run (see DescribeVariantOptions.runStartedAtMs). */
+async function segmentsOfRun(variantDir: string, segments: PlaylistSegment[], runStartedAtMs: number | undefined): Promise<PlaylistSegment[]> {
+  if (runStartedAtMs === undefined) return segments;
+  const lastDiscontinuity = segments.findLastIndex((s) => s.discontinuity);
+  const run = segments.slice(Math.max(0, lastDiscontinuity));
+  // Until the new run's first segment is listed, the last discontinuity may still be an earlier run's.
+  const firstWritten = run[0] && (await stat(path.join(variantDir, run[0].uri)).catch(() => undefined))?.mtimeMs;
+  return firstWritten !== undefined && firstWritten >= runStartedAtMs ? run : [];
+}
+
+/** What a transcoded rung is configured to average and to peak at (x264's VBV allows 7 % over). */
+function configuredRates(rendition: Rendition, audioKbps: number): { average: number; peak: number } {
+  if (rendition.passthrough) return { average: 0, peak: 0 };
+  return { average: (rendition.videoBitrateKbps + audioKbps) * 1000, peak: (rendition.videoBitrateKbps * 1.07 + audioKbps) * 1000 };
+}
+
 /** The declared BANDWIDTH never falls below what the rung is configured to peak at. */
 async function firstSegmentRates(variantDir: string, first: PlaylistSegment, rendition: Rendition, audioKbps: number): Promise<Rates> {
   const size = (await stat(path.join(variantDir, first.uri))).size;
   const measured = (size * 8) / first.duration;
-  const configuredAverage = rendition.passthrough ? 0 : (rendition.videoBitrateKbps + audioKbps) * 1000;
-  const configuredPeak = rendition.passthrough ? 0 : (rendition.videoBitrateKbps * 1.07 + audioKbps) * 1000;
+  const { average: configuredAverage, peak: configuredPeak } = configuredRates(rendition, audioKbps);
   return {
     averageBandwidth: Math.max(measured, configuredAverage),
     // A single segment underestimates peaks of a variable-rate source; 20% covers typical CBR-ish encoders.
     bandwidth: Math.max(measured * 1.2, configuredPeak * 1.1),
   };
+}
+
+/**
+ * A live window measured: AVERAGE-BANDWIDTH is the window's real average, as RFC 8216 defines it.
+ * BANDWIDTH keeps headroom over the window's peak and the rung's configured peak, since later
+ * segments of a live source can peak higher than any seen so far.
+ */
+async function liveWindowRates(variantDir: string, segments: readonly PlaylistSegment[], rendition: Rendition, audioKbps: number): Promise<Rates> {
+  const measured = await measuredRates(variantDir, segments);
+  return { averageBandwidth: measured.averageBandwidth, bandwidth: Math.max(measured.bandwidth, configuredRates(rendition, audioKbps).peak) * 1.1 };
 }
 
 async function measuredRates(variantDir: string, segments: readonly PlaylistSegment[]): Promise<Rates> {
