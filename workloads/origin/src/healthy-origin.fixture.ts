@@ -42,6 +42,11 @@ export class OriginWithHealthyStream {
     await waitFor("the healthy stream's next segment", async () => (await this.newestSegment()) !== before, { timeoutMs: 20_000, intervalMs: 250 });
   }
 
+  /** Ends the healthy stream (its publisher stops); the origin goes on. */
+  async stopPublisher(): Promise<void> {
+    await this.healthy.stop();
+  }
+
   async stop(): Promise<void> {
     await this.healthy.stop();
     await this.origin.process.stop();

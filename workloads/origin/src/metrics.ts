@@ -11,6 +11,7 @@ export interface OriginMetrics {
   streamsLive: Gauge<string>;
   ffmpegRestarts: Counter<"stream">;
   ffmpegStalls: Counter;
+  ladderSkips: Counter;
   ffmpegSpeed: Gauge<"stream">;
   inputBitrate: Gauge<"stream">;
   recordings: Counter<"result">;
@@ -59,6 +60,11 @@ export function createOriginMetrics(): OriginMetrics {
     ffmpegStalls: new Counter({
       name: "live360_origin_ffmpeg_stalls_total",
       help: "Ladder FFmpegs killed because they stopped making progress with input waiting, or left too much input unread (each is then restarted)",
+      registers,
+    }),
+    ladderSkips: new Counter({
+      name: "live360_origin_ladder_skips_total",
+      help: "Times a ladder FFmpeg fell behind its input (over 16 MiB unread) and was fed again only from a later keyframe",
       registers,
     }),
     ffmpegSpeed: new Gauge({

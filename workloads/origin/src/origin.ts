@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm } from "node:fs/promises";
+import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import type { Server } from "node:http";
 import path from "node:path";
 import { ListenError, createLogger, probe, resolveBinary, sleep, type Logger, type ResolvedBinary } from "@live360/core";
@@ -166,7 +166,11 @@ export class Origin {
     const continuing = existing !== undefined;
     if (existing) clearTimeout(existing.graceTimer);
     else await rm(this.streamDir(publisher.stream), { recursive: true, force: true });
-    const recorder = await SourceRecorder.open(this.incomingDir, publisher.stream);
+    const recorder = await SourceRecorder.open(this.incomingDir, publisher.stream, (error) => {
+      // Counted now, while the stream goes on (HLS does not depend on the recording).
+      this.metrics.recordings.inc({ result: "failed" });
+      this.log.error("recording failed; live HLS goes on, the partial raw file will be kept aside (not delivered)", { stream: publisher.stream, error });
+    });
     const pipeline = new StreamPipeline(
       publisher,
       recorder,
@@ -227,10 +231,13 @@ export class Origin {
 
   /** Closes a recording, then finalizes and hands it off; a failure keeps the raw file. */
   private async deliverRecording(stream: string, recording: SourceRecorder, refusal: StreamRefusal | undefined): Promise<void> {
-    try {
-      await recording.close();
-    } catch (err) {
-      this.log.error("recording could not be written to the end; raw file kept", { stream, error: err });
+    await recording.close().catch(() => undefined);
+    if (recording.failure) {
+      // Never handed on as good, not even by the recovery at the next start (it takes *.flv only).
+      const keptAs = `${recording.rawFile}.failed`;
+      await rename(recording.rawFile, keptAs).catch(() => undefined);
+      this.log.error("failed recording kept aside, not delivered", { stream, file: keptAs, error: recording.failure });
+      return;
     }
     // Media the ladder refused would only fail again in the VOD pipeline (and its dead-letter
     // queue); a publisher that sent no media left only a file header.

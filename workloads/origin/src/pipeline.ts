@@ -51,6 +51,12 @@ export interface StreamStats {
   numbering: (SegmentNumbering & { source: string }) | undefined;
 }
 
+/**
+ * Input FFmpeg has not taken yet beyond this (it is falling behind, or stopped): the ladder skips
+ * to the next keyframe instead of queueing without bound. ≈ 25 s of a 5 Mbit/s source.
+ */
+const LADDER_BACKLOG_BYTES = 16 * 1024 * 1024;
+
 /** A GOP held for a restarting FFmpeg is bounded so a keyframe-less source can't grow memory. */
 const MAX_GOP_BYTES = 32 * 1024 * 1024;
 const MASTER_POLL_MS = 200;
@@ -127,6 +133,8 @@ export class StreamPipeline {
   private parametersChanged: string | undefined;
   /** Ends the current master playlist loop (a new one describes the media after a change). */
   private masterController: AbortController | undefined;
+  /** Tags withheld from a ladder that fell behind, until the keyframe it resumes at. */
+  private ladderSkippedTags: number | undefined;
   /** When the ladder's current FFmpeg run began: the master playlist describes its segments only. */
   private ladderRunStartedAtMs = 0;
 
@@ -185,7 +193,7 @@ export class StreamPipeline {
       default:
         break;
     }
-    if (alreadyRunning && !this.parametersChanged) this.ladderBatch.push(tag);
+    if (alreadyRunning && !this.parametersChanged && this.ladderTakes(kind)) this.ladderBatch.push(tag);
     if (kind === "keyframe") this.flushBatches();
     else this.flushTimer ??= setTimeout(() => this.flushBatches(), FEED_FLUSH_MS);
   }
@@ -245,6 +253,30 @@ export class StreamPipeline {
     // The new part opens like a recording: the headers still valid, then (pushed by the caller) the new one.
     this.recording.write(...[this.metadataTag, kind === "video-header" ? this.audioHeader : this.videoHeader].filter((t) => t !== undefined));
     this.deps.onRecordingPart(part);
+  }
+
+  /**
+   * Whether the running FFmpeg gets this tag. One that falls behind (its unread input over
+   * LADDER_BACKLOG_BYTES) skips to the next keyframe once it has caught up: live viewers see the
+   * picture jump ahead at a keyframe, the origin's memory stays bounded, and a FFmpeg that does
+   * not catch up at all is left to the stall watchdog.
+   */
+  private ladderTakes(kind: ReturnType<typeof classifyTag>): boolean {
+    // A restarting FFmpeg takes nothing anyway; its successor starts from the held GOP.
+    const behind = this.supervisor!.running && this.supervisor!.inputBacklogBytes > LADDER_BACKLOG_BYTES;
+    if (this.ladderSkippedTags === undefined) {
+      if (!behind) return true;
+      this.ladderSkippedTags = 0;
+      this.deps.metrics.ladderSkips.inc();
+      this.log.warn("ladder ffmpeg fell behind its input; skipping to the next keyframe it can take", { backlogBytes: this.supervisor!.inputBacklogBytes });
+    }
+    if (kind === "keyframe" && !behind) {
+      this.log.info("ladder ffmpeg caught up; fed again from this keyframe", { skippedTags: this.ladderSkippedTags });
+      this.ladderSkippedTags = undefined;
+      return true;
+    }
+    this.ladderSkippedTags += 1;
+    return false;
   }
 
   /** At the first keyframe after a parameter change: a fresh FFmpeg, then a master playlist describing it. */
@@ -345,6 +377,7 @@ export class StreamPipeline {
       this.log.info("ladder ffmpeg spawned", { pid, attempt, variants: this.renditions.map((r) => r.name) });
       // The preamble's GOP already holds every tag since the last keyframe.
       this.ladderBatch = [];
+      this.ladderSkippedTags = undefined;
       this.sendPreamble();
     });
     supervisor.on("died", (err) => {

@@ -47,20 +47,25 @@ export function parseRecordingFileName(file: string): { stream: string; startedA
   return { stream: stream!, startedAt: new Date(`${y}-${mo}-${d}T${h}:${mi}:${sec}Z`), ext: ext! };
 }
 
+/** Recording data waiting for the disk beyond this fails the recording (memory stays bounded). */
+const MAX_RECORDING_BACKLOG_BYTES = 64 * 1024 * 1024;
+
 /**
  * Writes the source exactly as received (FLV tags) for the whole publish. Recording in Node
  * rather than in the ladder's FFmpeg keeps the master copy intact when that FFmpeg restarts.
  */
 export class SourceRecorder {
   private readonly out: WriteStream;
-  private failure: Error | undefined;
+  /** Set once writing failed (disk full, or too slow to keep up); nothing more is written. */
+  failure: Error | undefined;
   /** Tags written: a publisher that sent no media leaves nothing worth finalizing. */
   tagsWritten = 0;
 
-  static async open(dir: string, stream: string): Promise<SourceRecorder> {
+  /** `onFailure` is told the moment writing fails, not at close: the stream goes on meanwhile. */
+  static async open(dir: string, stream: string, onFailure: (error: Error) => void): Promise<SourceRecorder> {
     await mkdir(dir, { recursive: true });
     const startedAt = new Date();
-    return new SourceRecorder(path.join(dir, `${stream}-${utcStamp(startedAt)}.flv`), stream, startedAt);
+    return new SourceRecorder(path.join(dir, `${stream}-${utcStamp(startedAt)}.flv`), stream, startedAt, onFailure);
   }
 
   /**
@@ -70,26 +75,39 @@ export class SourceRecorder {
    */
   successor(): SourceRecorder {
     const startedAt = new Date(Math.max(Date.now(), Math.floor(this.startedAt.getTime() / 1000) * 1000 + 1000));
-    return new SourceRecorder(path.join(path.dirname(this.rawFile), `${this.stream}-${utcStamp(startedAt)}.flv`), this.stream, startedAt);
+    return new SourceRecorder(path.join(path.dirname(this.rawFile), `${this.stream}-${utcStamp(startedAt)}.flv`), this.stream, startedAt, this.onFailure);
   }
 
   private constructor(
     readonly rawFile: string,
     readonly stream: string,
     readonly startedAt: Date,
+    private readonly onFailure: (error: Error) => void,
   ) {
     this.out = createWriteStream(rawFile);
-    this.out.on("error", (err) => (this.failure = err));
+    this.out.on("error", (err) => this.fail(err));
     this.out.write(FLV_FILE_HEADER);
   }
 
-  /** Appends whole FLV tags, in one write. */
+  /**
+   * Appends whole FLV tags, in one write. A disk that does not keep up fails the recording
+   * loudly rather than growing memory or leaving a gap nobody sees.
+   */
   write(...tags: Buffer[]): void {
     if (this.failure) return;
+    if (this.out.writableLength > MAX_RECORDING_BACKLOG_BYTES) {
+      return this.fail(new Error(`the disk does not keep up: ${this.out.writableLength} bytes waiting to be written`));
+    }
     this.tagsWritten += tags.length;
     this.out.cork();
     for (const tag of tags) this.out.write(tag);
     this.out.uncork();
+  }
+
+  private fail(error: Error): void {
+    if (this.failure) return;
+    this.failure = error;
+    this.onFailure(error);
   }
 
   async close(): Promise<void> {

@@ -73,24 +73,16 @@ export interface SupervisorOptions {
   stopTimeoutMs?: number;
   /**
    * A child that reports no progress for this long while it has work is killed and treated as
-   * died (restarted, or reported by a run-once job). "Has work": input kept arriving all that
-   * time without a report, or, without stdin, simply running. FFmpeg reports only while it
-   * reads, and it may read the last input before a pause without reporting on it: a paused
-   * publisher is therefore no stall. The default leaves room for start-up probing.
+   * died (restarted, or reported by a run-once job). "Has work": input waiting that it does not
+   * read (its pipe is full: bytes stay queued on our side), or, without stdin, simply running.
+   * FFmpeg reports only while it reads, so a paused publisher, whose last input FFmpeg took
+   * without reporting on it, is no stall. The default leaves room for start-up probing.
    */
   stallTimeoutMs?: number;
-  /**
-   * Input queued for a stdin child beyond what it has read; past this the child is killed like
-   * a stalled one, so a hung or too-slow FFmpeg cannot grow the feeder's memory without bound.
-   */
-  maxInputBacklogBytes?: number;
 }
 
 export const DEFAULT_STALL_TIMEOUT_MS = 15_000;
-export const DEFAULT_MAX_INPUT_BACKLOG_BYTES = 64 * 1024 * 1024;
 const WATCHDOG_INTERVAL_MS = 1000;
-/** Input arriving after a quiet spell this long is new work: the stall clock starts again. */
-const INPUT_PAUSE_MS = 2000;
 
 export interface SupervisorEvents {
   /** A process was spawned (first start or restart); a stdin feeder re-sends its headers now. */
@@ -133,9 +125,8 @@ export class FfmpegSupervisor extends TypedEmitter<SupervisorEvents> {
   private finishing = false;
   private watchdog: NodeJS.Timeout | undefined;
   private lastProgressAt = 0;
-  /** Since when input has kept arriving without a progress report. */
+  /** Since when (watchdog ticks) input has stayed unread without a progress report. */
   private inputPendingSince: number | undefined;
-  private lastWriteAt = 0;
   private killReason: string | undefined;
   /** Set by replace(): the exit that follows is no death. */
   private replacing = false;
@@ -158,6 +149,11 @@ export class FfmpegSupervisor extends TypedEmitter<SupervisorEvents> {
     return this.lastProgressValue;
   }
 
+  /** Input written but not yet taken by the child (beyond its pipe's buffer): it is falling behind. */
+  get inputBacklogBytes(): number {
+    return this.child?.stdin?.writableLength ?? 0;
+  }
+
   get running(): boolean {
     return this.state === "starting" || this.state === "running";
   }
@@ -177,12 +173,6 @@ export class FfmpegSupervisor extends TypedEmitter<SupervisorEvents> {
     stdin.cork();
     for (const chunk of chunks) stdin.write(chunk);
     stdin.uncork();
-    const now = Date.now();
-    if (now - this.lastWriteAt > INPUT_PAUSE_MS) this.inputPendingSince = now;
-    else this.inputPendingSince ??= now;
-    this.lastWriteAt = now;
-    const maxBacklog = this.options.maxInputBacklogBytes ?? DEFAULT_MAX_INPUT_BACKLOG_BYTES;
-    if (stdin.writableLength > maxBacklog) this.killStalled(`${stdin.writableLength} bytes of input unread, more than ${maxBacklog}`);
   }
 
   /**
@@ -290,8 +280,8 @@ export class FfmpegSupervisor extends TypedEmitter<SupervisorEvents> {
     const timeoutMs = this.options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
     this.watchdog = setInterval(() => {
       if (this.child !== child || this.finishing) return;
-      const waitingInput = this.inputPendingSince !== undefined && Date.now() - this.lastWriteAt <= INPUT_PAUSE_MS;
-      const busySince = this.options.pipeStdin ? (waitingInput ? this.inputPendingSince : undefined) : this.lastProgressAt;
+      if (this.options.pipeStdin) this.inputPendingSince = this.inputBacklogBytes > 0 ? (this.inputPendingSince ?? Date.now()) : undefined;
+      const busySince = this.options.pipeStdin ? this.inputPendingSince : this.lastProgressAt;
       if (busySince !== undefined && Date.now() - busySince > timeoutMs) {
         this.killStalled(`no progress for ${Math.round((Date.now() - busySince) / 1000)} s while it had work`);
       }
