@@ -14,6 +14,8 @@ export interface OriginHttpBackend {
   metrics: OriginMetrics;
   /** Live, or ended but still inside the reconnect grace. */
   hasStream(stream: string): boolean;
+  /** Media still arrives and the ladder still reports progress within `withinMs`, however slowly. */
+  isProducing(stream: string, withinMs: number): boolean;
   isDraining(): boolean;
   stat(): unknown;
   dropPublisher(stream: string): boolean;
@@ -61,7 +63,9 @@ export function createOriginHttpServer(backend: OriginHttpBackend): Server {
   // Playlists may be cached for at most half a segment, so a cache never hides a new segment.
   const playlistCache = `public, max-age=${Math.floor(config.segmentSeconds / 2)}`;
   // A live playlist untouched for this long belongs to a stalled encoder or FFmpeg: refuse
-  // it (404) so the edge fails over instead of serving a frozen stream as live.
+  // it (404) so the edge fails over instead of serving a frozen stream as live. Unless media
+  // still arrives and FFmpeg still makes progress: a ladder slower than real time on the only
+  // origin must leave players waiting, not failing.
   const staleAfterMs = Math.max(3 * config.segmentSeconds, 6) * 1000;
   const hlsRoot = path.join(config.dataDir, "hls");
 
@@ -83,7 +87,7 @@ export function createOriginHttpServer(backend: OriginHttpBackend): Server {
     }
     const [body, info] = await Promise.all([readFile(filePath).catch(() => undefined), stat(filePath).catch(() => undefined)]);
     if (!body || !info) return notFound(res, kind);
-    if (kind === "playlist" && !body.includes("#EXT-X-ENDLIST") && Date.now() - info.mtimeMs > staleAfterMs) {
+    if (kind === "playlist" && !body.includes("#EXT-X-ENDLIST") && Date.now() - info.mtimeMs > staleAfterMs && !backend.isProducing(stream, staleAfterMs)) {
       return notFound(res, kind);
     }
     send(res, 200, body, { "Content-Type": CONTENT_TYPES[".m3u8"]!, "Cache-Control": playlistCache }, req.method === "HEAD");

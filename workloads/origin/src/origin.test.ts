@@ -218,6 +218,9 @@ describe("origin with a live publisher", () => {
     const before = await ffmpegOf();
     const stallsBefore = await metric(env.http, "live360_origin_ffmpeg_stalls_total");
     process.kill(before.pid, "SIGSTOP");
+    // Frozen: no progress while media keeps arriving. The playlist goes stale and answers 404
+    // (what an edge fails over on) before the watchdog restarts FFmpeg.
+    await waitFor("the frozen stream's playlist to answer 404", async () => (await getText(`${env.http}/hls/test/240p/index.m3u8`)).status === 404, { timeoutMs: 14_000, intervalMs: 250 });
     const after = await waitFor("a new ffmpeg pid", async () => {
       const now = await ffmpegOf();
       return now.pid !== before.pid && now.pid !== undefined ? now : undefined;
@@ -228,6 +231,44 @@ describe("origin with a live publisher", () => {
     const last = await newest();
     await waitFor("a segment from the new ffmpeg", async () => (await newest()) !== last, { timeoutMs: 20_000 });
     expect((await ffmpegOf()).pid).toBe(after.pid);
+  }, 60_000);
+
+  test("a ladder far slower than real time (FFmpeg running 3 % of the time) leaves players waiting, never 404: it still makes progress", async () => {
+    const { pid } = (JSON.parse((await getText(`${env.http}/stat`)).body) as { streams: { ffmpeg: { pid: number } }[] }).streams[0]!.ffmpeg;
+    const statuses: number[] = [];
+    const changes: number[] = [Date.now()];
+    let last = (await getText(`${env.http}/hls/test/240p/index.m3u8`)).body;
+    let throttling = true;
+    const throttle = (async () => {
+      while (throttling) {
+        process.kill(pid, "SIGSTOP");
+        await new Promise((resolve) => setTimeout(resolve, 970));
+        process.kill(pid, "SIGCONT");
+        await new Promise((resolve) => setTimeout(resolve, 30));
+      }
+    })();
+    try {
+      const until = Date.now() + 16_000;
+      while (Date.now() < until) {
+        const { status, body } = await getText(`${env.http}/hls/test/240p/index.m3u8`);
+        statuses.push(status);
+        if (status === 200 && body !== last) {
+          changes.push(Date.now());
+          last = body;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    } finally {
+      throttling = false;
+      await throttle;
+      process.kill(pid, "SIGCONT");
+    }
+    const longestUnchangedMs = Math.max(...changes.slice(1).map((t, i) => t - changes[i]!), Date.now() - changes.at(-1)!);
+    // The precondition: the playlist stayed untouched longer than the 6 s after which a frozen one answers 404.
+    expect(longestUnchangedMs).toBeGreaterThan(6000);
+    expect(statuses.filter((status) => status !== 200)).toEqual([]);
+    // It was slow, not hung: the same FFmpeg goes on.
+    expect((JSON.parse((await getText(`${env.http}/stat`)).body) as { streams: { ffmpeg: { pid: number } }[] }).streams[0]!.ffmpeg.pid).toBe(pid);
   }, 60_000);
 
   test("/stat reports the stream; /metrics, /healthz and /readyz answer", async () => {

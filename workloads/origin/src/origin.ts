@@ -100,6 +100,7 @@ export class Origin {
       config,
       metrics: this.metrics,
       hasStream: (stream) => this.streams.has(stream),
+      isProducing: (stream, withinMs) => this.streams.get(stream)?.pipeline.isProducing(withinMs) ?? false,
       isDraining: () => this.draining,
       stat: () => this.stat(),
       dropPublisher: (stream) => this.dropPublisher(stream),

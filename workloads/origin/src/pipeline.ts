@@ -133,6 +133,7 @@ export class StreamPipeline {
   private parametersChanged: string | undefined;
   /** Ends the current master playlist loop (a new one describes the media after a change). */
   private masterController: AbortController | undefined;
+  private lastTagAtMs = 0;
   /** Tags withheld from a ladder that fell behind, until the keyframe it resumes at. */
   private ladderSkippedTags: number | undefined;
   /** When the ladder's current FFmpeg run began: the master playlist describes its segments only. */
@@ -156,7 +157,14 @@ export class StreamPipeline {
     return this.publisher.stream;
   }
 
+  /** Media still arrives and the ladder still reports progress within `withinMs`, however slowly. */
+  isProducing(withinMs: number): boolean {
+    const now = Date.now();
+    return !this.ended && now - this.lastTagAtMs <= withinMs && this.supervisor !== undefined && now - this.supervisor.lastProgressAtMs <= withinMs;
+  }
+
   private onTag(tag: Buffer): void {
+    this.lastTagAtMs = Date.now();
     if (this.refusal) return;
     const kind = classifyTag(tag);
     const refusal = this.checkMedia(tag, kind);

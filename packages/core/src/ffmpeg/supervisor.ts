@@ -149,6 +149,11 @@ export class FfmpegSupervisor extends TypedEmitter<SupervisorEvents> {
     return this.lastProgressValue;
   }
 
+  /** When the current child last reported progress (its spawn time until it does). */
+  get lastProgressAtMs(): number {
+    return this.lastProgressAt;
+  }
+
   /** Input written but not yet taken by the child (beyond its pipe's buffer): it is falling behind. */
   get inputBacklogBytes(): number {
     return this.child?.stdin?.writableLength ?? 0;
