@@ -46,6 +46,14 @@ test: system-deps test-services cluster-binaries helm-binary build lint
 	$(NPM) test
 	@bash test/kind/test.sh
 
+# The RTMP ingest fuzzed for longer than `make test` does (40 cases per generator there): FUZZ_CASES
+# (default 1000) seeded cases of each generator from FUZZ_SEED (default: the current time, printed;
+# a failure names the seed that reproduces it), against a real origin beside a healthy stream.
+.PHONY: fuzz
+fuzz: system-deps build
+	LIVE360_FUZZ_CASES=$${FUZZ_CASES:-1000} LIVE360_FUZZ_SEED=$${FUZZ_SEED:-$$(date +%s)} NODE_OPTIONS=--experimental-vm-modules \
+		npx jest workloads/origin/dist/fuzz.test.js
+
 # A real kube-apiserver/controller-manager/scheduler + etcd + kwok nodes on loopback (docs/kubernetes-version.md).
 cluster:
 	@bash test/cluster/up.sh

@@ -18,3 +18,4 @@ export * from "./atomic-file.js";
 export * from "./storage/index.js";
 export * from "./queue/index.js";
 export * from "./keepalive.js";
+export * from "./service-timeouts.js";

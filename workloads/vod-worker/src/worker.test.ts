@@ -82,7 +82,7 @@ describe("VOD worker against versitygw and ElasticMQ", () => {
   beforeAll(async () => {
     [s3, sqs] = await Promise.all([
       startS3Server({ buckets: ["ingest", "egress"] }),
-      startSqsServer({ queues: [1, 2, 3, 4].map((n) => ({ name: `vod-${n}`, deadLetter: { name: `vod-${n}-dead`, maxReceiveCount: 3 } })) }),
+      startSqsServer({ queues: [1, 2, 3, 4, 5, 6].map((n) => ({ name: `vod-${n}`, deadLetter: { name: `vod-${n}-dead`, maxReceiveCount: 3 } })) }),
     ]);
     storage = new S3Storage({ endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials });
     clip = await makeTestClip(await tempDir("vod-worker"), { seconds: CLIP_SECONDS, container: "mp4" });
@@ -94,7 +94,9 @@ describe("VOD worker against versitygw and ElasticMQ", () => {
 
   function nextQueue(): SqsQueue {
     queueCount += 1;
-    return new SqsQueue({ queueUrl: sqs.queueUrls[`vod-${queueCount}`]!, endpoint: sqs.endpoint, region: sqs.region, credentials: sqs.credentials });
+    const queueUrl = sqs.queueUrls[`vod-${queueCount}`];
+    if (!queueUrl) throw new Error(`only ${queueCount - 1} queues were started for this suite: start more in beforeAll`);
+    return new SqsQueue({ queueUrl, endpoint: sqs.endpoint, region: sqs.region, credentials: sqs.credentials });
   }
 
   async function uploadRecording(stream: string, startedAt: string): Promise<{ key: string; recording: RecordingInfo }> {

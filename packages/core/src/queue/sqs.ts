@@ -1,5 +1,6 @@
 import type { QueueAttributeName, SQSClient, SQSClientConfig } from "@aws-sdk/client-sqs";
 import { once } from "../lazy.js";
+import { DEFAULT_SERVICE_TIMEOUTS, sdkTimeoutConfig, type ServiceTimeouts } from "../service-timeouts.js";
 import {
   MAX_DELAY_SECONDS,
   MAX_RECEIVE_BATCH,
@@ -26,6 +27,7 @@ export interface SqsQueueOptions {
   endpoint?: string;
   /** Default: the SDK's credential chain (environment, IRSA / pod identity, instance profile). */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  timeouts?: ServiceTimeouts;
 }
 
 /**
@@ -37,14 +39,19 @@ export class SqsQueue implements JobQueue {
   private readonly queueUrl: string;
   private readonly clientConfig: SQSClientConfig;
   private client: SQSClient | undefined;
+  /** The longest long poll: a waiting receive is an idle connection, which the idle timeout would cut. */
+  private readonly maxWaitSeconds: number;
 
   constructor(options: SqsQueueOptions) {
     this.queueUrl = options.queueUrl;
     this.name = options.queueUrl;
+    const timeouts = options.timeouts ?? DEFAULT_SERVICE_TIMEOUTS;
+    this.maxWaitSeconds = Math.max(0, Math.min(MAX_WAIT_TIME_SECONDS, Math.floor(timeouts.idleMs / 1000) - 1));
     this.clientConfig = {
       region: options.region ?? process.env.AWS_REGION ?? "us-east-1",
       ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
       ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+      ...sdkTimeoutConfig(timeouts),
     };
   }
 
@@ -65,7 +72,7 @@ export class SqsQueue implements JobQueue {
 
   async receive(options: ReceiveOptions = {}): Promise<QueueMessage[]> {
     const max = checkRange("maxMessages", options.maxMessages ?? 1, 1, MAX_RECEIVE_BATCH);
-    const wait = checkRange("waitTimeSeconds", options.waitTimeSeconds ?? 0, 0, MAX_WAIT_TIME_SECONDS);
+    const wait = Math.min(checkRange("waitTimeSeconds", options.waitTimeSeconds ?? 0, 0, MAX_WAIT_TIME_SECONDS), this.maxWaitSeconds);
     const visibility =
       options.visibilityTimeoutSeconds === undefined
         ? undefined

@@ -14,6 +14,7 @@ import {
 } from "./storage.js";
 import { streamToFileAtomic } from "../atomic-file.js";
 import { once } from "../lazy.js";
+import { DEFAULT_SERVICE_TIMEOUTS, sdkTimeoutConfig, type ServiceTimeouts } from "../service-timeouts.js";
 
 // Loaded on first use: a process that never talks to S3 never pays for the SDK.
 const loadSdk = once(async () => ({ s3: await import("@aws-sdk/client-s3"), storage: await import("@aws-sdk/lib-storage") }));
@@ -31,6 +32,7 @@ export interface S3StorageOptions {
   partSizeBytes?: number;
   /** Parts uploaded concurrently. */
   queueSize?: number;
+  timeouts?: ServiceTimeouts;
 }
 
 export const S3_MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -54,6 +56,7 @@ export class S3Storage implements ObjectStorage {
       ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
       forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
       ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+      ...sdkTimeoutConfig(options.timeouts ?? DEFAULT_SERVICE_TIMEOUTS),
     };
   }
 
