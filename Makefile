@@ -54,6 +54,12 @@ fuzz: system-deps build
 	LIVE360_FUZZ_CASES=$${FUZZ_CASES:-1000} LIVE360_FUZZ_SEED=$${FUZZ_SEED:-$$(date +%s)} NODE_OPTIONS=--experimental-vm-modules \
 		npx jest workloads/origin/dist/fuzz.test.js
 
+# A real origin fed for SOAK_SECONDS (3600) by an encoder reconnecting every SOAK_RECONNECT_SECONDS (180):
+# RSS, descriptors and segment numbering over time in bench/results/soak.{json,md,svg}. `make test` runs 80 s of it.
+.PHONY: soak
+soak: system-deps build
+	node bench/dist/soak.js
+
 # A real kube-apiserver/controller-manager/scheduler + etcd + kwok nodes on loopback (docs/kubernetes-version.md).
 cluster:
 	@bash test/cluster/up.sh

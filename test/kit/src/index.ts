@@ -17,3 +17,4 @@ export * from "./cluster.js";
 export * from "./kube.js";
 export * from "./origin-process.js";
 export * from "./rtmp-client.js";
+export * from "./soak.js";

@@ -20,8 +20,9 @@ export interface LiveHlsPlan {
   /** Fresh playlists that replace a stream's earlier ones: open with a discontinuity. */
   discontinuityFirst?: boolean;
   /**
-   * Number (and media sequence) of the first segment of fresh playlists; continued playlists
-   * carry on from their own last number instead. See segmentNumberAt.
+   * Number (and media sequence) of the first segment of fresh playlists. For continued ones FFmpeg
+   * numbers on from max(this, the playlist's media sequence) plus the segments listed, so this must
+   * not exceed the lowest listed. See segmentNumberAt.
    */
   firstSegmentNumber: number;
 }

@@ -2,7 +2,7 @@ import { describe, expect, test } from "@jest/globals";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { tempDir } from "@live360/testkit";
-import { alignedSegmentNumber, decideNumbering, nextListedSegmentNumber, type PeerNumbering } from "./numbering.js";
+import { alignedSegmentNumber, decideNumbering, listedSegmentNumbers, type PeerNumbering } from "./numbering.js";
 
 const SEGMENT_SECONDS = 2;
 
@@ -85,7 +85,7 @@ describe("deciding the numbering with peers", () => {
 });
 
 describe("the number a continued stream would go on with", () => {
-  test("one past the highest segment any variant lists", async () => {
+  test("one past the highest segment any variant lists, and the lowest any lists", async () => {
     const dir = await tempDir("numbering");
     const playlist = (numbers: number[]) => ["#EXTM3U", ...numbers.flatMap((n) => ["#EXTINF:2.000,", `seg_${n}.ts`])].join("\n") + "\n";
     await mkdir(path.join(dir, "source"));
@@ -93,10 +93,10 @@ describe("the number a continued stream would go on with", () => {
     await writeFile(path.join(dir, "source", "index.m3u8"), playlist([893456789, 893456790]));
     await writeFile(path.join(dir, "240p", "index.m3u8"), playlist([893456790, 893456791]));
     await writeFile(path.join(dir, "master.m3u8"), "#EXTM3U\n");
-    expect(await nextListedSegmentNumber(dir)).toBe(893456792);
+    expect(await listedSegmentNumbers(dir)).toEqual({ lowest: 893456789, next: 893456792 });
   });
 
   test("no playlists, no number", async () => {
-    expect(await nextListedSegmentNumber(path.join(await tempDir("numbering"), "missing"))).toBeUndefined();
+    expect(await listedSegmentNumbers(path.join(await tempDir("numbering"), "missing"))).toBeUndefined();
   });
 });

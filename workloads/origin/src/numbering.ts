@@ -97,15 +97,16 @@ export async function decideNumbering(options: DecideNumberingOptions): Promise<
 }
 
 /**
- * The number the next segment of a stream's existing playlists would get if they were
- * continued (an encoder reconnecting within the grace): one past the highest listed.
+ * The segments a stream's existing playlists list, for continuing them (an encoder reconnecting
+ * within the grace): `next` is the number the next segment gets, one past the highest listed;
+ * `lowest` the lowest any variant lists.
  */
-export async function nextListedSegmentNumber(streamDir: string): Promise<number | undefined> {
+export async function listedSegmentNumbers(streamDir: string): Promise<{ lowest: number; next: number } | undefined> {
   const variants = await readdir(streamDir, { withFileTypes: true }).catch(() => []);
-  let highest: number | undefined;
+  const numbers: number[] = [];
   for (const variant of variants.filter((entry) => entry.isDirectory())) {
     const playlist = await readFile(path.join(streamDir, variant.name, VARIANT_PLAYLIST), "utf8").catch(() => "");
-    for (const match of playlist.matchAll(/^seg_(\d+)\.ts$/gm)) highest = Math.max(highest ?? 0, Number(match[1]));
+    for (const match of playlist.matchAll(/^seg_(\d+)\.ts$/gm)) numbers.push(Number(match[1]));
   }
-  return highest === undefined ? undefined : highest + 1;
+  return numbers.length === 0 ? undefined : { lowest: Math.min(...numbers), next: Math.max(...numbers) + 1 };
 }

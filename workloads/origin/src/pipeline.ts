@@ -10,7 +10,7 @@ import {
 import type { OriginConfig } from "./config.js";
 import { FLV_FILE_HEADER, VideoHeaderError, audioIsAac, classifyTag, sameTagBody, tagTimestampMs, videoCodecOf, videoInfoFromHeader, type VideoCodecInfo } from "./flv.js";
 import { buildLiveHlsArgs, orderedRenditions, type LiveHlsPlan } from "./hls-command.js";
-import { clockNumbering, decideNumbering, nextListedSegmentNumber, type NumberingDecision, type SegmentNumbering } from "./numbering.js";
+import { clockNumbering, decideNumbering, listedSegmentNumbers, type NumberingDecision, type SegmentNumbering } from "./numbering.js";
 import { describeVariant, writeMasterPlaylist } from "./master.js";
 import type { OriginMetrics } from "./metrics.js";
 import type { Publisher } from "./nms.js";
@@ -134,6 +134,8 @@ export class StreamPipeline {
   /** Ends the current master playlist loop (a new one describes the media after a change). */
   private masterController: AbortController | undefined;
   private lastTagAtMs = 0;
+  /** A continued stream's lowest listed segment when it continued (see plan()). */
+  private lowestListedAtContinue: number | undefined;
   /** Tags withheld from a ladder that fell behind, until the keyframe it resumes at. */
   private ladderSkippedTags: number | undefined;
   /** When the ladder's current FFmpeg run began: the master playlist describes its segments only. */
@@ -313,6 +315,7 @@ export class StreamPipeline {
 
   private plan(attempt: number): LiveHlsPlan {
     const { config } = this.deps;
+    const continuePlaylists = (this.continuing && !this.renumbered) || attempt > 0;
     return {
       outputDir: this.streamDir,
       renditions: this.renditions,
@@ -324,9 +327,13 @@ export class StreamPipeline {
       x264Preset: config.x264Preset,
       lowLatency: config.lowLatency,
       audioBitrateKbps: config.audioBitrateKbps,
-      continuePlaylists: (this.continuing && !this.renumbered) || attempt > 0,
+      continuePlaylists,
       discontinuityFirst: this.renumbered && attempt === 0,
-      firstSegmentNumber: this.firstSegmentNumber,
+      // FFmpeg's append_list numbers on from max(-start_number, the playlist's media sequence)
+      // plus the segments it lists: a start number past the media sequence (one past the last
+      // listed) skipped a whole window at every reconnect (found by the soak). A start number at
+      // or below the lowest listed lets every variant carry on from its own last segment.
+      firstSegmentNumber: continuePlaylists && this.lowestListedAtContinue !== undefined ? Math.min(this.firstSegmentNumber, this.lowestListedAtContinue) : this.firstSegmentNumber,
     };
   }
 
@@ -350,9 +357,10 @@ export class StreamPipeline {
               waitMs: config.waitForPeers ? config.segmentSeconds * 1000 : 0,
               signal: this.stopController.signal,
             });
-      const continuedFrom = this.continuing ? await nextListedSegmentNumber(this.streamDir) : undefined;
+      const listed = this.continuing ? await listedSegmentNumbers(this.streamDir) : undefined;
+      this.lowestListedAtContinue = listed?.lowest;
       this.decidingNumbering = false;
-      this.launchLadder(decision, continuedFrom);
+      this.launchLadder(decision, listed?.next);
     })();
   }
 
