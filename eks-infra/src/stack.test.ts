@@ -168,23 +168,55 @@ describe("IAM through Pod Identity", () => {
     expect(s[1]?.resources).toContain(ids().queue);
   });
 
-  test("vod-worker: read ingest, write egress, receive/delete/change-visibility", () => {
+  test("vod-worker: read ingest (and list it, so a missing recording is a 404), read and write egress, receive/delete/change-visibility", () => {
     const s = statementsOf("live360 vod-worker");
     expect(s.map((x) => x.actions)).toEqual([
       ["s3:GetObject"],
-      ["s3:AbortMultipartUpload", "s3:PutObject"],
+      ["s3:ListBucket"],
+      ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
       ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:ReceiveMessage"],
     ]);
     expect(s[0]?.resources).toContain(ids().ingest);
-    expect(s[1]?.resources).not.toContain(ids().ingest);
-    expect(s[1]?.resources).toContain("/vod/*");
-    expect(s[2]?.resources).toContain(ids().queue);
+    expect(s[1]?.resources).toContain(ids().ingest);
+    expect(s[2]?.resources).not.toContain(ids().ingest);
+    expect(s[2]?.resources).toContain("/vod/*");
+    expect(s[3]?.resources).toContain(ids().queue);
   });
 
   test("operator: queue attributes, visibility and delete (and the receive its polling needs)", () => {
     const s = statementsOf("live360 operator");
     expect(s.map((x) => x.actions)).toEqual([["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]]);
     expect(s[0]?.resources).toContain(ids().queue);
+  });
+
+  test("each role grants every call its workload makes, on that resource (eks-infra/workload-calls.json, recorded by the real-process tests)", () => {
+    const needed = JSON.parse(readFileSync(path.join(repoRoot, "eks-infra/workload-calls.json"), "utf8")) as Record<string, string[]>;
+    const roles: Record<string, string> = { origin: "live360 origin", vodWorker: "live360 vod-worker", operator: "live360 operator" };
+    const egressPolicy = resources(withEdge.template, "AWS::S3::BucketPolicy").map(props).find((p) => JSON.stringify(p).includes("cloudfront.amazonaws.com"));
+    const buckets: Record<string, string> = { ingest: ids().ingest, egress: (egressPolicy?.Bucket as { Ref: string }).Ref };
+    /** The resource one permission names, as it appears in the template's JSON. */
+    const resourceOf = (resource: string): { id: string; path: string | undefined } => {
+      if (resource === "queue") return { id: ids().queue, path: undefined };
+      const [bucket, ...rest] = resource.split("/");
+      return { id: buckets[bucket!]!, path: rest.length ? `/${rest.join("/")}` : undefined };
+    };
+    const missing: string[] = [];
+    for (const [who, permissions] of Object.entries(needed)) {
+      const statements = statementsOf(roles[who]!);
+      for (const permission of permissions) {
+        const [action, resource] = permission.split(" ") as [string, string];
+        const { id, path: objects } = resourceOf(resource);
+        const granted = statements.some((s) => {
+          if (!s.actions.includes(action)) return false;
+          const items = ([] as unknown[]).concat(JSON.parse(s.resources) as unknown).map((item) => JSON.stringify(item));
+          // Objects: the bucket's ARN joined with the key pattern (or "/*"); the bucket itself: its bare ARN.
+          return items.some((item) => item.includes(`"${id}"`) && (objects === undefined ? !item.includes('"/') : item.includes(`"${objects}"`) || item.includes('"/*"')));
+        });
+        if (!granted) missing.push(`${who}: ${permission}`);
+      }
+    }
+    expect(Object.keys(needed).sort()).toEqual(Object.keys(roles).sort());
+    expect(missing).toEqual([]);
   });
 
   test("no live360 role has a wildcard action or a bare * resource", () => {

@@ -49,7 +49,12 @@ export class WorkloadRoles extends Construct {
 
     this.vodWorker = role("vodWorker", "live360 vod-worker: read recordings, write HLS assets, work the VOD queue", [
       new iam.PolicyStatement({ actions: ["s3:GetObject"], resources: [ingest.arnForObjects("recordings/*")] }),
-      new iam.PolicyStatement({ actions: ["s3:PutObject", "s3:AbortMultipartUpload"], resources: [egress.arnForObjects("vod/*")] }),
+      // Without ListBucket S3 answers a missing key with 403, not 404: a job for a recording that
+      // is gone must be refused as not found, not retried as an access problem.
+      new iam.PolicyStatement({ actions: ["s3:ListBucket"], resources: [ingest.bucketArn], conditions: { StringLike: { "s3:prefix": "recordings/*" } } }),
+      // GetObject on its own output: the idempotency check reads an asset's manifest and master
+      // playlist before transcoding again (found by recording the worker's calls).
+      new iam.PolicyStatement({ actions: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"], resources: [egress.arnForObjects("vod/*")] }),
       new iam.PolicyStatement({ actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"], resources: [queue.queueArn] }),
     ]);
 

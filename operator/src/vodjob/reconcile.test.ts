@@ -9,10 +9,12 @@ import { SqsQueue, createLogger, formatRecordingJob, sleep } from "@live360/core
 import {
   installCustomResourceDefinitions,
   kubeConfigFor,
+  recordAwsCalls,
   startApiProxy,
   startCluster,
   startSqsServer,
   stopCluster,
+  unlistedPermissions,
   waitFor,
   type ApiProxy,
   type LocalCluster,
@@ -45,6 +47,7 @@ describe("VodJobs from the VOD queue (real API server, kwok, ElasticMQ)", () => 
   let kc: KubeConfig;
   let sqs: SqsServer;
   let queue: SqsQueue;
+  let awsCalls: ReturnType<typeof recordAwsCalls>;
   let deadLetters: SqsQueue;
   let proxy: ApiProxy;
   let manager: Manager;
@@ -88,7 +91,8 @@ describe("VodJobs from the VOD queue (real API server, kwok, ElasticMQ)", () => 
           config: resolveOperatorConfig(),
           settings: resolveVodJobSettings({ egressBucket: "egress", namespace: NS, visibilityTimeoutSeconds: 20, heartbeatSeconds: 5, maxConcurrentJobs: 2, ...JOB_DEFAULTS }),
           namespaces: [NS],
-          queue,
+          // Labelled: the operator's calls are told apart from the test's own.
+          queue: queue.forCaller("operator"),
           resyncIntervalMs: 500,
         }),
       ],
@@ -118,11 +122,13 @@ describe("VodJobs from the VOD queue (real API server, kwok, ElasticMQ)", () => 
     deadLetters = new SqsQueue({ queueUrl: sqs.queueUrls["vod-dead"]!, ...sqsOptions });
     // The operator talks through a recording proxy, so the test counts what it really writes.
     proxy = await startApiProxy(kc);
+    awsCalls = recordAwsCalls("operator");
     manager = startManager();
     await manager.start();
   }, START_TIMEOUT_MS);
 
   afterAll(async () => {
+    awsCalls?.stop();
     await manager?.stop();
     await proxy?.close();
     await Promise.all([sqs?.stop(), cluster && stopCluster(cluster)]);
@@ -313,4 +319,9 @@ describe("VodJobs from the VOD queue (real API server, kwok, ElasticMQ)", () => 
     expect(failed.status?.phase).toBe("Failed");
     expect(failed.status?.conditions?.find((c) => c.type === "Failed")?.reason).toBe("InvalidSpec");
   }, 240_000);
+
+  test("every SQS call the operator made above is a permission eks-infra grants its role (eks-infra/workload-calls.json)", async () => {
+    expect(awsCalls.calls.length).toBeGreaterThan(0);
+    expect(await unlistedPermissions("operator", awsCalls.calls, {})).toEqual([]);
+  });
 });

@@ -19,3 +19,4 @@ export * from "./storage/index.js";
 export * from "./queue/index.js";
 export * from "./keepalive.js";
 export * from "./service-timeouts.js";
+export * from "./aws-calls.js";

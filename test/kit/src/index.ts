@@ -18,3 +18,4 @@ export * from "./kube.js";
 export * from "./origin-process.js";
 export * from "./rtmp-client.js";
 export * from "./soak.js";
+export * from "./aws-calls.js";

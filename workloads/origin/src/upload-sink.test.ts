@@ -12,10 +12,12 @@ import {
   getText,
   makeTestClip,
   publishFile,
+  recordAwsCalls,
   startS3Server,
   startSqsServer,
   startTcpSwitch,
   tempDir,
+  unlistedPermissions,
   waitFor,
   type S3Server,
   type SqsServer,
@@ -40,6 +42,7 @@ describe("recording hand-off to S3 + SQS", () => {
   let rtmp: string;
   let queue: SqsQueue;
   let storage: S3Storage;
+  let awsCalls: ReturnType<typeof recordAwsCalls>;
 
   beforeAll(async () => {
     [s3, sqs] = await Promise.all([startS3Server({ buckets: [BUCKET] }), startSqsServer({ queues: [{ name: "vod" }] })]);
@@ -59,13 +62,16 @@ describe("recording hand-off to S3 + SQS", () => {
       reconnectGraceSeconds: 1,
     });
     const metrics = createOriginMetrics();
-    const sink = new UploadingRecordingSink({ storage, queue, bucket: BUCKET, logger, metrics, retry: { initialMs: 200, maxMs: 1000 } });
+    // The origin's calls are told apart from the test's own by its clients' caller label.
+    const sink = new UploadingRecordingSink({ storage: storage.forCaller("origin"), queue: queue.forCaller("origin"), bucket: BUCKET, logger, metrics, retry: { initialMs: 200, maxMs: 1000 } });
+    awsCalls = recordAwsCalls("origin");
     origin = await startOrigin(config, { logger, recordingSink: sink, metrics });
     http = `http://127.0.0.1:${httpPort}`;
     rtmp = `rtmp://127.0.0.1:${rtmpPort}/live`;
   }, 120_000);
 
   afterAll(async () => {
+    awsCalls?.stop();
     await origin?.close();
     await s3Switch?.close();
     await Promise.all([s3?.stop(), sqs?.stop()]);
@@ -121,4 +127,9 @@ describe("recording hand-off to S3 + SQS", () => {
       (await readdir(path.join(dir, "data", "recordings", ".incoming"))).every((f) => !f.startsWith("outage-")),
     );
   }, 90_000);
+
+  test("every S3 and SQS call the origin made above is a permission eks-infra grants its role (eks-infra/workload-calls.json)", async () => {
+    expect(awsCalls.calls.length).toBeGreaterThan(0);
+    expect(await unlistedPermissions("origin", awsCalls.calls, { [BUCKET]: "ingest" })).toEqual([]);
+  });
 });

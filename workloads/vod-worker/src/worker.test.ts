@@ -19,7 +19,19 @@ import {
   type RecordingInfo,
   type SignalOption,
 } from "@live360/core";
-import { inspectVodAsset, listKeys, makeTestClip, startS3Server, startSqsServer, tempDir, waitFor, type S3Server, type SqsServer } from "@live360/testkit";
+import {
+  inspectVodAsset,
+  listKeys,
+  makeTestClip,
+  recordAwsCalls,
+  startS3Server,
+  startSqsServer,
+  tempDir,
+  unlistedPermissions,
+  waitFor,
+  type S3Server,
+  type SqsServer,
+} from "@live360/testkit";
 import { execFile } from "node:child_process";
 import type { Readable } from "node:stream";
 import { promisify } from "node:util";
@@ -78,6 +90,7 @@ describe("VOD worker against versitygw and ElasticMQ", () => {
   let storage: S3Storage;
   let clip: string;
   let queueCount = 0;
+  let awsCalls: ReturnType<typeof recordAwsCalls>;
 
   beforeAll(async () => {
     [s3, sqs] = await Promise.all([
@@ -85,10 +98,12 @@ describe("VOD worker against versitygw and ElasticMQ", () => {
       startSqsServer({ queues: [1, 2, 3, 4, 5, 6].map((n) => ({ name: `vod-${n}`, deadLetter: { name: `vod-${n}-dead`, maxReceiveCount: 3 } })) }),
     ]);
     storage = new S3Storage({ endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials });
+    awsCalls = recordAwsCalls("vodWorker");
     clip = await makeTestClip(await tempDir("vod-worker"), { seconds: CLIP_SECONDS, container: "mp4" });
   }, 120_000);
 
   afterAll(async () => {
+    awsCalls?.stop();
     await Promise.all([s3?.stop(), sqs?.stop()]);
   }, 60_000);
 
@@ -116,14 +131,16 @@ describe("VOD worker against versitygw and ElasticMQ", () => {
       workDir: await tempDir("vod-work"),
       ...over,
     });
-    return runVodWorker(config, { storage: workerStorage, queue, logger });
+    // Labelled clients: the worker's calls are told apart from the test's own.
+    const labelled = workerStorage === storage ? storage.forCaller("vodWorker") : workerStorage;
+    return runVodWorker(config, { storage: labelled, queue: queue.forCaller("vodWorker"), logger });
   }
 
   test("a recording becomes an asset: every variant, decodable segments covering the recording, poster, master uploaded last, message gone", async () => {
     const queue = nextQueue();
     const { key, recording } = await uploadRecording("event", "2026-11-24T10:00:00Z");
     await queue.send(formatRecordingJob({ bucket: "ingest", key, recording }));
-    const order = new UploadOrder(storage);
+    const order = new UploadOrder(storage.forCaller("vodWorker"));
     const worker = await startWorker(queue, {}, order);
     const completed = new Promise<string>((resolve) => worker.on("completed", ({ prefix }) => resolve(prefix)));
     const prefix = await completed;
@@ -234,7 +251,7 @@ describe("VOD worker against versitygw and ElasticMQ", () => {
     const queue = nextQueue();
     const { key, recording } = await uploadRecording("halfway", "2026-11-24T13:00:00Z");
     await queue.send(formatRecordingJob({ bucket: "ingest", key, recording }));
-    const stalled = new StalledUploads(storage);
+    const stalled = new StalledUploads(storage.forCaller("vodWorker"));
     // A long visibility timeout and retry delay: only a release makes the message visible at once.
     const worker = await startWorker(queue, { visibilityTimeoutSeconds: 120, heartbeatSeconds: 30, retryDelaySeconds: 60 }, stalled);
     await waitFor("an upload under way", () => stalled.stalled, { timeoutMs: 120_000 });
@@ -246,4 +263,9 @@ describe("VOD worker against versitygw and ElasticMQ", () => {
     expect(metrics).toContain('live360_vod_jobs_total{result="interrupted"} 1');
     expect(metrics).toContain('live360_vod_jobs_total{result="failed"} 0');
   }, 180_000);
+
+  test("every S3 and SQS call the worker made above is a permission eks-infra grants its role (eks-infra/workload-calls.json)", async () => {
+    expect(awsCalls.calls.length).toBeGreaterThan(0);
+    expect(await unlistedPermissions("vodWorker", awsCalls.calls, { ingest: "ingest", egress: "egress" })).toEqual([]);
+  });
 });

@@ -1,4 +1,5 @@
 import type { QueueAttributeName, SQSClient, SQSClientConfig } from "@aws-sdk/client-sqs";
+import { awsCallRecorder } from "../aws-calls.js";
 import { once } from "../lazy.js";
 import { DEFAULT_SERVICE_TIMEOUTS, sdkTimeoutConfig, type ServiceTimeouts } from "../service-timeouts.js";
 import {
@@ -28,6 +29,8 @@ export interface SqsQueueOptions {
   /** Default: the SDK's credential chain (environment, IRSA / pod identity, instance profile). */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   timeouts?: ServiceTimeouts;
+  /** Names this client in the AWS call record (aws-calls.ts), so a test tells a workload's calls from its own. */
+  caller?: string;
 }
 
 /**
@@ -42,7 +45,7 @@ export class SqsQueue implements JobQueue {
   /** The longest long poll: a waiting receive is an idle connection, which the idle timeout would cut. */
   private readonly maxWaitSeconds: number;
 
-  constructor(options: SqsQueueOptions) {
+  constructor(private readonly options: SqsQueueOptions) {
     this.queueUrl = options.queueUrl;
     this.name = options.queueUrl;
     const timeouts = options.timeouts ?? DEFAULT_SERVICE_TIMEOUTS;
@@ -57,8 +60,16 @@ export class SqsQueue implements JobQueue {
 
   private async sdk() {
     const sqs = await loadSdk();
-    this.client ??= new sqs.SQSClient(this.clientConfig);
+    if (!this.client) {
+      this.client = new sqs.SQSClient(this.clientConfig);
+      this.client.middlewareStack.add(awsCallRecorder("sqs", this.options.caller), { step: "initialize", name: "live360AwsCallRecorder" });
+    }
     return { sqs, client: this.client };
+  }
+
+  /** The same queue, its calls recorded as `caller`'s. */
+  forCaller(caller: string): SqsQueue {
+    return new SqsQueue({ ...this.options, caller });
   }
 
   async send(body: string, options: SendOptions = {}): Promise<{ id: string }> {

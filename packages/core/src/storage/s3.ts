@@ -13,6 +13,7 @@ import {
   type SignalOption,
 } from "./storage.js";
 import { streamToFileAtomic } from "../atomic-file.js";
+import { awsCallRecorder } from "../aws-calls.js";
 import { once } from "../lazy.js";
 import { DEFAULT_SERVICE_TIMEOUTS, sdkTimeoutConfig, type ServiceTimeouts } from "../service-timeouts.js";
 
@@ -33,6 +34,8 @@ export interface S3StorageOptions {
   /** Parts uploaded concurrently. */
   queueSize?: number;
   timeouts?: ServiceTimeouts;
+  /** Names this client in the AWS call record (aws-calls.ts), so a test tells a workload's calls from its own. */
+  caller?: string;
 }
 
 export const S3_MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -44,8 +47,10 @@ export class S3Storage implements ObjectStorage {
   private client: S3Client | undefined;
   private readonly partSize: number;
   private readonly queueSize: number;
+  private readonly caller: string | undefined;
 
-  constructor(options: S3StorageOptions = {}) {
+  constructor(private readonly options: S3StorageOptions = {}) {
+    this.caller = options.caller;
     this.partSize = options.partSizeBytes ?? DEFAULT_PART_SIZE;
     if (this.partSize < S3_MIN_PART_SIZE) {
       throw new StorageError(`partSizeBytes ${this.partSize} is below S3's minimum part size ${S3_MIN_PART_SIZE}`);
@@ -62,8 +67,16 @@ export class S3Storage implements ObjectStorage {
 
   private async sdk() {
     const sdk = await loadSdk();
-    this.client ??= new sdk.s3.S3Client(this.clientConfig);
+    if (!this.client) {
+      this.client = new sdk.s3.S3Client(this.clientConfig);
+      this.client.middlewareStack.add(awsCallRecorder("s3", this.caller), { step: "initialize", name: "live360AwsCallRecorder" });
+    }
     return { ...sdk, client: this.client };
+  }
+
+  /** The same storage, its calls recorded as `caller`'s. */
+  forCaller(caller: string): S3Storage {
+    return new S3Storage({ ...this.options, caller });
   }
 
   async putFile(bucket: string, key: string, file: string, options: PutOptions = {}): Promise<void> {

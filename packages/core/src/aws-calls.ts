@@ -1,0 +1,44 @@
+/**
+ * Every S3 and SQS call live360 makes, as a hook: the real-process tests record what each
+ * workload calls, and the infrastructure's IAM policies are checked against that record
+ * (least privilege derived from the code, not restated beside it). Unset, it costs nothing.
+ */
+export interface AwsCall {
+  /** The `caller` label of the client that made it (S3StorageOptions / SqsQueueOptions); tests set it. */
+  caller: string | undefined;
+  service: "s3" | "sqs";
+  /** The API operation, e.g. `HeadObject`, `ReceiveMessage`. */
+  operation: string;
+  bucket?: string;
+  key?: string;
+  queueUrl?: string;
+}
+
+let listener: ((call: AwsCall) => void) | undefined;
+
+/** Sets (or clears) the one listener told of every call this process makes. */
+export function onAwsCall(callback: ((call: AwsCall) => void) | undefined): void {
+  listener = callback;
+}
+
+/** Smithy client middleware that reports each command to the listener before it is sent. */
+export function awsCallRecorder(service: AwsCall["service"], caller: string | undefined) {
+  return <Input extends object, Output extends object>(
+      next: (args: { input: Input }) => Promise<Output>,
+      context: { commandName?: string },
+    ) =>
+    (args: { input: Input }): Promise<Output> => {
+      if (listener) {
+        const input = args.input as { Bucket?: unknown; Key?: unknown; QueueUrl?: unknown };
+        listener({
+          caller,
+          service,
+          operation: (context.commandName ?? "unknown").replace(/Command$/, ""),
+          ...(typeof input.Bucket === "string" ? { bucket: input.Bucket } : {}),
+          ...(typeof input.Key === "string" ? { key: input.Key } : {}),
+          ...(typeof input.QueueUrl === "string" ? { queueUrl: input.QueueUrl } : {}),
+        });
+      }
+      return next(args);
+    };
+}
