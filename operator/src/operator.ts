@@ -2,6 +2,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { ConfigError, type Logger } from "@live360/core";
 import type { OperatorConfig } from "./config.js";
 import { liveEventController, type FetchOriginStat } from "./liveevent/reconcile.js";
+import { withRequestTimeout } from "./engine/client.js";
 import { Manager, type ControllerFactory } from "./manager.js";
 import type { OperatorRunConfig } from "./run-config.js";
 import { resolveVodJobSettings, type VodJobSettings } from "./vodjob/settings.js";
@@ -19,7 +20,7 @@ export function loadKubeConfig(file: string | undefined): KubeConfig {
   if (!kubeConfig.getCurrentCluster()) {
     throw new ConfigError("kubeconfig (--kubeconfig)", file, "no cluster found: pass --kubeconfig, set KUBECONFIG, or run in a pod with a service account");
   }
-  return kubeConfig;
+  return withRequestTimeout(kubeConfig);
 }
 
 export interface StartOperatorOptions {

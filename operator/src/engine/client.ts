@@ -62,6 +62,25 @@ export function apiMessageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Every API request but watches (informer.ts bounds those) gives up after this. */
+export const DEFAULT_API_REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * Bounds every request the generated API clients make with `kubeConfig` (applies, deletes,
+ * status, events, leases, lists): an API server behind a dropped route would otherwise keep a
+ * reconcile or a lease renewal waiting forever, and a renewal given up on must not land later.
+ * client-node calls applySecurityAuthentication on each request context, so that is where the
+ * deadline goes; watches take another path and keep theirs.
+ */
+export function withRequestTimeout(kubeConfig: KubeConfig, timeoutMs = DEFAULT_API_REQUEST_TIMEOUT_MS): KubeConfig {
+  const authenticate = kubeConfig.applySecurityAuthentication.bind(kubeConfig);
+  kubeConfig.applySecurityAuthentication = async (context) => {
+    await authenticate(context);
+    if (!context.getSignal()) context.setSignal(AbortSignal.timeout(timeoutMs));
+  };
+  return kubeConfig;
+}
+
 export function apiObjectWriter(kubeConfig: KubeConfig): ObjectWriter {
   const objects = KubernetesObjectApi.makeApiClient(kubeConfig);
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);

@@ -42,7 +42,15 @@ export interface InformerOptions {
   logger: Logger;
   /** Delay between failed list/watch attempts (API server unreachable, RBAC missing...). */
   retry?: { initialMs: number; maxMs: number };
+  /**
+   * A watch that delivers nothing (no event, no bookmark) for this long is given up and resumed:
+   * an API server behind a dropped route never ends it, and the server-side timeout needs the
+   * server. Default: the watch's own timeout (5 min) plus a minute.
+   */
+  watchIdleMs?: number;
 }
+
+const DEFAULT_WATCH_IDLE_MS = 6 * 60_000;
 
 /**
  * Keeps an in-memory copy of one collection current: list, then watch from the list's
@@ -153,11 +161,22 @@ export class Informer<T extends KubernetesObject> {
     const aborter = new AbortController();
     const stop = () => aborter.abort();
     this.stopping.signal.addEventListener("abort", stop, { once: true });
+    const idleMs = this.options.watchIdleMs ?? DEFAULT_WATCH_IDLE_MS;
+    let idle: NodeJS.Timeout | undefined;
+    const armIdle = (): void => {
+      clearTimeout(idle);
+      idle = setTimeout(() => {
+        failure = new Live360Error(`watch delivered nothing for ${Math.round(idleMs / 1000)} s; resuming it`);
+        aborter.abort();
+      }, idleMs);
+    };
+    armIdle();
     try {
       await this.source.watch(
         resourceVersion,
         (type, raw) => {
           if (aborter.signal.aborted) return;
+          armIdle();
           if (type === "ERROR") {
             const status = raw as StatusLike;
             failure =
@@ -178,6 +197,7 @@ export class Informer<T extends KubernetesObject> {
         aborter.signal,
       );
     } finally {
+      clearTimeout(idle);
       this.stopping.signal.removeEventListener("abort", stop);
     }
     if (failure !== undefined) throw failure;

@@ -227,10 +227,12 @@ describe("live360 on kind", () => {
       }).then(() => true, () => false);
       const failBack = await readWatch(viewer);
       result.failBack = keptPlaying ? `kept playing, stall ${Math.round(failBack.longestStallMs)} ms` : `stopped (${failBack.errors.map((e) => e.details).join(", ") || "no hls.js error"})`;
-      // The viewer survives the switch back to the restarted primary (6 of 6 drills over two runs;
-      // its stall is reported, not yet bounded: one of them stalled 5 s).
+      // The viewer survives the switch back to the restarted primary, within the same stall bound
+      // as the failover (0 ms in all 9 drills of sessions 6–7; the one 5 s stall of session 5 came
+      // before the origin's keep-alive outlived the edge's and before draining playlists were 503).
       expect(result.failBack).toMatch(/^kept playing/);
       expect(failBack.errors.filter((e) => e.fatal)).toEqual([]);
+      expect(failBack.longestStallMs).toBeLessThanOrEqual(STALL_LIMIT_MS);
     } finally {
       await viewer.close();
     }

@@ -16,6 +16,11 @@ export interface TcpSwitch {
    * go silent, so only a client's own timeouts end its wait. `setUp(true)` ends it.
    */
   freeze(): void;
+  /**
+   * What a lost NAT or conntrack entry does: the connections open now carry nothing more in
+   * either direction and are never closed, while new connections pass as before.
+   */
+  strandOpenConnections(): void;
   close(): Promise<void>;
 }
 
@@ -71,6 +76,16 @@ export async function startTcpSwitch(target: { host: string; port: number }): Pr
         client.pause();
         upstream.pause();
       }
+    },
+    strandOpenConnections() {
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        // Read and dropped, so neither side's writes ever block or fail.
+        client.on("data", () => undefined);
+        upstream.on("data", () => undefined);
+      }
+      pairs.clear();
     },
     async close() {
       cutAll();

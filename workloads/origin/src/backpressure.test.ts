@@ -11,7 +11,7 @@ import { mkdir, readFile, readdir } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { RtmpTestClient, getText, makeTestClip, readFlvTags, sendFlvTags, tempDir, waitFor, type FlvFileTag, type OriginProcess } from "@live360/testkit";
-import { OriginWithHealthyStream, metric } from "./healthy-origin.fixture.js";
+import { OriginWithHealthyStream, healthyOriginSuite, metric } from "./healthy-origin.fixture.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -25,22 +25,15 @@ async function liveStreams(origin: OriginProcess): Promise<string[]> {
 }
 
 describe("a publisher far faster than real time", () => {
-  let dir: string;
+  const suite = healthyOriginSuite("backpressure", { seconds: 4, gopSeconds: 1, width: 640, height: 320, videoKbps: 1500 }, ["--ladder", "source,320x160:300k"]);
   let fixture: OriginWithHealthyStream;
   let origin: OriginProcess;
   let tags: FlvFileTag[];
 
   beforeAll(async () => {
-    dir = await tempDir("backpressure");
-    const clip = await makeTestClip(dir, { seconds: 4, gopSeconds: 1, width: 640, height: 320, videoKbps: 1500 });
-    tags = await readFlvTags(clip);
-    fixture = await OriginWithHealthyStream.start(clip, path.join(dir, "data"), ["--ladder", "source,320x160:300k"]);
-    origin = fixture.origin;
-  }, 120_000);
-
-  afterAll(async () => {
-    await fixture?.stop();
-  }, 60_000);
+    ({ fixture, origin } = suite);
+    tags = await readFlvTags(suite.clip);
+  });
 
   test("≈ 100 MB pushed flat out: the ladder skips to keyframes (counted), memory stays bounded, the stream is gone after its grace", async () => {
     const pid = origin.process.child.pid!;

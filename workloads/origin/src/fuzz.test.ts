@@ -11,13 +11,12 @@
  * process exits), a hang (the healthy stream stops) and a leak (open file descriptors grow)
  * all fail the run.
  */
-import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
+import { beforeAll, describe, expect, test } from "@jest/globals";
 import { once } from "node:events";
 import { readdir } from "node:fs/promises";
 import { connect } from "node:net";
-import path from "node:path";
-import { RtmpTestClient, encodeAmf0, makeTestClip, readFlvTags, sendFlvTags, tempDir, type Amf0Value, type FlvFileTag, type OriginProcess } from "@live360/testkit";
-import { OriginWithHealthyStream } from "./healthy-origin.fixture.js";
+import { RtmpTestClient, encodeAmf0, readFlvTags, sendFlvTags, type Amf0Value, type FlvFileTag, type OriginProcess } from "@live360/testkit";
+import { healthyOriginSuite, type OriginWithHealthyStream } from "./healthy-origin.fixture.js";
 
 const VIDEO = 9;
 const AUDIO = 8;
@@ -105,6 +104,7 @@ async function openDescriptors(pid: number): Promise<number> {
 }
 
 describe("the RTMP ingest, fuzzed", () => {
+  const suite = healthyOriginSuite("fuzz", { seconds: 4, gopSeconds: 1 }, []);
   let fixture: OriginWithHealthyStream;
   let origin: OriginProcess;
   let session: FlvFileTag[];
@@ -125,17 +125,10 @@ describe("the RTMP ingest, fuzzed", () => {
   }
 
   beforeAll(async () => {
-    const dir = await tempDir("fuzz");
-    const clip = await makeTestClip(dir, { seconds: 4, gopSeconds: 1 });
-    session = (await readFlvTags(clip)).slice(0, 80);
-    fixture = await OriginWithHealthyStream.start(clip, path.join(dir, "data"), []);
-    origin = fixture.origin;
+    ({ fixture, origin } = suite);
+    session = (await readFlvTags(suite.clip)).slice(0, 80);
     descriptorsBefore = await openDescriptors(origin.process.child.pid!);
-  }, 120_000);
-
-  afterAll(async () => {
-    await fixture?.stop();
-  }, 60_000);
+  });
 
   test(`${CASES} mutations of a real session's tags (bit flips, truncations, duplications, swapped types)`, async () => {
     await run("tag mutation", async (random) => {

@@ -2,8 +2,9 @@
  * Test fixture shared by the hostile-client suites: a real `live360 origin` process with a healthy
  * FFmpeg publisher beside whatever a test throws at it.
  */
-import { expect } from "@jest/globals";
-import { freePort, getText, publishFile, startOriginProcess, waitFor, type OriginProcess, type Publisher } from "@live360/testkit";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, expect } from "@jest/globals";
+import { freePort, getText, makeTestClip, publishFile, startOriginProcess, tempDir, waitFor, type ClipOptions, type OriginProcess, type Publisher } from "@live360/testkit";
 
 /** A counter or gauge from the origin's /metrics (0 when the series does not exist yet). */
 export async function metric(http: string, name: string, labels = ""): Promise<number> {
@@ -53,3 +54,30 @@ export class OriginWithHealthyStream {
   }
 }
 
+/** What a suite run against one OriginWithHealthyStream gets; filled in before its tests run. */
+export interface HealthyOriginSuite {
+  dir: string;
+  /** The healthy stream's clip, for the suite's own publishers too. */
+  clip: string;
+  fixture: OriginWithHealthyStream;
+  origin: OriginProcess;
+}
+
+/**
+ * Registers a suite's hooks around one OriginWithHealthyStream: started before all tests with
+ * `args`, stopped after all; with `checkAfterEach`, the healthy stream must go on after every test.
+ */
+export function healthyOriginSuite(name: string, clip: ClipOptions, args: readonly string[], options: { checkAfterEach?: boolean } = {}): HealthyOriginSuite {
+  const suite = {} as HealthyOriginSuite;
+  beforeAll(async () => {
+    suite.dir = await tempDir(name);
+    suite.clip = await makeTestClip(suite.dir, clip);
+    suite.fixture = await OriginWithHealthyStream.start(suite.clip, path.join(suite.dir, "data"), args);
+    suite.origin = suite.fixture.origin;
+  }, 120_000);
+  afterAll(async () => {
+    await suite.fixture?.stop();
+  }, 60_000);
+  if (options.checkAfterEach) afterEach(() => suite.fixture.expectHealthy(), 30_000);
+  return suite;
+}

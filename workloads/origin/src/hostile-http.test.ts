@@ -6,13 +6,12 @@
  * limits must not hurt: the edge's pooled keep-alive connection, which must outlive the edge's
  * own idle timeout so the edge never reuses a connection the origin is closing.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "@jest/globals";
+import { describe, expect, test } from "@jest/globals";
 import { once } from "node:events";
 import { connect, type Socket } from "node:net";
-import path from "node:path";
 import { EDGE_UPSTREAM_KEEPALIVE_SECONDS } from "@live360/core";
-import { getText, makeTestClip, tempDir, waitFor, type OriginProcess } from "@live360/testkit";
-import { OriginWithHealthyStream, metric } from "./healthy-origin.fixture.js";
+import { getText, waitFor } from "@live360/testkit";
+import { healthyOriginSuite, metric } from "./healthy-origin.fixture.js";
 
 /** One raw TCP connection to the origin's HTTP port, with everything it received. */
 class RawHttpClient {
@@ -57,29 +56,14 @@ class RawHttpClient {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("hostile HTTP clients", () => {
-  let dir: string;
-  let fixture: OriginWithHealthyStream;
-  let origin: OriginProcess;
-  const limitHits = (limit: string): Promise<number> => metric(origin.http, "live360_origin_http_limits_total", `limit="${limit}"`);
-
-  beforeAll(async () => {
-    dir = await tempDir("hostile-http");
-    // ≈ 190 KB per 1 s segment: enough that pipelined requests for it outgrow the socket buffers.
-    const clip = await makeTestClip(dir, { seconds: 4, gopSeconds: 1, width: 640, height: 320, videoKbps: 1500 });
-    fixture = await OriginWithHealthyStream.start(clip, path.join(dir, "data"), [
-      "--http-max-connections", "12", "--http-headers-timeout", "2", "--http-request-timeout", "3", "--http-send-timeout", "2",
-    ]);
-    origin = fixture.origin;
-  }, 120_000);
-
-  afterAll(async () => {
-    await fixture?.stop();
-  }, 60_000);
-
-  afterEach(() => fixture.expectHealthy(), 30_000);
+  // ≈ 190 KB per 1 s segment: enough that pipelined requests for it outgrow the socket buffers.
+  const suite = healthyOriginSuite("hostile-http", { seconds: 4, gopSeconds: 1, width: 640, height: 320, videoKbps: 1500 }, [
+    "--http-max-connections", "12", "--http-headers-timeout", "2", "--http-request-timeout", "3", "--http-send-timeout", "2",
+  ], { checkAfterEach: true });
+  const limitHits = (limit: string): Promise<number> => metric(suite.origin.http, "live360_origin_http_limits_total", `limit="${limit}"`);
 
   test(`an idle keep-alive connection outlives the edge's upstream keep-alive (${EDGE_UPSTREAM_KEEPALIVE_SECONDS} s): the edge always closes first`, async () => {
-    const client = await RawHttpClient.connect(origin.httpPort);
+    const client = await RawHttpClient.connect(suite.origin.httpPort);
     try {
       client.socket.write("GET /healthz HTTP/1.1\r\nHost: origin\r\n\r\n");
       expect((await client.waitForResponses(1))[0]).toBe("HTTP/1.1 200 OK");
@@ -97,7 +81,7 @@ describe("hostile HTTP clients", () => {
 
   test("headers trickled in (slowloris) are answered 408 at the deadline and counted", async () => {
     const before = await limitHits("request-timeout");
-    const client = await RawHttpClient.connect(origin.httpPort);
+    const client = await RawHttpClient.connect(suite.origin.httpPort);
     client.socket.write("GET /healthz HTTP/1.1\r\nHost: origin\r\n");
     const trickle = setInterval(() => client.isClosed || client.socket.write("X-Slow: 1\r\n"), 300);
     try {
@@ -112,9 +96,9 @@ describe("hostile HTTP clients", () => {
 
   test("bytes that are no HTTP get 400, oversized headers 431; both counted, the connection closed", async () => {
     const [badBefore, largeBefore] = [await limitHits("bad-request"), await limitHits("headers-too-large")];
-    const garbage = await RawHttpClient.connect(origin.httpPort);
+    const garbage = await RawHttpClient.connect(suite.origin.httpPort);
     garbage.socket.write("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not http\r\n\r\n");
-    const large = await RawHttpClient.connect(origin.httpPort);
+    const large = await RawHttpClient.connect(suite.origin.httpPort);
     large.socket.write(`GET /healthz HTTP/1.1\r\nHost: origin\r\nX-Large: ${"a".repeat(32 * 1024)}\r\n\r\n`);
     expect(await garbage.closedWithin(3000)).toBe(true);
     expect(await large.closedWithin(3000)).toBe(true);
@@ -130,7 +114,7 @@ describe("hostile HTTP clients", () => {
     try {
       // 12 are accepted (the test's own pooled fetch connections among them), the 13th is not.
       // Opened at once: the headers timeout closes idle ones after 2 s.
-      for (let i = 0; i < 13; i++) held.push(await RawHttpClient.connect(origin.httpPort));
+      for (let i = 0; i < 13; i++) held.push(await RawHttpClient.connect(suite.origin.httpPort));
       const closed = await Promise.all(held.map((client) => client.closedWithin(500)));
       const refused = held.filter((_, i) => closed[i]);
       expect(refused.length).toBeGreaterThanOrEqual(1);
@@ -140,13 +124,13 @@ describe("hostile HTTP clients", () => {
       for (const client of held) client.socket.destroy();
     }
     expect(await limitHits("max-connections")).toBeGreaterThanOrEqual(before + 1);
-    expect((await getText(`${origin.http}/healthz`)).status).toBe(200);
+    expect((await getText(`${suite.origin.http}/healthz`)).status).toBe(200);
   }, 30_000);
 
   test("a client that stops reading is disconnected at the send timeout and counted", async () => {
     const before = await limitHits("send-timeout");
-    const segment = await fixture.newestSegment();
-    const client = await RawHttpClient.connect(origin.httpPort);
+    const segment = await suite.fixture.newestSegment();
+    const client = await RawHttpClient.connect(suite.origin.httpPort);
     // Reads nothing: the responses fill the kernel's buffers and the origin's writes stall.
     client.socket.pause();
     const request = `GET /hls/healthy/source/${segment} HTTP/1.1\r\nHost: origin\r\n\r\n`;

@@ -6,11 +6,10 @@
  * told why over RTMP where it got as far as publishing, and be counted by reason; the origin
  * process must survive and the healthy stream must keep producing segments.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "@jest/globals";
+import { beforeAll, describe, expect, test } from "@jest/globals";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { connect, type Socket } from "node:net";
-import path from "node:path";
 import {
   RtmpTestClient,
   getText,
@@ -18,19 +17,18 @@ import {
   readFlvTags,
   sendFlvTags,
   spawnPublisher,
-  tempDir,
   waitFor,
   type FlvFileTag,
   type OriginProcess,
 } from "@live360/testkit";
 import { REFUSAL_EXPLANATIONS } from "./auth.js";
 import { STREAM_ERROR_EXPLANATIONS, type StreamRefusal } from "./stream-errors.js";
-import { OriginWithHealthyStream, metric } from "./healthy-origin.fixture.js";
+import { healthyOriginSuite, metric, type OriginWithHealthyStream } from "./healthy-origin.fixture.js";
 
 const VIDEO = 9;
 
 describe("hostile and odd publishers", () => {
-  let dir: string;
+  const suite = healthyOriginSuite("hostile", { seconds: 4, gopSeconds: 1 }, []);
   let fixture: OriginWithHealthyStream;
   let origin: OriginProcess;
   let tags: FlvFileTag[];
@@ -74,18 +72,11 @@ describe("hostile and odd publishers", () => {
   }
 
   beforeAll(async () => {
-    dir = await tempDir("hostile");
-    const clip = await makeTestClip(dir, { seconds: 4, gopSeconds: 1 });
-    audioOnlyClip = await makeTestClip(dir, { seconds: 12, width: 160, height: 80 });
-    tags = await readFlvTags(clip);
+    ({ fixture, origin } = suite);
+    audioOnlyClip = await makeTestClip(suite.dir, { seconds: 12, width: 160, height: 80 });
+    tags = await readFlvTags(suite.clip);
     videoHeader = tags.find((t) => t.type === VIDEO && t.body[1] === 0)!;
-    fixture = await OriginWithHealthyStream.start(clip, path.join(dir, "data"), []);
-    origin = fixture.origin;
   }, 120_000);
-
-  afterAll(async () => {
-    await fixture?.stop();
-  }, 60_000);
 
   test("a truncated H.264 sequence header (the header that crashed both origins) ends only that stream, with the reason", async () => {
     // 2 bytes: no record at all; 5: the record's first bytes missing; 7, 12: cut inside it (a 1-byte
@@ -161,9 +152,15 @@ describe("hostile and odd publishers", () => {
 });
 
 describe("ingest limits, enforced before any publish is authorized", () => {
-  let dir: string;
-  let fixture: OriginWithHealthyStream;
+  // Whatever a limit test did, the healthy stream (one of the connections from 127.0.0.1) goes on.
+  const suite = healthyOriginSuite("limits", { seconds: 4, gopSeconds: 1, width: 320, height: 160, videoKbps: 200 }, [
+    "--max-connections", "6", "--max-connections-per-address", "3", "--max-streams", "2",
+    "--rtmp-publish-timeout", "2", "--rtmp-idle-timeout", "3", "--max-rtmp-message-bytes", "65536", "--max-chunk-streams", "8",
+  ], { checkAfterEach: true });
   let origin: OriginProcess;
+  beforeAll(() => {
+    origin = suite.origin;
+  });
 
   const limitHits = (limit: string): Promise<number> => metric(origin.http, "live360_origin_ingest_limits_total", `limit="${limit}"`);
   /** A TCP connection that says nothing: resolves true when the origin closes it within `ms`. */
@@ -178,22 +175,6 @@ describe("ingest limits, enforced before any publish is authorized", () => {
     return socket;
   };
 
-  beforeAll(async () => {
-    dir = await tempDir("limits");
-    const clip = await makeTestClip(dir, { seconds: 4, gopSeconds: 1, width: 320, height: 160, videoKbps: 200 });
-    fixture = await OriginWithHealthyStream.start(clip, path.join(dir, "data"), [
-      "--max-connections", "6", "--max-connections-per-address", "3", "--max-streams", "2",
-      "--rtmp-publish-timeout", "2", "--rtmp-idle-timeout", "3", "--max-rtmp-message-bytes", "65536", "--max-chunk-streams", "8",
-    ]);
-    origin = fixture.origin;
-  }, 120_000);
-
-  afterAll(async () => {
-    await fixture?.stop();
-  }, 60_000);
-
-  // Whatever a limit test did, the healthy stream (one of the connections from 127.0.0.1) goes on.
-  afterEach(() => fixture.expectHealthy(), 30_000);
 
   test("connections per address and in all are capped; the ones over the cap are closed at once and counted", async () => {
     const [perAddressBefore, totalBefore] = [await limitHits("max-connections-per-address"), await limitHits("max-connections")];
