@@ -401,7 +401,7 @@ export class StreamPipeline {
       metrics.ffmpegRestarts.inc({ stream: this.stream });
     });
     supervisor.on("stalled", (pid, reason) => {
-      this.log.warn("ladder ffmpeg hung or fell behind its input; killing it for a restart", { pid, reason });
+      this.log.warn("ladder ffmpeg hung (no progress with input waiting); killing it for a restart", { pid, reason });
       metrics.ffmpegStalls.inc();
     });
     supervisor.on("startupfailure", (err) => this.log.error("ladder ffmpeg failed to start", { error: err, ...err.details }));

@@ -89,7 +89,7 @@ export interface SupervisorEvents {
   spawn: [pid: number, attempt: number];
   /** The process reported its first progress: it is really running. */
   started: [pid: number];
-  /** The process stopped making progress (or fell behind its input) and is being killed. */
+  /** The process stopped making progress with input waiting (hung) and is being killed. */
   stalled: [pid: number, reason: string];
   progress: [FfmpegProgress];
   startupfailure: [FfmpegStartupError];
