@@ -94,8 +94,11 @@ describe("recording hand-off to S3 + SQS", () => {
     expect(info.size).toBeGreaterThan(50_000);
     expect(info.metadata).toMatchObject({ stream: "event", projection: "equirectangular" });
     expect(info.contentType).toBe("video/mp4");
-    const local = await readdir(path.join(dir, "data", "recordings", ".incoming"));
-    expect(local.filter((f) => f.endsWith(".mp4") || f.endsWith(".flv"))).toEqual([]);
+    // The file is removed right after the job is sent, so the test may see the message first.
+    await waitFor("local recording removed after the job was sent", async () => {
+      const local = await readdir(path.join(dir, "data", "recordings", ".incoming"));
+      return local.some((f) => f.endsWith(".mp4") || f.endsWith(".flv")) ? undefined : true;
+    });
     await queue.delete(message!.receiptHandle);
   }, 60_000);
 
