@@ -1,4 +1,12 @@
-import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from "@kubernetes/client-node";
+import {
+  CoordinationV1Api,
+  Observable,
+  V1MicroTime,
+  type ConfigurationOptions,
+  type KubeConfig,
+  type ObservableMiddleware,
+  type V1Lease,
+} from "@kubernetes/client-node";
 import { sleep, type Logger } from "@live360/core";
 
 /** The fields of a coordination.k8s.io/v1 Lease that leader election reads and writes. */
@@ -11,11 +19,15 @@ export interface LeaseRecord {
   leaseTransitions: number;
 }
 
-/** A Lease with optimistic concurrency: `version` is the resourceVersion, and a stale one fails the write. */
+/**
+ * A Lease with optimistic concurrency: `version` is the resourceVersion, and a stale one fails the
+ * write. `signal` aborts the request itself, not only the wait for it: an attempt given up at the
+ * renew deadline must not go on in the background and renew a lease its holder stopped acting on.
+ */
 export interface LeaseStore {
-  get(): Promise<{ record: LeaseRecord; version: string } | undefined>;
-  create(record: LeaseRecord): Promise<string>;
-  update(record: LeaseRecord, version: string): Promise<string>;
+  get(signal: AbortSignal): Promise<{ record: LeaseRecord; version: string } | undefined>;
+  create(record: LeaseRecord, signal: AbortSignal): Promise<string>;
+  update(record: LeaseRecord, version: string, signal: AbortSignal): Promise<string>;
 }
 
 export interface LeaderElectionOptions {
@@ -42,7 +54,12 @@ export interface LeaderElectionOptions {
  * - the leader renews every retry period and steps down if it has not renewed within the renew
  *   deadline, which is shorter than the lease duration: it stops acting before anyone else can
  *   take over, so two leaders never act at once;
- * - a leader that shuts down cleanly releases the lease so the other replica takes over at once.
+ * - a leader that shuts down cleanly releases the lease so the other replica takes over at once;
+ * - an attempt's requests are aborted at its deadline, so a leader that stepped down has no renewal
+ *   left in flight. A request already on the wire when it was aborted may still reach the server
+ *   late; it carries the resourceVersion the leader last saw, so once another replica has taken
+ *   the lease it fails (409), and before that it can only delay the takeover by one lease duration:
+ *   the replica that stepped down never acts on it (the operator exits, see Manager).
  */
 export class LeaderElector {
   private observed: { version: string; record: LeaseRecord; at: number } | undefined;
@@ -91,13 +108,19 @@ export class LeaderElector {
     this.options.onStoppedLeading();
   }
 
-  /** One attempt; true when this process holds the lease afterwards. Errors count as "no". */
+  /** One attempt; true when this process holds the lease afterwards. Errors and timeouts count as "no". */
   private async tryAcquireOrRenew(timeoutMs = this.renewDeadlineMs): Promise<boolean> {
-    const attempt = this.acquireOrRenew();
+    const deadline = new AbortController();
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, timeoutMs))));
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => {
+        deadline.abort(new Error(`lease attempt exceeded ${Math.round(timeoutMs)} ms`));
+        resolve(false);
+      }, Math.max(0, timeoutMs));
+    });
     try {
-      return await Promise.race([attempt, timeout]);
+      // The race keeps a store that ignores its signal from holding the loop past the deadline.
+      return await Promise.race([this.acquireOrRenew(deadline.signal), timedOut]);
     } catch (error) {
       this.options.logger.debug("lease attempt failed", { identity: this.options.identity, error });
       return false;
@@ -106,10 +129,10 @@ export class LeaderElector {
     }
   }
 
-  private async acquireOrRenew(): Promise<boolean> {
+  private async acquireOrRenew(signal: AbortSignal): Promise<boolean> {
     const { identity, store } = this.options;
     const now = new Date();
-    const current = await store.get();
+    const current = await store.get(signal);
     const mine: LeaseRecord = {
       holderIdentity: identity,
       leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000),
@@ -118,7 +141,7 @@ export class LeaderElector {
       leaseTransitions: 0,
     };
     if (current === undefined) {
-      const version = await store.create(mine);
+      const version = await store.create(mine, signal);
       this.observed = { version, record: mine, at: now.getTime() };
       return true;
     }
@@ -130,7 +153,8 @@ export class LeaderElector {
     const next: LeaseRecord = heldByMe
       ? { ...mine, acquireTime: record.acquireTime, leaseTransitions: record.leaseTransitions }
       : { ...mine, leaseTransitions: record.leaseTransitions + 1 };
-    const version = await store.update(next, current.version);
+    signal.throwIfAborted();
+    const version = await store.update(next, current.version, signal);
     this.observed = { version, record: next, at: now.getTime() };
     return true;
   }
@@ -144,6 +168,7 @@ export class LeaderElector {
       await this.options.store.update(
         { ...observed.record, holderIdentity: "", leaseDurationSeconds: 1, renewTime: now, acquireTime: now },
         observed.version,
+        AbortSignal.timeout(this.renewDeadlineMs),
       );
       this.options.logger.info("released leadership", { identity: this.options.identity });
     } catch (error) {
@@ -179,29 +204,42 @@ function toSpec(record: LeaseRecord): V1Lease["spec"] {
   };
 }
 
+/** Per-call options that abort the request with `signal` as well as with the client's own deadline. */
+function abortedBy(signal: AbortSignal): ConfigurationOptions {
+  // The object-style API runs observable middleware (client-node's own minimal Observable).
+  const middleware: ObservableMiddleware = {
+    pre: (context) => {
+      const own = context.getSignal();
+      context.setSignal(own ? AbortSignal.any([own, signal]) : signal);
+      return new Observable(Promise.resolve(context));
+    },
+    post: (response) => new Observable(Promise.resolve(response)),
+  };
+  return { middleware: [middleware], middlewareMergeStrategy: "append" };
+}
+
 /** The Lease `name` in `namespace` on the API server. */
 export function apiLeaseStore(kubeConfig: KubeConfig, namespace: string, name: string): LeaseStore {
   const api = kubeConfig.makeApiClient(CoordinationV1Api);
   return {
-    async get() {
+    async get(signal) {
       try {
-        const lease = await api.readNamespacedLease({ name, namespace });
+        const lease = await api.readNamespacedLease({ name, namespace }, abortedBy(signal));
         return { record: toRecord(lease), version: lease.metadata?.resourceVersion ?? "" };
       } catch (error) {
         if (statusCode(error) === 404) return undefined;
         throw error;
       }
     },
-    async create(record) {
-      const lease = await api.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec: toSpec(record) } });
+    async create(record, signal) {
+      const lease = await api.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec: toSpec(record) } }, abortedBy(signal));
       return lease.metadata?.resourceVersion ?? "";
     },
-    async update(record, version) {
-      const lease = await api.replaceNamespacedLease({
-        name,
-        namespace,
-        body: { metadata: { name, namespace, resourceVersion: version }, spec: toSpec(record) },
-      });
+    async update(record, version, signal) {
+      const lease = await api.replaceNamespacedLease(
+        { name, namespace, body: { metadata: { name, namespace, resourceVersion: version }, spec: toSpec(record) } },
+        abortedBy(signal),
+      );
       return lease.metadata?.resourceVersion ?? "";
     },
   };

@@ -7,8 +7,8 @@ import {
   KubernetesObjectApi,
   PatchStrategy,
   setHeaderOptions,
+  KubeConfig,
   type ApiException,
-  type KubeConfig,
   type KubernetesObject,
   type V1Pod,
 } from "@kubernetes/client-node";
@@ -20,15 +20,17 @@ import {
   kubeConfigFor,
   startApiProxy,
   startCluster,
+  startTcpSwitch,
   stopCluster,
   waitFor,
   type ApiProxy,
   type LocalCluster,
+  type TcpSwitch,
 } from "@live360/testkit";
 import { CRDS_DIR } from "../api/crd.js";
 import { API_VERSION, GROUP, LADDER_PRESETS, VERSION, type LiveEvent, type LiveEventSpecInput } from "../api/v1alpha1/index.js";
 import { resolveOperatorConfig } from "../config.js";
-import { FIELD_MANAGER } from "../engine/client.js";
+import { FIELD_MANAGER, withRequestTimeout } from "../engine/client.js";
 import { Manager } from "../manager.js";
 import { operatorControllers } from "../operator.js";
 import { resolveOperatorRunConfig } from "../run-config.js";
@@ -62,17 +64,17 @@ const fetchStat: FetchOriginStat = async ({ event, role }) => ({
 const config = resolveOperatorConfig({ rtmpServiceType: "NodePort" });
 const logger = createLogger("operator-test", { sink: process.env.LIVE360_TEST_LOGS ? undefined : () => {} });
 
-async function startManager(): Promise<Manager> {
+async function startManager(kubeConfig = proxy.kubeConfig): Promise<Manager> {
   const run = resolveOperatorRunConfig({ statPollIntervalSeconds: 1, metricsPort: 0, identity: "in-process" });
   const started = new Manager({
-    kubeConfig: proxy.kubeConfig,
+    kubeConfig,
     namespaces: [],
     identity: run.identity,
     leaderElection: undefined,
     httpPort: 0,
     bindAddress: "127.0.0.1",
     logger,
-    controllers: operatorControllers({ kubeConfig: proxy.kubeConfig, run, config, logger, fetchStat }),
+    controllers: operatorControllers({ kubeConfig, run, config, logger, fetchStat }),
   });
   await started.start();
   try {
@@ -137,9 +139,11 @@ async function eventReasons(name: string): Promise<string[]> {
   return events.items.map((e) => e.reason ?? "");
 }
 
-async function reconcileCount(): Promise<number> {
+async function reconcileCount(result?: "error"): Promise<number> {
   const metric = await manager.registry.getSingleMetric("live360_operator_reconcile_total")?.get();
-  return (metric?.values ?? []).filter((v) => v.labels.controller === "liveevent").reduce((sum, v) => sum + v.value, 0);
+  return (metric?.values ?? [])
+    .filter((v) => v.labels.controller === "liveevent" && (result === undefined || v.labels.result === result))
+    .reduce((sum, v) => sum + v.value, 0);
 }
 
 const DEMO: LiveEventSpecInput = {
@@ -400,5 +404,52 @@ describe("LiveEvent reconciliation", () => {
     }, converge);
     await waitFor("every child to be garbage-collected", async () => (await childrenOf("demo")).length === 0, converge);
     await waitFor("the Ending event", async () => (await eventReasons("demo")).includes("Ending"), converge);
+  });
+});
+
+describe("LiveEvent reconciliation behind an API server that stops answering", () => {
+  let apiSwitch: TcpSwitch | undefined;
+
+  afterAll(async () => {
+    await apiSwitch?.close();
+  });
+
+  test("reconciles that hit the frozen server end at their deadline and are retried; what changed meanwhile is reconciled once it answers", async () => {
+    // The operator of the tests above, now talking through a switch, with a 2 s request deadline.
+    await manager.stop();
+    const target = new URL(proxy.kubeConfig.getCurrentCluster()!.server);
+    apiSwitch = await startTcpSwitch({ host: target.hostname, port: Number(target.port) });
+    const switched = new KubeConfig();
+    switched.loadFromString(proxy.kubeConfig.exportConfig());
+    const current = switched.getCurrentCluster()!;
+    switched.clusters = switched.clusters.map((c) => (c.name === current.name ? { ...c, server: `${target.protocol}//${target.hostname}:${apiSwitch!.port}` } : c));
+    manager = await startManager(withRequestTimeout(switched, 2000));
+
+    const spec = (stream: string): LiveEventSpecInput => ({ streamName: stream, ladder: DEMO.ladder, edge: { minReplicas: 1, maxReplicas: 3 } });
+    await createEvent("steady", spec("steady"));
+    await waitFor("steady to be Ready", async () => (await getEvent("steady")).status?.phase === "Ready", converge);
+
+    apiSwitch.freeze();
+    const errorsBefore = await reconcileCount("error");
+    // Seen by the operator while frozen (its /stat poll needs no API server): the status write hangs.
+    live.add(`${NAMESPACE}/steady/primary`);
+    // Not seen until the server answers: its watches are silent.
+    await createEvent("made-while-frozen", spec("frozen"));
+    await patchSpec("steady", { edge: { maxReplicas: 7 } });
+    // Without request deadlines the first write would wait for as long as the freeze lasts.
+    await waitFor("a reconcile to fail at its deadline", async () => (await reconcileCount("error")) > errorsBefore, converge);
+    await waitFor("the failed reconcile to be retried and fail again", async () => (await reconcileCount("error")) > errorsBefore + 1, converge);
+    apiSwitch.setUp(true);
+
+    await waitFor("steady to be Live", async () => (await getEvent("steady")).status?.phase === "Live", converge);
+    await waitFor("steady's edge autoscaler to follow the edit", async () => {
+      const hpa = await admin.makeApiClient(AutoscalingV2Api).readNamespacedHorizontalPodAutoscaler({ namespace: NAMESPACE, name: "steady-edge" });
+      return hpa.spec?.maxReplicas === 7;
+    }, converge);
+    const made = await waitFor("the event made during the freeze to be Ready", async () => {
+      const event = await getEvent("made-while-frozen");
+      return event.status?.phase === "Ready" ? event : undefined;
+    }, converge);
+    expect(ids(await childrenOf("made-while-frozen"))).toEqual(ids(liveEventResources(made, config)));
   });
 });

@@ -1,4 +1,4 @@
-import { request, type IncomingHttpHeaders } from "node:http";
+import { request, type Agent, type IncomingHttpHeaders } from "node:http";
 
 export interface HttpResult {
   status: number;
@@ -12,6 +12,8 @@ export interface HttpGetOptions {
   timeoutMs?: number;
   /** Called with each chunk as it arrives, e.g. to notice that a download has started. */
   onData?: (chunk: Buffer) => void;
+  /** A keep-alive agent to reuse connections; by default each request has its own. */
+  agent?: Agent;
 }
 
 /**
@@ -20,7 +22,7 @@ export interface HttpGetOptions {
  */
 export function httpGet(url: string, options: HttpGetOptions = {}): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: "GET", agent: false, headers: options.headers }, (res) => {
+    const req = request(url, { method: "GET", agent: options.agent ?? false, headers: options.headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (chunk: Buffer) => {
         chunks.push(chunk);

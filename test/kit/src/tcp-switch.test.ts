@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import { createServer, type Server } from "node:http";
+import { Agent, createServer, type Server } from "node:http";
 import { freePort } from "./net.js";
 import { httpGet, statusOf } from "./http.js";
 import { startTcpSwitch, type TcpSwitch } from "./tcp-switch.js";
@@ -31,5 +31,23 @@ describe("TcpSwitch in front of a real HTTP server", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(450);
     relay.setUp(true);
     expect((await httpGet(relay.url)).body.toString()).toBe("ok");
+  });
+
+  test("a thaw delivers what was sent during the freeze, late, on new and already open connections", async () => {
+    const agent = new Agent({ keepAlive: true });
+    try {
+      // Opens a pooled connection before the freeze.
+      expect((await httpGet(relay.url, { agent })).body.toString()).toBe("ok");
+      relay.freeze();
+      const onOpen = httpGet(relay.url, { agent });
+      const onNew = httpGet(relay.url);
+      const early = await Promise.race([onOpen, onNew, new Promise((resolve) => setTimeout(() => resolve("nothing"), 300))]);
+      expect(early).toBe("nothing");
+      relay.thaw();
+      expect((await onOpen).body.toString()).toBe("ok");
+      expect((await onNew).body.toString()).toBe("ok");
+    } finally {
+      agent.destroy();
+    }
   });
 });

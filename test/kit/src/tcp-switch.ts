@@ -17,6 +17,12 @@ export interface TcpSwitch {
    */
   freeze(): void;
   /**
+   * The end of a freeze on a route that only stalled (congestion, a flapping link): the open
+   * connections carry on and what was sent meanwhile is delivered, late. Unlike `setUp(true)`,
+   * which is a host that forgot its connections.
+   */
+  thaw(): void;
+  /**
    * What a lost NAT or conntrack entry does: the connections open now carry nothing more in
    * either direction and are never closed, while new connections pass as before.
    */
@@ -33,15 +39,9 @@ export async function startTcpSwitch(target: { host: string; port: number }): Pr
     s.on("close", () => sockets.delete(s));
     s.on("error", onError);
   };
-  const server: Server = createServer((client) => {
-    if (mode === "down") {
-      client.destroy();
-      return;
-    }
-    if (mode === "frozen") {
-      track(client, () => client.destroy());
-      return;
-    }
+  /** Connections accepted while frozen, not yet relayed: `thaw` relays them. */
+  const held = new Set<Socket>();
+  const relay = (client: Socket): void => {
     const upstream = connect(target.port, target.host);
     const pair: [Socket, Socket] = [client, upstream];
     pairs.add(pair);
@@ -53,6 +53,21 @@ export async function startTcpSwitch(target: { host: string; port: number }): Pr
       s.on("close", () => pairs.delete(pair));
     }
     client.pipe(upstream).pipe(client);
+  };
+  const server: Server = createServer((client) => {
+    if (mode === "down") {
+      client.destroy();
+      return;
+    }
+    if (mode === "frozen") {
+      track(client, () => client.destroy());
+      // Not read while held, so what the client sends waits in the socket as on a stalled route.
+      client.pause();
+      held.add(client);
+      client.on("close", () => held.delete(client));
+      return;
+    }
+    relay(client);
   });
   const port = await freePort();
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
@@ -65,6 +80,7 @@ export async function startTcpSwitch(target: { host: string; port: number }): Pr
     setUp(value) {
       // A host coming back from a hang has forgotten its connections: cut them as well.
       if (value && mode === "frozen") cutAll();
+      held.clear();
       mode = value ? "up" : "down";
       if (!value) cutAll();
     },
@@ -76,6 +92,17 @@ export async function startTcpSwitch(target: { host: string; port: number }): Pr
         client.pause();
         upstream.pause();
       }
+    },
+    thaw() {
+      if (mode !== "frozen") return;
+      mode = "up";
+      for (const [client, upstream] of pairs) {
+        client.pipe(upstream).pipe(client);
+        client.resume();
+        upstream.resume();
+      }
+      for (const client of held) relay(client);
+      held.clear();
     },
     strandOpenConnections() {
       for (const [client, upstream] of pairs) {
