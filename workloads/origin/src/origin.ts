@@ -222,12 +222,14 @@ export class Origin {
     return entry.ending;
   }
 
-  /** Ends playlists, then finalizes and hands off the recording; a failure keeps the raw file. */
+  /**
+   * Ends playlists, then finalizes and hands off the recording in the background: the hand-off
+   * waits for S3 as long as S3 is down, and the ended stream must still expire after its grace
+   * meanwhile. Shutdown waits for every delivery (within its grace); a failure keeps the file.
+   */
   private async endPipeline(pipeline: StreamPipeline): Promise<void> {
     await pipeline.stop();
-    await this.deliverRecording(pipeline.stream, pipeline.recording, pipeline.refusal);
-    // Earlier parts (the stream changed its codec parameters) may still be on their way.
-    await Promise.all(this.deliveries);
+    this.track(this.deliverRecording(pipeline.stream, pipeline.recording, pipeline.refusal));
   }
 
   /** Closes a recording, then finalizes and hands it off; a failure keeps the raw file. */
@@ -249,14 +251,15 @@ export class Origin {
       this.log.info("recording discarded", { stream, because: discardBecause });
       return;
     }
+    let finished: FinishedRecording;
     try {
-      const finished = await finalizeRecording(recording.rawFile, this.incomingDir, { stream, startedAt: recording.startedAt, projection: this.config.projection }, this.log);
-      await this.sink.deliver(finished);
-      this.metrics.recordings.inc({ result: "delivered" });
+      finished = await finalizeRecording(recording.rawFile, this.incomingDir, { stream, startedAt: recording.startedAt, projection: this.config.projection }, this.log);
     } catch (err) {
       this.metrics.recordings.inc({ result: "failed" });
-      this.log.error("recording not delivered; raw file kept", { stream, error: err });
+      this.log.error("recording not finalized; raw file kept", { stream, error: err });
+      return;
     }
+    await this.handOff(finished, "recording not delivered; file kept");
   }
 
   /** Keeps a background delivery until it settles, so ending a stream can wait for it. */
@@ -270,8 +273,10 @@ export class Origin {
   }
 
   /**
-   * Recordings a previous run left behind (a crash, S3 down at shutdown) are finalized if
-   * still raw and handed to the sink again: no recording is lost to a restart.
+   * Recordings a previous run left behind (a crash, S3 down at shutdown, an origin rescheduled
+   * with its volume) are finalized if still raw and handed to the sink again: no recording is
+   * lost to a restart. Finalizing runs one FFmpeg at a time; the hand-offs run side by side, so
+   * one that waits for S3 holds up no other, and /stat lists them all.
    */
   private async recoverRecordings(): Promise<void> {
     const files = await readdir(this.incomingDir).catch(() => [] as string[]);
@@ -286,11 +291,20 @@ export class Origin {
             ? { stream: parsed.stream, file: full, startedAt: parsed.startedAt, projection: this.config.projection, durationSeconds: Number((await probe(full)).format.duration ?? 0) }
             : await finalizeRecording(full, this.incomingDir, { ...parsed, projection: this.config.projection }, this.log);
         this.log.info("recovering a recording left by an earlier run", { file });
-        await this.sink.deliver(recording);
-        this.metrics.recordings.inc({ result: "delivered" });
+        this.track(this.handOff(recording, "recording left by an earlier run not delivered; kept"));
       } catch (err) {
-        this.log.error("recording left by an earlier run not delivered; kept", { file, error: err });
+        this.log.error("recording left by an earlier run not finalized; kept", { file, error: err });
       }
+    }
+  }
+
+  private async handOff(recording: FinishedRecording, failure: string): Promise<void> {
+    try {
+      await this.sink.deliver(recording);
+      this.metrics.recordings.inc({ result: "delivered" });
+    } catch (err) {
+      this.metrics.recordings.inc({ result: "failed" });
+      this.log.error(failure, { stream: recording.stream, file: recording.file, error: err });
     }
   }
 
@@ -343,7 +357,11 @@ export class Origin {
     this.closePromise = (async () => {
       const entries = [...this.streams.values()];
       for (const entry of entries) entry.pipeline.publisher.disconnect();
-      const work = Promise.all(entries.map((entry) => this.endStream(entry)));
+      const work = (async () => {
+        await Promise.all(entries.map((entry) => this.endStream(entry)));
+        // Ending a stream starts its hand-off; recovered recordings may still be on their way too.
+        await Promise.all(this.deliveries);
+      })();
       const deadline = new AbortController();
       await Promise.race([work, sleep(this.config.shutdownGraceSeconds * 1000, deadline.signal)]);
       deadline.abort();
