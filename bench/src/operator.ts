@@ -23,6 +23,7 @@ import {
   kubeConfigFor,
   startApiProxy,
   startCluster,
+  startVolumeProvisioner,
   stopCluster,
   waitFor,
   type RecordedRequest,
@@ -58,6 +59,8 @@ async function main(): Promise<void> {
   const cluster = await startCluster();
   const admin = kubeConfigFor(cluster);
   const proxy = await startApiProxy(admin);
+  // Origins wait for their recordings volumes, as on a real cluster.
+  const volumes = await startVolumeProvisioner(admin);
   let manager: Manager | undefined;
   let peakRss = 0;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 500);
@@ -163,6 +166,7 @@ async function main(): Promise<void> {
     clearInterval(sampler);
     await manager?.stop();
     await proxy.close();
+    await volumes.stop();
     await stopCluster(cluster);
   }
 }

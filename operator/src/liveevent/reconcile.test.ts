@@ -21,11 +21,13 @@ import {
   startApiProxy,
   startCluster,
   startTcpSwitch,
+  startVolumeProvisioner,
   stopCluster,
   waitFor,
   type ApiProxy,
   type LocalCluster,
   type TcpSwitch,
+  type VolumeProvisioner,
 } from "@live360/testkit";
 import { CRDS_DIR } from "../api/crd.js";
 import { API_VERSION, GROUP, LADDER_PRESETS, VERSION, type LiveEvent, type LiveEventSpecInput } from "../api/v1alpha1/index.js";
@@ -56,6 +58,7 @@ let cluster: LocalCluster;
 let admin: KubeConfig;
 let proxy: ApiProxy;
 let manager: Manager;
+let volumes: VolumeProvisioner;
 /** `<namespace>/<event>/<role>` of the origins whose /stat says the stream is live. */
 const live = new Set<string>();
 const fetchStat: FetchOriginStat = async ({ event, role }) => ({
@@ -158,6 +161,8 @@ beforeAll(async () => {
   admin = kubeConfigFor(cluster);
   await installCustomResourceDefinitions(admin, CRDS_DIR);
   await createNamespace(admin, NAMESPACE);
+  // The origins' recordings volumes: their pods start only once the claims are bound.
+  volumes = await startVolumeProvisioner(admin);
   proxy = await startApiProxy(admin);
   manager = await startManager();
 }, START_TIMEOUT_MS);
@@ -165,6 +170,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await manager?.stop();
   await proxy?.close();
+  await volumes?.stop();
   if (cluster) await stopCluster(cluster);
 }, 120_000);
 
@@ -192,6 +198,10 @@ describe("LiveEvent CRD validation (the API server applies the generated schema)
     const change = await refusal(patchSpec("immutable", { streamName: "second" }));
     expect(change.code).toBe(422);
     expect(change.message).toContain("streamName is immutable: encoders and players already use it; create a new LiveEvent for a new stream");
+    // Defaulted at creation, so set even though the event never mentioned it.
+    const volume = await refusal(patchSpec("immutable", { recording: { volume: { size: "40Gi" } } }));
+    expect(volume.message).toContain("spec.recording.volume");
+    expect(volume.message).toContain("recording.volume is immutable: a StatefulSet's volume claims cannot change; create a new LiveEvent");
     // Other fields stay editable.
     await patchSpec("immutable", { edge: { maxReplicas: 3 } });
   });
@@ -215,6 +225,12 @@ describe("LiveEvent reconciliation", () => {
       expect(child.metadata?.managedFields?.some((f) => f.manager === FIELD_MANAGER && f.operation === "Apply")).toBe(true);
     }
     expect(ready.metadata.finalizers).toEqual([LIVE_EVENT_FINALIZER]);
+    // Each origin's recordings volume is bound before its pod could become ready.
+    const claims = await admin.makeApiClient(CoreV1Api).listNamespacedPersistentVolumeClaim({ namespace: NAMESPACE, labelSelector: `${EVENT_LABEL}=demo` });
+    expect(claims.items.map((c) => `${c.metadata?.name}:${c.status?.phase}`).sort()).toEqual([
+      "recordings-demo-origin-backup-0:Bound",
+      "recordings-demo-origin-primary-0:Bound",
+    ]);
 
     const status = ready.status!;
     expect(status.activeOrigin).toBe("primary");

@@ -9,7 +9,7 @@ import { applyDefaults } from "../api/schema.js";
 import { API_VERSION, liveEventSpec, type LiveEvent, type LiveEventSpecInput } from "../api/v1alpha1/index.js";
 import { resolveOperatorConfig, type OperatorConfigInput } from "../config.js";
 import { toYamlDocuments } from "../yaml.js";
-import { PUBLISH_KEYS_FILE, SPOT_NOTICE_SECONDS, liveEventResources } from "./resources.js";
+import { PUBLISH_KEYS_FILE, RECORDINGS_VOLUME, SPOT_NOTICE_SECONDS, liveEventResources } from "./resources.js";
 
 /** Golden files live in the source tree (dist/ is rebuilt): LIVE360_UPDATE_GOLDEN=1 rewrites them. */
 const goldenDir = fileURLToPath(new URL("../../testdata/", import.meta.url));
@@ -140,6 +140,36 @@ describe("LiveEvent desired state", () => {
       ]);
       expect(object.metadata?.labels?.["app.kubernetes.io/managed-by"]).toBe("live360-operator");
     }
+  });
+
+  test("recordings wait for the VOD pipeline on a claim per origin, sized from the event and mounted where the origin writes them; persistent: false keeps them on the scratch volume", () => {
+    const recordingsOf = (spec: LiveEventSpecInput) => {
+      const origin = find<V1StatefulSet>(liveEventResources(liveEvent("talk", spec), resolveOperatorConfig()), "StatefulSet", "talk-origin-primary");
+      const pod = origin.spec!.template.spec!;
+      return {
+        claims: origin.spec!.volumeClaimTemplates?.map((c) => ({ name: c.metadata?.name, class: c.spec?.storageClassName, size: c.spec?.resources?.requests?.storage })),
+        retention: origin.spec!.persistentVolumeClaimRetentionPolicy,
+        mounts: pod.containers[0]!.volumeMounts?.map((m) => `${m.name}:${m.mountPath}`),
+        dataDir: flag(pod.containers[0]!.args ?? [], "--data-dir"),
+        fsGroup: pod.securityContext?.fsGroup,
+      };
+    };
+    const persistent = recordingsOf({ streamName: "talk", recording: { volume: { size: "50Gi", storageClassName: "gp3-retain" } } });
+    expect(persistent).toEqual({
+      claims: [{ name: RECORDINGS_VOLUME, class: "gp3-retain", size: "50Gi" }],
+      retention: { whenDeleted: "Retain", whenScaled: "Retain" },
+      mounts: ["data:/var/lib/live360", `${RECORDINGS_VOLUME}:/var/lib/live360/recordings`],
+      dataDir: "/var/lib/live360",
+      fsGroup: 1000,
+    });
+    // The origin keeps recordings in <data dir>/recordings: the claim must be mounted exactly there.
+    expect(persistent.mounts).toContain(`${RECORDINGS_VOLUME}:${persistent.dataDir}/recordings`);
+    const defaults = recordingsOf({ streamName: "talk" });
+    expect(defaults.claims).toEqual([{ name: RECORDINGS_VOLUME, class: undefined, size: "20Gi" }]);
+    const ephemeral = recordingsOf({ streamName: "talk", recording: { volume: { persistent: false } } });
+    expect(ephemeral.claims).toBeUndefined();
+    expect(ephemeral.retention).toBeUndefined();
+    expect(ephemeral.mounts).toEqual(["data:/var/lib/live360"]);
   });
 
   test("every Service and disruption budget selects exactly the pods it is for", async () => {

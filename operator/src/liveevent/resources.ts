@@ -53,6 +53,10 @@ const EDGE_SHUTDOWN_GRACE_SECONDS = 40;
 export const EDGE_TERMINATION_GRACE_SECONDS = EDGE_SHUTDOWN_GRACE_SECONDS + 5;
 
 const DATA_DIR = "/var/lib/live360";
+/** The origin's volume claim template; its claims are named `recordings-<event>-origin-<role>-0`. */
+export const RECORDINGS_VOLUME = "recordings";
+/** The group of the origin image's user (workloads/origin/Dockerfile: USER 1000:1000). */
+const ORIGIN_GROUP_ID = 1000;
 const KEYS_DIR = "/etc/live360/keys";
 /** The Secret's key is projected to this one file, whatever the key is called. */
 export const PUBLISH_KEYS_FILE = `${KEYS_DIR}/keys`;
@@ -176,16 +180,36 @@ function origin(ctx: Context, role: ActiveOrigin, roles: readonly ActiveOrigin[]
   });
 
   const keys = spec.publishKeySecretRef;
+  const recordings = spec.recording.volume;
   new k8s.KubeStatefulSet(chart, `origin-${role}`, {
     metadata: metadata(ctx, names.origin(role), "origin", role),
     spec: {
       serviceName: names.origin(role),
       replicas: 1,
       selector: { matchLabels: selector },
+      ...(recordings.persistent
+        ? {
+            volumeClaimTemplates: [
+              {
+                metadata: { name: RECORDINGS_VOLUME, labels: objectLabels(ctx.name, "origin", role) },
+                spec: {
+                  accessModes: ["ReadWriteOnce"],
+                  ...(recordings.storageClassName ? { storageClassName: recordings.storageClassName } : {}),
+                  resources: { requests: { storage: quantityOf(recordings.size) } },
+                },
+              },
+            ],
+            // Kept when the LiveEvent goes: a recording S3 had not taken by then is still on it, and a
+            // LiveEvent of the same name adopts the claims again and delivers it (README: Operations).
+            persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+          }
+        : {}),
       template: {
         metadata: { labels: objectLabels(ctx.name, "origin", role) },
         spec: {
           ...POD_DEFAULTS,
+          // A new volume's root belongs to root; the group lets the non-root origin write recordings there.
+          securityContext: { fsGroup: ORIGIN_GROUP_ID, fsGroupChangePolicy: "OnRootMismatch" },
           // The origin uploads recordings and announces them on the queue: its account carries the AWS role.
           ...(config.originServiceAccount ? { serviceAccountName: config.originServiceAccount } : {}),
           terminationGracePeriodSeconds: ORIGIN_TERMINATION_GRACE_SECONDS,
@@ -226,6 +250,7 @@ function origin(ctx: Context, role: ActiveOrigin, roles: readonly ActiveOrigin[]
               securityContext: CONTAINER_SECURITY,
               volumeMounts: [
                 { name: "data", mountPath: DATA_DIR },
+                ...(recordings.persistent ? [{ name: RECORDINGS_VOLUME, mountPath: `${DATA_DIR}/recordings` }] : []),
                 ...(keys ? [{ name: "publish-keys", mountPath: KEYS_DIR, readOnly: true }] : []),
               ],
             },

@@ -19,3 +19,4 @@ export * from "./origin-process.js";
 export * from "./rtmp-client.js";
 export * from "./soak.js";
 export * from "./aws-calls.js";
+export * from "./volume-provisioner.js";

@@ -72,7 +72,7 @@ export const liveEventSpec = schema
       ).default({ requests: { cpu: "2", memory: "2Gi" }, limits: { memory: "4Gi" } }),
       dataVolumeSize: schema
         .quantity(
-          "Size limit of each origin's scratch volume (emptyDir) holding live HLS segments and the recording until it is uploaded. A 3-hour 16 Mbit/s source needs about 22Gi.",
+          "Size limit of each origin's scratch volume (emptyDir) holding the live HLS segments, and the recordings too when recording.volume.persistent is false (a 3-hour 16 Mbit/s source needs about 22Gi).",
         )
         .default("20Gi"),
     })
@@ -110,6 +110,25 @@ export const liveEventSpec = schema
         .string("Ingest bucket for recordings; empty uses the operator's configured bucket.", { pattern: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/ })
         .optional(),
       queueUrl: schema.string("SQS queue URL for VOD jobs; empty uses the operator's configured queue.", { format: "uri", maxLength: 2048 }).optional(),
+      volume: schema
+        .object(
+          "Where each origin keeps recordings until the VOD pipeline has them. Immutable: a StatefulSet's volume claims cannot change; create a new LiveEvent.",
+          {
+            persistent: schema
+              .boolean(
+                "A PersistentVolumeClaim per origin (StatefulSet volumeClaimTemplates): an origin evicted, reclaimed by Spot or rescheduled comes back with its volume and delivers what S3 or SQS had not taken yet. Such a volume lives in one zone, so the origin can only return to a node in that zone (the other origin serves meanwhile). false keeps recordings on the scratch emptyDir (origin.dataVolumeSize), lost with the pod: for clusters without a volume provisioner.",
+              )
+              .default(true),
+            size: schema
+              .quantity("Size of each origin's recordings volume: the longest recording plus those that may wait for S3. A 3-hour 16 Mbit/s source needs about 22Gi.")
+              .default("20Gi"),
+            storageClassName: schema
+              .string("StorageClass of the recordings volumes; empty uses the cluster's default class.", { pattern: /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, maxLength: 253 })
+              .optional(),
+          },
+        )
+        .immutable("recording.volume is immutable: a StatefulSet's volume claims cannot change; create a new LiveEvent")
+        .default({}),
     })
     .default({}),
   testSource: schema
