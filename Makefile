@@ -42,17 +42,32 @@ helm-binary:
 	@bash test/helm/build.sh >/dev/null
 
 # The kind stage runs last, alone: a real cluster with real pods needs the machine's two cores.
+# The fault tests report their cases to test-artifacts/fault-matrix/ (cleared first, so no stale
+# case counts); the report after jest fails when a listed case did not report (`make faults`).
 test: system-deps test-services cluster-binaries helm-binary build lint
+	node test/kit/dist/fault-matrix.js --reset
 	$(NPM) test
+	node test/kit/dist/fault-matrix.js
 	@bash test/kind/test.sh
 
 # The RTMP ingest fuzzed for longer than `make test` does (40 cases per generator there): FUZZ_CASES
 # (default 1000) seeded cases of each generator from FUZZ_SEED (default: the current time, printed;
-# a failure names the seed that reproduces it), against a real origin beside a healthy stream.
+# a failure names the seed that reproduces it and saves its bytes in test-artifacts/fuzz/), against
+# a real origin beside a healthy stream, after the regression corpus (workloads/origin/fuzz-corpus).
+# FUZZ_REPLAY=<file or directory> replays only those saved inputs.
 .PHONY: fuzz
 fuzz: system-deps build
-	LIVE360_FUZZ_CASES=$${FUZZ_CASES:-1000} LIVE360_FUZZ_SEED=$${FUZZ_SEED:-$$(date +%s)} NODE_OPTIONS=--experimental-vm-modules \
+	LIVE360_FUZZ_CASES=$${FUZZ_CASES:-1000} LIVE360_FUZZ_SEED=$${FUZZ_SEED:-$$(date +%s)} LIVE360_FUZZ_REPLAY=$${FUZZ_REPLAY:-} NODE_OPTIONS=--experimental-vm-modules \
 		npx jest workloads/origin/dist/fuzz.test.js
+
+# The fault matrix alone (issue 13): the fault tests (each case beside a healthy stream), then the
+# report — case | fault | healthy stream | lost | survived — in test-artifacts/fault-matrix/report.md
+# and, when every listed case reported, bench/results/fault-matrix.md. ~3 minutes after the build.
+.PHONY: faults
+faults: system-deps test-services build
+	node test/kit/dist/fault-matrix.js --reset
+	NODE_OPTIONS=--experimental-vm-modules npx jest $$(node test/kit/dist/fault-matrix.js --test-files)
+	node test/kit/dist/fault-matrix.js --publish bench/results/fault-matrix.md
 
 # A real origin fed for SOAK_SECONDS (3600) by an encoder reconnecting every SOAK_RECONNECT_SECONDS (180):
 # RSS, descriptors and segment numbering over time in bench/results/soak.{json,md,svg}. `make test` runs 80 s of it.

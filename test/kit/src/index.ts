@@ -19,4 +19,6 @@ export * from "./origin-process.js";
 export * from "./rtmp-client.js";
 export * from "./soak.js";
 export * from "./aws-calls.js";
+export * from "./stream-watch.js";
+export * from "./fault-matrix-report.js";
 export * from "./volume-provisioner.js";

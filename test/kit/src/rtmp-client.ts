@@ -240,6 +240,11 @@ export class RtmpTestClient {
     return this.socket.destroyed || this.socket.readableEnded;
   }
 
+  /** The message stream id the server gave at createStream (0 before): media messages carry it. */
+  get messageStreamId(): number {
+    return this.streamId;
+  }
+
   /** connect + createStream + publish; resolves with the publish's `onStatus` (or undefined if the server hung up). */
   async publish(app: string, stream: string, options: { tcUrl?: Amf0Value; port?: number } = {}): Promise<RtmpStatus | undefined> {
     const tcUrl = "tcUrl" in options ? options.tcUrl : `rtmp://127.0.0.1:${options.port ?? 1935}/${app}`;
@@ -304,23 +309,9 @@ export class RtmpTestClient {
     if (!this.socket.destroyed) this.socket.write(bytes);
   }
 
-  /** One message in chunks of OUT_CHUNK_SIZE: a type-0 header, then type-3 continuations. */
+  /** One message in chunks of OUT_CHUNK_SIZE (see encodeRtmpMessage). */
   writeMessage(csid: number, type: number, streamId: number, timestampMs: number, payload: Buffer): void {
-    const extended = timestampMs >= 0xffffff;
-    const header = Buffer.alloc(12 + (extended ? 4 : 0));
-    header[0] = csid & 0x3f;
-    header.writeUIntBE(extended ? 0xffffff : timestampMs, 1, 3);
-    header.writeUIntBE(payload.length, 4, 3);
-    header[7] = type;
-    header.writeUInt32LE(streamId, 8);
-    if (extended) header.writeUInt32BE(timestampMs >>> 0, 12);
-    const parts: Buffer[] = [header];
-    for (let offset = 0; offset < payload.length; offset += OUT_CHUNK_SIZE) {
-      // A continuation repeats the extended timestamp (RTMP spec 5.3.1.3).
-      if (offset > 0) parts.push(Buffer.from([0xc0 | (csid & 0x3f)]), header.subarray(12));
-      parts.push(payload.subarray(offset, offset + OUT_CHUNK_SIZE));
-    }
-    this.sendRaw(Buffer.concat(parts));
+    this.sendRaw(encodeRtmpMessage(csid, type, streamId, timestampMs, payload));
   }
 
   async close(): Promise<void> {
@@ -329,6 +320,29 @@ export class RtmpTestClient {
     await this.closed;
     clearTimeout(timer);
   }
+}
+
+/**
+ * One RTMP message as this client writes it, in chunks of OUT_CHUNK_SIZE (the size it announces
+ * after the handshake): a type-0 header, then type-3 continuations. Pure, so a test can build
+ * the bytes of a session before sending them (the fuzz harness saves and replays them).
+ */
+export function encodeRtmpMessage(csid: number, type: number, streamId: number, timestampMs: number, payload: Buffer): Buffer {
+  const extended = timestampMs >= 0xffffff;
+  const header = Buffer.alloc(12 + (extended ? 4 : 0));
+  header[0] = csid & 0x3f;
+  header.writeUIntBE(extended ? 0xffffff : timestampMs, 1, 3);
+  header.writeUIntBE(payload.length, 4, 3);
+  header[7] = type;
+  header.writeUInt32LE(streamId, 8);
+  if (extended) header.writeUInt32BE(timestampMs >>> 0, 12);
+  const parts: Buffer[] = [header];
+  for (let offset = 0; offset < payload.length; offset += OUT_CHUNK_SIZE) {
+    // A continuation repeats the extended timestamp (RTMP spec 5.3.1.3).
+    if (offset > 0) parts.push(Buffer.from([0xc0 | (csid & 0x3f)]), header.subarray(12));
+    parts.push(payload.subarray(offset, offset + OUT_CHUNK_SIZE));
+  }
+  return Buffer.concat(parts);
 }
 
 function statusOf(message: RtmpMessage): RtmpStatus | undefined {
@@ -368,13 +382,23 @@ export async function readFlvTags(file: string): Promise<FlvFileTag[]> {
   return tags;
 }
 
+/**
+ * One FLV tag as the RTMP message a publisher sends (video 9 on chunk stream 6, audio 8 and
+ * script data 18 on 4), optionally shifted in time; empty for any other tag type.
+ */
+export function encodeFlvTag(tag: FlvFileTag, streamId: number, offsetMs = 0): Buffer {
+  const ts = tag.timestampMs + offsetMs;
+  if (tag.type === TYPE_VIDEO) return encodeRtmpMessage(6, TYPE_VIDEO, streamId, ts, tag.body);
+  if (tag.type === TYPE_AUDIO) return encodeRtmpMessage(4, TYPE_AUDIO, streamId, ts, tag.body);
+  if (tag.type === TYPE_DATA_AMF0) return encodeRtmpMessage(4, TYPE_DATA_AMF0, streamId, ts, tag.body);
+  return Buffer.alloc(0);
+}
+
 /** Sends FLV tags as RTMP messages (video 9, audio 8, script data 18), optionally shifted in time. */
 export function sendFlvTags(client: RtmpTestClient, tags: readonly FlvFileTag[], offsetMs = 0): void {
   for (const tag of tags) {
-    const ts = tag.timestampMs + offsetMs;
-    if (tag.type === TYPE_VIDEO) client.sendVideo(ts, tag.body);
-    else if (tag.type === TYPE_AUDIO) client.sendAudio(ts, tag.body);
-    else if (tag.type === TYPE_DATA_AMF0) client.writeMessage(4, TYPE_DATA_AMF0, 1, ts, tag.body);
+    const message = encodeFlvTag(tag, client.messageStreamId, offsetMs);
+    if (message.length > 0) client.sendRaw(message);
   }
 }
 

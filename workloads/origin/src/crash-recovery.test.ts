@@ -1,13 +1,14 @@
 /**
  * An origin process SIGKILLed mid-recording (an OOM kill, a node lost): nothing of the recording
  * is lost but the last moments before the kill. The origin started again on the same data
- * directory finalizes the raw recording it finds and delivers it.
+ * directory finalizes the raw recording it finds and delivers it. A case of the fault matrix
+ * (test/kit/src/fault-matrix.ts), the one without a healthy stream: the kill ends every stream.
  */
 import { afterAll, describe, expect, test } from "@jest/globals";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { probe } from "@live360/core";
-import { freePort, makeTestClip, publishFile, startOriginProcess, tempDir, waitFor, type OriginProcess } from "@live360/testkit";
+import { freePort, makeTestClip, publishFile, reportFault, startOriginProcess, tempDir, waitFor, type OriginProcess } from "@live360/testkit";
 
 describe("an origin killed mid-recording", () => {
   const started: OriginProcess[] = [];
@@ -46,5 +47,14 @@ describe("an origin killed mid-recording", () => {
     expect(seconds).toBeGreaterThan(publishedSeconds - 2);
     expect(info.streams.map((s) => s.codec_type).sort()).toEqual(["audio", "video"]);
     expect((await readdir(path.join(recordingsDir, ".incoming"))).filter((f) => f.endsWith(".flv"))).toEqual([]);
+    await reportFault({
+      case: "origin-sigkill-mid-recording",
+      fault: "the origin process SIGKILLed 8 s into a stream, then started again on the same data directory",
+      healthyStream: { notApplicable: "the kill ends every stream of the process" },
+      lost: `the recording's last ${Math.max(0, publishedSeconds - seconds).toFixed(1)} s: ${publishedSeconds.toFixed(1)} s published before the kill, ${seconds.toFixed(1)} s delivered after the restart`,
+      survived: false,
+      recovery: "the restarted origin finalized and delivered the raw recording it found",
+      measured: { publishedSeconds: Number(publishedSeconds.toFixed(2)), deliveredSeconds: Number(seconds.toFixed(2)) },
+    });
   }, 120_000);
 });

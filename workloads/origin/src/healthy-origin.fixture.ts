@@ -1,10 +1,23 @@
 /**
- * Test fixture shared by the hostile-client suites: a real `live360 origin` process with a healthy
- * FFmpeg publisher beside whatever a test throws at it.
+ * Test fixture shared by the hostile-client and fault suites: a real `live360 origin` process with
+ * a healthy FFmpeg publisher beside whatever a test throws at it, and the fault matrix's cases.
  */
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, expect } from "@jest/globals";
-import { freePort, getText, makeTestClip, publishFile, startOriginProcess, tempDir, waitFor, type ClipOptions, type OriginProcess, type Publisher } from "@live360/testkit";
+import {
+  freePort,
+  getText,
+  makeTestClip,
+  publishFile,
+  runFaultCase,
+  startOriginProcess,
+  tempDir,
+  waitFor,
+  type ClipOptions,
+  type FaultOutcome,
+  type OriginProcess,
+  type Publisher,
+} from "@live360/testkit";
 
 /** A counter or gauge from the origin's /metrics (0 when the series does not exist yet). */
 export async function metric(http: string, name: string, labels = ""): Promise<number> {
@@ -41,6 +54,20 @@ export class OriginWithHealthyStream {
     expect(this.origin.process.child.exitCode).toBeNull();
     const before = await this.newestSegment();
     await waitFor("the healthy stream's next segment", async () => (await this.newestSegment()) !== before, { timeoutMs: 20_000, intervalMs: 250 });
+  }
+
+  /** The origin process has neither exited nor been killed. */
+  get alive(): boolean {
+    return this.origin.process.child.exitCode === null && this.origin.process.child.signalCode === null;
+  }
+
+  /**
+   * One case of the fault matrix (test/kit/src/fault-matrix.ts): runs `fault` with the healthy
+   * stream watched, checks that the origin process is alive and the healthy stream goes on, and
+   * reports the case with what `fault` measured as lost (runFaultCase).
+   */
+  faultCase(id: string, fault: string, run: () => Promise<FaultOutcome>): Promise<void> {
+    return runFaultCase(id, fault, { playlist: `${this.origin.http}/hls/healthy/source/index.m3u8`, expectHealthy: () => this.expectHealthy(), alive: () => this.alive }, run);
   }
 
   /** Ends the healthy stream (its publisher stops); the origin goes on. */

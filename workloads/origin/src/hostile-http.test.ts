@@ -4,7 +4,8 @@
  * no HTTP, oversized headers, a client that stops reading. Each is answered or closed at a limit
  * and counted; the healthy stream keeps producing segments. And the well-behaved client the
  * limits must not hurt: the edge's pooled keep-alive connection, which must outlive the edge's
- * own idle timeout so the edge never reuses a connection the origin is closing.
+ * own idle timeout so the edge never reuses a connection the origin is closing. The hostile
+ * ones are cases of the fault matrix (test/kit/src/fault-matrix.ts).
  */
 import { describe, expect, test } from "@jest/globals";
 import { once } from "node:events";
@@ -80,65 +81,81 @@ describe("hostile HTTP clients", () => {
   }, 30_000);
 
   test("headers trickled in (slowloris) are answered 408 at the deadline and counted", async () => {
-    const before = await limitHits("request-timeout");
-    const client = await RawHttpClient.connect(suite.origin.httpPort);
-    client.socket.write("GET /healthz HTTP/1.1\r\nHost: origin\r\n");
-    const trickle = setInterval(() => client.isClosed || client.socket.write("X-Slow: 1\r\n"), 300);
-    try {
-      expect(await client.closedWithin(1000)).toBe(false);
-      expect(await client.closedWithin(6000)).toBe(true);
-    } finally {
-      clearInterval(trickle);
-    }
-    expect(client.statusLines()).toEqual(["HTTP/1.1 408 Request Timeout"]);
-    expect(await limitHits("request-timeout")).toBe(before + 1);
+    await suite.fixture.faultCase("http-slowloris", "a request's headers trickled in, one line every 300 ms", async () => {
+      const before = await limitHits("request-timeout");
+      const client = await RawHttpClient.connect(suite.origin.httpPort);
+      client.socket.write("GET /healthz HTTP/1.1\r\nHost: origin\r\n");
+      const trickle = setInterval(() => client.isClosed || client.socket.write("X-Slow: 1\r\n"), 300);
+      try {
+        expect(await client.closedWithin(1000)).toBe(false);
+        expect(await client.closedWithin(6000)).toBe(true);
+      } finally {
+        clearInterval(trickle);
+      }
+      expect(client.statusLines()).toEqual(["HTTP/1.1 408 Request Timeout"]);
+      expect(await limitHits("request-timeout")).toBe(before + 1);
+      return { lost: "only the slow request: answered 408 at the 3 s request deadline, counted" };
+    });
   }, 30_000);
 
   test("bytes that are no HTTP get 400, oversized headers 431; both counted, the connection closed", async () => {
-    const [badBefore, largeBefore] = [await limitHits("bad-request"), await limitHits("headers-too-large")];
-    const garbage = await RawHttpClient.connect(suite.origin.httpPort);
-    garbage.socket.write("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not http\r\n\r\n");
-    const large = await RawHttpClient.connect(suite.origin.httpPort);
-    large.socket.write(`GET /healthz HTTP/1.1\r\nHost: origin\r\nX-Large: ${"a".repeat(32 * 1024)}\r\n\r\n`);
-    expect(await garbage.closedWithin(3000)).toBe(true);
-    expect(await large.closedWithin(3000)).toBe(true);
-    expect(garbage.statusLines()).toEqual(["HTTP/1.1 400 Bad Request"]);
-    expect(large.statusLines()).toEqual(["HTTP/1.1 431 Request Header Fields Too Large"]);
-    expect(await limitHits("bad-request")).toBe(badBefore + 1);
-    expect(await limitHits("headers-too-large")).toBe(largeBefore + 1);
+    await suite.fixture.faultCase("http-garbage-and-oversized-headers", "a TLS ClientHello on the HTTP port; a request with a 32 KiB header", async () => {
+      const [badBefore, largeBefore] = [await limitHits("bad-request"), await limitHits("headers-too-large")];
+      const garbage = await RawHttpClient.connect(suite.origin.httpPort);
+      garbage.socket.write("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not http\r\n\r\n");
+      const large = await RawHttpClient.connect(suite.origin.httpPort);
+      large.socket.write(`GET /healthz HTTP/1.1\r\nHost: origin\r\nX-Large: ${"a".repeat(32 * 1024)}\r\n\r\n`);
+      expect(await garbage.closedWithin(3000)).toBe(true);
+      expect(await large.closedWithin(3000)).toBe(true);
+      expect(garbage.statusLines()).toEqual(["HTTP/1.1 400 Bad Request"]);
+      expect(large.statusLines()).toEqual(["HTTP/1.1 431 Request Header Fields Too Large"]);
+      expect(await limitHits("bad-request")).toBe(badBefore + 1);
+      expect(await limitHits("headers-too-large")).toBe(largeBefore + 1);
+      return { lost: "only the 2 bad requests: answered 400 and 431, closed, counted" };
+    });
   }, 30_000);
 
   test("connections over --http-max-connections are closed on accept and counted; the origin serves again once they go", async () => {
-    const before = await limitHits("max-connections");
-    const held: RawHttpClient[] = [];
-    try {
-      // 12 are accepted (the test's own pooled fetch connections among them), the 13th is not.
-      // Opened at once: the headers timeout closes idle ones after 2 s.
-      for (let i = 0; i < 13; i++) held.push(await RawHttpClient.connect(suite.origin.httpPort));
-      const closed = await Promise.all(held.map((client) => client.closedWithin(500)));
-      const refused = held.filter((_, i) => closed[i]);
-      expect(refused.length).toBeGreaterThanOrEqual(1);
-      // Closed without a byte: nothing was read or parsed for them.
-      expect(refused.map((client) => client.received.length)).toEqual(refused.map(() => 0));
-    } finally {
-      for (const client of held) client.socket.destroy();
-    }
-    expect(await limitHits("max-connections")).toBeGreaterThanOrEqual(before + 1);
-    expect((await getText(`${suite.origin.http}/healthz`)).status).toBe(200);
+    await suite.fixture.faultCase("http-connection-flood", "13 HTTP connections opened at once (limit 12)", async () => {
+      const before = await limitHits("max-connections");
+      const held: RawHttpClient[] = [];
+      let refusedCount = 0;
+      try {
+        // 12 are accepted (the test's own pooled fetch connections among them), the 13th is not.
+        // Opened at once: the headers timeout closes idle ones after 2 s.
+        for (let i = 0; i < 13; i++) held.push(await RawHttpClient.connect(suite.origin.httpPort));
+        const closed = await Promise.all(held.map((client) => client.closedWithin(500)));
+        const refused = held.filter((_, i) => closed[i]);
+        refusedCount = refused.length;
+        expect(refused.length).toBeGreaterThanOrEqual(1);
+        // Closed without a byte: nothing was read or parsed for them.
+        expect(refused.map((client) => client.received.length)).toEqual(refused.map(() => 0));
+      } finally {
+        for (const client of held) client.socket.destroy();
+      }
+      expect(await limitHits("max-connections")).toBeGreaterThanOrEqual(before + 1);
+      expect((await getText(`${suite.origin.http}/healthz`)).status).toBe(200);
+      // Players' pooled connections stay open through a flood: the matrix's healthy column shows it.
+      return { lost: `only the ${refusedCount} connections over the limit: closed on accept without a byte, counted` };
+    });
   }, 30_000);
 
   test("a client that stops reading is disconnected at the send timeout and counted", async () => {
-    const before = await limitHits("send-timeout");
-    const segment = await suite.fixture.newestSegment();
-    const client = await RawHttpClient.connect(suite.origin.httpPort);
-    // Reads nothing: the responses fill the kernel's buffers and the origin's writes stall.
-    client.socket.pause();
-    const request = `GET /hls/healthy/source/${segment} HTTP/1.1\r\nHost: origin\r\n\r\n`;
-    client.socket.write(request.repeat(200));
-    await waitFor("the send timeout", async () => (await limitHits("send-timeout")) === before + 1, { timeoutMs: 20_000, intervalMs: 250 });
-    // What had reached the client's buffers is still there to read, and then the connection ends.
-    client.socket.resume();
-    expect(await client.closedWithin(5000)).toBe(true);
-    expect(client.statusLines().length).toBeLessThan(200);
+    await suite.fixture.faultCase("http-non-reading-client", "200 pipelined segment requests from a client that reads nothing", async () => {
+      const before = await limitHits("send-timeout");
+      const segment = await suite.fixture.newestSegment();
+      const client = await RawHttpClient.connect(suite.origin.httpPort);
+      // Reads nothing: the responses fill the kernel's buffers and the origin's writes stall.
+      client.socket.pause();
+      const request = `GET /hls/healthy/source/${segment} HTTP/1.1\r\nHost: origin\r\n\r\n`;
+      client.socket.write(request.repeat(200));
+      await waitFor("the send timeout", async () => (await limitHits("send-timeout")) === before + 1, { timeoutMs: 20_000, intervalMs: 250 });
+      // What had reached the client's buffers is still there to read, and then the connection ends.
+      client.socket.resume();
+      expect(await client.closedWithin(5000)).toBe(true);
+      const answered = client.statusLines().length;
+      expect(answered).toBeLessThan(200);
+      return { lost: `only the stalled client's connection: closed at the 2 s send timeout, counted (${answered} of its 200 responses had reached it)` };
+    });
   }, 30_000);
 });

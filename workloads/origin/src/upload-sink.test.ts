@@ -192,7 +192,8 @@ describe("recording hand-off to S3 + SQS", () => {
     // The file is removed right after the job is sent, so the test may see the message first.
     await waitFor("local recording removed after the job was sent", async () => {
       const local = await readdir(path.join(dir, "data", "recordings", ".incoming"));
-      return local.some((f) => f.endsWith(".mp4") || f.endsWith(".flv")) ? undefined : true;
+      // This stream's files only: the healthy stream's raw recording is being written beside them.
+      return local.some((f) => f.startsWith("event-") && (f.endsWith(".mp4") || f.endsWith(".flv"))) ? undefined : true;
     });
     await queue.delete(message!.receiptHandle);
   }, 60_000);
@@ -266,6 +267,48 @@ describe("recording hand-off to S3 + SQS", () => {
       await waitFor("local file removed", async () => (await keptFile("sqs-hung")).length === 0);
       return { ...(await delivered(job, kept[0]!.bytes)), recovery: "the job was re-sent until SQS answered; the upload was not repeated" };
     });
+  }, 120_000);
+
+  async function originStat(): Promise<OriginStat> {
+    return JSON.parse((await getText(`${http}/stat`)).body) as OriginStat;
+  }
+
+  // Last but the permissions check: it restarts the origin, which ends the healthy stream.
+  test("an ended stream expires while its upload waits for S3; after a restart every recording left behind is retried side by side, then delivered", async () => {
+    s3Switch.setUp(false);
+    try {
+      const first = await publishFile(clip, `${rtmp}/expiring`);
+      expect(await first.exited).toBe(0);
+      await pendingHandoff("expiring", (p) => p.attempts >= 2, 30_000);
+      // Its reconnect grace (1 s) is over: no longer served, while its upload still waits.
+      await waitFor("the ended stream to expire", async () => !(await originStat()).streams.some((s) => s.stream === "expiring"), { timeoutMs: 15_000 });
+      expect((await getText(`${http}/hls/expiring/master.m3u8`)).status).toBe(404);
+      expect((await originStat()).recordingsPending.map((p) => p.stream)).toContain("expiring");
+
+      // A second recording, then the origin restarts (an evicted pod coming back with its volume).
+      const second = await publishFile(clip, `${rtmp}/expiring-two`);
+      expect(await second.exited).toBe(0);
+      await pendingHandoff("expiring-two", (p) => p.attempts >= 1, 30_000);
+      await origin.close();
+      origin = await startTestOrigin();
+      // Neither waits behind the other: both are retried while S3 is still down.
+      await waitFor("both recordings retried at once after the restart", async () => {
+        const retried = (await originStat()).recordingsPending.filter((p) => p.attempts >= 2).map((p) => p.stream);
+        return retried.includes("expiring") && retried.includes("expiring-two");
+      }, { timeoutMs: 30_000 });
+    } finally {
+      s3Switch.setUp(true);
+    }
+    const jobs = new Set<string>();
+    await waitFor("both job messages", async () => {
+      for (const message of await queue.receive({ waitTimeSeconds: 1 })) {
+        const parsed = parseJobMessage(message.body);
+        if (parsed.kind === "job") jobs.add(parsed.job.recording!.stream);
+        await queue.delete(message.receiptHandle);
+      }
+      return jobs.has("expiring") && jobs.has("expiring-two");
+    }, { timeoutMs: 30_000 });
+    await waitFor("local files removed", async () => (await keptFile("expiring")).length === 0);
   }, 120_000);
 
   test("every S3 and SQS call the origin made above is a permission eks-infra grants its role (eks-infra/workload-calls.json)", async () => {
