@@ -228,7 +228,7 @@ describe("LiveEvent desired state", () => {
     expect(edge?.lifecycle?.preStop?.exec?.command?.join(" ")).toMatch(/touch \S+\/draining && sleep \d+/);
   });
 
-  test("the origin runs `live360 origin` with the event's ladder, window and projection, and the test source publishes to both origins", async () => {
+  test("the origin runs `live360 origin` with the event's ladder, window and projection, taking the event's stream only, and the test source publishes to both origins", async () => {
     const event = await exampleEvent();
     const objects = liveEventResources(event, resolveOperatorConfig());
     const origin = find<V1StatefulSet>(objects, "StatefulSet", "demo-origin-primary").spec?.template.spec?.containers[0];
@@ -240,6 +240,8 @@ describe("LiveEvent desired state", () => {
     expect(parseLadder("ladder", flag(argv, "--ladder") ?? "")).toEqual(parseLadder("ladder", "source,1920x960:5000k,960x480:1600k"));
     expect(flag(argv, "--window")).toBe("6");
     expect(flag(argv, "--projection")).toBe("equirectangular");
+    expect(flagValues(argv, "--allow-stream")).toEqual(["demo"]);
+    expect(flagValues(args(objects, "StatefulSet", "demo-origin-backup"), "--allow-stream")).toEqual(["demo"]);
     expect(argv).not.toContain("--low-latency");
     expect(argv).not.toContain("--publish-keys-file");
     // No bucket and queue configured anywhere: recordings stay local, no upload flags.
@@ -260,6 +262,7 @@ describe("LiveEvent desired state", () => {
     const pod = set.spec?.template.spec;
     const argv = pod?.containers[0]?.args ?? [];
     expect(flag(argv, "--publish-keys-file")).toBe(PUBLISH_KEYS_FILE);
+    expect(flagValues(argv, "--allow-stream")).toEqual(["keynote"]);
     expect(pod?.volumes?.find((v) => v.name === "publish-keys")?.secret).toEqual({
       secretName: "keynote-keys",
       items: [{ key: "keys", path: "keys" }],

@@ -131,6 +131,9 @@ function originArgs(ctx: Context, role: ActiveOrigin, roles: readonly ActiveOrig
   // for the primary's numbering when both start together.
   for (const peer of roles.filter((r) => r !== role)) args.push("--peer", originHttpUrl(ctx, peer));
   if (role === "backup") args.push("--wait-for-peers");
+  // The event's stream only: whoever reaches the ingest cannot start other streams (and their
+  // FFmpeg ladders) on the event's origins, keys or not.
+  args.push("--allow-stream", spec.streamName);
   if (spec.publishKeySecretRef) args.push("--publish-keys-file", PUBLISH_KEYS_FILE);
   const recording = recordingTarget(spec, config);
   if (recording) {

@@ -14,9 +14,11 @@ import {
   installCustomResourceDefinitions,
   kubeConfigFor,
   startCluster,
+  startVolumeProvisioner,
   stopCluster,
   waitFor,
   type LocalCluster,
+  type VolumeProvisioner,
 } from "@live360/testkit";
 import { killRunningClis, runCli, type CliProcess } from "./test-cli.js";
 
@@ -29,15 +31,19 @@ const EVENTS = { group: "live360.io", version: "v1alpha1", namespace: NAMESPACE,
 
 let cluster: LocalCluster;
 let admin: KubeConfig;
+let volumes: VolumeProvisioner;
 
 beforeAll(async () => {
   cluster = await startCluster();
   admin = kubeConfigFor(cluster);
   await installCustomResourceDefinitions(admin, CRDS_DIR);
   await createNamespace(admin, NAMESPACE);
+  // The origins' recordings volumes: their pods are scheduled only once the claims are bound.
+  volumes = await startVolumeProvisioner(admin);
 }, 60 * 60_000);
 
 afterAll(async () => {
+  await volumes?.stop();
   if (cluster) await stopCluster(cluster);
 }, 120_000);
 

@@ -119,4 +119,13 @@ describe("live360 origin process", () => {
     expect(code).toBe(2);
     expect(proc.output()).toContain('live360: invalid configuration: --ladder="1280x:2500k": write each rung as "source" or WIDTHxHEIGHT:KBPSk');
   }, 30_000);
+
+  test("a secret on the command line is refused (every user of the machine can read it), and not echoed", async () => {
+    const proc = runCli(["origin", "--admin-token", "visible-to-ps-0123456789"]);
+    const { code } = await proc.exited;
+    expect(code).toBe(2);
+    expect(proc.output()).toContain('--admin-token="<hidden>": a secret on the command line is readable by every user of the machine');
+    expect(proc.output()).toContain("--admin-token-file");
+    expect(proc.output()).not.toContain("visible-to-ps-0123456789");
+  }, 30_000);
 });

@@ -20,3 +20,4 @@ export * from "./queue/index.js";
 export * from "./keepalive.js";
 export * from "./service-timeouts.js";
 export * from "./aws-calls.js";
+export * from "./secrets.js";

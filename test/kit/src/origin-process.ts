@@ -15,7 +15,7 @@ export interface OriginProcessOptions {
   stream?: string;
   /** `--ladder`; `source` (pass-through, no transcoding) by default. */
   ladder?: string;
-  /** Bearer token for `/control/*`. */
+  /** Bearer token for `/control/*` and the full `/stat`, passed in LIVE360_ADMIN_TOKEN (the origin refuses it as a flag). */
   adminToken?: string;
   /** Further `live360 origin` flags. */
   args?: readonly string[];
@@ -46,10 +46,9 @@ export async function startOriginProcess(options: OriginProcessOptions): Promise
     "--bind", "127.0.0.1",
     "--data-dir", options.dataDir,
     "--ladder", options.ladder ?? "source",
-    ...(options.adminToken ? ["--admin-token", options.adminToken] : []),
     ...(options.args ?? []),
   ];
-  const child = startProcess(process.execPath, args);
+  const child = startProcess(process.execPath, args, options.adminToken ? { env: { ...process.env, LIVE360_ADMIN_TOKEN: options.adminToken } } : {});
   try {
     await child.waitForOutput(/"msg":"origin ready"/, 60_000);
   } catch (err) {

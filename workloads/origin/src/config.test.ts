@@ -30,12 +30,19 @@ describe("origin configuration", () => {
     expect(resolveOriginConfig({ peers: ["http://origin-backup.events.svc:8080/"] }).peers).toEqual(["http://origin-backup.events.svc:8080"]);
   });
 
+  test("allowed streams: any valid name unless given", () => {
+    expect(resolveOriginConfig().allowedStreams).toBeUndefined();
+    expect(resolveOriginConfig({ allowedStreams: ["keynote", "keynote-backup-feed"] }).allowedStreams).toEqual(["keynote", "keynote-backup-feed"]);
+  });
+
   test.each([
     [{ rtmpPort: 70000 }, /rtmpPort \(--rtmp-port\)=70000: use a whole number from 1 to 65535/],
     [{ httpPort: 1935 }, /httpPort \(--http-port\)=1935: use a different port from --rtmp-port/],
     [{ windowSegments: 1 }, /windowSegments \(--window\)=1: use a number from 3 to 60/],
     [{ reconnectGraceSeconds: -1 }, /reconnectGraceSeconds \(--reconnect-grace\)=-1/],
-    [{ adminToken: "short" }, /adminToken \(--admin-token\)="<hidden>": use at least 16 characters/],
+    [{ adminToken: "short" }, /adminToken \(--admin-token-file or LIVE360_ADMIN_TOKEN\)="<hidden>": use at least 16 characters/],
+    [{ allowedStreams: ["Keynote"] }, /allowedStreams \(--allow-stream\)="Keynote": give a stream name matching/],
+    [{ allowedStreams: [] }, /allowedStreams \(--allow-stream\)=\[\]: give at least one stream name/],
     [{ projection: "sphere" as never }, /projection \(--projection\)="sphere": use one of equirectangular, cubemap, flat/],
     [{ peers: ["origin-backup:8080"] }, /peers \(--peer\)="origin-backup:8080": use an http:\/\/ or https:\/\/ URL/],
     [{ peers: ["not a url"] }, /peers \(--peer\)="not a url": give the other origin's base URL/],

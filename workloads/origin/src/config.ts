@@ -4,12 +4,14 @@ import {
   DEFAULT_LADDER,
   EDGE_UPSTREAM_KEEPALIVE_SECONDS,
   integerInRange,
+  isValidStreamName,
   nonEmptyString,
   numberInRange,
   oneOf,
   port,
   validateLadder,
   PROJECTIONS,
+  STREAM_NAME_PATTERN,
   type Projection,
   type Rendition,
 } from "@live360/core";
@@ -31,9 +33,14 @@ export interface OriginConfig {
   reconnectGraceSeconds: number;
   /** Upper bound for a clean SIGTERM shutdown, inside Kubernetes' grace period. */
   shutdownGraceSeconds: number;
+  /**
+   * The only stream names this origin takes (the event's stream); undefined takes any valid name
+   * (local mode, a bare origin). Any other name is refused before a pipeline starts.
+   */
+  allowedStreams: readonly string[] | undefined;
   /** stream → secret; undefined means publishing is open (the local demo). */
   publishKeys: ReadonlyMap<string, string> | undefined;
-  /** Bearer token for /control; undefined disables the control API. */
+  /** Bearer token for /control and /stat's full view; undefined disables the control API. */
   adminToken: string | undefined;
   /** Static player files served at /player/; undefined serves none. */
   playerDir: string | undefined;
@@ -133,6 +140,7 @@ export const DEFAULT_ORIGIN_CONFIG: Omit<OriginConfig, "segmentSeconds"> = {
   windowSegments: 6,
   reconnectGraceSeconds: 10,
   shutdownGraceSeconds: 25,
+  allowedStreams: undefined,
   publishKeys: undefined,
   adminToken: undefined,
   playerDir: undefined,
@@ -169,14 +177,19 @@ export function resolveOriginConfig(input: OriginConfigInput = {}): OriginConfig
     audioBitrateKbps: integerInRange("audioBitrateKbps", merged.audioBitrateKbps, 32, 512),
     projection: oneOf("projection (--projection)", merged.projection, PROJECTIONS),
     peers: merged.peers.map(peerUrl),
+    allowedStreams: merged.allowedStreams?.map(allowedStream),
     limits: resolveIngestLimits({ ...DEFAULT_INGEST_LIMITS, ...stripUndefined(merged.limits) }),
     httpLimits: resolveHttpLimits({ ...DEFAULT_HTTP_LIMITS, ...stripUndefined(merged.httpLimits) }),
   };
   if (config.rtmpPort === config.httpPort) {
     throw new ConfigError("httpPort (--http-port)", config.httpPort, "use a different port from --rtmp-port");
   }
+  // An empty list would refuse every publisher: a mistake, not a mode.
+  if (config.allowedStreams?.length === 0) {
+    throw new ConfigError("allowedStreams (--allow-stream)", [], "give at least one stream name, or leave it out to take any valid name");
+  }
   if (config.adminToken !== undefined && config.adminToken.length < 16) {
-    throw new ConfigError("adminToken (--admin-token)", "<hidden>", "use at least 16 characters");
+    throw new ConfigError("adminToken (--admin-token-file or LIVE360_ADMIN_TOKEN)", "<hidden>", "use at least 16 characters");
   }
   return config;
 }
@@ -218,6 +231,11 @@ function resolveHttpLimits(limits: HttpLimits): HttpLimits {
     throw new ConfigError("httpLimits.headersTimeoutSeconds (--http-headers-timeout)", resolved.headersTimeoutSeconds, `use at most --http-request-timeout (${resolved.requestTimeoutSeconds})`);
   }
   return resolved;
+}
+
+function allowedStream(name: string): string {
+  if (!isValidStreamName(name)) throw new ConfigError("allowedStreams (--allow-stream)", name, `give a stream name matching ${STREAM_NAME_PATTERN.source}`);
+  return name;
 }
 
 /** A peer origin's base URL, `http://host:port`; its /stat is read. */

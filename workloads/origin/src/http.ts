@@ -3,7 +3,7 @@ import { readFile, stat } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import path from "node:path";
 import type { Duplex } from "node:stream";
-import { timingSafeEqual } from "node:crypto";
+import { secretsEqual } from "@live360/core";
 import type { OriginConfig } from "./config.js";
 import { MASTER_PLAYLIST } from "./master.js";
 import type { OriginMetrics } from "./metrics.js";
@@ -17,7 +17,12 @@ export interface OriginHttpBackend {
   /** Media still arrives and the ladder still reports progress within `withinMs`, however slowly. */
   isProducing(stream: string, withinMs: number): boolean;
   isDraining(): boolean;
-  stat(): unknown;
+  /**
+   * /stat's body. `full` only for a request with the admin token: it adds what no one else may
+   * see (publisher addresses, file paths, error text); the rest is what the operator, the peer
+   * origin and the edge read without a token.
+   */
+  stat(full: boolean): unknown;
   dropPublisher(stream: string): boolean;
   /** Extra GET/HEAD routes served beside the origin's own, e.g. local mode's `/vod/`. */
   routes?: readonly OriginRoute[];
@@ -129,13 +134,11 @@ export function createOriginHttpServer(backend: OriginHttpBackend): Server {
   }
 
   function authorized(req: IncomingMessage): boolean {
-    const token = config.adminToken;
     const header = req.headers.authorization ?? "";
-    if (!token || !header.startsWith("Bearer ")) return false;
-    const given = Buffer.from(header.slice(7));
-    const expected = Buffer.from(token);
-    return given.length === expected.length && timingSafeEqual(given, expected);
+    return config.adminToken !== undefined && header.startsWith("Bearer ") && secretsEqual(header.slice("Bearer ".length), config.adminToken);
   }
+
+  const unauthorized = (res: ServerResponse): void => send(res, 401, "missing or wrong bearer token\n", { "WWW-Authenticate": "Bearer" });
 
   async function route(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<RequestKind> {
     const method = req.method ?? "GET";
@@ -146,8 +149,8 @@ export function createOriginHttpServer(backend: OriginHttpBackend): Server {
     if (method === "POST") {
       const drop = DROP_PATH.exec(pathname);
       if (!drop) return notFound(res, "other");
-      if (!config.adminToken) send(res, 403, "control API disabled: start the origin with --admin-token\n");
-      else if (!authorized(req)) send(res, 401, "missing or wrong bearer token\n", { "WWW-Authenticate": "Bearer" });
+      if (!config.adminToken) send(res, 403, "control API disabled: start the origin with --admin-token-file or LIVE360_ADMIN_TOKEN\n");
+      else if (!authorized(req)) unauthorized(res);
       else if (backend.dropPublisher(drop[1]!)) send(res, 200, `dropped ${drop[1]}\n`);
       else send(res, 404, `no publisher on ${drop[1]}\n`);
       return "other";
@@ -166,9 +169,15 @@ export function createOriginHttpServer(backend: OriginHttpBackend): Server {
         if (backend.isDraining()) send(res, 503, "draining\n");
         else send(res, 200, "ready\n");
         return "other";
-      case "/stat":
-        send(res, 200, JSON.stringify(backend.stat(), null, 2), { "Content-Type": "application/json", "Cache-Control": "no-cache" });
+      case "/stat": {
+        // No token: the redacted view. A token that is wrong is refused rather than answered with
+        // less, so a dashboard with a stale token fails visibly.
+        const full = req.headers.authorization !== undefined;
+        if (full && !authorized(req)) unauthorized(res);
+        // Never stored: a cache keyed on the path alone could hand the full view to anyone.
+        else send(res, 200, JSON.stringify(backend.stat(full), null, 2), { "Content-Type": "application/json", "Cache-Control": "no-store" });
         return "other";
+      }
       case "/metrics":
         send(res, 200, await metrics.registry.metrics(), { "Content-Type": metrics.registry.contentType });
         return "other";

@@ -263,6 +263,8 @@ describe("origin publish rules, recording and robustness", () => {
     env = await originOn(dir, {
       publishKeys: new Map([[keysFileStream, "let-me-in"]]),
       adminToken: "admin-token-0123456789",
+      // The event's stream only, as the operator starts its origins.
+      allowedStreams: [keysFileStream],
       reconnectGraceSeconds: 1,
     });
   }, 60_000);
@@ -275,6 +277,8 @@ describe("origin publish rules, recording and robustness", () => {
     ["Bad_Name?key=let-me-in", "invalid-stream-name"],
     [`${keysFileStream}`, "missing-key"],
     [`${keysFileStream}?key=wrong`, "wrong-key"],
+    // Another name, even with the event's key: the origin takes only its own stream.
+    ["other-event?key=let-me-in", "unknown-stream"],
   ])("publishing to %s is refused (%s), counted, and starts nothing", async (name, reason) => {
     const before = await metric(env.http, "live360_origin_publish_refused_total", `reason="${reason}"`);
     const attempt = await publishFile(clip, `${env.rtmp}/${name}`);
@@ -374,11 +378,28 @@ describe("origin publish rules, recording and robustness", () => {
     expect(duration).toBeGreaterThan(19.5);
   });
 
-  test("POST /control/drop needs the admin token and disconnects the publisher", async () => {
+  test("the full /stat and POST /control/drop need the admin token; the drop disconnects the publisher", async () => {
     await waitFor("previous stream to expire", async () => JSON.parse((await getText(`${env.http}/stat`)).body).streams.length === 0, { timeoutMs: 20_000 });
     const live = await publishFile(clip, `${env.rtmp}/${keysFileStream}?key=let-me-in`, { loop: true });
     // Segments first: an end list needs a playlist, which a slow machine may not have written yet.
     await waitFor("segments", async () => (await getText(`${env.http}/hls/${keysFileStream}/source/index.m3u8`)).body.includes(".ts"), { timeoutMs: 30_000 });
+
+    type Stat = { ffmpeg: { path?: string }; streams: Array<{ stream: string; publisher: { sessionId: string; address?: string } }> };
+    const anonymous = await getText(`${env.http}/stat`);
+    const redacted = JSON.parse(anonymous.body) as Stat;
+    expect(redacted.streams.map((s) => s.stream)).toEqual([keysFileStream]);
+    expect(redacted.streams[0]!.publisher.sessionId).toBeTruthy();
+    // Neither the publisher's address nor a local path reaches whoever can reach the port.
+    expect(anonymous.body).not.toContain("127.0.0.1");
+    expect(redacted.streams[0]!.publisher.address).toBeUndefined();
+    expect(redacted.ffmpeg.path).toBeUndefined();
+    expect(anonymous.headers.get("cache-control")).toBe("no-store");
+    const stale = await getText(`${env.http}/stat`, { headers: { Authorization: "Bearer wrong-token-0123456789" } });
+    expect(stale.status).toBe(401);
+    const full = JSON.parse((await getText(`${env.http}/stat`, { headers: { Authorization: "Bearer admin-token-0123456789" } })).body) as Stat;
+    expect(full.streams[0]!.publisher.address).toMatch(/127\.0\.0\.1/);
+    expect(full.ffmpeg.path).toBeTruthy();
+
     const url = `${env.http}/control/drop/${keysFileStream}`;
     expect((await fetch(url, { method: "POST" })).status).toBe(401);
     expect((await fetch(url, { method: "POST", headers: { Authorization: "Bearer wrong-token-0123456789" } })).status).toBe(401);

@@ -67,7 +67,7 @@ export class Origin {
     this.ingest = new RtmpIngest(
       { port: config.rtmpPort, bindAddress: config.bindAddress, storeDir: path.join(config.dataDir, "ingest-state"), logger: log, limits: config.limits },
       (request) => {
-        const decision = decidePublish(request, config.publishKeys, {
+        const decision = decidePublish(request, config, {
           draining: this.draining,
           isLive: (stream) => this.isLive(stream),
           atStreamLimit: !this.streams.has(request.stream) && this.liveStreamCount() >= config.limits.maxStreams,
@@ -102,7 +102,7 @@ export class Origin {
       hasStream: (stream) => this.streams.has(stream),
       isProducing: (stream, withinMs) => this.streams.get(stream)?.pipeline.isProducing(withinMs) ?? false,
       isDraining: () => this.draining,
-      stat: () => this.stat(),
+      stat: (full) => (full ? this.stat() : redactStat(this.stat())),
       dropPublisher: (stream) => this.dropPublisher(stream),
       routes,
     });
@@ -121,6 +121,7 @@ export class Origin {
       http: `http://${config.bindAddress}:${config.httpPort}/hls/<stream>/master.m3u8`,
       segmentSeconds: config.segmentSeconds,
       publishAuth: config.publishKeys ? "keys" : "open",
+      allowedStreams: config.allowedStreams ?? "any",
     });
     return origin;
   }
@@ -378,6 +379,7 @@ export class Origin {
   }
 }
 
+/** /stat with the admin token. What is not for everyone is taken out by redactStat. */
 export interface OriginStat {
   uptimeSeconds: number;
   draining: boolean;
@@ -385,6 +387,27 @@ export interface OriginStat {
   streams: StreamStats[];
   /** Recordings whose hand-off to the VOD pipeline is being retried (e.g. S3 unreachable). */
   recordingsPending: ReadonlyArray<{ stream: string; file: string; attempts: number; lastError: string | undefined }>;
+}
+
+/** /stat without the admin token: no publisher addresses, no local file paths, no error text. */
+export interface RedactedOriginStat extends Omit<OriginStat, "ffmpeg" | "streams" | "recordingsPending"> {
+  ffmpeg: Omit<OriginStat["ffmpeg"], "path">;
+  streams: Array<Omit<StreamStats, "publisher"> & { publisher: Omit<StreamStats["publisher"], "address"> }>;
+  recordingsPending: ReadonlyArray<Pick<OriginStat["recordingsPending"][number], "stream" | "attempts">>;
+}
+
+/**
+ * What anyone who reaches the HTTP port may see: the operator, the peer origin and the edge read
+ * stream names, states, numbering and counts without a token. A field added to StreamStats is
+ * public unless it is taken out here.
+ */
+export function redactStat(stat: OriginStat): RedactedOriginStat {
+  return {
+    ...stat,
+    ffmpeg: { version: stat.ffmpeg.version, source: stat.ffmpeg.source },
+    streams: stat.streams.map(({ publisher, ...stream }) => ({ ...stream, publisher: { sessionId: publisher.sessionId } })),
+    recordingsPending: stat.recordingsPending.map(({ stream, attempts }) => ({ stream, attempts })),
+  };
 }
 
 export function startOrigin(config: OriginConfig, options?: OriginOptions): Promise<Origin> {

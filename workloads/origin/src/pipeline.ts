@@ -31,7 +31,7 @@ export interface PipelineDeps {
   onRecordingPart: (part: SourceRecorder) => void;
 }
 
-/** What /stat reports for one stream. */
+/** What /stat reports for one stream (to anyone: redactStat in origin.ts takes out what is not). */
 export interface StreamStats {
   stream: string;
   state: "live" | "ended";

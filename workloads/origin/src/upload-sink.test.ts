@@ -34,6 +34,8 @@ import { startOrigin, type Origin, type OriginStat } from "./origin.js";
 import { UploadingRecordingSink } from "./upload-sink.js";
 
 const BUCKET = "ingest";
+const ADMIN_TOKEN = "upload-sink-test-admin-token";
+const asAdmin = { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } };
 /**
  * The origin's own S3 and SQS clients: a hung host ends each attempt after 3 s without a byte,
  * two attempts a call, so the sink's retries show within seconds while the host is still hung
@@ -92,6 +94,8 @@ describe("recording hand-off to S3 + SQS", () => {
       reconnectGraceSeconds: 1,
       // Shutdown waits this long for hand-offs S3 cannot take; the test restarts with S3 down.
       shutdownGraceSeconds: 2,
+      // /stat's pending hand-offs carry their last error only for the admin.
+      adminToken: ADMIN_TOKEN,
     });
     startTestOrigin = () => {
       const metrics = createOriginMetrics();
@@ -135,7 +139,7 @@ describe("recording hand-off to S3 + SQS", () => {
   /** The pending hand-off of `stream`'s recording in /stat, once `ready` holds for it. */
   async function pendingHandoff(stream: string, ready: (p: PendingStat) => boolean, timeoutMs: number): Promise<PendingStat> {
     return waitFor(`${stream}'s pending hand-off`, async () => {
-      const stat = JSON.parse((await getText(`${http}/stat`)).body) as { recordingsPending: PendingStat[] };
+      const stat = JSON.parse((await getText(`${http}/stat`, asAdmin)).body) as { recordingsPending: PendingStat[] };
       return stat.recordingsPending.find((p) => p.stream === stream && ready(p));
     }, { timeoutMs, intervalMs: 250 });
   }
@@ -270,7 +274,7 @@ describe("recording hand-off to S3 + SQS", () => {
   }, 120_000);
 
   async function originStat(): Promise<OriginStat> {
-    return JSON.parse((await getText(`${http}/stat`)).body) as OriginStat;
+    return JSON.parse((await getText(`${http}/stat`, asAdmin)).body) as OriginStat;
   }
 
   // Last but the permissions check: it restarts the origin, which ends the healthy stream.

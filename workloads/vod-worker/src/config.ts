@@ -56,6 +56,15 @@ export interface VodWorkerConfig {
    * FFmpeg reports twice a second; the margin is for a CPU-throttled node.
    */
   transcodeStallTimeoutSeconds: number;
+  /**
+   * A transcode still running after max(transcodeDeadlineMinSeconds, recording's duration ×
+   * transcodeDeadlineFactor) is killed and its job released for a retry (the dead-letter queue
+   * after maxReceiveCount). The stall watchdog catches an FFmpeg that stops reporting; this one
+   * catches one that crawls, and bounds how long a heartbeat keeps a message from anyone else.
+   */
+  transcodeDeadlineFactor: number;
+  /** The least time any transcode gets, however short the recording (see transcodeDeadlineFactor). */
+  transcodeDeadlineMinSeconds: number;
 }
 
 export const DEFAULT_VOD_WORKER_CONFIG: Omit<VodWorkerConfig, "egressBucket"> = {
@@ -75,6 +84,17 @@ export const DEFAULT_VOD_WORKER_CONFIG: Omit<VodWorkerConfig, "egressBucket"> = 
   bindAddress: "0.0.0.0",
   shutdownTimeoutSeconds: 15,
   transcodeStallTimeoutSeconds: 60,
+  // 4× real time. The benchmark (bench/results/vod.md) transcodes a 1920x960 recording with the
+  // default ladder at 0.62× real time on two EPYC cores. A 3840x1920 recording decodes four times
+  // the pixels, an older Spot generation, a container throttled at its CPU limit or --concurrency
+  // sharing the cores are each slower again: 4× leaves about six times the measured speed for
+  // them together. A deadline too short costs more than one too long: healthy jobs would be
+  // killed on every attempt and end in the dead-letter queue, while a hung FFmpeg is already
+  // killed by the stall watchdog within a minute.
+  transcodeDeadlineFactor: 4,
+  // Two minutes at least: FFmpeg's start-up, the encoders' lookahead and the poster cost seconds
+  // whatever the length, and a short recording on a busy node must not fail for them.
+  transcodeDeadlineMinSeconds: 120,
 };
 
 const X264_PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"] as const;
@@ -100,6 +120,9 @@ export function resolveVodWorkerConfig(input: Partial<VodWorkerConfig>): VodWork
     bindAddress: nonEmptyString("bindAddress (--bind)", merged.bindAddress, "give an IP address such as 0.0.0.0"),
     shutdownTimeoutSeconds: numberInRange("shutdownTimeoutSeconds", merged.shutdownTimeoutSeconds, 1, 20),
     transcodeStallTimeoutSeconds: numberInRange("transcodeStallTimeoutSeconds (--transcode-stall-timeout)", merged.transcodeStallTimeoutSeconds, 1, 3600),
+    // Below 1 demands faster than real time: for fast nodes (and tests), never below the minimum.
+    transcodeDeadlineFactor: numberInRange("transcodeDeadlineFactor (--transcode-deadline-factor)", merged.transcodeDeadlineFactor, 0.01, 100),
+    transcodeDeadlineMinSeconds: numberInRange("transcodeDeadlineMinSeconds (--transcode-deadline-min)", merged.transcodeDeadlineMinSeconds, 1, 86_400),
   };
   // A heartbeat must land well before the visibility runs out, or a slow API call would let a
   // second worker take the job while the first still works on it.
@@ -111,6 +134,11 @@ export function resolveVodWorkerConfig(input: Partial<VodWorkerConfig>): VodWork
     );
   }
   return config;
+}
+
+/** How long the transcode of a recording lasting `durationSeconds` may run (see transcodeDeadlineFactor). */
+export function transcodeDeadlineSeconds(config: Pick<VodWorkerConfig, "transcodeDeadlineFactor" | "transcodeDeadlineMinSeconds">, durationSeconds: number): number {
+  return Math.max(config.transcodeDeadlineMinSeconds, durationSeconds * config.transcodeDeadlineFactor);
 }
 
 function bucket(field: string, value: unknown): string {

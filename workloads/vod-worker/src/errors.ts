@@ -34,3 +34,21 @@ export function throwIfAborted(signal: AbortSignal): void {
 export function abortCause(signal: AbortSignal): AbortCause {
   return signal.reason === "lost-message" ? "lost-message" : "shutdown";
 }
+
+/**
+ * The transcode ran past its deadline (max(--transcode-deadline-min, duration ×
+ * --transcode-deadline-factor)) and was killed. A failure worth a retry, as a stalled one is:
+ * another node, or a quieter one, may be fast enough; one that never is ends in the dead-letter queue.
+ */
+export class TranscodeDeadlineError extends Live360Error {
+  constructor(
+    readonly durationSeconds: number,
+    readonly deadlineSeconds: number,
+  ) {
+    super(`transcode of a ${round(durationSeconds)} s recording still running at its deadline of ${round(deadlineSeconds)} s; killed`);
+  }
+}
+
+function round(seconds: number): number {
+  return Math.round(seconds * 10) / 10;
+}

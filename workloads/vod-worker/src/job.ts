@@ -33,10 +33,12 @@ import {
   type AssetManifest,
   type AssetVariant,
 } from "./asset.js";
-import type { VodWorkerConfig } from "./config.js";
-import { JobAbortedError, JobRejectedError, abortCause, throwIfAborted } from "./errors.js";
+import { transcodeDeadlineSeconds, type VodWorkerConfig } from "./config.js";
+import { JobAbortedError, JobRejectedError, TranscodeDeadlineError, abortCause, throwIfAborted } from "./errors.js";
+import type { TranscodeKillReason } from "./metrics.js";
 import { POSTER_FILE, buildVodArgs, planRenditions, posterPlan, type VodPlan, type VodRendition, type VodSource } from "./plan.js";
 import { ProgressTracker, type JobProgress } from "./progress.js";
+import type { RetriedCall } from "./retry.js";
 import { uploadAsset } from "./upload.js";
 
 /** What to transcode: an object, and the recording's details when the message carried them. */
@@ -57,6 +59,10 @@ export interface JobContext {
   onAsset?(prefix: string, recording: RecordingInfo): void;
   onProgress?(progress: JobProgress): void;
   onPhase?(phase: "download" | "transcode" | "upload", seconds: number): void;
+  /** The worker killed FFmpeg: it stopped making progress, or ran past its deadline. */
+  onKilled?(reason: TranscodeKillReason): void;
+  /** An upload is retried after the SDK's own attempts failed. */
+  onRetry?(call: RetriedCall): void;
 }
 
 export type JobOutcome =
@@ -125,7 +131,11 @@ export async function processJob(spec: JobSpec, ctx: JobContext): Promise<JobOut
     await writeFile(path.join(outputDir, ASSET_MANIFEST), JSON.stringify(manifest.asset, null, 2) + "\n");
 
     started = Date.now();
-    const uploaded = await uploadAsset(storage, config.egressBucket, prefix, outputDir, plan.renditions.map((r) => r.name), signal);
+    const uploaded = await uploadAsset(storage, config.egressBucket, prefix, outputDir, plan.renditions.map((r) => r.name), {
+      signal,
+      logger: ctx.logger,
+      ...(ctx.onRetry ? { onRetry: ctx.onRetry } : {}),
+    });
     ctx.onPhase?.("upload", (Date.now() - started) / 1000);
     ctx.logger.info("asset uploaded", { prefix, objects: uploaded.objects, bytes: uploaded.bytes });
     return { kind: "completed", prefix, manifest: manifest.asset };
@@ -199,10 +209,19 @@ async function probeSource(file: string, spec: JobSpec): Promise<ProbedSource> {
   };
 }
 
-/** Runs the plan's FFmpeg once (a failed transcode is the job's failure, not a restart). */
+/** Node's timers take at most 2^31 − 1 ms (24.8 days); a longer deadline is as good as none. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Runs the plan's FFmpeg once (a failed transcode is the job's failure, not a restart), within
+ * its deadline: the recording's duration (as probed: what FFmpeg will read, whatever the message
+ * said) times --transcode-deadline-factor, at least --transcode-deadline-min.
+ */
 async function transcode(plan: VodPlan, ctx: JobContext): Promise<void> {
   const { signal, logger } = ctx;
   throwIfAborted(signal);
+  const durationSeconds = plan.source.durationSeconds;
+  const deadlineSeconds = transcodeDeadlineSeconds(ctx.config, durationSeconds);
   const supervisor = new FfmpegSupervisor({
     name: `vod/${path.basename(path.dirname(plan.outputDir))}`,
     binary: ctx.ffmpeg,
@@ -213,11 +232,19 @@ async function transcode(plan: VodPlan, ctx: JobContext): Promise<void> {
     stopTimeoutMs: 2000,
     stallTimeoutMs: ctx.config.transcodeStallTimeoutSeconds * 1000,
   });
-  const tracker = new ProgressTracker(plan.source.durationSeconds);
-  supervisor.on("progress", (progress: FfmpegProgress) => ctx.onProgress?.(tracker.update(progress.outTimeSeconds)));
-  supervisor.on("spawn", (pid) => logger.info("transcode started", { pid, renditions: plan.renditions.map((r) => r.name) }));
-  supervisor.on("stalled", (pid, reason) => logger.warn("transcode hung; killing it, the job will be retried", { pid, reason }));
+  const tracker = new ProgressTracker(durationSeconds);
+  let progress: JobProgress | undefined;
+  supervisor.on("progress", (p: FfmpegProgress) => {
+    progress = tracker.update(p.outTimeSeconds);
+    ctx.onProgress?.(progress);
+  });
+  supervisor.on("spawn", (pid) => logger.info("transcode started", { pid, renditions: plan.renditions.map((r) => r.name), durationSeconds, deadlineSeconds }));
+  supervisor.on("stalled", (pid, reason) => {
+    ctx.onKilled?.("stall");
+    logger.warn("transcode hung; killing it, the job will be retried", { pid, reason });
+  });
   const settled = new AbortController();
+  let deadline: NodeJS.Timeout | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
       supervisor.once("exited", resolve);
@@ -225,6 +252,17 @@ async function transcode(plan: VodPlan, ctx: JobContext): Promise<void> {
       // A closed supervisor reports nothing more, so the abort itself ends the wait, once FFmpeg is gone.
       const abort = (): void => void supervisor.close().then(() => reject(new JobAbortedError(abortCause(signal))));
       signal.addEventListener("abort", abort, { once: true, signal: settled.signal });
+      deadline = setTimeout(() => {
+        if (settled.signal.aborted || signal.aborted) return;
+        ctx.onKilled?.("deadline");
+        logger.warn("transcode past its deadline; killing it, the job will be retried", {
+          pid: supervisor.pid,
+          durationSeconds,
+          deadlineSeconds,
+          percent: progress === undefined ? undefined : Math.round(progress.ratio * 1000) / 10,
+        });
+        void supervisor.close().then(() => reject(new TranscodeDeadlineError(durationSeconds, deadlineSeconds)));
+      }, Math.min(MAX_TIMER_MS, deadlineSeconds * 1000));
       supervisor.start();
     });
   } catch (error) {
@@ -235,8 +273,10 @@ async function transcode(plan: VodPlan, ctx: JobContext): Promise<void> {
     if (error instanceof FfmpegDiedError || error instanceof FfmpegStartupError) {
       throw new JobRejectedError("undecodable", `FFmpeg failed on the recording: ${error.details.stderrTail || error.message}`, { cause: error });
     }
+    // A TranscodeDeadlineError among them: a failure worth a retry, as a stall is.
     throw error;
   } finally {
+    clearTimeout(deadline);
     settled.abort();
     await supervisor.close();
   }

@@ -1,9 +1,14 @@
 import { Counter, Gauge, Histogram, createRegistry, type Registry } from "@live360/core";
 import { REJECT_REASONS } from "./errors.js";
+import { RETRIED_CALLS } from "./retry.js";
 
 /** How a received job ended. */
 export const JOB_RESULTS = ["completed", "already-done", "rejected", "failed", "interrupted"] as const;
 export type JobResult = (typeof JOB_RESULTS)[number];
+
+/** Why the worker killed a transcode: no progress (--transcode-stall-timeout), or past its deadline (--transcode-deadline-*). */
+export const TRANSCODE_KILL_REASONS = ["stall", "deadline"] as const;
+export type TranscodeKillReason = (typeof TRANSCODE_KILL_REASONS)[number];
 
 /** The VOD worker's Prometheus metrics; one set per worker instance. */
 export interface VodMetrics {
@@ -18,6 +23,8 @@ export interface VodMetrics {
   phaseSeconds: Histogram<"phase">;
   heartbeats: Counter<"result">;
   receiveFailures: Counter<string>;
+  transcodeKills: Counter<"reason">;
+  callRetries: Counter<"call">;
 }
 
 export function createVodMetrics(): VodMetrics {
@@ -66,9 +73,23 @@ export function createVodMetrics(): VodMetrics {
       registers,
     }),
     receiveFailures: new Counter({ name: "live360_vod_receive_failures_total", help: "Queue receives that failed (retried with backoff)", registers }),
+    transcodeKills: new Counter({
+      name: "live360_vod_transcodes_killed_total",
+      help: `Transcodes the worker killed, by reason (${TRANSCODE_KILL_REASONS.join(", ")}); their jobs are released for a retry`,
+      labelNames: ["reason"],
+      registers,
+    }),
+    callRetries: new Counter({
+      name: "live360_vod_call_retries_total",
+      help: `S3 or SQS calls of a finished job retried after the SDK's own attempts failed, by call (${RETRIED_CALLS.join(", ")})`,
+      labelNames: ["call"],
+      registers,
+    }),
   };
   // Every reason and result shows up from the start (at 0), so alerts and dashboards need no special case.
   for (const reason of REJECT_REASONS) metrics.rejected.inc({ reason }, 0);
   for (const result of JOB_RESULTS) metrics.jobs.inc({ result }, 0);
+  for (const reason of TRANSCODE_KILL_REASONS) metrics.transcodeKills.inc({ reason }, 0);
+  for (const call of RETRIED_CALLS) metrics.callRetries.inc({ call }, 0);
   return metrics;
 }

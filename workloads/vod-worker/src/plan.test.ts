@@ -1,6 +1,6 @@
 import { describe, expect, test } from "@jest/globals";
 import { ConfigError, parseLadder } from "@live360/core";
-import { resolveVodWorkerConfig } from "./config.js";
+import { resolveVodWorkerConfig, transcodeDeadlineSeconds } from "./config.js";
 import { buildVodArgs, cubemapSize, planRenditions, posterPlan, posterTime, type VodPlan, type VodSource } from "./plan.js";
 import { ProgressTracker } from "./progress.js";
 
@@ -116,8 +116,22 @@ describe("VOD worker configuration", () => {
     [{ egressBucket: "egress", visibilityTimeoutSeconds: 30, heartbeatSeconds: 20 }, /heartbeatSeconds \(--heartbeat\)=20: use at most half the visibility timeout \(15 s\)/],
     [{ egressBucket: "egress", x264Preset: "placebo" }, /x264Preset \(--preset\)="placebo"/],
     [{ egressBucket: "egress", segmentSeconds: 0 }, /segmentSeconds \(--segment-seconds\)=0/],
+    [{ egressBucket: "egress", transcodeDeadlineFactor: 0 }, /transcodeDeadlineFactor \(--transcode-deadline-factor\)=0: use a number from 0.01 to 100/],
+    [{ egressBucket: "egress", transcodeDeadlineFactor: Number.NaN }, /transcodeDeadlineFactor \(--transcode-deadline-factor\)=null: use a number from 0.01 to 100/],
+    [{ egressBucket: "egress", transcodeDeadlineMinSeconds: 0 }, /transcodeDeadlineMinSeconds \(--transcode-deadline-min\)=0: use a number from 1 to 86400/],
   ])("refuses %j with the field, the value and the fix", (input, message) => {
     expect(() => resolveVodWorkerConfig(input)).toThrow(ConfigError);
     expect(() => resolveVodWorkerConfig(input)).toThrow(message);
+  });
+
+  test("a transcode's deadline: the recording's duration × 4 by default, at least 120 s; both can be set", () => {
+    const defaults = resolveVodWorkerConfig({ egressBucket: "egress" });
+    expect(defaults).toMatchObject({ transcodeDeadlineFactor: 4, transcodeDeadlineMinSeconds: 120 });
+    expect(transcodeDeadlineSeconds(defaults, 8)).toBe(120);
+    expect(transcodeDeadlineSeconds(defaults, 3600)).toBe(14_400);
+    // Below 1 the factor asks for faster than real time (a fast node), never below the minimum.
+    const set = resolveVodWorkerConfig({ egressBucket: "egress", transcodeDeadlineFactor: 0.5, transcodeDeadlineMinSeconds: 10 });
+    expect(transcodeDeadlineSeconds(set, 8)).toBe(10);
+    expect(transcodeDeadlineSeconds(set, 600)).toBe(300);
   });
 });

@@ -5,20 +5,7 @@
  * packages/cli/src/vod-worker-process.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import {
-  S3Storage,
-  SqsQueue,
-  createLogger,
-  formatRecordingJob,
-  parseLadder,
-  recordingToMetadata,
-  type ObjectInfo,
-  type ObjectStorage,
-  type ObjectSummary,
-  type PutOptions,
-  type RecordingInfo,
-  type SignalOption,
-} from "@live360/core";
+import { S3Storage, SqsQueue, formatRecordingJob, type ObjectStorage, type PutOptions, type RecordingInfo } from "@live360/core";
 import {
   inspectVodAsset,
   listKeys,
@@ -32,46 +19,9 @@ import {
   type S3Server,
   type SqsServer,
 } from "@live360/testkit";
-import { execFile } from "node:child_process";
-import type { Readable } from "node:stream";
-import { promisify } from "node:util";
-import { resolveVodWorkerConfig, type VodWorkerConfig } from "./config.js";
-import { runVodWorker, type VodWorker } from "./worker.js";
-
-const execFileAsync = promisify(execFile);
-
-const logger = createLogger("vod-test", { level: process.env.LIVE360_LOG_LEVEL === "debug" ? "debug" : "error" });
-const LADDER = parseLadder("ladder", "source,480x240:500k,320x160:300k");
-const CLIP_SECONDS = 8;
-
-/** Real storage underneath; it only notes the order in which uploads completed. */
-class UploadOrder implements ObjectStorage {
-  readonly completed: string[] = [];
-  constructor(private readonly inner: ObjectStorage) {}
-  async putFile(bucket: string, key: string, file: string, options?: PutOptions): Promise<void> {
-    await this.inner.putFile(bucket, key, file, options);
-    this.completed.push(key);
-  }
-  async putBody(bucket: string, key: string, body: string | Uint8Array, options?: PutOptions): Promise<void> {
-    await this.inner.putBody(bucket, key, body, options);
-    this.completed.push(key);
-  }
-  getToFile(bucket: string, key: string, file: string, options?: SignalOption): Promise<ObjectInfo> {
-    return this.inner.getToFile(bucket, key, file, options);
-  }
-  getStream(bucket: string, key: string, options?: SignalOption): Promise<{ info: ObjectInfo; body: Readable }> {
-    return this.inner.getStream(bucket, key, options);
-  }
-  head(bucket: string, key: string): Promise<ObjectInfo> {
-    return this.inner.head(bucket, key);
-  }
-  list(bucket: string, prefix?: string): AsyncIterable<ObjectSummary> {
-    return this.inner.list(bucket, prefix);
-  }
-  delete(bucket: string, key: string): Promise<void> {
-    return this.inner.delete(bucket, key);
-  }
-}
+import { DEFAULT_VOD_WORKER_CONFIG, type VodWorkerConfig } from "./config.js";
+import { CLIP_SECONDS, UploadOrder, metricValue, startTestWorker, transcodingFfmpeg, uploadRecording as putRecording } from "./vod-worker.fixture.js";
+import type { VodWorker } from "./worker.js";
 
 /** Real storage whose uploads hang until aborted, like a stalled network: a stop must still get through. */
 class StalledUploads extends UploadOrder {
@@ -95,7 +45,7 @@ describe("VOD worker against versitygw and ElasticMQ", () => {
   beforeAll(async () => {
     [s3, sqs] = await Promise.all([
       startS3Server({ buckets: ["ingest", "egress"] }),
-      startSqsServer({ queues: [1, 2, 3, 4, 5, 6].map((n) => ({ name: `vod-${n}`, deadLetter: { name: `vod-${n}-dead`, maxReceiveCount: 3 } })) }),
+      startSqsServer({ queues: [1, 2, 3, 4, 5, 6, 7].map((n) => ({ name: `vod-${n}`, deadLetter: { name: `vod-${n}-dead`, maxReceiveCount: 3 } })) }),
     ]);
     storage = new S3Storage({ endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials });
     awsCalls = recordAwsCalls("vodWorker");
@@ -115,25 +65,13 @@ describe("VOD worker against versitygw and ElasticMQ", () => {
   }
 
   async function uploadRecording(stream: string, startedAt: string): Promise<{ key: string; recording: RecordingInfo }> {
-    const recording: RecordingInfo = { stream, startedAt: new Date(startedAt), durationSeconds: CLIP_SECONDS, projection: "equirectangular" };
-    const key = `recordings/${stream}/${startedAt.replace(/[-:]/g, "")}.mp4`;
-    await storage.putFile("ingest", key, clip, { contentType: "video/mp4", metadata: recordingToMetadata(recording) });
-    return { key, recording };
+    return putRecording(storage, clip, stream, startedAt);
   }
 
-  async function startWorker(queue: SqsQueue, over: Partial<VodWorkerConfig>, workerStorage: ObjectStorage = storage): Promise<VodWorker> {
-    const config = resolveVodWorkerConfig({
-      egressBucket: "egress",
-      ingestBucket: "ingest",
-      ladder: LADDER,
-      httpPort: 0,
-      waitTimeSeconds: 1,
-      workDir: await tempDir("vod-work"),
-      ...over,
-    });
+  function startWorker(queue: SqsQueue, over: Partial<VodWorkerConfig>, workerStorage: ObjectStorage = storage): Promise<VodWorker> {
     // Labelled clients: the worker's calls are told apart from the test's own.
     const labelled = workerStorage === storage ? storage.forCaller("vodWorker") : workerStorage;
-    return runVodWorker(config, { storage: labelled, queue: queue.forCaller("vodWorker"), logger });
+    return startTestWorker(queue.forCaller("vodWorker"), labelled, over);
   }
 
   test("a recording becomes an asset: every variant, decodable segments covering the recording, poster, master uploaded last, message gone", async () => {
@@ -171,6 +109,9 @@ describe("VOD worker against versitygw and ElasticMQ", () => {
 
     expect(await queue.counts()).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
     expect((await storage.head("ingest", key)).size).toBeGreaterThan(0);
+    // With the default deadline (max(120 s, 4 × 8 s)) nothing was killed.
+    expect(worker.config).toMatchObject({ transcodeDeadlineFactor: DEFAULT_VOD_WORKER_CONFIG.transcodeDeadlineFactor, transcodeDeadlineMinSeconds: DEFAULT_VOD_WORKER_CONFIG.transcodeDeadlineMinSeconds });
+    expect(await metricValue(worker, "live360_vod_transcodes_killed_total", 'reason="deadline"')).toBe(0);
   }, 180_000);
 
   test("the same message delivered twice, worked on at once: one asset, complete and decodable, both messages gone", async () => {
@@ -233,10 +174,7 @@ describe("VOD worker against versitygw and ElasticMQ", () => {
     const worker = await startWorker(queue, { transcodeStallTimeoutSeconds: 2, retryDelaySeconds: 0 });
     const completed = new Promise<string>((resolve) => worker.on("completed", ({ prefix }) => resolve(prefix)));
     // The transcoding FFmpeg is this process's child (ffprobe runs under its own name).
-    const pid = await waitFor("the transcode's FFmpeg", async () => {
-      const { stdout } = await execFileAsync("pgrep", ["-P", String(process.pid), "-x", "ffmpeg"]).catch(() => ({ stdout: "" }));
-      return Number(stdout.trim().split("\n")[0]) || undefined;
-    }, { timeoutMs: 60_000, intervalMs: 50 });
+    const pid = await transcodingFfmpeg();
     process.kill(pid, "SIGSTOP");
     expect(await completed).toBe("vod/hung/20261124T140000Z/");
     await worker.stop();
@@ -244,7 +182,44 @@ describe("VOD worker against versitygw and ElasticMQ", () => {
     const metrics = await worker.metrics.registry.metrics();
     expect(metrics).toContain('live360_vod_jobs_total{result="failed"} 1');
     expect(metrics).toContain('live360_vod_jobs_total{result="completed"} 1');
+    expect(metrics).toContain('live360_vod_transcodes_killed_total{reason="stall"} 1');
+    expect(metrics).toContain('live360_vod_transcodes_killed_total{reason="deadline"} 0');
     expect(await queue.counts()).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+  }, 180_000);
+
+  test("a transcode past its deadline is killed and counted; the message is released for a retry, not deleted", async () => {
+    const queue = nextQueue();
+    const { key, recording } = await uploadRecording("late", "2026-11-24T15:00:00Z");
+    const { id } = await queue.send(formatRecordingJob({ bucket: "ingest", key, recording }));
+    // max(1 s, 8 s × 0.01) = 1 s. The stall watchdog (an hour) cannot be what kills it, and the
+    // transcode is stopped (SIGSTOP) so that it cannot beat even this deadline on a fast machine.
+    // The retry delay keeps the released message away from this worker until it has stopped.
+    const worker = await startWorker(queue, { transcodeDeadlineMinSeconds: 1, transcodeDeadlineFactor: 0.01, transcodeStallTimeoutSeconds: 3600, retryDelaySeconds: 10 });
+    let pid: number;
+    try {
+      pid = await transcodingFfmpeg();
+      process.kill(pid, "SIGSTOP");
+      await waitFor("the job released", async () => worker.status().length === 0 && (await metricValue(worker, "live360_vod_jobs_total", 'result="failed"')) === 1, { timeoutMs: 60_000 });
+    } finally {
+      // Also when the deadline never fired: the stop kills the stopped FFmpeg.
+      await worker.stop();
+    }
+
+    // Killed (SIGTERM then SIGKILL: a stopped process takes only the latter), not waited for.
+    expect(() => process.kill(pid, 0)).toThrow();
+    const metrics = await worker.metrics.registry.metrics();
+    expect(metrics).toContain('live360_vod_transcodes_killed_total{reason="deadline"} 1');
+    expect(metrics).toContain('live360_vod_transcodes_killed_total{reason="stall"} 0');
+    expect(metrics).toContain('live360_vod_jobs_total{result="completed"} 0');
+    expect(await listKeys(storage, "egress", "vod/late/")).toEqual([]);
+    // Released, not deleted: after the retry delay it is there again, the same message, received a
+    // second time (as a stalled job's is; after maxReceiveCount receives it goes to the dead-letter queue).
+    expect(await queue.counts()).toMatchObject({ visible: 0 });
+    const [again] = await waitFor("the message visible again", async () => {
+      const messages = await queue.receive({ waitTimeSeconds: 1, visibilityTimeoutSeconds: 60 });
+      return messages.length > 0 ? messages : undefined;
+    }, { timeoutMs: 60_000 });
+    expect(again).toMatchObject({ id, receiveCount: 2 });
   }, 180_000);
 
   test("stopped while uploading: the upload is abandoned, nothing is advertised, the message is visible again at once", async () => {

@@ -23,6 +23,7 @@ import { startVodHttpServer } from "./http.js";
 import { processJob, type JobOutcome, type JobSpec } from "./job.js";
 import { createVodMetrics, type JobResult, type VodMetrics } from "./metrics.js";
 import type { JobProgress } from "./progress.js";
+import { retryTransient } from "./retry.js";
 
 export interface VodWorkerDeps {
   storage: ObjectStorage;
@@ -127,6 +128,7 @@ export class VodWorker extends TypedEmitter<VodWorkerEvents> {
       visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
       heartbeatSeconds: config.heartbeatSeconds,
       projection: config.projection,
+      transcodeDeadline: `max(${config.transcodeDeadlineMinSeconds} s, duration × ${config.transcodeDeadlineFactor})`,
       ...(config.httpPort !== 0 ? { http: `http://${config.bindAddress}:${config.httpPort}/metrics` } : {}),
     });
     return worker;
@@ -255,6 +257,8 @@ export class VodWorker extends TypedEmitter<VodWorkerEvents> {
         this.metrics.phaseSeconds.observe({ phase }, seconds);
         job.status.phase = phase === "download" ? "transcoding" : "uploading";
       },
+      onKilled: (reason) => this.metrics.transcodeKills.inc({ reason }),
+      onRetry: (call) => this.metrics.callRetries.inc({ call }),
       onProgress: (progress) => {
         job.status.progress = progress;
         const asset = job.status.asset ?? "";
@@ -274,7 +278,13 @@ export class VodWorker extends TypedEmitter<VodWorkerEvents> {
 
   private async finish(job: RunningJob, outcome: JobOutcome, logger: Logger): Promise<void> {
     try {
-      await this.deps.queue.delete(job.message.receiptHandle);
+      // The asset is complete: an SQS outage now is waited out (the heartbeat goes on), not
+      // answered by handing the message back, which would only bring it here again to be found done.
+      await retryTransient("delete", job.message.id, () => this.deps.queue.delete(job.message.receiptHandle), {
+        signal: job.controller.signal,
+        logger,
+        onRetry: (call) => this.metrics.callRetries.inc({ call }),
+      });
     } catch (error) {
       // Received again elsewhere meanwhile: that worker will find the asset complete.
       if (!(error instanceof ReceiptHandleInvalidError)) throw error;
@@ -391,6 +401,8 @@ export async function runVodJob(
     signal,
     onAsset: (prefix) => (asset = prefix),
     onPhase: (phase, seconds) => metrics.phaseSeconds.observe({ phase }, seconds),
+    onKilled: (reason) => metrics.transcodeKills.inc({ reason }),
+    onRetry: (call) => metrics.callRetries.inc({ call }),
     onProgress: (progress) => {
       // The operator reads these from the pod's /metrics into VodJob.status.progress.
       recordProgress(metrics, asset, progress);

@@ -7,6 +7,7 @@ import {
   DEFAULT_ORIGIN_CONFIG,
   UploadingRecordingSink,
   createOriginMetrics,
+  loadAdminToken,
   loadPublishKeys,
   resolveOriginConfig,
   type OriginConfig,
@@ -25,7 +26,10 @@ export interface OriginFlags extends ServiceEndpointFlags {
   window: string;
   reconnectGrace: string;
   shutdownGrace: string;
+  allowStream?: string[];
   publishKeysFile?: string;
+  adminTokenFile?: string;
+  /** Only to refuse it with a better message than "unknown option" (see originConfigFromFlags). */
   adminToken?: string;
   playerDir?: string;
   projection: string;
@@ -60,8 +64,10 @@ export function addOriginOptions(command: Command): Command {
     .option("--window <segments>", "segments kept in each live playlist", String(d.windowSegments))
     .option("--reconnect-grace <seconds>", "how long an ended stream stays (with an end list) so its encoder can reconnect", String(d.reconnectGraceSeconds))
     .option("--shutdown-grace <seconds>", "upper bound for a clean shutdown on SIGTERM", String(d.shutdownGraceSeconds))
+    .option("--allow-stream <name>", "take only this stream (repeatable): any other name is refused (unknown-stream); without it any valid name", collect)
     .option("--publish-keys-file <file>", "require publish keys: lines of stream=secret; publishers add ?key=<secret> (also: env LIVE360_PUBLISH_KEYS)")
-    .addOption(new Option("--admin-token <token>", "bearer token for POST /control/drop/<stream>; the control API is off without it").env("LIVE360_ADMIN_TOKEN"))
+    .option("--admin-token-file <file>", "file holding the bearer token for POST /control/drop/<stream> and the full /stat (also: env LIVE360_ADMIN_TOKEN); the control API is off without it")
+    .addOption(new Option("--admin-token <token>").hideHelp())
     .option("--player-dir <dir>", "static player files served at /player/ (default: the built player)")
     .addOption(new Option("--projection <kind>", "projection of the source, recorded with recordings").choices(PROJECTIONS).default(d.projection))
     .option(
@@ -118,6 +124,10 @@ function defaultPlayerDir(): string | undefined {
 }
 
 export function originConfigFromFlags(flags: OriginFlags): OriginConfig {
+  // Anyone on the machine can read a process's command line (ps, /proc/<pid>/cmdline).
+  if (flags.adminToken !== undefined) {
+    throw new ConfigError("--admin-token", "<hidden>", "a secret on the command line is readable by every user of the machine: put it in a file and pass --admin-token-file <file>, or set LIVE360_ADMIN_TOKEN");
+  }
   return resolveOriginConfig({
     rtmpPort: parseNumberFlag("--rtmp-port", flags.rtmpPort),
     httpPort: parseNumberFlag("--http-port", flags.httpPort),
@@ -128,8 +138,9 @@ export function originConfigFromFlags(flags: OriginFlags): OriginConfig {
     windowSegments: parseNumberFlag("--window", flags.window),
     reconnectGraceSeconds: parseNumberFlag("--reconnect-grace", flags.reconnectGrace),
     shutdownGraceSeconds: parseNumberFlag("--shutdown-grace", flags.shutdownGrace),
+    allowedStreams: flags.allowStream,
     publishKeys: loadPublishKeys(flags.publishKeysFile, process.env.LIVE360_PUBLISH_KEYS),
-    adminToken: flags.adminToken,
+    adminToken: loadAdminToken(flags.adminTokenFile, process.env.LIVE360_ADMIN_TOKEN),
     playerDir: flags.playerDir ? path.resolve(flags.playerDir) : defaultPlayerDir(),
     projection: flags.projection as OriginConfig["projection"],
     peers: flags.peer,

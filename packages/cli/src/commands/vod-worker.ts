@@ -46,6 +46,8 @@ interface VodWorkerFlags extends ServiceEndpointFlags {
   httpPort: string;
   bind: string;
   transcodeStallTimeout: string;
+  transcodeDeadlineFactor: string;
+  transcodeDeadlineMin: string;
 }
 
 /**
@@ -72,6 +74,8 @@ function configFromFlags(flags: VodWorkerFlags): VodWorkerConfig {
     httpPort: parseNumberFlag("--http-port", flags.httpPort),
     bindAddress: flags.bind,
     transcodeStallTimeoutSeconds: parseNumberFlag("--transcode-stall-timeout", flags.transcodeStallTimeout),
+    transcodeDeadlineFactor: parseNumberFlag("--transcode-deadline-factor", flags.transcodeDeadlineFactor),
+    transcodeDeadlineMinSeconds: parseNumberFlag("--transcode-deadline-min", flags.transcodeDeadlineMin),
   });
 }
 
@@ -101,6 +105,8 @@ export function vodWorkerCommand(): Command {
     )
     .option("--work-dir <dir>", "downloads and FFmpeg output, one directory per job", d.workDir)
     .option("--transcode-stall-timeout <seconds>", "a transcode reporting no progress this long is killed and its job retried", String(d.transcodeStallTimeoutSeconds))
+    .option("--transcode-deadline-factor <n>", "a transcode still running after the recording's duration times this (at least --transcode-deadline-min) is killed and its job retried", String(d.transcodeDeadlineFactor))
+    .option("--transcode-deadline-min <seconds>", "the least time a transcode gets before its deadline, however short the recording", String(d.transcodeDeadlineMinSeconds))
     .option("--http-port <port>", "port for /metrics (with the running job's progress), /healthz and /status (0: none; with --job only when given)", String(d.httpPort))
     .option("--bind <address>", "address the HTTP port listens on", d.bindAddress)
     .action(async (flags: VodWorkerFlags, self: Command) => {
