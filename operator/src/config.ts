@@ -57,6 +57,20 @@ export interface OperatorConfig {
    * `requireNodePools`. Preferring by default keeps clusters without pools (kind, tests) working.
    */
   nodePools: NodePools;
+  networkPolicy: NetworkPolicyConfig;
+}
+
+/**
+ * The NetworkPolicy made per LiveEvent: the origins' HTTP port (HLS, /stat, /metrics) only from the
+ * event's edge and origins, the operator and Prometheus; RTMP from anywhere. Takes effect only
+ * with a CNI that enforces NetworkPolicy (VPC CNI with its network policy agent, Calico, Cilium).
+ */
+export interface NetworkPolicyConfig {
+  enabled: boolean;
+  /** Where the operator runs (POD_NAMESPACE): its pods read the origins' /stat. Undefined outside a cluster. */
+  operatorNamespace: string | undefined;
+  /** Namespaces whose pods may scrape the origins' /metrics (Prometheus); none by default. */
+  metricsNamespaces: readonly string[];
 }
 
 export interface NodePools {
@@ -67,10 +81,11 @@ export interface NodePools {
   require: boolean;
 }
 
-export type OperatorConfigInput = Partial<Omit<OperatorConfig, "images" | "recording" | "nodePools">> & {
+export type OperatorConfigInput = Partial<Omit<OperatorConfig, "images" | "recording" | "nodePools" | "networkPolicy">> & {
   images?: Partial<Record<Workload, string>>;
   recording?: Partial<RecordingDefaults>;
   nodePools?: Partial<NodePools>;
+  networkPolicy?: Partial<NetworkPolicyConfig>;
 };
 
 export function defaultImage(workload: Workload, version = OPERATOR_VERSION): string {
@@ -87,6 +102,7 @@ export const DEFAULT_OPERATOR_CONFIG: OperatorConfig = {
   originServiceAccount: undefined,
   awsCredentialsSecret: undefined,
   nodePools: { origin: "origin", edge: "edge", vod: "vod", require: false },
+  networkPolicy: { enabled: true, operatorNamespace: undefined, metricsNamespaces: [] },
 };
 
 /** Kubernetes names (ServiceAccounts) and label values (pool names). */
@@ -107,6 +123,7 @@ function optionalSecretName(field: string, value: string | undefined): string | 
 // registry/path:tag or @sha256:digest; no whitespace or shell characters.
 const IMAGE_REFERENCE = /^[a-z0-9]([a-z0-9._:/-]*[a-z0-9])?(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 const URL_FIX = "give an absolute http(s) URL";
+const NAMESPACE_FIX = "give a namespace name such as monitoring";
 const POOL_FIX = "give a node pool name such as origin (the live360.io/pool label value)";
 
 function optionalUrl(field: string, value: string | undefined): string | undefined {
@@ -156,6 +173,13 @@ export function resolveOperatorConfig(input: OperatorConfigInput = {}): Operator
       edge: optionalName("nodePools.edge", pools.has("edge") ? input.nodePools?.edge : d.nodePools.edge, POOL_FIX),
       vod: optionalName("nodePools.vod", pools.has("vod") ? input.nodePools?.vod : d.nodePools.vod, POOL_FIX),
       require: input.nodePools?.require ?? d.nodePools.require,
+    },
+    networkPolicy: {
+      enabled: input.networkPolicy?.enabled ?? d.networkPolicy.enabled,
+      operatorNamespace: optionalName("networkPolicy.operatorNamespace (POD_NAMESPACE)", input.networkPolicy?.operatorNamespace, NAMESPACE_FIX),
+      metricsNamespaces: (input.networkPolicy?.metricsNamespaces ?? d.networkPolicy.metricsNamespaces).map((ns) =>
+        matching("networkPolicy.metricsNamespaces (--metrics-namespace)", ns, DNS_LABEL, NAMESPACE_FIX),
+      ),
     },
     recording: {
       bucket:

@@ -1,7 +1,7 @@
 /**
  * charts/live360-operator with a pinned helm built from the Go module proxy (test/helm/build.sh):
  * lint, template, the rendered manifests accepted by a real API server (server-side dry run), and
- * the chart's RBAC proven sufficient by running the VodJob controller as the chart's ServiceAccount.
+ * the chart's RBAC proven sufficient by running both controllers as the chart's ServiceAccount.
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { execFile } from "node:child_process";
@@ -14,10 +14,11 @@ import { SqsQueue, createLogger, formatRecordingJob } from "@live360/core";
 import { kubeConfigFor, startCluster, startSqsServer, stopCluster, tempDir, waitFor, type LocalCluster, type SqsServer } from "@live360/testkit";
 import { parseAllDocuments } from "yaml";
 import { CHART_CRDS_DIR, renderCrdYaml } from "./api/crd.js";
-import { CRDS, GROUP, VERSION, type VodJob } from "./api/v1alpha1/index.js";
+import { CRDS, GROUP, LIVE_EVENT, VERSION, type LiveEvent, type VodJob } from "./api/v1alpha1/index.js";
 import { resolveOperatorConfig } from "./config.js";
 import { Manager } from "./manager.js";
 import { vodJobName } from "./vodjob/queue-poller.js";
+import { liveEventController } from "./liveevent/reconcile.js";
 import { vodJobController } from "./vodjob/reconcile.js";
 import { resolveVodJobSettings } from "./vodjob/settings.js";
 
@@ -58,6 +59,7 @@ const PRODUCTION_VALUES = {
     rtmpServiceType: "NodePort",
     originServiceAccount: { create: true, name: "live360-origin", annotations: { "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/live360-origin" } },
     nodePools: { origin: "origin", edge: "edge", vod: "vod", require: true },
+    networkPolicy: { enabled: true, metricsNamespaces: ["monitoring", "observability"] },
   },
   metrics: { serviceMonitor: { enabled: true, labels: { release: "kube-prometheus-stack" } } },
 };
@@ -138,9 +140,10 @@ describe("Helm chart charts/live360-operator", () => {
     const role = manifests.find((m) => m.kind === "Role" && m.metadata.name === "live360-operator") as unknown as V1Role;
     expect(role.metadata?.namespace).toBe(MEDIA_NS);
     expect(manifests.some((m) => m.kind === "ClusterRole" && m.metadata.name === "live360-operator")).toBe(false);
-    // Nothing may touch Secrets, and no rule is a wildcard.
+    // Secrets: only get and create (the generated publish keys), never list or watch, so the
+    // operator holds no one else's keys; no rule is a wildcard.
     const rules = [...(role.rules ?? []), ...manifests.filter((m) => m.kind === "ClusterRole").flatMap((m) => (m as unknown as V1ClusterRole).rules ?? [])];
-    expect(rules.flatMap((r) => r.resources ?? [])).not.toContain("secrets");
+    expect(rules.filter((r) => r.resources?.includes("secrets")).map((r) => ({ resources: r.resources, verbs: r.verbs }))).toEqual([{ resources: ["secrets"], verbs: ["get", "create"] }]);
     expect(rules.flatMap((r) => [...(r.verbs ?? []), ...(r.resources ?? []), ...(r.apiGroups ?? [])])).not.toContain("*");
     const args = (manifests.find((m) => m.kind === "Deployment") as unknown as V1Deployment).spec!.template.spec!.containers[0]!.args;
     expect(args).toEqual(
@@ -158,6 +161,7 @@ describe("Helm chart charts/live360-operator", () => {
         "--edge-node-pool=edge",
         "--vod-node-pool=vod",
         "--require-node-pools",
+        "--metrics-namespace=monitoring,observability",
         "--vod-job-requests=cpu=1,memory=2Gi",
         "--vod-job-limits=cpu=2,memory=4Gi",
         "--vod-job-capacity-type=onDemand",
@@ -221,7 +225,7 @@ describe("Helm chart charts/live360-operator", () => {
     expect(out).toMatch(/customresourcedefinition.apiextensions.k8s.io\/vodjobs.live360.io serverside-applied \(server dry run\)/);
   }, 120_000);
 
-  describe("installed, its RBAC is all the VodJob controller needs", () => {
+  describe("installed, its RBAC is all the VodJob and LiveEvent controllers need", () => {
     let sqs: SqsServer;
     let manager: Manager | undefined;
 
@@ -262,6 +266,7 @@ describe("Helm chart charts/live360-operator", () => {
         bindAddress: "127.0.0.1",
         logger,
         controllers: [
+          liveEventController({ config: resolveOperatorConfig({ rtmpServiceType: "NodePort", networkPolicy: { operatorNamespace: OPERATOR_NS } }) }),
           vodJobController({
             // Workers that reference a credentials Secret need no Secret access of the operator's: the kubelet resolves it.
             config: resolveOperatorConfig({ awsCredentialsSecret: "live360-aws-credentials" }),
@@ -290,6 +295,31 @@ describe("Helm chart charts/live360-operator", () => {
         { name: "live360-aws-credentials", key: "AWS_ACCESS_KEY_ID" },
         { name: "live360-aws-credentials", key: "AWS_SECRET_ACCESS_KEY" },
       ]);
+    }, 240_000);
+
+    test("with the same manager, a LiveEvent gets its children, its NetworkPolicy and a generated publish key Secret, and its status", async () => {
+      expect(manager).toBeDefined();
+      const admin = kubeConfigFor(cluster);
+      const objects = admin.makeApiClient(CustomObjectsApi);
+      await objects.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: MEDIA_NS,
+        plural: LIVE_EVENT.plural,
+        body: { apiVersion: `${GROUP}/${VERSION}`, kind: LIVE_EVENT.kind, metadata: { name: "rbac" }, spec: { streamName: "rbac", testSource: { enabled: true } } },
+      });
+      const status = await waitFor("the LiveEvent's status with its key's whereabouts", async () => {
+        const event = (await objects.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: MEDIA_NS, plural: LIVE_EVENT.plural, name: "rbac" })) as LiveEvent;
+        return event.status?.ingest?.publishKeySecret ? event.status : undefined;
+      }, converge);
+      expect(status.ingest?.publishKeySecret).toBe("rbac-publish-key/keys");
+      const secret = await admin.makeApiClient(CoreV1Api).readNamespacedSecret({ namespace: MEDIA_NS, name: "rbac-publish-key" });
+      expect(Buffer.from(secret.data?.keys ?? "", "base64").toString()).toMatch(/^rbac=[A-Za-z0-9_-]{32}\n$/);
+      const policy = await kubectlRun("get", "networkpolicy", "rbac-origins", "--namespace", MEDIA_NS, "-o", "json");
+      expect(JSON.parse(policy).spec.podSelector.matchLabels).toMatchObject({ "app.kubernetes.io/component": "origin", "live360.io/event": "rbac" });
+      for (const kind of ["statefulset/rbac-origin-primary", "statefulset/rbac-origin-backup", "deployment/rbac-edge", "deployment/rbac-test-source", "service/rbac-origin-primary-rtmp"]) {
+        await kubectlRun("get", kind, "--namespace", MEDIA_NS);
+      }
     }, 240_000);
   });
 });

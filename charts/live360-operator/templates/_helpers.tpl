@@ -76,6 +76,14 @@ OwnerReferencesPermissionEnforcement admission plugin is on.
 - apiGroups: ["batch"]
   resources: ["jobs"]
   verbs: ["list", "watch", "create", "patch"]
+- apiGroups: ["networking.k8s.io"]
+  resources: ["networkpolicies"]
+  verbs: ["list", "watch", "create", "patch", "delete"]
+# The publish key Secret generated for a LiveEvent that names none: read to see that it exists, made
+# once. Never listed or watched: the operator holds no other Secret's contents.
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "create"]
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["list", "watch"]

@@ -33,6 +33,12 @@ export interface CustomResourceRef {
 export interface ObjectWriter {
   /** Server-side apply with the operator's field manager, taking ownership of conflicting fields. */
   apply<T extends KubernetesObject>(object: T): Promise<T>;
+  /**
+   * Creates the object unless one of its kind and name exists; an existing one is left exactly as
+   * it is (a generated secret must never be replaced). True when it was created now. A read, not
+   * a write, when it exists.
+   */
+  createIfAbsent(object: KubernetesObject): Promise<boolean>;
   /** Deletes in the background: dependents are garbage-collected after the object is gone. */
   delete(object: KubernetesObject): Promise<void>;
   /** A JSON merge patch of metadata that fails (409) when the object changed since `resourceVersion`. */
@@ -86,6 +92,22 @@ export function apiObjectWriter(kubeConfig: KubeConfig): ObjectWriter {
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   return {
     apply: (object) => objects.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply),
+    async createIfAbsent(object) {
+      try {
+        await objects.read({ apiVersion: object.apiVersion ?? "", kind: object.kind ?? "", metadata: { name: object.metadata?.name ?? "", namespace: object.metadata?.namespace ?? "" } });
+        return false;
+      } catch (error) {
+        if (statusCodeOf(error) !== 404) throw error;
+      }
+      try {
+        await objects.create(object, undefined, undefined, FIELD_MANAGER);
+        return true;
+      } catch (error) {
+        // Made by another reconcile (a replica that just lost the lease) in between: keep that one.
+        if (statusCodeOf(error) === 409) return false;
+        throw error;
+      }
+    },
     async delete(object) {
       try {
         await objects.delete(object, undefined, undefined, undefined, undefined, "Background");

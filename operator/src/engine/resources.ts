@@ -41,5 +41,6 @@ export const CORE_TYPES = {
   },
   podDisruptionBudget: { apiVersion: "policy/v1", kind: "PodDisruptionBudget", plural: "poddisruptionbudgets", namespaced: true },
   job: { apiVersion: "batch/v1", kind: "Job", plural: "jobs", namespaced: true },
+  networkPolicy: { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", plural: "networkpolicies", namespaced: true },
   lease: { apiVersion: "coordination.k8s.io/v1", kind: "Lease", plural: "leases", namespaced: true },
 } as const satisfies Record<string, ResourceType>;

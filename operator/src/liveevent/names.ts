@@ -27,6 +27,10 @@ export const childNames = (event: string) => ({
   /** Deployment, Service, ConfigMap, HorizontalPodAutoscaler and PodDisruptionBudget of the edge. */
   edge: `${event}-edge`,
   testSource: `${event}-test-source`,
+  /** The publish key Secret the operator generates when the event names none. */
+  publishKey: `${event}-publish-key`,
+  /** The NetworkPolicy that keeps the origins' HTTP port to this event's edge, origins, the operator and Prometheus. */
+  originsPolicy: `${event}-origins`,
 });
 
 /** Labels selecting the pods of one component of one event (stable: selectors are immutable). */

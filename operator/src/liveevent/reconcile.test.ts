@@ -191,6 +191,11 @@ describe("LiveEvent CRD validation (the API server applies the generated schema)
 
     const longName = await refusal(createEvent("a".repeat(40), { streamName: "x" }));
     expect(longName.message).toContain("use at most 36 lowercase letters");
+
+    const openAndKeyed = await refusal(createEvent("open-keyed", { streamName: "x", publishing: { open: true }, publishKeySecretRef: { name: "keys" } }));
+    expect(openAndKeyed.code).toBe(422);
+    expect(openAndKeyed.message).toContain("spec.publishing.open");
+    expect(openAndKeyed.message).toContain("publishing.open lets anyone publish without a key, and publishKeySecretRef requires one: remove one of them");
   });
 
   test("refuses changing an immutable field with the reason and the fix", async () => {
@@ -249,6 +254,18 @@ describe("LiveEvent reconciliation", () => {
     });
     // Events are written in the background: never in a reconcile's way.
     await waitFor("the Ready event", async () => (await eventReasons("demo")).includes("Ready"), converge);
+
+    // No key named, and the ingest reachable from outside: a key was generated, once, and only the
+    // Secret holds it; the status and the event say where it is.
+    expect(status.ingest?.publishKeySecret).toBe("demo-publish-key/keys");
+    const secret = await admin.makeApiClient(CoreV1Api).readNamespacedSecret({ namespace: NAMESPACE, name: "demo-publish-key" });
+    const line = Buffer.from(secret.data?.keys ?? "", "base64").toString();
+    expect(line).toMatch(/^demo=[A-Za-z0-9_-]{32}\n$/);
+    const key = line.trim().split("=")[1]!;
+    expect(secret.metadata?.ownerReferences?.[0]).toMatchObject({ kind: "LiveEvent", name: "demo", uid: ready.metadata.uid });
+    const events = await admin.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: NAMESPACE, fieldSelector: "involvedObject.name=demo,involvedObject.kind=LiveEvent" });
+    expect(events.items.map((e) => e.reason)).toContain("PublishKeyGenerated");
+    expect(JSON.stringify([events.items, ready, children])).not.toContain(key);
 
     // An encoder starts publishing to the primary: the next /stat poll makes the event Live.
     live.add(`${NAMESPACE}/demo/primary`);

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { KubernetesObject, V1Deployment, V1Node, V1Pod, V1Service, V1StatefulSet } from "@kubernetes/client-node";
 import { ConfigError, Gauge, type Logger } from "@live360/core";
 import { API_VERSION, GROUP, LIVE_EVENT, LIVE_EVENT_PHASES, VERSION, type ActiveOrigin, type LiveEvent } from "../api/v1alpha1/index.js";
@@ -10,7 +10,7 @@ import { unownedFields, writersSince } from "../engine/managed-fields.js";
 import { CORE_TYPES, objectKey, type ResourceType } from "../engine/resources.js";
 import type { ControllerFactory, InformerSet } from "../manager.js";
 import { EVENT_LABEL, MANAGED_BY, ORIGIN_HTTP_PORT, ORIGIN_ROLE_LABEL, childNames, serviceHost } from "./names.js";
-import { liveEventResources, recordingTarget } from "./resources.js";
+import { generatedPublishKeySecret, liveEventResources, publishKeySource, recordingTarget } from "./resources.js";
 import {
   computeStatus,
   ingestUrl,
@@ -33,6 +33,9 @@ export const LIVE_EVENT_FINALIZER = "live360.io/graceful-end";
  * server-side apply is a request the API server must process).
  */
 export const APPLIED_HASH_ANNOTATION = "live360.io/applied-sha256";
+
+/** 24 random bytes: a 32-character URL-safe key, beyond guessing at any rate an ingest allows. */
+const PUBLISH_KEY_BYTES = 24;
 
 /** The subset of an origin's /stat the status reads (see @live360/origin's OriginStat). */
 export interface OriginStatSummary {
@@ -92,6 +95,7 @@ export const OWNED_TYPES: readonly ResourceType[] = [
   CORE_TYPES.deployment,
   CORE_TYPES.horizontalPodAutoscaler,
   CORE_TYPES.podDisruptionBudget,
+  CORE_TYPES.networkPolicy,
 ];
 
 /** Selects what the operator created: its informers never hold anyone else's objects. */
@@ -167,11 +171,33 @@ export class LiveEventReconciler {
       this.options.events.record(event, "Warning", "InvalidSpec", error.message);
       return;
     }
+    await this.ensurePublishKey(event);
     await this.applyChildren(event, desired);
     await this.pruneChildren(event, desired);
     await this.updateStatus(event);
     return { requeueAfterMs: this.pollMs };
   };
+
+  /**
+   * The generated publish key Secret, made once with a random key before the origins that mount it;
+   * an existing one is never replaced (encoders are configured with its key). The key is told
+   * nowhere but the Secret: the event and the status only say where it is. Once the status names
+   * the Secret it is not looked at again: Secrets are not watched (the operator may not list them,
+   * so it holds no one's keys), and a converged event costs no reads.
+   */
+  private async ensurePublishKey(event: LiveEvent): Promise<void> {
+    const keys = publishKeySource({ spec: event.spec, names: childNames(event.metadata.name ?? "") });
+    if (!keys?.generated || event.status?.ingest?.publishKeySecret === `${keys.name}/${keys.key}`) return;
+    const secret = generatedPublishKeySecret(event, randomBytes(PUBLISH_KEY_BYTES).toString("base64url"));
+    if (!(await this.options.writer.createIfAbsent(secret))) return;
+    this.options.events.record(
+      event,
+      "Normal",
+      "PublishKeyGenerated",
+      `publishing needs a key: generated Secret ${keys.name} (key ${keys.key}, a line ${event.spec.streamName}=<key>); encoders add ?key=<key> to the publish URL`,
+    );
+    this.options.logger.info("generated the publish key Secret", { event: objectKey(event), secret: keys.name });
+  }
 
   private ref(event: LiveEvent): CustomResourceRef {
     return { group: GROUP, version: VERSION, plural: LIVE_EVENT.plural, namespace: event.metadata.namespace ?? "", name: event.metadata.name ?? "" };
@@ -298,6 +324,8 @@ export class LiveEventReconciler {
         };
       }),
     );
+    const keys = publishKeySource({ spec: event.spec, names });
+    if (keys) ingest.publishKeySecret = `${keys.name}/${keys.key}`;
     const edgeDeployment = this.cached("Deployment", namespace, names.edge) as V1Deployment | undefined;
     const edgeService = this.cached("Service", namespace, names.edge) as V1Service | undefined;
     return {

@@ -2,14 +2,15 @@ import { describe, expect, test } from "@jest/globals";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { KubernetesObject, V1Deployment, V1HorizontalPodAutoscaler, V1PodDisruptionBudget, V1Service, V1StatefulSet } from "@kubernetes/client-node";
+import type { KubernetesObject, V1Deployment, V1HorizontalPodAutoscaler, V1NetworkPolicy, V1PodDisruptionBudget, V1Service, V1StatefulSet } from "@kubernetes/client-node";
 import { parseLadder } from "@live360/core";
 import { parse } from "yaml";
 import { applyDefaults } from "../api/schema.js";
 import { API_VERSION, liveEventSpec, type LiveEvent, type LiveEventSpecInput } from "../api/v1alpha1/index.js";
 import { resolveOperatorConfig, type OperatorConfigInput } from "../config.js";
 import { toYamlDocuments } from "../yaml.js";
-import { PUBLISH_KEYS_FILE, RECORDINGS_VOLUME, SPOT_NOTICE_SECONDS, liveEventResources } from "./resources.js";
+import { childNames } from "./names.js";
+import { PUBLISH_KEYS_FILE, RECORDINGS_VOLUME, SPOT_NOTICE_SECONDS, generatedPublishKeySecret, liveEventResources, publishKeySource } from "./resources.js";
 
 /** Golden files live in the source tree (dist/ is rebuilt): LIVE360_UPDATE_GOLDEN=1 rewrites them. */
 const goldenDir = fileURLToPath(new URL("../../testdata/", import.meta.url));
@@ -123,6 +124,7 @@ describe("LiveEvent desired state", () => {
       "Deployment/demo-edge",
       "Deployment/demo-test-source",
       "HorizontalPodAutoscaler/demo-edge",
+      "NetworkPolicy/demo-origins",
       "PodDisruptionBudget/demo-edge",
       "PodDisruptionBudget/demo-origins",
       "Service/demo-edge",
@@ -158,7 +160,7 @@ describe("LiveEvent desired state", () => {
     expect(persistent).toEqual({
       claims: [{ name: RECORDINGS_VOLUME, class: "gp3-retain", size: "50Gi" }],
       retention: { whenDeleted: "Retain", whenScaled: "Retain" },
-      mounts: ["data:/var/lib/live360", `${RECORDINGS_VOLUME}:/var/lib/live360/recordings`],
+      mounts: ["data:/var/lib/live360", `${RECORDINGS_VOLUME}:/var/lib/live360/recordings`, "publish-keys:/etc/live360/keys"],
       dataDir: "/var/lib/live360",
       fsGroup: 1000,
     });
@@ -169,7 +171,7 @@ describe("LiveEvent desired state", () => {
     const ephemeral = recordingsOf({ streamName: "talk", recording: { volume: { persistent: false } } });
     expect(ephemeral.claims).toBeUndefined();
     expect(ephemeral.retention).toBeUndefined();
-    expect(ephemeral.mounts).toEqual(["data:/var/lib/live360"]);
+    expect(ephemeral.mounts).toEqual(["data:/var/lib/live360", "publish-keys:/etc/live360/keys"]);
   });
 
   test("every Service and disruption budget selects exactly the pods it is for", async () => {
@@ -243,7 +245,6 @@ describe("LiveEvent desired state", () => {
     expect(flagValues(argv, "--allow-stream")).toEqual(["demo"]);
     expect(flagValues(args(objects, "StatefulSet", "demo-origin-backup"), "--allow-stream")).toEqual(["demo"]);
     expect(argv).not.toContain("--low-latency");
-    expect(argv).not.toContain("--publish-keys-file");
     // No bucket and queue configured anywhere: recordings stay local, no upload flags.
     expect(argv).not.toContain("--ingest-bucket");
 
@@ -254,6 +255,55 @@ describe("LiveEvent desired state", () => {
       "rtmp://demo-origin-backup-rtmp.events.svc.cluster.local:1935/live/demo",
     ]);
     expect(flag(source, "--keyframe-interval")).toBe("2");
+  });
+
+  test("no key named: the ingest (LoadBalancer or NodePort) is reachable from outside, so origins and test source use the generated Secret; publishing.open uses none", async () => {
+    for (const rtmpServiceType of ["LoadBalancer", "NodePort"] as const) {
+      const objects = liveEventResources(await exampleEvent(), resolveOperatorConfig({ rtmpServiceType }));
+      for (const [kind, name] of [["StatefulSet", "demo-origin-primary"], ["StatefulSet", "demo-origin-backup"], ["Deployment", "demo-test-source"]] as const) {
+        const pod = find<V1StatefulSet>(objects, kind, name).spec?.template.spec;
+        expect(flag(pod?.containers[0]?.args ?? [], "--publish-keys-file")).toBe(PUBLISH_KEYS_FILE);
+        expect(pod?.volumes?.find((v) => v.name === "publish-keys")?.secret).toEqual({ secretName: "demo-publish-key", items: [{ key: "keys", path: "keys" }], defaultMode: 0o444 });
+        expect(pod?.containers[0]?.volumeMounts).toContainEqual({ name: "publish-keys", mountPath: path.dirname(PUBLISH_KEYS_FILE), readOnly: true });
+      }
+      // The Secret itself is not part of the desired state: its key is drawn once, by the reconciler.
+      expect(objects.some((o) => o.kind === "Secret")).toBe(false);
+    }
+    const open = liveEventResources(liveEvent("demo", { streamName: "demo", publishing: { open: true }, testSource: { enabled: true } }), resolveOperatorConfig());
+    expect(JSON.stringify(open)).not.toContain("publish-keys");
+    expect(publishKeySource({ spec: liveEvent("demo", { streamName: "demo", publishing: { open: true } }).spec, names: childNames("demo") })).toBeUndefined();
+  });
+
+  test("the generated Secret holds the event's <stream>=<key> line, is owned by the event, and the key appears in no other manifest", async () => {
+    const event = await exampleEvent();
+    const secret = generatedPublishKeySecret(event, "k3y-drawn-by-the-reconciler-0123") as KubernetesObject & { stringData: Record<string, string> };
+    expect(secret).toMatchObject({ apiVersion: "v1", kind: "Secret", type: "Opaque", metadata: { name: "demo-publish-key", namespace: "events" } });
+    expect(secret.stringData).toEqual({ keys: "demo=k3y-drawn-by-the-reconciler-0123\n" });
+    expect(secret.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: "LiveEvent", name: "demo", controller: true })]);
+    expect(JSON.stringify(liveEventResources(event, resolveOperatorConfig()))).not.toContain("k3y-drawn-by-the-reconciler");
+  });
+
+  test("the NetworkPolicy: RTMP from anywhere; the origins' HTTP port only from this event's edge and origins, the operator's pods and the metrics namespaces", async () => {
+    const objects = liveEventResources(await exampleEvent(), resolveOperatorConfig({ networkPolicy: { operatorNamespace: "live360-system", metricsNamespaces: ["monitoring"] } }));
+    const policy = find<V1NetworkPolicy>(objects, "NetworkPolicy", "demo-origins");
+    expect(policy.spec?.podSelector).toEqual({ matchLabels: { "app.kubernetes.io/name": "live360", "app.kubernetes.io/component": "origin", "live360.io/event": "demo" } });
+    expect(policy.spec?.policyTypes).toEqual(["Ingress"]);
+    expect(policy.spec?.ingress).toEqual([
+      { ports: [{ protocol: "TCP", port: 1935 }] },
+      {
+        from: [
+          { podSelector: { matchLabels: { "app.kubernetes.io/name": "live360", "app.kubernetes.io/component": "edge", "live360.io/event": "demo" } } },
+          { podSelector: { matchLabels: { "app.kubernetes.io/name": "live360", "app.kubernetes.io/component": "origin", "live360.io/event": "demo" } } },
+          { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "live360-system" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "live360-operator" } } },
+          { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } },
+        ],
+        ports: [{ protocol: "TCP", port: 8080 }],
+      },
+    ]);
+    // The ports are the origin container's.
+    const ports = find<V1StatefulSet>(objects, "StatefulSet", "demo-origin-primary").spec?.template.spec?.containers[0]?.ports?.map((p) => p.containerPort);
+    expect(ports).toEqual([1935, 8080]);
+    expect(liveEventResources(await exampleEvent(), resolveOperatorConfig({ networkPolicy: { enabled: false } })).some((o) => o.kind === "NetworkPolicy")).toBe(false);
   });
 
   test("publish keys, low latency, recording and placement reach the pods", () => {
@@ -284,7 +334,7 @@ describe("LiveEvent desired state", () => {
 
     // One origin: no backup, no origin budget (it could only ever block a drain), and the RTMP Service type from the config.
     expect(objects.some((o) => o.metadata?.name?.includes("backup"))).toBe(false);
-    expect(objects.some((o) => o.metadata?.name === "keynote-origins")).toBe(false);
+    expect(objects.some((o) => o.kind === "PodDisruptionBudget" && o.metadata?.name === "keynote-origins")).toBe(false);
     expect(find<V1Service>(objects, "Service", "keynote-origin-primary-rtmp").spec?.type).toBe("NodePort");
     expect(find<V1Service>(objects, "Service", "keynote-origin-primary-rtmp").metadata?.annotations).toBeUndefined();
     expect(find<V1Service>(objects, "Service", "keynote-edge").spec?.type).toBe("LoadBalancer");

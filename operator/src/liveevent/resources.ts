@@ -94,6 +94,7 @@ export function liveEventResources(event: LiveEvent, config: OperatorConfig): Ku
   const roles: ActiveOrigin[] = ctx.spec.origin.redundancy === "primaryBackup" ? ["primary", "backup"] : ["primary"];
   for (const role of roles) origin(ctx, role, roles);
   if (roles.length > 1) originsDisruptionBudget(ctx);
+  if (config.networkPolicy.enabled) originsNetworkPolicy(ctx);
   edge(ctx, roles);
   if (ctx.spec.testSource.enabled) testSource(ctx, roles);
   return chart.toJson() as KubernetesObject[];
@@ -134,7 +135,7 @@ function originArgs(ctx: Context, role: ActiveOrigin, roles: readonly ActiveOrig
   // The event's stream only: whoever reaches the ingest cannot start other streams (and their
   // FFmpeg ladders) on the event's origins, keys or not.
   args.push("--allow-stream", spec.streamName);
-  if (spec.publishKeySecretRef) args.push("--publish-keys-file", PUBLISH_KEYS_FILE);
+  if (publishKeySource(ctx)) args.push("--publish-keys-file", PUBLISH_KEYS_FILE);
   const recording = recordingTarget(spec, config);
   if (recording) {
     args.push("--ingest-bucket", recording.bucket, "--queue-url", recording.queueUrl);
@@ -182,7 +183,7 @@ function origin(ctx: Context, role: ActiveOrigin, roles: readonly ActiveOrigin[]
     },
   });
 
-  const keys = spec.publishKeySecretRef;
+  const keys = publishKeySource(ctx);
   const recordings = spec.recording.volume;
   new k8s.KubeStatefulSet(chart, `origin-${role}`, {
     metadata: metadata(ctx, names.origin(role), "origin", role),
@@ -254,21 +255,66 @@ function origin(ctx: Context, role: ActiveOrigin, roles: readonly ActiveOrigin[]
               volumeMounts: [
                 { name: "data", mountPath: DATA_DIR },
                 ...(recordings.persistent ? [{ name: RECORDINGS_VOLUME, mountPath: `${DATA_DIR}/recordings` }] : []),
-                ...(keys ? [{ name: "publish-keys", mountPath: KEYS_DIR, readOnly: true }] : []),
+                ...publishKeyMounts(keys),
               ],
             },
           ],
           volumes: [
             { name: "data", emptyDir: { sizeLimit: quantityOf(spec.origin.dataVolumeSize) } },
-            ...(keys
-              ? [{ name: "publish-keys", secret: { secretName: keys.name, items: [{ key: keys.key, path: "keys" }], defaultMode: 0o444 } }]
-              : []),
+            ...publishKeyVolumes(keys),
           ],
         },
       },
     },
   });
 }
+
+/** The Secret key holding the publish keys (`<stream>=<secret>` lines) of one event. */
+export interface PublishKeySource {
+  name: string;
+  key: string;
+  /** Made by the operator (`<event>-publish-key`), not named in the spec. */
+  generated: boolean;
+}
+
+/** The key the generated Secret holds its `<stream>=<secret>` line under, as the user's would. */
+export const GENERATED_PUBLISH_KEY = "keys";
+
+/**
+ * Where the event's publish key is: the Secret the spec names, else the one the operator
+ * generates, since the RTMP Services (LoadBalancer or NodePort) are reachable from outside the
+ * cluster and an open ingest would let anyone take the stream over. Undefined only when the spec
+ * opens publishing explicitly.
+ */
+export function publishKeySource(ctx: Pick<Context, "spec" | "names">): PublishKeySource | undefined {
+  const { spec, names } = ctx;
+  if (spec.publishKeySecretRef) return { ...spec.publishKeySecretRef, generated: false };
+  if (spec.publishing.open) return undefined;
+  return { name: names.publishKey, key: GENERATED_PUBLISH_KEY, generated: true };
+}
+
+/** The generated publish key Secret, with a key the reconciler drew (this stays pure). */
+export function generatedPublishKeySecret(event: LiveEvent, secretValue: string): KubernetesObject {
+  const name = event.metadata.name ?? "";
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: {
+      name: childNames(name).publishKey,
+      namespace: event.metadata.namespace ?? "default",
+      labels: objectLabels(name, "origin"),
+      ownerReferences: [ownerReference(event)],
+    },
+    type: "Opaque",
+    stringData: { [GENERATED_PUBLISH_KEY]: `${event.spec.streamName}=${secretValue}\n` },
+  } as KubernetesObject;
+}
+
+const publishKeyVolumes = (keys: PublishKeySource | undefined): k8s.Volume[] =>
+  keys ? [{ name: "publish-keys", secret: { secretName: keys.name, items: [{ key: keys.key, path: "keys" }], defaultMode: 0o444 } }] : [];
+
+const publishKeyMounts = (keys: PublishKeySource | undefined): k8s.VolumeMount[] =>
+  keys ? [{ name: "publish-keys", mountPath: KEYS_DIR, readOnly: true }] : [];
 
 function quantityOf(value: string | number): k8s.Quantity {
   return typeof value === "number" ? k8s.Quantity.fromNumber(value) : k8s.Quantity.fromString(value);
@@ -283,6 +329,42 @@ function originsDisruptionBudget(ctx: Context): void {
       selector: { matchLabels: selectorLabels(ctx.name, "origin") },
       // A broken origin must not block draining its node: only healthy pods count against the budget.
       unhealthyPodEvictionPolicy: "AlwaysAllow",
+    },
+  });
+}
+
+/** The operator's pods, as the Helm chart labels them (charts/live360-operator: selectorLabels). */
+export const OPERATOR_POD_LABELS = { "app.kubernetes.io/name": "live360-operator" } as const;
+/** Every namespace carries its name in this label (Kubernetes ≥ 1.22), so a policy can select one by name. */
+const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
+
+/**
+ * The origins' HTTP port serves HLS to the edge, /stat to the operator and the other origin, and
+ * /metrics to Prometheus: nobody else in the cluster needs it, and /stat tells who publishes.
+ * RTMP stays open to all: encoders publish from anywhere, and the key and allowed stream guard it.
+ * Kubelet probes come from the node, which enforcing CNIs let through.
+ */
+function originsNetworkPolicy(ctx: Context): void {
+  const { config, names } = ctx;
+  const inNamespace = (namespace: string) => ({ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: namespace } } });
+  const { operatorNamespace, metricsNamespaces } = config.networkPolicy;
+  new k8s.KubeNetworkPolicy(ctx.chart, "origins-policy", {
+    metadata: metadata(ctx, names.originsPolicy, "origin"),
+    spec: {
+      podSelector: { matchLabels: selectorLabels(ctx.name, "origin") },
+      policyTypes: ["Ingress"],
+      ingress: [
+        { ports: [{ protocol: "TCP", port: k8s.IntOrString.fromNumber(ORIGIN_RTMP_PORT) }] },
+        {
+          from: [
+            { podSelector: { matchLabels: selectorLabels(ctx.name, "edge") } },
+            { podSelector: { matchLabels: selectorLabels(ctx.name, "origin") } },
+            ...(operatorNamespace ? [{ ...inNamespace(operatorNamespace), podSelector: { matchLabels: { ...OPERATOR_POD_LABELS } } }] : []),
+            ...metricsNamespaces.map(inNamespace),
+          ],
+          ports: [{ protocol: "TCP", port: k8s.IntOrString.fromNumber(ORIGIN_HTTP_PORT) }],
+        },
+      ],
     },
   });
 }
@@ -411,6 +493,7 @@ export function inClusterIngestUrl(ctx: Pick<Context, "names" | "namespace" | "c
 
 function testSource(ctx: Context, roles: readonly ActiveOrigin[]): void {
   const { spec, names, config, chart } = ctx;
+  const keys = publishKeySource(ctx);
   const selector = selectorLabels(ctx.name, "test-source");
   // It stands in for the encoder, which lives outside the cluster: losing an origin's node (the
   // drill the test source is for) must not also lose the encoder. So on-demand capacity is
@@ -453,11 +536,15 @@ function testSource(ctx: Context, roles: readonly ActiveOrigin[]): void {
                 "--bitrate", `${spec.testSource.bitrateKbps}k`,
                 // Origins cut segments on keyframes: one per segment.
                 "--keyframe-interval", spec.hls.lowLatency ? "1" : "2",
+                // The event's key, from the same Secret as the origins': never in the pod spec.
+                ...(keys ? ["--publish-keys-file", PUBLISH_KEYS_FILE] : []),
               ],
               resources: resourceRequirements(TEST_SOURCE_RESOURCES),
               securityContext: CONTAINER_SECURITY,
+              volumeMounts: publishKeyMounts(keys),
             },
           ],
+          volumes: publishKeyVolumes(keys),
         },
       },
     },

@@ -72,7 +72,8 @@ export interface LiveEventObservation {
   origins: OriginObservation[];
   /** Ready pods of the edge Deployment; undefined while it does not exist. */
   edge: { readyReplicas: number } | undefined;
-  ingest: { primary?: string; backup?: string };
+  /** `publishKeySecret`: `<Secret>/<key>` holding the publish key, never the key itself. */
+  ingest: { primary?: string; backup?: string; publishKeySecret?: string };
   playback: { masterPlaylistUrl?: string; playerUrl?: string };
   /** enabled: recordings go to a bucket and queue; noTarget: enabled but neither the event nor the operator names them. */
   recording: "enabled" | "disabled" | "noTarget";

@@ -4,7 +4,7 @@
  * feeding a primary and a backup origin (real processes, one killed and restarted).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "@jest/globals";
-import { rm } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createLogger, probe } from "@live360/core";
 import {
@@ -67,13 +67,17 @@ describe("live360 test-source process", () => {
     expect(five.output()).toMatch(/invalid configuration: urls \(--url\)=\["rtmp:\/\/origin-1:1935\/live\/test",.*\]: give at most 4 URLs/);
   });
 
-  test("publishes into a live360 origin, which makes HLS of it, and exits 0 after --duration", async () => {
+  test("publishes with its key into a live360 origin that takes only that stream with that key, which makes HLS of it, and exits 0 after --duration; the key is in no log and on no command line of either", async () => {
     const dir = await tempDir("test-source-cli");
     try {
       const [rtmpPort, httpPort] = [await freePort(), await freePort()];
+      // As the operator mounts a LiveEvent's key Secret into both pods.
+      const secret = "pattern-key-8f3a9c41d2e7b605";
+      const keysFile = path.join(dir, "keys");
+      await writeFile(keysFile, `pattern=${secret}\n`, { mode: 0o600 });
       const origin = runCli([
         "origin", "--rtmp-port", String(rtmpPort), "--http-port", String(httpPort), "--bind", "127.0.0.1",
-        "--data-dir", path.join(dir, "data"), "--ladder", "source",
+        "--data-dir", path.join(dir, "data"), "--ladder", "source", "--allow-stream", "pattern", "--publish-keys-file", keysFile,
       ]);
       const http = `http://127.0.0.1:${httpPort}`;
       await waitFor("origin ready", async () => (await getText(`${http}/readyz`)).status === 200, { timeoutMs: 30_000 });
@@ -81,8 +85,11 @@ describe("live360 test-source process", () => {
       const startedAt = Date.now();
       const source = runCli([
         "test-source", "--url", `rtmp://127.0.0.1:${rtmpPort}/live/pattern`, "--size", "320x160", "--fps", "15",
-        "--bitrate", "300k", "--keyframe-interval", "1", "--duration", "5",
+        "--bitrate", "300k", "--keyframe-interval", "1", "--duration", "5", "--publish-keys-file", keysFile,
       ]);
+      for (const pid of [origin.child.pid, source.child.pid]) {
+        expect(await readFile(`/proc/${pid}/cmdline`, "utf8")).not.toContain(secret);
+      }
       await waitFor(
         "a segment of the test pattern",
         async () => (await getText(`${http}/hls/pattern/source/index.m3u8`)).body.includes(".ts"),
@@ -94,6 +101,8 @@ describe("live360 test-source process", () => {
 
       origin.child.kill("SIGTERM");
       expect((await origin.exited).code).toBe(0);
+      expect(source.output()).not.toContain(secret);
+      expect(origin.output()).not.toContain(secret);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "@jest/globals";
-import { secretsEqual } from "./secrets.js";
+import { ConfigError } from "./errors.js";
+import { parsePublishKeys, secretsEqual } from "./secrets.js";
 
 describe("secretsEqual", () => {
   test("the same secret matches", () => {
@@ -23,5 +24,18 @@ describe("secretsEqual", () => {
     expect(secretsEqual("", "")).toBe(false);
     expect(secretsEqual("anything", "")).toBe(false);
     expect(secretsEqual("", "let-me-in-0123456789")).toBe(false);
+  });
+});
+
+describe("publish keys", () => {
+  test("parses stream=secret lines and names the bad entry, never its secret", () => {
+    expect([...parsePublishKeys("keys.txt", "# comment\nevent-1 = a\n\nother=b\n")]).toEqual([
+      ["event-1", "a"],
+      ["other", "b"],
+    ]);
+    expect(() => parsePublishKeys("keys.txt", "event-1=a\nBAD=b")).toThrow(ConfigError);
+    expect(() => parsePublishKeys("keys.txt", "event-1=a\nBAD=s3cret-value")).toThrow(/keys\.txt entry 2="BAD=<hidden>"/);
+    expect(() => parsePublishKeys("keys.txt", "just-a-secret")).toThrow(/keys\.txt entry 1="<hidden>"/);
+    expect(() => parsePublishKeys("env", "nosecret=")).toThrow(/stream=secret/);
   });
 });

@@ -1,9 +1,8 @@
 import { describe, expect, test } from "@jest/globals";
-import { ConfigError } from "@live360/core";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { REFUSAL_EXPLANATIONS, decidePublish, loadAdminToken, parsePublishKeys, type RefusalReason } from "./auth.js";
+import { REFUSAL_EXPLANATIONS, decidePublish, loadAdminToken, type RefusalReason } from "./auth.js";
 
 const request = (over: Partial<Parameters<typeof decidePublish>[0]> = {}) => ({
   sessionId: "s1",
@@ -69,15 +68,5 @@ describe("publish policy", () => {
     expect(loadAdminToken(undefined, "  ")).toBeUndefined();
     expect(loadAdminToken(undefined, undefined)).toBeUndefined();
     expect(() => loadAdminToken(path.join(dir, "missing"), undefined)).toThrow(/adminTokenFile \(--admin-token-file\)=".*missing": make the file readable/);
-  });
-
-  test("parses stream=secret lines and names the bad entry", () => {
-    expect([...parsePublishKeys("keys.txt", "# comment\nevent-1 = a\n\nother=b\n")]).toEqual([
-      ["event-1", "a"],
-      ["other", "b"],
-    ]);
-    expect(() => parsePublishKeys("keys.txt", "event-1=a\nBAD=b")).toThrow(ConfigError);
-    expect(() => parsePublishKeys("keys.txt", "event-1=a\nBAD=b")).toThrow(/keys\.txt entry 2="BAD=b"/);
-    expect(() => parsePublishKeys("env", "nosecret=")).toThrow(/stream=secret/);
   });
 });

@@ -1,5 +1,4 @@
-import { readFileSync } from "node:fs";
-import { ConfigError, isValidStreamName, secretsEqual } from "@live360/core";
+import { isValidStreamName, readSecretFile, secretsEqual } from "@live360/core";
 import type { OriginConfig } from "./config.js";
 import type { PublishDecision, PublishRequest, RejectCode } from "./nms.js";
 
@@ -37,41 +36,6 @@ const REFUSAL_CODES: Record<RefusalReason, RejectCode> = {
   "wrong-key": "NetStream.Publish.Rejected",
   "shutting-down": "NetStream.Publish.Rejected",
 };
-
-/**
- * Parses `stream=secret` lines (a file, or LIVE360_PUBLISH_KEYS with lines or commas).
- * Blank lines and `#` comments are allowed; anything else malformed is a start-up error.
- */
-export function parsePublishKeys(source: string, text: string): Map<string, string> {
-  const keys = new Map<string, string>();
-  text.split(/[\n,]/).forEach((raw, index) => {
-    const line = raw.trim();
-    if (line === "" || line.startsWith("#")) return;
-    const eq = line.indexOf("=");
-    const stream = line.slice(0, eq).trim();
-    const secret = line.slice(eq + 1).trim();
-    if (eq <= 0 || secret === "" || !isValidStreamName(stream)) {
-      throw new ConfigError(`${source} entry ${index + 1}`, line, "write stream=secret with a valid stream name");
-    }
-    keys.set(stream, secret);
-  });
-  return keys;
-}
-
-/** A secret file's text; an unreadable file is a start-up error naming the flag. */
-function readSecretFile(field: string, file: string): string {
-  try {
-    return readFileSync(file, "utf8");
-  } catch (err) {
-    throw new ConfigError(field, file, `make the file readable (${(err as Error).message})`);
-  }
-}
-
-export function loadPublishKeys(file: string | undefined, env: string | undefined): Map<string, string> | undefined {
-  if (file) return parsePublishKeys(file, readSecretFile("publishKeysFile (--publish-keys-file)", file));
-  if (env !== undefined && env.trim() !== "") return parsePublishKeys("LIVE360_PUBLISH_KEYS", env);
-  return undefined;
-}
 
 /**
  * The admin token from a file (a mounted Secret; surrounding whitespace such as the newline an

@@ -7,6 +7,11 @@ export interface TestSourceConfig {
    * backup origin) get the same encoder output, as from an encoder with a backup ingest.
    */
   urls: string[];
+  /**
+   * stream → publish key (the origin's keys format): a URL whose stream has one is published with
+   * `?key=<secret>`. Kept out of `urls` so logs and errors, which show the URLs, never show a key.
+   */
+  publishKeys: ReadonlyMap<string, string> | undefined;
   /** Equirectangular frames are twice as wide as they are tall. */
   width: number;
   height: number;
@@ -31,6 +36,7 @@ export interface TestSourceConfig {
 export type TestSourceInput = Partial<TestSourceConfig> & Pick<TestSourceConfig, "urls">;
 
 export const DEFAULT_TEST_SOURCE_CONFIG: Omit<TestSourceConfig, "urls"> = {
+  publishKeys: undefined,
   width: 1920,
   height: 960,
   fps: 30,
@@ -68,6 +74,7 @@ export function resolveTestSourceConfig(input: TestSourceInput): TestSourceConfi
   const merged = { ...DEFAULT_TEST_SOURCE_CONFIG, ...stripUndefined(input) } as TestSourceConfig;
   const config: TestSourceConfig = {
     urls: resolveUrls(merged.urls),
+    publishKeys: merged.publishKeys,
     width: integerInRange("width (--size)", merged.width, 64, 7680),
     height: integerInRange("height (--size)", merged.height, 32, 3840),
     fps: numberInRange("fps (--fps)", merged.fps, 1, 120),
@@ -118,4 +125,12 @@ export function keyframeIntervalFrames(config: Pick<TestSourceConfig, "fps" | "k
 
 function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The URL FFmpeg publishes to: with `?key=` when the URL's stream (its last path segment) has a key. */
+export function publishUrl(url: string, keys: ReadonlyMap<string, string> | undefined): string {
+  const stream = url.slice(url.lastIndexOf("/") + 1).split("?")[0]!;
+  const key = keys?.get(stream);
+  if (key === undefined) return url;
+  return `${url}${url.includes("?") ? "&" : "?"}key=${encodeURIComponent(key)}`;
 }

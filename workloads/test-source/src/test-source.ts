@@ -12,7 +12,7 @@ import {
   type Logger,
   type ResolvedBinary,
 } from "@live360/core";
-import { resolveTestSourceConfig, type TestSourceConfig, type TestSourceInput } from "./config.js";
+import { publishUrl, resolveTestSourceConfig, type TestSourceConfig, type TestSourceInput } from "./config.js";
 import { buildTestSourceArgs, type TextOverlay } from "./pattern.js";
 
 export type TestSourceOutcome =
@@ -131,7 +131,7 @@ export class TestSource extends TypedEmitter<TestSourceEvents> {
     const overlay: TextOverlay | undefined = this.overlayFont ? { fontFile: this.overlayFont, firstFrameNumber: this.framesSent } : undefined;
     // After a reconnect only what is left of the duration is published.
     const seconds = this.deadline === undefined ? undefined : Math.max(0.1, (this.deadline - Date.now()) / 1000);
-    return buildTestSourceArgs(this.config, overlay, { kind: "rtmp", urls: this.config.urls, seconds });
+    return buildTestSourceArgs(this.config, overlay, { kind: "rtmp", urls: this.config.urls.map((url) => publishUrl(url, this.config.publishKeys)), seconds });
   }
 
   private wire(): void {
@@ -145,12 +145,14 @@ export class TestSource extends TypedEmitter<TestSourceEvents> {
       this.emit("progress", progress);
     });
     sup.on("died", (error) => {
+      hideKeysIn(error);
       this.framesBeforeThisConnection += this.framesThisConnection;
       this.framesThisConnection = 0;
       this.log.warn(this.messages.died, { ...this.destination, error });
       this.emit("disconnected", error);
     });
     sup.on("startupfailure", (error) => {
+      hideKeysIn(error);
       this.log.warn(this.messages.startupfailure, { ...this.destination, error });
       this.emit("disconnected", error);
     });
@@ -162,7 +164,7 @@ export class TestSource extends TypedEmitter<TestSourceEvents> {
       if (this.deadline !== undefined) void this.stop({ reason: "duration" });
       else void this.stop({ reason: "failed", error: new Live360Error("ffmpeg stopped publishing on its own") });
     });
-    sup.on("failed", (error) => void this.stop({ reason: "failed", error }));
+    sup.on("failed", (error) => void this.stop({ reason: "failed", error: hideKeysIn(error) }));
   }
 
   private stop(outcome: TestSourceOutcome): Promise<void> {
@@ -178,6 +180,17 @@ export class TestSource extends TypedEmitter<TestSourceEvents> {
     });
     return this.closePromise;
   }
+}
+
+/**
+ * FFmpeg's errors quote the URL it failed on ("Error opening output rtmp://…?key=…"): the key is
+ * taken out before an error is logged or handed on.
+ */
+export function hideKeysIn<E extends Error>(error: E): E {
+  const hide = (text: string) => text.replace(/([?&]key=)[^&\s'"]*/g, "$1<hidden>");
+  error.message = hide(error.message);
+  if (error.stack) error.stack = hide(error.stack);
+  return error;
 }
 
 function destinationFields(config: TestSourceConfig): { url: string } | { urls: string[] } {

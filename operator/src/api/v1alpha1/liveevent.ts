@@ -33,10 +33,19 @@ export const liveEventSpec = schema
     )
     .immutable("streamName is immutable: encoders and players already use it; create a new LiveEvent for a new stream"),
   publishKeySecretRef: secretKeyReference(
-    "Require a publish key: encoders must add ?key=<secret> to the publish URL, and the origins refuse publishers without it. Without this field anyone who can reach the ingest port may publish.",
+    "The publish key encoders must add to the publish URL (?key=<secret>); the origins refuse publishers without it. Without this field the operator generates a key Secret, <event>-publish-key, when the ingest is reachable from outside the cluster (the operator's RTMP Service type is LoadBalancer or NodePort) unless publishing.open is true.",
     "keys",
     'Key in the Secret holding lines of "<streamName>=<secret>" (the origin\'s --publish-keys-file format), e.g. kubectl create secret generic my-keys --from-literal=keys=my-stream=s3cret. One Secret may hold keys for several events.',
   ).optional(),
+  publishing: schema
+    .object("Who may publish the event's stream.", {
+      open: schema
+        .boolean(
+          "Let anyone who reaches the ingest publish the event's stream without a key. Off by default: an ingest reachable from the internet needs a key, or anyone could take the stream over (the first publisher keeps it). Other stream names are refused either way.",
+        )
+        .default(false),
+    })
+    .default({}),
   projection,
   ladder,
   hls: schema
@@ -132,7 +141,7 @@ export const liveEventSpec = schema
     })
     .default({}),
   testSource: schema
-    .object("A synthetic 360° test pattern (grid, labels, timecode, tone) published to the primary origin, for trying an event without a camera.", {
+    .object("A synthetic 360° test pattern (grid, labels, timecode, tone) published to every origin (with the event's publish key), for trying an event without a camera.", {
       enabled: schema.boolean("Run the test source; turn it off before a real encoder publishes (the first publisher keeps the stream).").default(false),
       size: schema
         .string("Frame size WIDTHxHEIGHT of the 2:1 equirectangular pattern.", { pattern: /^[1-9][0-9]{1,4}x[1-9][0-9]{1,4}$/, maxLength: 11 })
@@ -142,9 +151,9 @@ export const liveEventSpec = schema
     .default({}),
   })
   .rule(
-    "!(self.testSource.enabled && has(self.publishKeySecretRef))",
-    "the test source publishes without a publish key: disable testSource or remove publishKeySecretRef",
-    { fieldPath: ".testSource.enabled" },
+    "!(self.publishing.open && has(self.publishKeySecretRef))",
+    "publishing.open lets anyone publish without a key, and publishKeySecretRef requires one: remove one of them",
+    { fieldPath: ".publishing.open" },
   );
 
 export const ACTIVE_ORIGINS = ["primary", "backup"] as const;
@@ -168,9 +177,14 @@ export const liveEventStatus = schema.object("The observed state of the live eve
     .enumeration("The origin the edge serves from: primary, or backup while the primary is not ready or not live.", ACTIVE_ORIGINS)
     .optional(),
   ingest: schema
-    .object("Where encoders publish (append ?key=<secret> when publishKeySecretRef is set).", {
+    .object("Where encoders publish (append ?key=<secret> when a publish key is required).", {
       primary: schema.string("RTMP URL of the primary origin.").optional(),
       backup: schema.string("RTMP URL of the backup origin (absent with redundancy single).").optional(),
+      publishKeySecret: schema
+        .string(
+          "Where the publish key is, as <Secret>/<key> in the event's namespace (the key itself is never in the status): kubectl get secret <Secret> -o jsonpath='{.data.<key>}' | base64 -d gives the line <streamName>=<key>. Absent when publishing is open.",
+        )
+        .optional(),
     })
     .optional(),
   playback: schema

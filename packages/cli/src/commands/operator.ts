@@ -48,6 +48,9 @@ interface OperatorFlags extends ServiceEndpointFlags, VodJobFlags {
   requireNodePools?: boolean;
   ingestBucket?: string;
   queueUrl?: string;
+  /** false with --no-network-policy. */
+  networkPolicy: boolean;
+  metricsNamespace: string[];
 }
 
 /** --namespace a --namespace b, or --namespace a,b. */
@@ -83,6 +86,7 @@ export function operatorConfigFromFlags(flags: OperatorFlags): OperatorConfig {
     // An empty pool name turns pool placement off for that workload.
     nodePools: { origin: flags.originNodePool || undefined, edge: flags.edgeNodePool || undefined, vod: flags.vodNodePool || undefined, require: flags.requireNodePools ?? false },
     recording: { bucket: flags.ingestBucket, queueUrl: flags.queueUrl, s3Endpoint: flags.s3Endpoint, sqsEndpoint: flags.sqsEndpoint, region: flags.region },
+    networkPolicy: { enabled: flags.networkPolicy, operatorNamespace: process.env.POD_NAMESPACE || undefined, metricsNamespaces: flags.metricsNamespace },
   });
 }
 
@@ -127,6 +131,11 @@ export function operatorCommand(): Command {
     .option("--edge-node-pool <name>", "live360.io/pool node pool of Spot edges (\"\": none)", d.nodePools.edge)
     .option("--vod-node-pool <name>", "live360.io/pool node pool of Spot VOD worker Jobs (\"\": none)", d.nodePools.vod)
     .option("--require-node-pools", "require the pools' label instead of preferring it (EKS with eks-infra's pools)")
+    .option(
+      "--no-network-policy",
+      "make no NetworkPolicy per LiveEvent (by default one keeps the origins' HTTP port to the event's edge and origins, the operator (POD_NAMESPACE) and --metrics-namespace; it takes effect only with a CNI that enforces NetworkPolicy)",
+    )
+    .option("--metrics-namespace <ns>", "namespace whose pods (Prometheus) may scrape the origins' /metrics; repeatable or comma-separated", collectNamespaces, [])
     .option("--ingest-bucket <bucket>", "default bucket for recordings of events that name none (with --queue-url)")
     .option("--queue-url <url>", "the VOD queue: origins announce recordings on it (with --ingest-bucket) and the operator turns its messages into VodJobs");
   return addVodJobOptions(addServiceEndpointOptions(command)).action(async (flags: OperatorFlags) => {

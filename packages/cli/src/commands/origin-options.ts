@@ -2,13 +2,12 @@ import { fileURLToPath } from "node:url";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { Option, type Command } from "commander";
-import { ConfigError, PROJECTIONS, S3Storage, SqsQueue, parseLadder, parseNumberFlag, type Logger } from "@live360/core";
+import { ConfigError, PROJECTIONS, S3Storage, SqsQueue, loadPublishKeys, parseLadder, parseNumberFlag, type Logger } from "@live360/core";
 import {
   DEFAULT_ORIGIN_CONFIG,
   UploadingRecordingSink,
   createOriginMetrics,
   loadAdminToken,
-  loadPublishKeys,
   resolveOriginConfig,
   type OriginConfig,
   type OriginOptions,

@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { parseNumberFlag } from "@live360/core";
+import { loadPublishKeys, parseNumberFlag } from "@live360/core";
 import {
   DEFAULT_TEST_SOURCE_CONFIG as D,
   MAX_TEST_SOURCE_URLS,
@@ -20,11 +20,13 @@ interface TestSourceFlags {
   keyframeInterval: string;
   duration?: string;
   font: string;
+  publishKeysFile?: string;
 }
 
 export function testSourceConfigFromFlags(flags: TestSourceFlags): TestSourceInput {
   return {
     urls: flags.url,
+    publishKeys: loadPublishKeys(flags.publishKeysFile, process.env.LIVE360_PUBLISH_KEYS),
     ...parseSize("size (--size)", flags.size),
     fps: parseNumberFlag("fps (--fps)", flags.fps),
     videoBitrateKbps: parseBitrateKbps("videoBitrateKbps (--bitrate)", flags.bitrate),
@@ -53,6 +55,10 @@ export function testSourceCommand(): Command {
       String(D.keyframeIntervalSeconds),
     )
     .option("--duration <seconds>", "stop after this many seconds (default: publish until Ctrl-C or SIGTERM)")
+    .option(
+      "--publish-keys-file <file>",
+      "publish keys as the origin takes them (lines of stream=secret; also: env LIVE360_PUBLISH_KEYS): a URL whose stream has a key is published with ?key=<secret>, which never appears in the log",
+    )
     .option("--font <file>", "TrueType font for the timecode and labels (without it the pattern is published without text)", D.fontFile)
     .action(async (flags: TestSourceFlags) => {
       const source = await startTestSource(testSourceConfigFromFlags(flags));
