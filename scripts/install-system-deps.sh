@@ -11,6 +11,8 @@ command -v nginx >/dev/null || need+=(nginx)
 command -v chromium >/dev/null || need+=(chromium)
 command -v wrk >/dev/null || need+=(wrk)
 command -v shellcheck >/dev/null || need+=(shellcheck)
+# Self-signed certificates for the RTMPS tests.
+command -v openssl >/dev/null || need+=(openssl)
 # GStreamer as the second encoder the ingest must take (x264enc: ugly, rtmp2sink: bad, flvmux: good, avenc_aac: libav).
 command -v gst-launch-1.0 >/dev/null || need+=(gstreamer1.0-tools)
 gst_has() { command -v gst-inspect-1.0 >/dev/null && gst-inspect-1.0 "$1" >/dev/null 2>&1; }

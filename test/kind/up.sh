@@ -102,7 +102,8 @@ cat <<EOF
 live360 is running on kind. Watch it with:  kubectl -n $NAMESPACE get liveevent -w
   player (edge):   http://127.0.0.1:8080/player/?url=/hls/$STREAM/master.m3u8
   playlist (edge): http://127.0.0.1:8080/hls/$STREAM/master.m3u8
-  publish (OBS):   server rtmp://127.0.0.1:1935/live (backup rtmp://127.0.0.1:1936/live), stream key $STREAM,
+  publish (OBS):   server rtmp://127.0.0.1:1935/live (backup rtmp://127.0.0.1:1936/live), stream key $STREAM?key=<key>,
+                   the key: kubectl -n $NAMESPACE get secret $EVENT-publish-key -o jsonpath='{.data.keys}' | base64 -d   (prints $STREAM=<key>)
                    after turning the test source off: kubectl -n $NAMESPACE patch liveevent $STREAM --type merge -p '{"spec":{"testSource":{"enabled":false}}}'
   end-to-end test: make kind-e2e      remove everything: make kind-down
 EOF

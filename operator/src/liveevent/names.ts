@@ -5,6 +5,9 @@ import type { OperatorConfig } from "../config.js";
 /** Ports inside the origin container, fixed by the image contract; Services map to them by name. */
 export const ORIGIN_RTMP_PORT = 1935;
 export const ORIGIN_HTTP_PORT = 8080;
+/** The origin's RTMPS port (DEFAULT_RTMPS_PORT); its Service maps 443 to it. */
+export const ORIGIN_RTMPS_PORT = 1936;
+export const INGEST_TLS_SERVICE_PORT = 443;
 export const EDGE_HTTP_PORT = 8080;
 /** The edge Service's port: plain HTTP on 80, as CDNs and load balancers expect. */
 export const EDGE_SERVICE_PORT = 80;

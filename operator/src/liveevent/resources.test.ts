@@ -306,6 +306,38 @@ describe("LiveEvent desired state", () => {
     expect(liveEventResources(await exampleEvent(), resolveOperatorConfig({ networkPolicy: { enabled: false } })).some((o) => o.kind === "NetworkPolicy")).toBe(false);
   });
 
+  test("ingest TLS: origins serve RTMPS from the mounted certificate, the ingest Service offers 443 (and 1935 only when plain RTMP is allowed), the test source publishes over TLS", async () => {
+    const eventWith = (allowPlainRtmp?: boolean) =>
+      liveEventResources(liveEvent("demo", { streamName: "demo", testSource: { enabled: true }, ingest: { tls: { secretName: "demo-ingest-tls", ...(allowPlainRtmp === undefined ? {} : { allowPlainRtmp }) } } }), resolveOperatorConfig());
+    const objects = eventWith();
+    for (const role of ["primary", "backup"]) {
+      const pod = find<V1StatefulSet>(objects, "StatefulSet", `demo-origin-${role}`).spec?.template.spec;
+      const argv = pod?.containers[0]?.args ?? [];
+      expect([flag(argv, "--rtmps-port"), flag(argv, "--tls-cert-file"), flag(argv, "--tls-key-file")]).toEqual(["1936", "/etc/live360/tls/tls.crt", "/etc/live360/tls/tls.key"]);
+      expect(pod?.containers[0]?.ports).toContainEqual({ name: "rtmps", containerPort: 1936, protocol: "TCP" });
+      expect(pod?.volumes?.find((v) => v.name === "ingest-tls")?.secret).toEqual({
+        secretName: "demo-ingest-tls",
+        items: [{ key: "tls.crt", path: "tls.crt" }, { key: "tls.key", path: "tls.key" }],
+        defaultMode: 0o440,
+      });
+      expect(pod?.containers[0]?.volumeMounts).toContainEqual({ name: "ingest-tls", mountPath: "/etc/live360/tls", readOnly: true });
+      // The key is readable through the pod's fsGroup, the origin image's group.
+      expect(pod?.securityContext?.fsGroup).toBe(1000);
+      const ports = find<V1Service>(objects, "Service", `demo-origin-${role}-rtmp`).spec?.ports?.map((p) => `${p.name}:${p.port}->${p.targetPort}`);
+      expect(ports).toEqual(["rtmps:443->rtmps"]);
+    }
+    expect(flagValues(args(objects, "Deployment", "demo-test-source"), "--url")).toEqual([
+      "rtmps://demo-origin-primary-rtmp.events.svc.cluster.local:443/live/demo",
+      "rtmps://demo-origin-backup-rtmp.events.svc.cluster.local:443/live/demo",
+    ]);
+    const open = find<V1NetworkPolicy>(objects, "NetworkPolicy", "demo-origins").spec?.ingress?.[0]?.ports?.map((p) => p.port);
+    expect(open).toEqual([1935, 1936]);
+    const both = find<V1Service>(eventWith(true), "Service", "demo-origin-primary-rtmp").spec?.ports?.map((p) => `${p.name}:${p.port}`);
+    expect(both).toEqual(["rtmp:1935", "rtmps:443"]);
+    // Without TLS nothing of it.
+    expect(JSON.stringify(liveEventResources(await exampleEvent(), resolveOperatorConfig()))).not.toContain("rtmps");
+  });
+
   test("publish keys, low latency, recording and placement reach the pods", () => {
     const objects = liveEventResources(liveEvent("keynote", KITCHEN_SINK), resolveOperatorConfig(KITCHEN_SINK_CONFIG));
     const set = find<V1StatefulSet>(objects, "StatefulSet", "keynote-origin-primary");

@@ -9,7 +9,9 @@ import { CONTAINER_SECURITY, POD_DEFAULTS, awsCredentialsEnv, placement, resourc
 import {
   EDGE_HTTP_PORT,
   EDGE_SERVICE_PORT,
+  INGEST_TLS_SERVICE_PORT,
   ORIGIN_HTTP_PORT,
+  ORIGIN_RTMPS_PORT,
   ORIGIN_RTMP_PORT,
   childNames,
   objectLabels,
@@ -58,6 +60,8 @@ export const RECORDINGS_VOLUME = "recordings";
 /** The group of the origin image's user (workloads/origin/Dockerfile: USER 1000:1000). */
 const ORIGIN_GROUP_ID = 1000;
 const KEYS_DIR = "/etc/live360/keys";
+/** Where the ingest's kubernetes.io/tls Secret is mounted. */
+const TLS_DIR = "/etc/live360/tls";
 /** The Secret's key is projected to this one file, whatever the key is called. */
 export const PUBLISH_KEYS_FILE = `${KEYS_DIR}/keys`;
 const EDGE_CONFIG_DIR = "/etc/live360/edge";
@@ -136,6 +140,7 @@ function originArgs(ctx: Context, role: ActiveOrigin, roles: readonly ActiveOrig
   // FFmpeg ladders) on the event's origins, keys or not.
   args.push("--allow-stream", spec.streamName);
   if (publishKeySource(ctx)) args.push("--publish-keys-file", PUBLISH_KEYS_FILE);
+  if (spec.ingest.tls) args.push("--rtmps-port", String(ORIGIN_RTMPS_PORT), "--tls-cert-file", `${TLS_DIR}/tls.crt`, "--tls-key-file", `${TLS_DIR}/tls.key`);
   const recording = recordingTarget(spec, config);
   if (recording) {
     args.push("--ingest-bucket", recording.bucket, "--queue-url", recording.queueUrl);
@@ -174,12 +179,17 @@ function origin(ctx: Context, role: ActiveOrigin, roles: readonly ActiveOrigin[]
   });
 
   const loadBalancer = config.rtmpServiceType === "LoadBalancer";
+  const tls = spec.ingest.tls;
   new k8s.KubeService(chart, `origin-${role}-rtmp`, {
     metadata: metadata(ctx, names.originRtmp(role), "origin", role, loadBalancer ? NLB_ANNOTATIONS : undefined),
     spec: {
       type: config.rtmpServiceType,
       selector,
-      ports: [{ name: "rtmp", port: ORIGIN_RTMP_PORT, targetPort: k8s.IntOrString.fromString("rtmp"), protocol: "TCP" }],
+      ports: [
+        // With TLS, plain RTMP only when asked for: it would send the key in clear text.
+        ...(!tls || tls.allowPlainRtmp ? [{ name: "rtmp", port: ORIGIN_RTMP_PORT, targetPort: k8s.IntOrString.fromString("rtmp"), protocol: "TCP" }] : []),
+        ...(tls ? [{ name: "rtmps", port: INGEST_TLS_SERVICE_PORT, targetPort: k8s.IntOrString.fromString("rtmps"), protocol: "TCP" }] : []),
+      ],
     },
   });
 
@@ -245,6 +255,7 @@ function origin(ctx: Context, role: ActiveOrigin, roles: readonly ActiveOrigin[]
               ports: [
                 { name: "rtmp", containerPort: ORIGIN_RTMP_PORT, protocol: "TCP" },
                 { name: "http", containerPort: ORIGIN_HTTP_PORT, protocol: "TCP" },
+                ...(tls ? [{ name: "rtmps", containerPort: ORIGIN_RTMPS_PORT, protocol: "TCP" }] : []),
               ],
               readinessProbe: { httpGet: { path: "/readyz", port: k8s.IntOrString.fromString("http") }, periodSeconds: 5, failureThreshold: 2 },
               // Generous: a busy transcoding origin must not be restarted for a slow answer.
@@ -256,12 +267,15 @@ function origin(ctx: Context, role: ActiveOrigin, roles: readonly ActiveOrigin[]
                 { name: "data", mountPath: DATA_DIR },
                 ...(recordings.persistent ? [{ name: RECORDINGS_VOLUME, mountPath: `${DATA_DIR}/recordings` }] : []),
                 ...publishKeyMounts(keys),
+                ...(tls ? [{ name: "ingest-tls", mountPath: TLS_DIR, readOnly: true }] : []),
               ],
             },
           ],
           volumes: [
             { name: "data", emptyDir: { sizeLimit: quantityOf(spec.origin.dataVolumeSize) } },
             ...publishKeyVolumes(keys),
+            // The private key readable by the origin's group (fsGroup) only; renewals reach the files in place.
+            ...(tls ? [{ name: "ingest-tls", secret: { secretName: tls.secretName, items: [{ key: "tls.crt", path: "tls.crt" }, { key: "tls.key", path: "tls.key" }], defaultMode: 0o440 } }] : []),
           ],
         },
       },
@@ -354,7 +368,12 @@ function originsNetworkPolicy(ctx: Context): void {
       podSelector: { matchLabels: selectorLabels(ctx.name, "origin") },
       policyTypes: ["Ingress"],
       ingress: [
-        { ports: [{ protocol: "TCP", port: k8s.IntOrString.fromNumber(ORIGIN_RTMP_PORT) }] },
+        {
+          ports: [
+            { protocol: "TCP", port: k8s.IntOrString.fromNumber(ORIGIN_RTMP_PORT) },
+            ...(ctx.spec.ingest.tls ? [{ protocol: "TCP", port: k8s.IntOrString.fromNumber(ORIGIN_RTMPS_PORT) }] : []),
+          ],
+        },
         {
           from: [
             { podSelector: { matchLabels: selectorLabels(ctx.name, "edge") } },
@@ -486,9 +505,11 @@ function edge(ctx: Context, roles: readonly ActiveOrigin[]): void {
   });
 }
 
-/** The RTMP URL inside the cluster for one origin's ingest Service. */
+/** The RTMP URL inside the cluster for one origin's ingest Service: RTMPS when the event has TLS, as an outside encoder would. */
 export function inClusterIngestUrl(ctx: Pick<Context, "names" | "namespace" | "config" | "spec">, role: ActiveOrigin): string {
-  return `rtmp://${serviceHost(ctx.names.originRtmp(role), ctx.namespace, ctx.config)}:${ORIGIN_RTMP_PORT}/live/${ctx.spec.streamName}`;
+  const host = serviceHost(ctx.names.originRtmp(role), ctx.namespace, ctx.config);
+  const address = ctx.spec.ingest.tls ? `rtmps://${host}:${INGEST_TLS_SERVICE_PORT}` : `rtmp://${host}:${ORIGIN_RTMP_PORT}`;
+  return `${address}/live/${ctx.spec.streamName}`;
 }
 
 function testSource(ctx: Context, roles: readonly ActiveOrigin[]): void {

@@ -222,6 +222,14 @@ describe("URLs", () => {
     expect(ingestUrl(undefined, undefined, "svc.ns.svc.cluster.local", "demo")).toBe("rtmp://svc.ns.svc.cluster.local:1935/live/demo");
   });
 
+  test("ingest with TLS: the RTMPS URL (port 443, or its node port), also when plain RTMP is kept beside it", () => {
+    const ports = [{ name: "rtmp", port: 1935, nodePort: 31935 }, { name: "rtmps", port: 443, nodePort: 30443 }];
+    const lb: V1Service = { spec: { type: "LoadBalancer", ports }, status: { loadBalancer: { ingress: [{ hostname: "nlb.example.com" }] } } };
+    expect(ingestUrl(lb, nodeWithAddress, "svc.ns.svc.cluster.local", "demo")).toBe("rtmps://nlb.example.com:443/live/demo");
+    expect(ingestUrl({ spec: { type: "NodePort", ports: ports.slice(1) } }, nodeWithAddress, "svc", "demo")).toBe("rtmps://10.0.0.1:30443/live/demo");
+    expect(ingestUrl({ spec: { type: "LoadBalancer", ports } }, nodeWithAddress, "svc.ns.svc.cluster.local", "demo")).toBe("rtmps://svc.ns.svc.cluster.local:443/live/demo");
+  });
+
   test("playback: the master playlist and the player through the edge", () => {
     expect(playbackUrls({ spec: { type: "ClusterIP" } }, "demo-edge.events.svc.cluster.local", "demo")).toEqual({
       masterPlaylistUrl: "http://demo-edge.events.svc.cluster.local/hls/demo/master.m3u8",

@@ -252,14 +252,17 @@ export function ingestUrl(
   streamName: string,
 ): string {
   const path = `/live/${streamName}`;
+  // RTMPS when the Service has it: the URL to give encoders is the one that keeps the key private.
+  const ports = service?.spec?.ports ?? [];
+  const port = ports.find((p) => p.name === "rtmps") ?? ports.find((p) => p.name === "rtmp");
+  const scheme = port?.name === "rtmps" ? "rtmps" : "rtmp";
   const lb = service?.status?.loadBalancer?.ingress?.[0];
   const lbHost = lb?.hostname ?? lb?.ip;
-  if (service?.spec?.type === "LoadBalancer" && lbHost) return `rtmp://${lbHost}:${ORIGIN_RTMP_PORT}${path}`;
-  const nodePort = service?.spec?.ports?.find((p) => p.name === "rtmp")?.nodePort;
+  if (service?.spec?.type === "LoadBalancer" && lbHost) return `${scheme}://${lbHost}:${port?.port ?? ORIGIN_RTMP_PORT}${path}`;
   const addresses = node?.status?.addresses ?? [];
   const nodeAddress = (addresses.find((a) => a.type === "ExternalIP") ?? addresses.find((a) => a.type === "InternalIP"))?.address;
-  if (service?.spec?.type === "NodePort" && nodePort && nodeAddress) return `rtmp://${nodeAddress}:${nodePort}${path}`;
-  return `rtmp://${inClusterHost}:${ORIGIN_RTMP_PORT}${path}`;
+  if (service?.spec?.type === "NodePort" && port?.nodePort && nodeAddress) return `${scheme}://${nodeAddress}:${port.nodePort}${path}`;
+  return `${scheme}://${inClusterHost}:${port?.port ?? ORIGIN_RTMP_PORT}${path}`;
 }
 
 /** The edge's base URL: its load balancer once assigned, else the in-cluster Service name. */

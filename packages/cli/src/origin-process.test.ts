@@ -120,6 +120,12 @@ describe("live360 origin process", () => {
     expect(proc.output()).toContain('live360: invalid configuration: --ladder="1280x:2500k": write each rung as "source" or WIDTHxHEIGHT:KBPSk');
   }, 30_000);
 
+  test("RTMPS needs the certificate and its key: one without the other names the missing flag", async () => {
+    const proc = runCli(["origin", "--tls-cert-file", "/etc/live360/tls/tls.crt"]);
+    expect((await proc.exited).code).toBe(2);
+    expect(proc.output()).toContain('--tls-cert-file="/etc/live360/tls/tls.crt": RTMPS needs a certificate and its key: add --tls-key-file');
+  }, 30_000);
+
   test("a secret on the command line is refused (every user of the machine can read it), and not echoed", async () => {
     const proc = runCli(["origin", "--admin-token", "visible-to-ps-0123456789"]);
     const { code } = await proc.exited;

@@ -10,12 +10,26 @@
  * go to test-artifacts/kind/results.json for bench/results/kind.md.
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 import { S3Storage } from "@live360/core";
-import { Cleanup, freePort, getText, inspectVodAsset, launchChromium, listKeys, startProcess, startStaticServer, waitFor, type ChromiumSession } from "@live360/testkit";
+import {
+  Cleanup,
+  freePort,
+  getText,
+  inspectVodAsset,
+  launchChromium,
+  listKeys,
+  makeTestClip,
+  publishFile,
+  startProcess,
+  startStaticServer,
+  tempDir,
+  waitFor,
+  type ChromiumSession,
+} from "@live360/testkit";
 import { PLAYER_DIST, readCanvas, requireBuiltPlayer, screenshot, snapshot, waitForPlayback } from "@live360/player/test/harness.js";
 import { readWatch, resetWatch, watchPlayback, type PlaybackWatch } from "@live360/player/test/playback-watch.js";
 import {
@@ -149,6 +163,36 @@ describe("live360 on kind", () => {
     expect(isReady(primary) && isReady(backup)).toBe(true);
     expect(primary!.spec.nodeName).not.toBe(backup!.spec.nodeName);
   }, 660_000);
+
+  test("publishing needs the generated key: without it, or to another stream name, the origin pod refuses and says why; with it the origin only finds the stream taken", async () => {
+    const dir = await tempDir("kind-publish");
+    try {
+      const clip = await makeTestClip(dir, { seconds: 2, gopSeconds: 1 });
+      // kind maps 127.0.0.1:1935 to the primary's RTMP node port, as an encoder outside the cluster reaches it.
+      const ingest = "rtmp://127.0.0.1:1935/live";
+      const status = (await liveEvent()).status;
+      expect(status?.ingest?.publishKeySecret).toBe(`${EVENT}-publish-key/keys`);
+      const line = Buffer.from(await kubectl(["get", "secret", `${EVENT}-publish-key`, "-o", "jsonpath={.data.keys}"]), "base64").toString().trim();
+      expect(line).toMatch(new RegExp(`^${STREAM}=[A-Za-z0-9_-]{32}$`));
+      const key = line.slice(STREAM.length + 1);
+      // The key is in no pod spec and no status: only the Secret holds it.
+      expect(JSON.stringify(await pods(`live360.io/event=${EVENT}`))).not.toContain(key);
+      expect(JSON.stringify(await liveEvent())).not.toContain(key);
+      const refusal = async (url: string): Promise<string> => {
+        const attempt = await publishFile(clip, url);
+        expect(await attempt.exited).not.toBe(0);
+        return attempt.stderr();
+      };
+      expect(await refusal(`${ingest}/${STREAM}`)).toContain("this stream requires ?key=<secret> in the publish URL");
+      expect(await refusal(`${ingest}/${STREAM}?key=${"x".repeat(key.length)}`)).toContain("the publish key is wrong");
+      expect(await refusal(`${ingest}/other-stream?key=${key}`)).toContain("this origin takes only the streams it was started for");
+      // The right key gets past every check but the last: the test source has the stream.
+      expect(await refusal(`${ingest}/${STREAM}?key=${key}`)).toContain("another publisher is live on this stream");
+      expect((await liveEvent()).status?.phase).toBe("Live");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   test("the player in headless Chromium plays the stream through the edge Service for 30 s, not black", async () => {
     page = await browser.newPage();

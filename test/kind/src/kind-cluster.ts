@@ -60,7 +60,7 @@ export interface LiveEvent {
   status?: {
     phase?: string;
     activeOrigin?: string;
-    ingest?: { primary?: string; backup?: string };
+    ingest?: { primary?: string; backup?: string; publishKeySecret?: string };
     playback?: { master?: string; player?: string };
     conditions?: Condition[];
     observedGeneration?: number;

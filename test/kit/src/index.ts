@@ -22,3 +22,4 @@ export * from "./aws-calls.js";
 export * from "./stream-watch.js";
 export * from "./fault-matrix-report.js";
 export * from "./volume-provisioner.js";
+export * from "./certificates.js";

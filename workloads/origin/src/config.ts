@@ -56,9 +56,27 @@ export interface OriginConfig {
   waitForPeers: boolean;
   /** What the RTMP port allows anyone before a publish is authorized (ingest-limits.ts). */
   limits: IngestLimits;
+  /**
+   * RTMP over TLS beside plain RTMP, so publish keys do not cross the internet in clear text;
+   * undefined: none. The certificate files are read again when they change (a renewed Secret).
+   */
+  rtmps: RtmpsConfig | undefined;
   /** What the HTTP port allows a client (http.ts). */
   httpLimits: HttpLimits;
 }
+
+export interface RtmpsConfig {
+  port: number;
+  /** PEM certificate chain and private key, e.g. a kubernetes.io/tls Secret's tls.crt and tls.key. */
+  certFile: string;
+  keyFile: string;
+  /** How often the files are read again for a renewed certificate (60 s). */
+  reloadIntervalSeconds: number;
+}
+
+/** 1936: what encoders and other servers use for RTMPS when 443 is taken (a load balancer maps 443 to it). */
+export const DEFAULT_RTMPS_PORT = 1936;
+const DEFAULT_RTMPS_RELOAD_SECONDS = 60;
 
 /**
  * Resource limits of the HTTP port. Its clients are edges holding pooled keep-alive connections,
@@ -141,6 +159,7 @@ export const DEFAULT_ORIGIN_CONFIG: Omit<OriginConfig, "segmentSeconds"> = {
   reconnectGraceSeconds: 10,
   shutdownGraceSeconds: 25,
   allowedStreams: undefined,
+  rtmps: undefined,
   publishKeys: undefined,
   adminToken: undefined,
   playerDir: undefined,
@@ -156,7 +175,11 @@ export const DEFAULT_ORIGIN_CONFIG: Omit<OriginConfig, "segmentSeconds"> = {
 const X264_PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] as const;
 
 /** What resolveOriginConfig takes: any field may be left out (limits too, one by one). */
-export type OriginConfigInput = Partial<Omit<OriginConfig, "limits" | "httpLimits">> & { limits?: Partial<IngestLimits>; httpLimits?: Partial<HttpLimits> };
+export type OriginConfigInput = Partial<Omit<OriginConfig, "limits" | "httpLimits" | "rtmps">> & {
+  limits?: Partial<IngestLimits>;
+  httpLimits?: Partial<HttpLimits>;
+  rtmps?: Omit<RtmpsConfig, "reloadIntervalSeconds"> & { reloadIntervalSeconds?: number };
+};
 
 export function resolveOriginConfig(input: OriginConfigInput = {}): OriginConfig {
   const merged = { ...DEFAULT_ORIGIN_CONFIG, ...stripUndefined(input) };
@@ -178,9 +201,13 @@ export function resolveOriginConfig(input: OriginConfigInput = {}): OriginConfig
     projection: oneOf("projection (--projection)", merged.projection, PROJECTIONS),
     peers: merged.peers.map(peerUrl),
     allowedStreams: merged.allowedStreams?.map(allowedStream),
+    rtmps: merged.rtmps && resolveRtmps(merged.rtmps),
     limits: resolveIngestLimits({ ...DEFAULT_INGEST_LIMITS, ...stripUndefined(merged.limits) }),
     httpLimits: resolveHttpLimits({ ...DEFAULT_HTTP_LIMITS, ...stripUndefined(merged.httpLimits) }),
   };
+  if (config.rtmps && (config.rtmps.port === config.rtmpPort || config.rtmps.port === config.httpPort)) {
+    throw new ConfigError("rtmps.port (--rtmps-port)", config.rtmps.port, "use a port other than --rtmp-port and --http-port");
+  }
   if (config.rtmpPort === config.httpPort) {
     throw new ConfigError("httpPort (--http-port)", config.httpPort, "use a different port from --rtmp-port");
   }
@@ -231,6 +258,15 @@ function resolveHttpLimits(limits: HttpLimits): HttpLimits {
     throw new ConfigError("httpLimits.headersTimeoutSeconds (--http-headers-timeout)", resolved.headersTimeoutSeconds, `use at most --http-request-timeout (${resolved.requestTimeoutSeconds})`);
   }
   return resolved;
+}
+
+function resolveRtmps(rtmps: NonNullable<OriginConfigInput["rtmps"]>): RtmpsConfig {
+  return {
+    port: port("rtmps.port (--rtmps-port)", rtmps.port),
+    certFile: nonEmptyString("rtmps.certFile (--tls-cert-file)", rtmps.certFile),
+    keyFile: nonEmptyString("rtmps.keyFile (--tls-key-file)", rtmps.keyFile),
+    reloadIntervalSeconds: numberInRange("rtmps.reloadIntervalSeconds", rtmps.reloadIntervalSeconds ?? DEFAULT_RTMPS_RELOAD_SECONDS, 0.1, 3600),
+  };
 }
 
 function allowedStream(name: string): string {

@@ -16,7 +16,9 @@
 import { createRequire } from "node:module";
 import type { Socket } from "node:net";
 import { ListenError, Live360Error, TypedEmitter, type Logger } from "@live360/core";
-import type { IngestLimits } from "./config.js";
+import { readFile } from "node:fs/promises";
+import { createServer as createTlsServer, type Server as TlsServer } from "node:tls";
+import type { IngestLimits, RtmpsConfig } from "./config.js";
 
 const require = createRequire(import.meta.url);
 
@@ -219,6 +221,11 @@ function rejectSession(session: NmsSession, code: RejectCode, description: strin
 
 let instanceActive = false;
 
+async function readCredentials(config: RtmpsConfig): Promise<{ cert: Buffer; key: Buffer }> {
+  const [cert, key] = await Promise.all([readFile(config.certFile), readFile(config.keyFile)]);
+  return { cert, key };
+}
+
 function isFlvFileHeader(buffer: Buffer): boolean {
   return buffer.length === 13 && buffer.toString("latin1", 0, 3) === "FLV";
 }
@@ -232,9 +239,11 @@ export class RtmpIngest extends TypedEmitter<IngestEvents> {
   private readonly refused = new Set<string>();
   private readonly publishers = new Map<string, Publisher>();
   private stopped = false;
+  private tlsServer: TlsServer | undefined;
+  private certificateCheck: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly options: { port: number; bindAddress: string; storeDir: string; logger: Logger; limits: IngestLimits },
+    private readonly options: { port: number; bindAddress: string; storeDir: string; logger: Logger; limits: IngestLimits; tls?: RtmpsConfig },
     private readonly authorize: (request: PublishRequest) => PublishDecision,
   ) {
     super();
@@ -264,61 +273,107 @@ export class RtmpIngest extends TypedEmitter<IngestEvents> {
    * counted through `protocolerror`) and never reaches the process.
    */
   private containSessions(): void {
-    const rtmpServer = this.server.rtmpServer;
-    const tcp = rtmpServer.tcpServer;
+    const tcp = this.server.rtmpServer.tcpServer;
     if (!tcp) return;
-    const { limits } = this.options;
-    const perAddress = new Map<string, number>();
     tcp.removeAllListeners("connection");
-    tcp.on("connection", (socket: Socket) => {
-      // A socket error (reset by the peer) is that connection's end, never an unhandled 'error'.
-      socket.on("error", () => socket.destroy());
-      const address = socket.remoteAddress ?? "unknown";
-      const fromAddress = perAddress.get(address) ?? 0;
-      const refusal =
-        rtmpServer._sockets.size >= limits.maxConnections
-          ? new IngestLimitError("max-connections", `${limits.maxConnections} open`)
-          : fromAddress >= limits.maxConnectionsPerAddress
-            ? new IngestLimitError("max-connections-per-address", `${limits.maxConnectionsPerAddress} open from ${address}`)
-            : undefined;
-      if (refusal) return this.closeForLimit(socket, refusal);
-      rtmpServer._sockets.add(socket);
-      perAddress.set(address, fromAddress + 1);
-      socket.once("close", () => {
-        rtmpServer._sockets.delete(socket);
-        const left = (perAddress.get(address) ?? 1) - 1;
-        if (left > 0) perAddress.set(address, left);
-        else perAddress.delete(address);
-      });
-      socket.setTimeout(limits.idleTimeoutSeconds * 1000, () =>
-        this.closeForLimit(socket, new IngestLimitError("idle-timeout", `nothing received for ${limits.idleTimeoutSeconds} s`)),
-      );
-      let session: NmsSession;
-      try {
-        session = new RtmpSession(socket);
-        session.run();
-      } catch (error) {
-        this.onProtocolError(socket, undefined, error);
-        return;
-      }
-      context.sessions.set(session.id, session);
-      // Handshake, connect, createStream and publish must not take longer than this.
-      const publishDeadline = setTimeout(() => {
-        if (!session.isPublisher) this.closeForLimit(socket, new IngestLimitError("publish-timeout", `no publish within ${limits.publishTimeoutSeconds} s`));
-      }, limits.publishTimeoutSeconds * 1000);
-      publishDeadline.unref();
-      socket.once("close", () => clearTimeout(publishDeadline));
-      const parse = session.onData;
-      if (!parse) return;
-      socket.removeListener("data", parse);
-      socket.on("data", (data: Buffer) => {
-        try {
-          parse(data);
-        } catch (error) {
-          this.onProtocolError(socket, session, error);
-        }
-      });
+    tcp.on("connection", (socket: Socket) => this.acceptConnection(socket));
+  }
+
+  /** Open connections per remote address, plain and TLS together. */
+  private readonly perAddress = new Map<string, number>();
+
+  /**
+   * One RTMP connection, plain or (once its TLS handshake is done) RTMPS: the limits, then NMS's
+   * session with its parsing contained.
+   */
+  private acceptConnection(socket: Socket): void {
+    const rtmpServer = this.server.rtmpServer;
+    const { limits } = this.options;
+    const perAddress = this.perAddress;
+    // A socket error (reset by the peer) is that connection's end, never an unhandled 'error'.
+    socket.on("error", () => socket.destroy());
+    const address = socket.remoteAddress ?? "unknown";
+    const fromAddress = perAddress.get(address) ?? 0;
+    const refusal =
+      rtmpServer._sockets.size >= limits.maxConnections
+        ? new IngestLimitError("max-connections", `${limits.maxConnections} open`)
+        : fromAddress >= limits.maxConnectionsPerAddress
+          ? new IngestLimitError("max-connections-per-address", `${limits.maxConnectionsPerAddress} open from ${address}`)
+          : undefined;
+    if (refusal) return this.closeForLimit(socket, refusal);
+    rtmpServer._sockets.add(socket);
+    perAddress.set(address, fromAddress + 1);
+    socket.once("close", () => {
+      rtmpServer._sockets.delete(socket);
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left > 0) perAddress.set(address, left);
+      else perAddress.delete(address);
     });
+    socket.setTimeout(limits.idleTimeoutSeconds * 1000, () =>
+      this.closeForLimit(socket, new IngestLimitError("idle-timeout", `nothing received for ${limits.idleTimeoutSeconds} s`)),
+    );
+    let session: NmsSession;
+    try {
+      session = new RtmpSession(socket);
+      session.run();
+    } catch (error) {
+      this.onProtocolError(socket, undefined, error);
+      return;
+    }
+    context.sessions.set(session.id, session);
+    // Handshake, connect, createStream and publish must not take longer than this.
+    const publishDeadline = setTimeout(() => {
+      if (!session.isPublisher) this.closeForLimit(socket, new IngestLimitError("publish-timeout", `no publish within ${limits.publishTimeoutSeconds} s`));
+    }, limits.publishTimeoutSeconds * 1000);
+    publishDeadline.unref();
+    socket.once("close", () => clearTimeout(publishDeadline));
+    const parse = session.onData;
+    if (!parse) return;
+    socket.removeListener("data", parse);
+    socket.on("data", (data: Buffer) => {
+      try {
+        parse(data);
+      } catch (error) {
+        this.onProtocolError(socket, session, error);
+      }
+    });
+  }
+
+  /**
+   * RTMPS: a TLS listener whose connections, once the handshake is done, are RTMP connections
+   * like any other (same limits, same contained parsing). Before the handshake a client is held
+   * to the publish timeout and the connection cap; a failed handshake ends that connection only.
+   */
+  private async startTls(tlsConfig: RtmpsConfig): Promise<void> {
+    const { limits, logger } = this.options;
+    const credentials = await readCredentials(tlsConfig);
+    const server = createTlsServer({ ...credentials, handshakeTimeout: limits.publishTimeoutSeconds * 1000 });
+    server.maxConnections = limits.maxConnections;
+    server.on("secureConnection", (socket) => this.acceptConnection(socket));
+    server.on("tlsClientError", (error, socket) => {
+      this.emit("protocolerror", { remoteAddress: dropConnection(socket), stream: undefined, error: new Error(`TLS handshake failed: ${error.message}`) });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", (err) => reject(new ListenError("RTMPS", tlsConfig.port, err)));
+      server.listen(tlsConfig.port, this.options.bindAddress, () => resolve());
+    });
+    server.on("error", (err) => logger.warn("RTMPS listener error", { error: err }));
+    this.tlsServer = server;
+    // A renewed certificate (cert-manager rewrites the mounted Secret) is taken without a restart;
+    // connections already open keep theirs.
+    let current = credentials;
+    this.certificateCheck = setInterval(() => {
+      void readCredentials(tlsConfig).then(
+        (next) => {
+          if (next.cert.equals(current.cert) && next.key.equals(current.key)) return;
+          server.setSecureContext(next);
+          current = next;
+          logger.info("RTMPS certificate reloaded", { certFile: tlsConfig.certFile });
+        },
+        (error: unknown) => logger.warn("RTMPS certificate unreadable; keeping the previous one", { error }),
+      );
+    }, tlsConfig.reloadIntervalSeconds * 1000);
+    this.certificateCheck.unref();
   }
 
   private closeForLimit(socket: Socket, error: IngestLimitError): void {
@@ -349,11 +404,15 @@ export class RtmpIngest extends TypedEmitter<IngestEvents> {
     });
     // Both at once: a listen error may reject while run() is still pending.
     await Promise.all([this.server.run(), listening]);
+    if (this.options.tls) await this.startTls(this.options.tls);
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    clearInterval(this.certificateCheck);
+    // Stop taking TLS connections; the open ones are NMS sessions, closed with the rest below.
+    this.tlsServer?.close();
     for (const publisher of this.publishers.values()) publisher.disconnect();
     await this.server.stop();
     for (const [event, listener] of this.listeners) context.eventEmitter.off(event, listener);

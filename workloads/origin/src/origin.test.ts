@@ -277,6 +277,8 @@ describe("origin publish rules, recording and robustness", () => {
     ["Bad_Name?key=let-me-in", "invalid-stream-name"],
     [`${keysFileStream}`, "missing-key"],
     [`${keysFileStream}?key=wrong`, "wrong-key"],
+    // As long as the right one, differing in the last character only.
+    [`${keysFileStream}?key=let-me-ix`, "wrong-key"],
     // Another name, even with the event's key: the origin takes only its own stream.
     ["other-event?key=let-me-in", "unknown-stream"],
   ])("publishing to %s is refused (%s), counted, and starts nothing", async (name, reason) => {

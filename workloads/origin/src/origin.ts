@@ -65,7 +65,7 @@ export class Origin {
     this.metrics = metrics ?? createOriginMetrics();
     this.sink = sink ?? new LocalDirectorySink(this.recordingsDir);
     this.ingest = new RtmpIngest(
-      { port: config.rtmpPort, bindAddress: config.bindAddress, storeDir: path.join(config.dataDir, "ingest-state"), logger: log, limits: config.limits },
+      { port: config.rtmpPort, bindAddress: config.bindAddress, storeDir: path.join(config.dataDir, "ingest-state"), logger: log, limits: config.limits, tls: config.rtmps },
       (request) => {
         const decision = decidePublish(request, config, {
           draining: this.draining,
@@ -118,6 +118,7 @@ export class Origin {
     void origin.recoverRecordings();
     log.info("origin ready", {
       rtmp: `rtmp://${config.bindAddress}:${config.rtmpPort}/live/<stream>`,
+      ...(config.rtmps ? { rtmps: `rtmps://${config.bindAddress}:${config.rtmps.port}/live/<stream>` } : {}),
       http: `http://${config.bindAddress}:${config.httpPort}/hls/<stream>/master.m3u8`,
       segmentSeconds: config.segmentSeconds,
       publishAuth: config.publishKeys ? "keys" : "open",

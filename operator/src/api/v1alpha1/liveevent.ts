@@ -1,7 +1,7 @@
 import type { V1ObjectMeta } from "@kubernetes/client-node";
 import { STREAM_NAME_PATTERN } from "@live360/core";
 import { schema, type InputOf, type StoredOf } from "../schema.js";
-import { conditions, observedGeneration, placementFields, projection, resources, secretKeyReference } from "./common.js";
+import { DNS_SUBDOMAIN, DNS_SUBDOMAIN_MAX_LENGTH, conditions, observedGeneration, placementFields, projection, resources, secretKeyReference } from "./common.js";
 import { ladder } from "./ladder.js";
 
 /**
@@ -44,6 +44,24 @@ export const liveEventSpec = schema
           "Let anyone who reaches the ingest publish the event's stream without a key. Off by default: an ingest reachable from the internet needs a key, or anyone could take the stream over (the first publisher keeps it). Other stream names are refused either way.",
         )
         .default(false),
+    })
+    .default({}),
+  ingest: schema
+    .object("How encoders reach the origins.", {
+      tls: schema
+        .object(
+          "RTMPS: the ingest Services take RTMP over TLS on port 443, so publish keys do not cross the internet in clear text. Encoders publish to rtmps://<ingest>:443/live/<streamName>.",
+          {
+            secretName: schema.string(
+              "A kubernetes.io/tls Secret in the event's namespace (tls.crt, tls.key) for the ingest host names; cert-manager can issue and renew it, and the origins take a renewed one without a restart.",
+              { pattern: DNS_SUBDOMAIN, maxLength: DNS_SUBDOMAIN_MAX_LENGTH },
+            ),
+            allowPlainRtmp: schema
+              .boolean("Also keep plain RTMP on port 1935 for encoders without RTMPS; their keys then cross the network in clear text.")
+              .default(false),
+          },
+        )
+        .optional(),
     })
     .default({}),
   projection,

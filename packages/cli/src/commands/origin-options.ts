@@ -5,18 +5,23 @@ import { Option, type Command } from "commander";
 import { ConfigError, PROJECTIONS, S3Storage, SqsQueue, loadPublishKeys, parseLadder, parseNumberFlag, type Logger } from "@live360/core";
 import {
   DEFAULT_ORIGIN_CONFIG,
+  DEFAULT_RTMPS_PORT,
   UploadingRecordingSink,
   createOriginMetrics,
   loadAdminToken,
   resolveOriginConfig,
   type OriginConfig,
   type OriginOptions,
+  type OriginConfigInput,
 } from "@live360/origin";
 import { collect } from "./flags.js";
 
 /** Raw flag values as commander hands them over (strings until validated). */
 export interface OriginFlags extends ServiceEndpointFlags {
   rtmpPort: string;
+  rtmpsPort: string;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
   httpPort: string;
   bind: string;
   dataDir: string;
@@ -55,6 +60,9 @@ export function addOriginOptions(command: Command): Command {
   const d = DEFAULT_ORIGIN_CONFIG;
   command
     .option("--rtmp-port <port>", "RTMP ingest port (publish to rtmp://host:<port>/live/<stream>)", String(d.rtmpPort))
+    .option("--rtmps-port <port>", "RTMPS ingest port, with --tls-cert-file and --tls-key-file (publish to rtmps://host:<port>/live/<stream>)", String(DEFAULT_RTMPS_PORT))
+    .option("--tls-cert-file <file>", "PEM certificate (chain) for RTMPS, e.g. a kubernetes.io/tls Secret's tls.crt; read again when it changes")
+    .option("--tls-key-file <file>", "PEM private key for RTMPS (tls.key)")
     .option("--http-port <port>", "HTTP port for HLS, /stat, /metrics, /healthz, /readyz and /player/", String(d.httpPort))
     .option("--bind <address>", "address to listen on", d.bindAddress)
     .option("--data-dir <dir>", "directory for HLS output, recordings and ingest state", d.dataDir)
@@ -122,6 +130,16 @@ function defaultPlayerDir(): string | undefined {
   return existsSync(path.join(candidate, "index.html")) ? candidate : undefined;
 }
 
+/** RTMPS needs both files; one without the other is a mistake named at start-up. */
+function rtmpsFromFlags(flags: OriginFlags): OriginConfigInput["rtmps"] {
+  if (flags.tlsCertFile === undefined && flags.tlsKeyFile === undefined) return undefined;
+  if (flags.tlsCertFile === undefined || flags.tlsKeyFile === undefined) {
+    const [given, missing] = flags.tlsCertFile === undefined ? ["--tls-key-file", "--tls-cert-file"] : ["--tls-cert-file", "--tls-key-file"];
+    throw new ConfigError(given, flags.tlsCertFile ?? flags.tlsKeyFile, `RTMPS needs a certificate and its key: add ${missing}`);
+  }
+  return { port: parseNumberFlag("--rtmps-port", flags.rtmpsPort), certFile: flags.tlsCertFile, keyFile: flags.tlsKeyFile };
+}
+
 export function originConfigFromFlags(flags: OriginFlags): OriginConfig {
   // Anyone on the machine can read a process's command line (ps, /proc/<pid>/cmdline).
   if (flags.adminToken !== undefined) {
@@ -129,6 +147,7 @@ export function originConfigFromFlags(flags: OriginFlags): OriginConfig {
   }
   return resolveOriginConfig({
     rtmpPort: parseNumberFlag("--rtmp-port", flags.rtmpPort),
+    rtmps: rtmpsFromFlags(flags),
     httpPort: parseNumberFlag("--http-port", flags.httpPort),
     bindAddress: flags.bind,
     dataDir: flags.dataDir,
