@@ -5,11 +5,12 @@ import {
   ReceiptHandleInvalidError,
   parseJobMessage,
   sleep,
+  transcodeDeadlineSeconds,
   type JobQueue,
   type Logger,
   type QueueMessage,
 } from "@live360/core";
-import { API_VERSION, VOD_JOB, type VodJob, type VodJobSpecInput } from "../api/v1alpha1/index.js";
+import { ACTIVE_DEADLINE_SECONDS, API_VERSION, DEFAULT_BACKOFF_LIMIT, VOD_JOB, type VodJob, type VodJobSpecInput } from "../api/v1alpha1/index.js";
 import { MANAGED_BY } from "../liveevent/names.js";
 import type { VodJobSettings } from "./settings.js";
 
@@ -48,7 +49,26 @@ export function vodJobName(source: string): string {
   return `vod-${createHash("sha256").update(source).digest("hex").slice(0, 24)}`;
 }
 
-export function vodJobForSource(source: string, settings: VodJobSettings, stream?: string): VodJobManifest {
+/** Scheduling (a Spot node pool scaled from zero takes minutes), image pull, download and upload, per Job. */
+const JOB_OVERHEAD_SECONDS = 900;
+/** A Job for a recording of unknown length: bounded all the same, by a day. */
+const UNKNOWN_LENGTH_JOB_DEADLINE_SECONDS = 86_400;
+
+/**
+ * activeDeadlineSeconds of a queue-made VodJob when the cluster sets none: every attempt the
+ * VodJob allows (its default backoffLimit + 1) at the worker's own transcode deadline, plus the
+ * Job's overhead. A hung attempt is killed by the worker long before; this bounds the whole Job,
+ * so it never holds a place in maxConcurrentJobs forever.
+ */
+export function defaultJobDeadlineSeconds(durationSeconds: number | undefined): number {
+  if (durationSeconds === undefined) return UNKNOWN_LENGTH_JOB_DEADLINE_SECONDS;
+  const attempts = DEFAULT_BACKOFF_LIMIT + 1;
+  const seconds = Math.ceil(attempts * transcodeDeadlineSeconds(durationSeconds) + JOB_OVERHEAD_SECONDS);
+  return Math.min(ACTIVE_DEADLINE_SECONDS.maximum, Math.max(ACTIVE_DEADLINE_SECONDS.minimum, seconds));
+}
+
+export function vodJobForSource(source: string, settings: VodJobSettings, recording?: { stream?: string; durationSeconds?: number }): VodJobManifest {
+  const stream = recording?.stream;
   return {
     apiVersion: API_VERSION,
     kind: VOD_JOB.kind,
@@ -63,7 +83,7 @@ export function vodJobForSource(source: string, settings: VodJobSettings, stream
       resources: settings.jobResources,
       capacityType: settings.jobCapacityType,
       nodeSelector: settings.jobNodeSelector,
-      activeDeadlineSeconds: settings.jobActiveDeadlineSeconds,
+      activeDeadlineSeconds: settings.jobActiveDeadlineSeconds ?? defaultJobDeadlineSeconds(recording?.durationSeconds),
       ttlSecondsAfterFinished: settings.jobTtlSecondsAfterFinished,
     },
   };
@@ -246,7 +266,7 @@ export class VodQueuePoller {
       return;
     }
     const source = `s3://${parsed.job.bucket}/${parsed.job.key}`;
-    const manifest = vodJobForSource(source, settings, parsed.job.recording?.stream);
+    const manifest = vodJobForSource(source, settings, parsed.job.recording);
     const key = `${settings.namespace}/${manifest.metadata.name}`;
     const existing = vodJobs.get(key);
     if (existing && existing.spec.source !== source) {

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "@jest/globals";
 import { ConfigError } from "@live360/core";
 import { applyDefaults } from "../api/schema.js";
-import { vodJobSpec } from "../api/v1alpha1/index.js";
-import { vodJobForSource } from "./queue-poller.js";
+import { ACTIVE_DEADLINE_SECONDS, vodJobSpec } from "../api/v1alpha1/index.js";
+import { defaultJobDeadlineSeconds, vodJobForSource } from "./queue-poller.js";
 import { resolveVodJobSettings } from "./settings.js";
 
 const SOURCE = "s3://ingest/recordings/cam1/20260701T180000Z.mp4";
@@ -15,12 +15,29 @@ describe("VOD settings", () => {
     expect(() => resolveVodJobSettings({ maxConcurrentJobs: 0 })).toThrow(/vod.maxConcurrentJobs/);
   });
 
-  test("no VodJob defaults unless set: a queue-made VodJob names only its source and gets the CRD's defaults", () => {
+  test("no VodJob defaults unless set: a queue-made VodJob names its source and a deadline, and gets the CRD's defaults", () => {
     const settings = resolveVodJobSettings({ namespace: "media" });
-    expect(JSON.parse(JSON.stringify(vodJobForSource(SOURCE, settings).spec))).toEqual({ source: SOURCE });
+    expect(JSON.parse(JSON.stringify(vodJobForSource(SOURCE, settings).spec))).toEqual({ source: SOURCE, activeDeadlineSeconds: 86_400 });
     // Empty lists ask for nothing rather than for a pod without requests.
     expect(resolveVodJobSettings({ jobResources: { requests: {}, limits: {} }, jobNodeSelector: {} })).toMatchObject({ jobResources: undefined, jobNodeSelector: undefined });
     expect(applyDefaults(vodJobSpec, vodJobForSource(SOURCE, settings).spec).resources).toEqual({ requests: { cpu: "2", memory: "2Gi" }, limits: { memory: "4Gi" } });
+  });
+
+  test("a queue-made VodJob is bounded by default: every attempt at the worker's transcode deadline (the recording × 4, at least 120 s) plus 15 min, within the CRD's limits", () => {
+    const settings = resolveVodJobSettings({ namespace: "media" });
+    const deadline = (durationSeconds?: number) => vodJobForSource(SOURCE, settings, { stream: "cam1", durationSeconds }).spec.activeDeadlineSeconds;
+    // 4 attempts (backoffLimit 3) × 120 s + 900 s.
+    expect(deadline(10)).toBe(4 * 120 + 900);
+    // One hour: 4 × 4 h + 15 min.
+    expect(deadline(3600)).toBe(4 * 14_400 + 900);
+    expect(defaultJobDeadlineSeconds(10 * 86_400)).toBe(604_800);
+    // Length unknown (a message without it): a day.
+    expect(deadline(undefined)).toBe(86_400);
+    // Every value is one the CRD accepts.
+    for (const seconds of [deadline(0.5), deadline(10), deadline(3600), defaultJobDeadlineSeconds(10 * 86_400)]) {
+      expect(seconds).toBeGreaterThanOrEqual(ACTIVE_DEADLINE_SECONDS.minimum);
+      expect(seconds).toBeLessThanOrEqual(ACTIVE_DEADLINE_SECONDS.maximum);
+    }
   });
 
   test("set, they go into the spec of every queue-made VodJob, replacing the CRD's defaults", () => {

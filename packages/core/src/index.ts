@@ -21,3 +21,4 @@ export * from "./keepalive.js";
 export * from "./service-timeouts.js";
 export * from "./aws-calls.js";
 export * from "./secrets.js";
+export * from "./transcode-deadline.js";

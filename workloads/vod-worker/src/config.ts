@@ -3,6 +3,7 @@ import path from "node:path";
 import {
   ConfigError,
   DEFAULT_LADDER,
+  DEFAULT_TRANSCODE_DEADLINE,
   MAX_VISIBILITY_TIMEOUT_SECONDS,
   MAX_WAIT_TIME_SECONDS,
   integerInRange,
@@ -14,6 +15,7 @@ import {
   validateLadder,
   InvalidObjectNameError,
   type Rendition,
+  type TranscodeDeadline,
 } from "@live360/core";
 
 /** What the lower rungs look like: the source's own projection, or re-projected to an equi-angular cubemap. */
@@ -84,17 +86,8 @@ export const DEFAULT_VOD_WORKER_CONFIG: Omit<VodWorkerConfig, "egressBucket"> = 
   bindAddress: "0.0.0.0",
   shutdownTimeoutSeconds: 15,
   transcodeStallTimeoutSeconds: 60,
-  // 4× real time. The benchmark (bench/results/vod.md) transcodes a 1920x960 recording with the
-  // default ladder at 0.62× real time on two EPYC cores. A 3840x1920 recording decodes four times
-  // the pixels, an older Spot generation, a container throttled at its CPU limit or --concurrency
-  // sharing the cores are each slower again: 4× leaves about six times the measured speed for
-  // them together. A deadline too short costs more than one too long: healthy jobs would be
-  // killed on every attempt and end in the dead-letter queue, while a hung FFmpeg is already
-  // killed by the stall watchdog within a minute.
-  transcodeDeadlineFactor: 4,
-  // Two minutes at least: FFmpeg's start-up, the encoders' lookahead and the poster cost seconds
-  // whatever the length, and a short recording on a busy node must not fail for them.
-  transcodeDeadlineMinSeconds: 120,
+  transcodeDeadlineFactor: DEFAULT_TRANSCODE_DEADLINE.factor,
+  transcodeDeadlineMinSeconds: DEFAULT_TRANSCODE_DEADLINE.minSeconds,
 };
 
 const X264_PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"] as const;
@@ -137,8 +130,9 @@ export function resolveVodWorkerConfig(input: Partial<VodWorkerConfig>): VodWork
 }
 
 /** How long the transcode of a recording lasting `durationSeconds` may run (see transcodeDeadlineFactor). */
-export function transcodeDeadlineSeconds(config: Pick<VodWorkerConfig, "transcodeDeadlineFactor" | "transcodeDeadlineMinSeconds">, durationSeconds: number): number {
-  return Math.max(config.transcodeDeadlineMinSeconds, durationSeconds * config.transcodeDeadlineFactor);
+/** The worker's transcode deadline as @live360/core computes it (transcodeDeadlineSeconds). */
+export function transcodeDeadline(config: Pick<VodWorkerConfig, "transcodeDeadlineFactor" | "transcodeDeadlineMinSeconds">): TranscodeDeadline {
+  return { factor: config.transcodeDeadlineFactor, minSeconds: config.transcodeDeadlineMinSeconds };
 }
 
 function bucket(field: string, value: unknown): string {

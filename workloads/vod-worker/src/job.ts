@@ -14,6 +14,7 @@ import {
   probe,
   recordingFromMetadata,
   renderMasterPlaylist,
+  transcodeDeadlineSeconds,
   type FfmpegProgress,
   type Logger,
   type ObjectInfo,
@@ -33,7 +34,7 @@ import {
   type AssetManifest,
   type AssetVariant,
 } from "./asset.js";
-import { transcodeDeadlineSeconds, type VodWorkerConfig } from "./config.js";
+import { transcodeDeadline, type VodWorkerConfig } from "./config.js";
 import { JobAbortedError, JobRejectedError, TranscodeDeadlineError, abortCause, throwIfAborted } from "./errors.js";
 import type { TranscodeKillReason } from "./metrics.js";
 import { POSTER_FILE, buildVodArgs, planRenditions, posterPlan, type VodPlan, type VodRendition, type VodSource } from "./plan.js";
@@ -221,7 +222,7 @@ async function transcode(plan: VodPlan, ctx: JobContext): Promise<void> {
   const { signal, logger } = ctx;
   throwIfAborted(signal);
   const durationSeconds = plan.source.durationSeconds;
-  const deadlineSeconds = transcodeDeadlineSeconds(ctx.config, durationSeconds);
+  const deadlineSeconds = transcodeDeadlineSeconds(durationSeconds, transcodeDeadline(ctx.config));
   const supervisor = new FfmpegSupervisor({
     name: `vod/${path.basename(path.dirname(plan.outputDir))}`,
     binary: ctx.ffmpeg,

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "@jest/globals";
 import { ConfigError, parseLadder } from "@live360/core";
-import { resolveVodWorkerConfig, transcodeDeadlineSeconds } from "./config.js";
+import { transcodeDeadlineSeconds } from "@live360/core";
+import { resolveVodWorkerConfig, transcodeDeadline } from "./config.js";
 import { buildVodArgs, cubemapSize, planRenditions, posterPlan, posterTime, type VodPlan, type VodSource } from "./plan.js";
 import { ProgressTracker } from "./progress.js";
 
@@ -127,11 +128,11 @@ describe("VOD worker configuration", () => {
   test("a transcode's deadline: the recording's duration × 4 by default, at least 120 s; both can be set", () => {
     const defaults = resolveVodWorkerConfig({ egressBucket: "egress" });
     expect(defaults).toMatchObject({ transcodeDeadlineFactor: 4, transcodeDeadlineMinSeconds: 120 });
-    expect(transcodeDeadlineSeconds(defaults, 8)).toBe(120);
-    expect(transcodeDeadlineSeconds(defaults, 3600)).toBe(14_400);
+    expect(transcodeDeadlineSeconds(8, transcodeDeadline(defaults))).toBe(120);
+    expect(transcodeDeadlineSeconds(3600, transcodeDeadline(defaults))).toBe(14_400);
     // Below 1 the factor asks for faster than real time (a fast node), never below the minimum.
     const set = resolveVodWorkerConfig({ egressBucket: "egress", transcodeDeadlineFactor: 0.5, transcodeDeadlineMinSeconds: 10 });
-    expect(transcodeDeadlineSeconds(set, 8)).toBe(10);
-    expect(transcodeDeadlineSeconds(set, 600)).toBe(300);
+    expect(transcodeDeadlineSeconds(8, transcodeDeadline(set))).toBe(10);
+    expect(transcodeDeadlineSeconds(600, transcodeDeadline(set))).toBe(300);
   });
 });

@@ -22,6 +22,8 @@ export const MAX_VOD_JOB_NAME_LENGTH = 63;
 
 /** Bounds of spec.activeDeadlineSeconds and spec.ttlSecondsAfterFinished, which the operator's defaults for queue-made VodJobs keep to as well. */
 export const ACTIVE_DEADLINE_SECONDS = { minimum: 60, maximum: 604800 } as const;
+/** Retries of a VodJob's transcode (spec.backoffLimit) unless it sets its own. */
+export const DEFAULT_BACKOFF_LIMIT = 3;
 export const TTL_SECONDS_AFTER_FINISHED = { minimum: 0, maximum: 2592000 } as const;
 
 const S3_URL = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+$/;
@@ -52,7 +54,7 @@ export const vodJobSpec = schema
       .default({}),
     backoffLimit: schema
       .integer("Failed attempts allowed before the job fails (a Spot interruption does not count as an attempt).", { minimum: 0, maximum: 10 })
-      .default(3),
+      .default(DEFAULT_BACKOFF_LIMIT),
     activeDeadlineSeconds: schema
       .integer("Upper bound for one attempt's run time; unset means no bound.", ACTIVE_DEADLINE_SECONDS)
       .optional(),

@@ -37,7 +37,7 @@ export function addVodJobOptions(command: Command): Command {
     .option("--vod-job-limits <cpu=q,memory=q>", "resource limits of queue-made VodJobs, e.g. memory=1Gi (see --vod-job-requests)", collect)
     .addOption(new Option("--vod-job-capacity-type <type>", "preferred node capacity of queue-made VodJobs (default: the CRD's, spot)").choices(CAPACITY_TYPES))
     .option("--vod-job-node-selector <key=value,...>", "node labels queue-made VodJobs require, e.g. kubernetes.io/arch=amd64 (repeatable or comma-separated)", collect)
-    .option("--vod-job-active-deadline <seconds>", "bound on one attempt of a queue-made VodJob (default: none)")
+    .option("--vod-job-active-deadline <seconds>", "bound on a queue-made VodJob, all attempts (default: 4 attempts × max(120 s, the recording × 4) + 15 min, a day when the length is unknown)")
     .option("--vod-job-ttl-after-finished <seconds>", "how long the Jobs of queue-made VodJobs are kept once finished (default: the CRD's, 86400)");
 }
 
