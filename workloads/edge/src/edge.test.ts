@@ -330,4 +330,26 @@ describe("signed URLs", () => {
     expect(await statusOf(`${edge.url}/hls/${STREAM}/master.m3u8`)).toBe(403);
     expect(await statusOf(`${edge.url}/healthz`)).toBe(200);
   });
+
+  test("an HLS encryption key goes to signed requests only, and is never cached", async () => {
+    // What an encrypting origin serves at /hls/<stream>/keys/<period>.key.
+    const key = Buffer.from("00112233445566778899aabbccddeeff", "hex");
+    await mkdir(path.join(bench.root, STREAM, "keys"), { recursive: true });
+    await writeFile(path.join(bench.root, STREAM, "keys", "7.key"), key);
+    const prefix = signedStreamPrefix(secret, STREAM, inAnHour());
+    const signed = await httpGet(`${edge.url}${prefix}keys/7.key`);
+    expect(signed.status).toBe(200);
+    expect(signed.body.equals(key)).toBe(true);
+    const before = bench.primary.count(`/hls/${STREAM}/keys/7.key`) + bench.backup.count(`/hls/${STREAM}/keys/7.key`);
+    const again = await httpGet(`${edge.url}${prefix}keys/7.key`);
+    expect(again.status).toBe(200);
+    expect(bench.primary.count(`/hls/${STREAM}/keys/7.key`) + bench.backup.count(`/hls/${STREAM}/keys/7.key`)).toBe(before + 1);
+    expect(await statusOf(`${edge.url}/hls/${STREAM}/keys/7.key`)).toBe(403);
+  });
+
+  test("an edge without signed URLs hands out no keys at all", async () => {
+    const unsigned = await startEdge(cleanup, bench);
+    expect(await statusOf(`${unsigned.url}/hls/${STREAM}/master.m3u8`)).toBe(200);
+    expect(await statusOf(`${unsigned.url}/hls/${STREAM}/keys/7.key`)).toBe(403);
+  }, 60_000);
 });

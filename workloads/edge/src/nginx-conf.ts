@@ -129,6 +129,19 @@ function mediaLocation(config: EdgeConfig, match: string, kind: MediaKind, signa
 }
 
 /**
+ * HLS encryption keys (`/hls/<stream>/keys/<period>.key`, made by the origin): only to signed
+ * requests, so an edge without signed URLs hands out none — encryption whose keys anyone can
+ * fetch protects nothing. Never cached: a key is per viewer's grant, and small.
+ */
+function keyLocation(config: EdgeConfig): string[] {
+  const body =
+    config.signingSecret === undefined
+      ? [`return 403 "keys are served to signed requests only\n";`]
+      : [`if ($edge_signed != 1) { return 403 "signed URL required\n"; }`, `proxy_pass http://${UPSTREAM};`, `proxy_cache off;`, ...RESPONSE_HEADERS];
+  return [`    location ~ "^/hls/[a-z0-9][a-z0-9-]{0,62}/keys/[0-9]{1,12}\\.key$" {`, ...body.map((l) => `      ${l}`), `    }`];
+}
+
+/**
  * Signed URLs carry expiry and signature in the path (`/s/<expires>/<sig>/hls/<stream>/…`)
  * rather than the query, so the relative URIs inside playlists inherit them; the signature
  * covers the stream's directory, which is what a viewer is granted.
@@ -247,6 +260,8 @@ export function renderNginxConf(config: EdgeConfig): string {
     ...mediaLocation(config, `~ "^/hls/.+\\.m3u8$"`, "playlist"),
     ``,
     ...mediaLocation(config, `~ "^/hls/.+\\.(ts|m4s|mp4|m4a|aac|vtt)$"`, "segment"),
+    ``,
+    ...keyLocation(config),
     ``,
     ...mediaLocation(config, `/hls/`, "other"),
     ``,

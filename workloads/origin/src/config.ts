@@ -15,6 +15,7 @@ import {
   type Projection,
   type Rendition,
 } from "@live360/core";
+import type { HlsEncryptionConfig } from "./encryption.js";
 
 /** Everything an origin needs, fully resolved; build it with resolveOriginConfig. */
 export interface OriginConfig {
@@ -61,6 +62,8 @@ export interface OriginConfig {
    * undefined: none. The certificate files are read again when they change (a renewed Secret).
    */
   rtmps: RtmpsConfig | undefined;
+  /** AES-128 encryption of the HLS it serves (encryption.ts); undefined: clear. */
+  hlsEncryption: HlsEncryptionConfig | undefined;
   /** What the HTTP port allows a client (http.ts). */
   httpLimits: HttpLimits;
 }
@@ -160,6 +163,7 @@ export const DEFAULT_ORIGIN_CONFIG: Omit<OriginConfig, "segmentSeconds"> = {
   shutdownGraceSeconds: 25,
   allowedStreams: undefined,
   rtmps: undefined,
+  hlsEncryption: undefined,
   publishKeys: undefined,
   adminToken: undefined,
   playerDir: undefined,
@@ -202,6 +206,7 @@ export function resolveOriginConfig(input: OriginConfigInput = {}): OriginConfig
     peers: merged.peers.map(peerUrl),
     allowedStreams: merged.allowedStreams?.map(allowedStream),
     rtmps: merged.rtmps && resolveRtmps(merged.rtmps),
+    hlsEncryption: merged.hlsEncryption && resolveHlsEncryption(merged.hlsEncryption),
     limits: resolveIngestLimits({ ...DEFAULT_INGEST_LIMITS, ...stripUndefined(merged.limits) }),
     httpLimits: resolveHttpLimits({ ...DEFAULT_HTTP_LIMITS, ...stripUndefined(merged.httpLimits) }),
   };
@@ -258,6 +263,16 @@ function resolveHttpLimits(limits: HttpLimits): HttpLimits {
     throw new ConfigError("httpLimits.headersTimeoutSeconds (--http-headers-timeout)", resolved.headersTimeoutSeconds, `use at most --http-request-timeout (${resolved.requestTimeoutSeconds})`);
   }
   return resolved;
+}
+
+/** Key periods of 10 segments: 20 s with the default segments, a few keys per minute per viewer. */
+export const DEFAULT_KEY_ROTATION_SEGMENTS = 10;
+
+function resolveHlsEncryption(encryption: HlsEncryptionConfig): HlsEncryptionConfig {
+  if (encryption.secret.length < 32) {
+    throw new ConfigError("hlsEncryption.secret (--hls-encryption-secret-file)", `<${encryption.secret.length} characters>`, "use at least 32 random characters, the same on both origins of an event");
+  }
+  return { secret: encryption.secret, rotationSegments: integerInRange("hlsEncryption.rotationSegments (--hls-key-rotation)", encryption.rotationSegments, 1, 10_000) };
 }
 
 function resolveRtmps(rtmps: NonNullable<OriginConfigInput["rtmps"]>): RtmpsConfig {

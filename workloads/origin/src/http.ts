@@ -5,6 +5,7 @@ import path from "node:path";
 import type { Duplex } from "node:stream";
 import { secretsEqual } from "@live360/core";
 import type { OriginConfig } from "./config.js";
+import { encryptSegment, keyPeriod, periodKey, segmentIv, withKeyTags, type HlsEncryptionConfig } from "./encryption.js";
 import { MASTER_PLAYLIST } from "./master.js";
 import type { OriginMetrics } from "./metrics.js";
 
@@ -43,6 +44,9 @@ export interface OriginRoute {
  * shape never reaches the file system, so no encoding trick can leave the HLS root.
  */
 const HLS_PATH = /^\/hls\/([a-z0-9][a-z0-9-]{0,62})\/(?:(master\.m3u8)|([a-z0-9_-]{1,32})\/(index\.m3u8|seg_\d{5,12}\.ts))$/;
+/** An encryption key of one stream's key period (encryption.ts): `/hls/<stream>/keys/<period>.key`. */
+const KEY_PATH = /^\/hls\/([a-z0-9][a-z0-9-]{0,62})\/keys\/(\d{1,12})\.key$/;
+const SEGMENT_NUMBER = /^seg_(\d{5,12})\.ts$/;
 const PLAYER_PATH = /^\/player\/((?:[A-Za-z0-9_-][A-Za-z0-9._-]*\/)*(?:[A-Za-z0-9_-][A-Za-z0-9._-]*)?)$/;
 const DROP_PATH = /^\/control\/drop\/([a-z0-9][a-z0-9-]{0,62})$/;
 
@@ -73,6 +77,7 @@ export function createOriginHttpServer(backend: OriginHttpBackend): Server {
   // origin must leave players waiting, not failing.
   const staleAfterMs = Math.max(3 * config.segmentSeconds, 6) * 1000;
   const hlsRoot = path.join(config.dataDir, "hls");
+  const encryption = config.hlsEncryption;
 
   async function serveHls(req: IncomingMessage, res: ServerResponse, match: RegExpExecArray): Promise<RequestKind> {
     const [, stream, master, variant, file] = match as unknown as [string, string, string?, string?, string?];
@@ -87,7 +92,8 @@ export function createOriginHttpServer(backend: OriginHttpBackend): Server {
     }
     const filePath = master ? path.join(hlsRoot, stream, MASTER_PLAYLIST) : path.join(hlsRoot, stream, variant!, file!);
     if (kind === "segment") {
-      await sendFile(req, res, filePath, IMMUTABLE_CACHE, kind);
+      if (encryption) await sendEncryptedSegment(req, res, stream, filePath, Number(SEGMENT_NUMBER.exec(file!)![1]), encryption);
+      else await sendFile(req, res, filePath, IMMUTABLE_CACHE, kind);
       return kind;
     }
     const [body, info] = await Promise.all([readFile(filePath).catch(() => undefined), stat(filePath).catch(() => undefined)]);
@@ -95,8 +101,31 @@ export function createOriginHttpServer(backend: OriginHttpBackend): Server {
     if (kind === "playlist" && !body.includes("#EXT-X-ENDLIST") && Date.now() - info.mtimeMs > staleAfterMs && !backend.isProducing(stream, staleAfterMs)) {
       return notFound(res, kind);
     }
-    send(res, 200, body, { "Content-Type": CONTENT_TYPES[".m3u8"]!, "Cache-Control": playlistCache }, req.method === "HEAD");
+    const served = kind === "playlist" && encryption ? withKeyTags(body.toString("utf8"), encryption.rotationSegments) : body;
+    send(res, 200, served, { "Content-Type": CONTENT_TYPES[".m3u8"]!, "Cache-Control": playlistCache }, req.method === "HEAD");
     return kind;
+  }
+
+  /** Segment N encrypted with its period's key and IV N: the same bytes on both origins of an event. */
+  async function sendEncryptedSegment(req: IncomingMessage, res: ServerResponse, stream: string, filePath: string, segmentNumber: number, encryption: HlsEncryptionConfig): Promise<void> {
+    const clear = await readFile(filePath).catch(() => undefined);
+    if (!clear) {
+      notFound(res, "segment");
+      return;
+    }
+    const key = periodKey(encryption.secret, stream, keyPeriod(segmentNumber, encryption.rotationSegments));
+    send(res, 200, encryptSegment(clear, key, segmentIv(segmentNumber)), { "Content-Type": CONTENT_TYPES[".ts"]!, "Cache-Control": IMMUTABLE_CACHE }, req.method === "HEAD");
+  }
+
+  /**
+   * A key of a live stream. Reaching the origin's HTTP port is already limited (NetworkPolicy);
+   * the edge hands keys only to signed requests. Never cached by anyone: a key outlives no viewer.
+   */
+  function serveKey(req: IncomingMessage, res: ServerResponse, match: RegExpExecArray): RequestKind {
+    const [, stream, period] = match as unknown as [string, string, string];
+    if (!encryption || !backend.hasStream(stream)) return notFound(res, "other");
+    send(res, 200, periodKey(encryption.secret, stream, Number(period)), { "Content-Type": "application/octet-stream", "Cache-Control": "private, no-store" }, req.method === "HEAD");
+    return "other";
   }
 
   function notFound(res: ServerResponse, kind: RequestKind): RequestKind {
@@ -161,6 +190,8 @@ export function createOriginHttpServer(backend: OriginHttpBackend): Server {
     }
     const hls = HLS_PATH.exec(pathname);
     if (hls) return serveHls(req, res, hls);
+    const key = KEY_PATH.exec(pathname);
+    if (key) return serveKey(req, res, key);
     switch (pathname) {
       case "/healthz":
         send(res, 200, "ok\n");

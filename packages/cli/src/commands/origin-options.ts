@@ -2,8 +2,9 @@ import { fileURLToPath } from "node:url";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { Option, type Command } from "commander";
-import { ConfigError, PROJECTIONS, S3Storage, SqsQueue, loadPublishKeys, parseLadder, parseNumberFlag, type Logger } from "@live360/core";
+import { ConfigError, PROJECTIONS, S3Storage, SqsQueue, loadPublishKeys, parseLadder, readSecretFile, parseNumberFlag, type Logger } from "@live360/core";
 import {
+  DEFAULT_KEY_ROTATION_SEGMENTS,
   DEFAULT_ORIGIN_CONFIG,
   DEFAULT_RTMPS_PORT,
   UploadingRecordingSink,
@@ -12,6 +13,7 @@ import {
   resolveOriginConfig,
   type OriginConfig,
   type OriginOptions,
+  type HlsEncryptionConfig,
   type OriginConfigInput,
 } from "@live360/origin";
 import { collect } from "./flags.js";
@@ -22,6 +24,8 @@ export interface OriginFlags extends ServiceEndpointFlags {
   rtmpsPort: string;
   tlsCertFile?: string;
   tlsKeyFile?: string;
+  hlsEncryptionSecretFile?: string;
+  hlsKeyRotation: string;
   httpPort: string;
   bind: string;
   dataDir: string;
@@ -63,6 +67,11 @@ export function addOriginOptions(command: Command): Command {
     .option("--rtmps-port <port>", "RTMPS ingest port, with --tls-cert-file and --tls-key-file (publish to rtmps://host:<port>/live/<stream>)", String(DEFAULT_RTMPS_PORT))
     .option("--tls-cert-file <file>", "PEM certificate (chain) for RTMPS, e.g. a kubernetes.io/tls Secret's tls.crt; read again when it changes")
     .option("--tls-key-file <file>", "PEM private key for RTMPS (tls.key)")
+    .option(
+      "--hls-encryption-secret-file <file>",
+      "encrypt the HLS it serves with AES-128, keys derived from the secret in this file (≥ 32 characters, the same on both origins; also: env LIVE360_HLS_ENCRYPTION_SECRET)",
+    )
+    .option("--hls-key-rotation <segments>", "segments per encryption key", String(DEFAULT_KEY_ROTATION_SEGMENTS))
     .option("--http-port <port>", "HTTP port for HLS, /stat, /metrics, /healthz, /readyz and /player/", String(d.httpPort))
     .option("--bind <address>", "address to listen on", d.bindAddress)
     .option("--data-dir <dir>", "directory for HLS output, recordings and ingest state", d.dataDir)
@@ -130,6 +139,14 @@ function defaultPlayerDir(): string | undefined {
   return existsSync(path.join(candidate, "index.html")) ? candidate : undefined;
 }
 
+/** The secret from its file (a mounted Secret, trimmed) or the environment; never a flag value. */
+function hlsEncryptionFromFlags(flags: OriginFlags): HlsEncryptionConfig | undefined {
+  const secret = flags.hlsEncryptionSecretFile
+    ? readSecretFile("hlsEncryption.secret (--hls-encryption-secret-file)", flags.hlsEncryptionSecretFile).trim()
+    : process.env.LIVE360_HLS_ENCRYPTION_SECRET?.trim() || undefined;
+  return secret === undefined ? undefined : { secret, rotationSegments: parseNumberFlag("--hls-key-rotation", flags.hlsKeyRotation) };
+}
+
 /** RTMPS needs both files; one without the other is a mistake named at start-up. */
 function rtmpsFromFlags(flags: OriginFlags): OriginConfigInput["rtmps"] {
   if (flags.tlsCertFile === undefined && flags.tlsKeyFile === undefined) return undefined;
@@ -148,6 +165,7 @@ export function originConfigFromFlags(flags: OriginFlags): OriginConfig {
   return resolveOriginConfig({
     rtmpPort: parseNumberFlag("--rtmp-port", flags.rtmpPort),
     rtmps: rtmpsFromFlags(flags),
+    hlsEncryption: hlsEncryptionFromFlags(flags),
     httpPort: parseNumberFlag("--http-port", flags.httpPort),
     bindAddress: flags.bind,
     dataDir: flags.dataDir,
