@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, jest, test } from "@jest/globals";
 import { fileURLToPath } from "node:url";
 import { BatchV1Api, CoordinationV1Api, CustomObjectsApi, KubernetesObjectApi, type KubeConfig } from "@kubernetes/client-node";
-import { liveEventResources, resolveOperatorConfig, type LiveEvent } from "@live360/operator";
+import { OWNED_TYPES, liveEventResources, resolveOperatorConfig, type LiveEvent } from "@live360/operator";
 import {
   createNamespace,
   freePort,
@@ -106,7 +106,8 @@ function readyEvent(name: string): Promise<LiveEvent> {
 async function childrenOf(event: string): Promise<string[]> {
   const api = KubernetesObjectApi.makeApiClient(admin);
   const ids: string[] = [];
-  for (const [apiVersion, kind] of [["apps/v1", "StatefulSet"], ["v1", "Service"], ["v1", "ConfigMap"], ["apps/v1", "Deployment"], ["autoscaling/v2", "HorizontalPodAutoscaler"], ["policy/v1", "PodDisruptionBudget"]] as const) {
+  // Every kind a LiveEvent owns, as the operator itself lists them.
+  for (const { apiVersion, kind } of OWNED_TYPES) {
     const list = await api.list(apiVersion, kind, NAMESPACE, undefined, undefined, undefined, undefined, `live360.io/event=${event}`);
     ids.push(...list.items.map((item) => `${kind}/${item.metadata?.name}`));
   }
