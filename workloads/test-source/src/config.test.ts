@@ -1,6 +1,6 @@
 import { describe, expect, test } from "@jest/globals";
 import { ConfigError } from "@live360/core";
-import { MAX_TEST_SOURCE_URLS, parseBitrateKbps, parseSize, resolveTestSourceConfig } from "./config.js";
+import { MAX_TEST_SOURCE_URLS, parseBitrateKbps, parseSize, publishUrl, resolveTestSourceConfig } from "./config.js";
 
 const url = "rtmp://127.0.0.1:1935/live/test";
 const urls = [url];
@@ -54,5 +54,18 @@ describe("test source configuration", () => {
   ])("rejects %p naming the field, the value and the fix", (input, message) => {
     expect(() => resolveTestSourceConfig(input)).toThrow(ConfigError);
     expect(() => resolveTestSourceConfig(input)).toThrow(message);
+  });
+});
+
+describe("publish keys", () => {
+  test("a URL whose stream has a key is published with it; errors quoting such a URL lose the key", async () => {
+    const keys = new Map([["event", "k3y/with+chars"]]);
+    expect(publishUrl("rtmp://origin:1935/live/event", keys)).toBe("rtmp://origin:1935/live/event?key=k3y%2Fwith%2Bchars");
+    expect(publishUrl("rtmp://origin:1935/live/other", keys)).toBe("rtmp://origin:1935/live/other");
+    expect(publishUrl("rtmp://origin:1935/live/event", undefined)).toBe("rtmp://origin:1935/live/event");
+    const { hideKeysIn } = await import("./test-source.js");
+    const error = hideKeysIn(new Error("Error opening output rtmp://origin:1935/live/event?key=k3y%2Fwith%2Bchars: I/O error"));
+    expect(error.message).toBe("Error opening output rtmp://origin:1935/live/event?key=<hidden>: I/O error");
+    expect(error.stack).not.toContain("k3y");
   });
 });

@@ -187,7 +187,8 @@ export class TestSource extends TypedEmitter<TestSourceEvents> {
  * taken out before an error is logged or handed on.
  */
 export function hideKeysIn<E extends Error>(error: E): E {
-  const hide = (text: string) => text.replace(/([?&]key=)[^&\s'"]*/g, "$1<hidden>");
+  // A key as published is URL-encoded (publishUrl), so it holds no ":" and ends where FFmpeg's text goes on.
+  const hide = (text: string) => text.replace(/([?&]key=)[^&\s'":]*/g, "$1<hidden>");
   error.message = hide(error.message);
   if (error.stack) error.stack = hide(error.stack);
   return error;
