@@ -196,6 +196,11 @@ describe("LiveEvent CRD validation (the API server applies the generated schema)
     expect(openAndKeyed.code).toBe(422);
     expect(openAndKeyed.message).toContain("spec.publishing.open");
     expect(openAndKeyed.message).toContain("publishing.open lets anyone publish without a key, and publishKeySecretRef requires one: remove one of them");
+
+    const unsignedKeys = await refusal(createEvent("unsigned-keys", { streamName: "x", hls: { encryption: { secretRef: { name: "hls" } } } }));
+    expect(unsignedKeys.code).toBe(422);
+    expect(unsignedKeys.message).toContain("spec.hls.encryption");
+    expect(unsignedKeys.message).toContain("hls.encryption needs playback.signing");
   });
 
   test("refuses changing an immutable field with the reason and the fix", async () => {

@@ -338,6 +338,35 @@ describe("LiveEvent desired state", () => {
     expect(JSON.stringify(liveEventResources(await exampleEvent(), resolveOperatorConfig()))).not.toContain("rtmps");
   });
 
+  test("signed playback and HLS encryption: the edge takes the signing secret from its Secret into its environment and serves media and keys to signed URLs only; the origins encrypt with the mounted secret", () => {
+    const objects = liveEventResources(
+      liveEvent("demo", {
+        streamName: "demo",
+        playback: { signing: { secretRef: { name: "demo-signing" } } },
+        hls: { encryption: { secretRef: { name: "demo-hls", key: "k" }, rotationSegments: 5 } },
+      }),
+      resolveOperatorConfig(),
+    );
+    const edge = find<V1Deployment>(objects, "Deployment", "demo-edge").spec?.template.spec?.containers[0];
+    expect(edge?.env).toEqual([{ name: "LIVE360_EDGE_SIGNING_SECRET", valueFrom: { secretKeyRef: { name: "demo-signing", key: "secret" } } }]);
+    const conf = find<KubernetesObject & { data: Record<string, string> }>(objects, "ConfigMap", "demo-edge").data;
+    expect(conf["nginx.conf"]).toContain("env LIVE360_EDGE_SIGNING_SECRET;");
+    expect(conf["nginx.conf"]).toContain('if ($edge_signed != 1) { return 403 "signed URL required\\n"; }');
+    expect(Object.keys(conf)).toContain("edge-signing.js");
+    for (const role of ["primary", "backup"]) {
+      const pod = find<V1StatefulSet>(objects, "StatefulSet", `demo-origin-${role}`).spec?.template.spec;
+      const argv = pod?.containers[0]?.args ?? [];
+      expect([flag(argv, "--hls-encryption-secret-file"), flag(argv, "--hls-key-rotation")]).toEqual(["/etc/live360/hls/secret", "5"]);
+      expect(pod?.volumes?.find((v) => v.name === "hls-encryption")?.secret).toEqual({ secretName: "demo-hls", items: [{ key: "k", path: "secret" }], defaultMode: 0o440 });
+      expect(pod?.containers[0]?.volumeMounts).toContainEqual({ name: "hls-encryption", mountPath: "/etc/live360/hls", readOnly: true });
+    }
+    // Neither by default.
+    const plain = liveEventResources(liveEvent("demo", { streamName: "demo" }), resolveOperatorConfig());
+    expect(find<V1Deployment>(plain, "Deployment", "demo-edge").spec?.template.spec?.containers[0]?.env).toBeUndefined();
+    expect(JSON.stringify(plain)).not.toContain("hls-encryption");
+    expect(find<KubernetesObject & { data: Record<string, string> }>(plain, "ConfigMap", "demo-edge").data["nginx.conf"]).not.toContain("edge_signed");
+  });
+
   test("publish keys, low latency, recording and placement reach the pods", () => {
     const objects = liveEventResources(liveEvent("keynote", KITCHEN_SINK), resolveOperatorConfig(KITCHEN_SINK_CONFIG));
     const set = find<V1StatefulSet>(objects, "StatefulSet", "keynote-origin-primary");

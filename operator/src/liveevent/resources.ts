@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
+import path from "node:path";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { App, Chart } from "cdk8s";
 import { k8s } from "cdk8s-plus-34";
-import { DRAIN_FLAG_FILE, renderEdgeFiles, resolveEdgeConfig, type EdgeConfig } from "@live360/edge";
+import { DRAIN_FLAG_FILE, SIGNING_SECRET_ENV, renderEdgeFiles, resolveEdgeConfig, type EdgeConfig } from "@live360/edge";
 import { ladderFlag, type ActiveOrigin, type LiveEvent, type LiveEventSpec, type Resources } from "../api/v1alpha1/index.js";
 import type { OperatorConfig } from "../config.js";
 import { CONTAINER_SECURITY, POD_DEFAULTS, awsCredentialsEnv, placement, resourceRequirements } from "../pod-spec.js";
@@ -60,6 +61,8 @@ export const RECORDINGS_VOLUME = "recordings";
 /** The group of the origin image's user (workloads/origin/Dockerfile: USER 1000:1000). */
 const ORIGIN_GROUP_ID = 1000;
 const KEYS_DIR = "/etc/live360/keys";
+/** The HLS encryption secret, one file (mounted from spec.hls.encryption.secretRef). */
+const HLS_SECRET_FILE = "/etc/live360/hls/secret";
 /** Where the ingest's kubernetes.io/tls Secret is mounted. */
 const TLS_DIR = "/etc/live360/tls";
 /** The Secret's key is projected to this one file, whatever the key is called. */
@@ -140,6 +143,8 @@ function originArgs(ctx: Context, role: ActiveOrigin, roles: readonly ActiveOrig
   // FFmpeg ladders) on the event's origins, keys or not.
   args.push("--allow-stream", spec.streamName);
   if (publishKeySource(ctx)) args.push("--publish-keys-file", PUBLISH_KEYS_FILE);
+  const encryption = spec.hls.encryption;
+  if (encryption) args.push("--hls-encryption-secret-file", HLS_SECRET_FILE, "--hls-key-rotation", String(encryption.rotationSegments));
   if (spec.ingest.tls) args.push("--rtmps-port", String(ORIGIN_RTMPS_PORT), "--tls-cert-file", `${TLS_DIR}/tls.crt`, "--tls-key-file", `${TLS_DIR}/tls.key`);
   const recording = recordingTarget(spec, config);
   if (recording) {
@@ -268,6 +273,7 @@ function origin(ctx: Context, role: ActiveOrigin, roles: readonly ActiveOrigin[]
                 ...(recordings.persistent ? [{ name: RECORDINGS_VOLUME, mountPath: `${DATA_DIR}/recordings` }] : []),
                 ...publishKeyMounts(keys),
                 ...(tls ? [{ name: "ingest-tls", mountPath: TLS_DIR, readOnly: true }] : []),
+                ...(spec.hls.encryption ? [{ name: "hls-encryption", mountPath: path.dirname(HLS_SECRET_FILE), readOnly: true }] : []),
               ],
             },
           ],
@@ -275,6 +281,9 @@ function origin(ctx: Context, role: ActiveOrigin, roles: readonly ActiveOrigin[]
             { name: "data", emptyDir: { sizeLimit: quantityOf(spec.origin.dataVolumeSize) } },
             ...publishKeyVolumes(keys),
             // The private key readable by the origin's group (fsGroup) only; renewals reach the files in place.
+            ...(spec.hls.encryption
+              ? [{ name: "hls-encryption", secret: { secretName: spec.hls.encryption.secretRef.name, items: [{ key: spec.hls.encryption.secretRef.key, path: path.basename(HLS_SECRET_FILE) }], defaultMode: 0o440 } }]
+              : []),
             ...(tls ? [{ name: "ingest-tls", secret: { secretName: tls.secretName, items: [{ key: "tls.crt", path: "tls.crt" }, { key: "tls.key", path: "tls.key" }], defaultMode: 0o440 } }] : []),
           ],
         },
@@ -400,6 +409,8 @@ export function edgeConfig(ctx: Pick<Context, "spec" | "names" | "namespace" | "
     accessLog: "stdout",
     drainDelaySeconds: EDGE_DRAIN_DELAY_SECONDS,
     shutdownGraceSeconds: EDGE_SHUTDOWN_GRACE_SECONDS,
+    // The secret reaches the pods from the Secret (env), never the operator or the ConfigMap.
+    signedUrls: ctx.spec.playback.signing !== undefined,
   });
 }
 
@@ -458,6 +469,9 @@ function edge(ctx: Context, roles: readonly ActiveOrigin[]): void {
               // The work dir is an empty volume: create the temp directories nginx.conf names, then run nginx.
               command: ["sh", "-c", `mkdir -p ${EDGE_WORK_DIR}/tmp && exec nginx -c ${EDGE_CONFIG_DIR}/nginx.conf -g 'daemon off;'`],
               ports: [{ name: "http", containerPort: EDGE_HTTP_PORT, protocol: "TCP" }],
+              ...(spec.playback.signing
+                ? { env: [{ name: SIGNING_SECRET_ENV, valueFrom: { secretKeyRef: { name: spec.playback.signing.secretRef.name, key: spec.playback.signing.secretRef.key } } }] }
+                : {}),
               readinessProbe: { httpGet: { path: "/readyz", port: k8s.IntOrString.fromString("http") }, periodSeconds: 2, failureThreshold: 1 },
               livenessProbe: { httpGet: { path: "/healthz", port: k8s.IntOrString.fromString("http") }, periodSeconds: 10, failureThreshold: 3 },
               lifecycle: { preStop: { exec: { command: ["sh", "-c", `touch ${drainFlag} && sleep ${EDGE_DRAIN_DELAY_SECONDS}`] } } },

@@ -78,8 +78,14 @@ export interface EdgeConfig {
   /** Path on the origins that answers 200 while the origin is alive; /readyz probes it. */
   originHealthPath: string;
   resolver: EdgeResolverConfig | undefined;
-  /** Enables signed URLs; reaches nginx through an environment variable, never the file. */
+  /** The signing secret when this process runs nginx; reaches nginx through an environment variable, never the file. */
   signingSecret: string | undefined;
+  /**
+   * Media only through signed URLs. True whenever a secret is given; true without one when the
+   * configuration is rendered for someone else to run (the operator's ConfigMap: the secret comes
+   * from a Kubernetes Secret into the pod's environment, and the operator never holds it).
+   */
+  signedUrls: boolean;
   /** Holds nginx.conf, the pid file, temp files and the drain flag; must be writable. */
   workDir: string;
   /** Where dynamic modules live: `/usr/lib/nginx/modules` in Debian and in the official image. */
@@ -129,6 +135,7 @@ export const DEFAULT_EDGE_CONFIG: Omit<EdgeConfig, "origins"> = {
   originHealthPath: "/healthz",
   resolver: undefined,
   signingSecret: undefined,
+  signedUrls: false,
   workDir: "./.live360/edge",
   modulesDir: "/usr/lib/nginx/modules",
   user: undefined,
@@ -276,6 +283,7 @@ export function resolveEdgeConfig(input: EdgeConfigInput = {}): EdgeConfig {
     originHealthPath: matching("originHealthPath", pick("originHealthPath", d.originHealthPath), /^\/[A-Za-z0-9._~/-]*$/, "give an absolute path such as /healthz"),
     resolver: resolveResolver(input.resolver),
     signingSecret,
+    signedUrls: signingSecret !== undefined || input.signedUrls === true,
     workDir: safePath("workDir (--work-dir)", pick("workDir", d.workDir)),
     modulesDir: safePath("modulesDir", pick("modulesDir", d.modulesDir)),
     user: input.user === undefined ? undefined : matching("user", input.user, /^[a-z_][a-z0-9_-]*$/, "give a system user name such as nginx"),

@@ -66,7 +66,7 @@ function atLeast(version: readonly number[], wanted: readonly number[]): boolean
 
 /** Checks that this nginx can run what the config asks for, before writing anything. */
 export async function checkNginxSupports(nginx: NginxBinary, config: EdgeConfig): Promise<void> {
-  if (config.signingSecret !== undefined) {
+  if (config.signedUrls) {
     const module = path.join(config.modulesDir, "ngx_http_js_module.so");
     if (!(await hasAccess(module, constants.R_OK))) {
       throw new MissingDependencyError(

@@ -53,6 +53,13 @@ describe("renderNginxConf", () => {
     expect(text).toContain(`env ${SIGNING_SECRET_ENV};`);
   });
 
+  test("rendered for someone else to run (the operator's ConfigMap), signed URLs need no secret: the same configuration", () => {
+    const withoutSecret = resolveEdgeConfig({ ...KUBERNETES, signingSecret: undefined, signedUrls: true });
+    expect(withoutSecret.signingSecret).toBeUndefined();
+    expect(renderNginxConf(withoutSecret)).toBe(renderNginxConf(resolveEdgeConfig(KUBERNETES)));
+    expect(renderNginxConf(resolveEdgeConfig({ ...KUBERNETES, signingSecret: undefined }))).not.toContain(SIGNING_SECRET_ENV);
+  });
+
   test("the parts the issue asks for are present", () => {
     const text = renderNginxConf(resolveEdgeConfig(LOCAL));
     expect(text).toContain("proxy_cache_lock on;");

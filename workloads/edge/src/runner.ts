@@ -109,7 +109,7 @@ export class EdgeRunner extends TypedEmitter<EdgeRunnerEvents> {
       origins: config.origins.map((o) => `${o.name}=${o.hostPort}`),
       nginx: `${nginx.path} ${nginx.version.join(".")}`,
       metrics: `http://${config.listenAddress}:${config.metricsPort}/metrics`,
-      signedUrls: config.signingSecret !== undefined,
+      signedUrls: config.signedUrls,
     });
     runner.emit("ready");
     return runner;

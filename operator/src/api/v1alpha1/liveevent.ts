@@ -79,6 +79,31 @@ export const liveEventSpec = schema
           { minimum: 3, maximum: 60 },
         )
         .default(6),
+      encryption: schema
+        .object(
+          "AES-128 encryption of the live HLS: the origins encrypt every segment as they serve it, with a key per rotationSegments segments derived from the Secret (the same on both origins, so failover needs nothing more); the edge hands keys to signed URLs only, so playback.signing is required.",
+          {
+            secretRef: secretKeyReference(
+              "The Secret holding the key derivation secret (at least 32 characters), e.g. kubectl create secret generic demo-hls --from-literal=secret=$(openssl rand -base64 32).",
+              "secret",
+              "Key in the Secret holding the secret.",
+            ),
+            rotationSegments: schema.integer("Segments per key: a leaked key opens this many segments only.", { minimum: 1, maximum: 10000 }).default(10),
+          },
+        )
+        .optional(),
+    })
+    .default({}),
+  playback: schema
+    .object("How viewers may watch.", {
+      signing: schema
+        .object(
+          "Media through the edge only with signed URLs (/s/<expires>/<signature>/hls/<stream>/...; mint them with live360 sign-url or signedStreamPrefix): HMAC-SHA256 with the Secret's value, which the edge pods take from the Secret into their environment.",
+          {
+            secretRef: secretKeyReference("The Secret holding the signing secret (at least 32 characters).", "secret", "Key in the Secret holding the signing secret."),
+          },
+        )
+        .optional(),
     })
     .default({}),
   origin: schema
@@ -168,6 +193,11 @@ export const liveEventSpec = schema
     })
     .default({}),
   })
+  .rule(
+    "!has(self.hls.encryption) || has(self.playback.signing)",
+    "hls.encryption needs playback.signing: the edge hands encryption keys to signed URLs only, so without signing no viewer could decrypt",
+    { fieldPath: ".hls.encryption" },
+  )
   .rule(
     "!(self.publishing.open && has(self.publishKeySecretRef))",
     "publishing.open lets anyone publish without a key, and publishKeySecretRef requires one: remove one of them",
