@@ -342,16 +342,17 @@ describe("LiveEvent desired state", () => {
     const objects = liveEventResources(
       liveEvent("demo", {
         streamName: "demo",
-        playback: { signing: { secretRef: { name: "demo-signing" } } },
+        playback: { signing: { secretRef: { name: "demo-signing" }, maxLifetimeSeconds: 3600 } },
         hls: { encryption: { secretRef: { name: "demo-hls", key: "k" }, rotationSegments: 5 } },
       }),
       resolveOperatorConfig(),
     );
     const edge = find<V1Deployment>(objects, "Deployment", "demo-edge").spec?.template.spec?.containers[0];
-    expect(edge?.env).toEqual([{ name: "LIVE360_EDGE_SIGNING_SECRET", valueFrom: { secretKeyRef: { name: "demo-signing", key: "secret" } } }]);
+    expect(edge?.env).toEqual([{ name: "LIVE360_EDGE_SIGNING_KEYS", valueFrom: { secretKeyRef: { name: "demo-signing", key: "keys" } } }]);
     const conf = find<KubernetesObject & { data: Record<string, string> }>(objects, "ConfigMap", "demo-edge").data;
-    expect(conf["nginx.conf"]).toContain("env LIVE360_EDGE_SIGNING_SECRET;");
-    expect(conf["nginx.conf"]).toContain('if ($edge_signed != 1) { return 403 "signed URL required\\n"; }');
+    expect(conf["nginx.conf"]).toContain("env LIVE360_EDGE_SIGNING_KEYS;");
+    expect(conf["nginx.conf"]).toContain('if ($edge_signed != 1) { return 403 "forbidden\\n"; }');
+    expect(conf["nginx.conf"]).toContain("set $edge_max_lifetime 3600;");
     expect(Object.keys(conf)).toContain("edge-signing.js");
     for (const role of ["primary", "backup"]) {
       const pod = find<V1StatefulSet>(objects, "StatefulSet", `demo-origin-${role}`).spec?.template.spec;

@@ -3,7 +3,7 @@ import path from "node:path";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { App, Chart } from "cdk8s";
 import { k8s } from "cdk8s-plus-34";
-import { DRAIN_FLAG_FILE, SIGNING_SECRET_ENV, renderEdgeFiles, resolveEdgeConfig, type EdgeConfig } from "@live360/edge";
+import { DRAIN_FLAG_FILE, SIGNING_KEYS_ENV, renderEdgeFiles, resolveEdgeConfig, type EdgeConfig } from "@live360/edge";
 import { ladderFlag, type ActiveOrigin, type LiveEvent, type LiveEventSpec, type Resources } from "../api/v1alpha1/index.js";
 import type { OperatorConfig } from "../config.js";
 import { CONTAINER_SECURITY, POD_DEFAULTS, awsCredentialsEnv, placement, resourceRequirements } from "../pod-spec.js";
@@ -411,6 +411,7 @@ export function edgeConfig(ctx: Pick<Context, "spec" | "names" | "namespace" | "
     shutdownGraceSeconds: EDGE_SHUTDOWN_GRACE_SECONDS,
     // The secret reaches the pods from the Secret (env), never the operator or the ConfigMap.
     signedUrls: ctx.spec.playback.signing !== undefined,
+    ...(ctx.spec.playback.signing ? { signingMaxLifetimeSeconds: ctx.spec.playback.signing.maxLifetimeSeconds } : {}),
   });
 }
 
@@ -470,7 +471,7 @@ function edge(ctx: Context, roles: readonly ActiveOrigin[]): void {
               command: ["sh", "-c", `mkdir -p ${EDGE_WORK_DIR}/tmp && exec nginx -c ${EDGE_CONFIG_DIR}/nginx.conf -g 'daemon off;'`],
               ports: [{ name: "http", containerPort: EDGE_HTTP_PORT, protocol: "TCP" }],
               ...(spec.playback.signing
-                ? { env: [{ name: SIGNING_SECRET_ENV, valueFrom: { secretKeyRef: { name: spec.playback.signing.secretRef.name, key: spec.playback.signing.secretRef.key } } }] }
+                ? { env: [{ name: SIGNING_KEYS_ENV, valueFrom: { secretKeyRef: { name: spec.playback.signing.secretRef.name, key: spec.playback.signing.secretRef.key } } }] }
                 : {}),
               readinessProbe: { httpGet: { path: "/readyz", port: k8s.IntOrString.fromString("http") }, periodSeconds: 2, failureThreshold: 1 },
               livenessProbe: { httpGet: { path: "/healthz", port: k8s.IntOrString.fromString("http") }, periodSeconds: 10, failureThreshold: 3 },

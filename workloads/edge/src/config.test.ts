@@ -1,6 +1,6 @@
 import { describe, expect, test } from "@jest/globals";
 import { ConfigError } from "@live360/core";
-import { resolveEdgeConfig, type EdgeConfigInput } from "./config.js";
+import { parseSigningKeys, resolveEdgeConfig, type EdgeConfigInput } from "./config.js";
 
 const ORIGINS = ["http://10.0.0.1:8080", "http://10.0.0.2:8080"];
 
@@ -25,7 +25,9 @@ describe("resolveEdgeConfig", () => {
     expect(config.listenPort).toBe(8080);
     expect(config.ttl).toEqual({ playlistSeconds: 1, segmentSeconds: 86_400, overrideOrigin: false });
     expect(config.cache.dir.startsWith("/")).toBe(true);
-    expect(config.signingSecret).toBeUndefined();
+    expect(config.signingKeys).toBeUndefined();
+    expect(config.signedUrls).toBe(false);
+    expect(config.signingMaxLifetimeSeconds).toBe(86_400);
   });
 
   test("accepts IPv6 origins", () => {
@@ -84,9 +86,19 @@ describe("resolveEdgeConfig", () => {
   });
 
   test("a short signing secret is refused without echoing it", () => {
-    const err = rejection({ origins: ORIGINS, signingSecret: "hunter2" });
+    const err = rejection({ origins: ORIGINS, signingKeys: new Map([["k1", "hunter2"]]) });
     expect(err.message).toContain("at least 32 random characters");
     expect(err.message).not.toContain("hunter2");
+  });
+
+  test("signing keys: keyId=secret lines, two at once for a rotation; a bad entry is named by its id, never its secret", () => {
+    const secret = "s".repeat(32);
+    expect([...parseSigningKeys("keys", `# rotation\nk1=${secret}\nk2 = ${secret}x\n`)]).toEqual([["k1", secret], ["k2", `${secret}x`]]);
+    expect(() => parseSigningKeys("keys", `K1=${secret}`)).toThrow(/keys entry 1="K1=<32 characters>": write keyId=secret/);
+    expect(() => parseSigningKeys("keys", "k1=short-secret")).toThrow(/keys entry 1="k1=<12 characters>": use at least 32/);
+    expect(() => parseSigningKeys("keys", secret)).toThrow(/keys entry 1="<hidden>"/);
+    expect(() => parseSigningKeys("keys", "# nothing\n")).toThrow(/give at least one keyId=secret line/);
+    expect(rejection({ origins: ORIGINS, signingMaxLifetimeSeconds: 10 }).message).toMatch(/signingMaxLifetimeSeconds \(--signing-max-lifetime\)=10/);
   });
 
   test("timing relations are checked", () => {

@@ -78,8 +78,13 @@ export interface EdgeConfig {
   /** Path on the origins that answers 200 while the origin is alive; /readyz probes it. */
   originHealthPath: string;
   resolver: EdgeResolverConfig | undefined;
-  /** The signing secret when this process runs nginx; reaches nginx through an environment variable, never the file. */
-  signingSecret: string | undefined;
+  /**
+   * Signing keys by key id, when this process runs nginx: two are valid at once during a rotation.
+   * They reach nginx through an environment variable, never the file.
+   */
+  signingKeys: ReadonlyMap<string, string> | undefined;
+  /** A signed link expiring further ahead than this is refused: no link outlives a key's rotation by much. */
+  signingMaxLifetimeSeconds: number;
   /**
    * Media only through signed URLs. True whenever a secret is given; true without one when the
    * configuration is rendered for someone else to run (the operator's ConfigMap: the secret comes
@@ -134,7 +139,8 @@ export const DEFAULT_EDGE_CONFIG: Omit<EdgeConfig, "origins"> = {
   upstreamKeepalive: 32,
   originHealthPath: "/healthz",
   resolver: undefined,
-  signingSecret: undefined,
+  signingKeys: undefined,
+  signingMaxLifetimeSeconds: 86_400,
   signedUrls: false,
   workDir: "./.live360/edge",
   modulesDir: "/usr/lib/nginx/modules",
@@ -145,10 +151,36 @@ export const DEFAULT_EDGE_CONFIG: Omit<EdgeConfig, "origins"> = {
   shutdownGraceSeconds: 25,
 };
 
-/** Environment variable through which nginx (njs) receives the signing secret. */
-export const SIGNING_SECRET_ENV = "LIVE360_EDGE_SIGNING_SECRET";
+/** Environment variable through which nginx (njs) receives the signing keys, as `keyId=secret` lines. */
+export const SIGNING_KEYS_ENV = "LIVE360_EDGE_SIGNING_KEYS";
 
 const MIN_SECRET_LENGTH = 32;
+/** Key ids appear in every signed path: short, lowercase, no separators but "-". */
+export const SIGNING_KEY_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
+/**
+ * `keyId=secret` lines (a mounted Secret's file, or LIVE360_EDGE_SIGNING_KEYS; commas work too).
+ * A bad entry is named by its key id, never its secret.
+ */
+export function parseSigningKeys(source: string, text: string): Map<string, string> {
+  const keys = new Map<string, string>();
+  text.split(/[\n,]/).forEach((raw, index) => {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) return;
+    const eq = line.indexOf("=");
+    const id = eq > 0 ? line.slice(0, eq).trim() : "";
+    const secret = eq > 0 ? line.slice(eq + 1).trim() : "";
+    const shown = eq > 0 ? `${id}=<${secret.length} characters>` : "<hidden>";
+    if (!SIGNING_KEY_ID.test(id)) throw new ConfigError(`${source} entry ${index + 1}`, shown, "write keyId=secret, the key id lowercase letters, digits and '-' (at most 32)");
+    if (secret.length < MIN_SECRET_LENGTH) throw new ConfigError(`${source} entry ${index + 1}`, shown, `use at least ${MIN_SECRET_LENGTH} random characters, e.g. $(openssl rand -base64 32)`);
+    keys.set(id, secret);
+  });
+  if (keys.size === 0) throw new ConfigError(source, "<no keys>", "give at least one keyId=secret line");
+  return keys;
+}
+
+/** The keys as nginx receives them (SIGNING_KEYS_ENV). */
+export const formatSigningKeys = (keys: ReadonlyMap<string, string>): string => [...keys].map(([id, secret]) => `${id}=${secret}`).join("\n");
 
 export function originName(index: number): string {
   if (index === 0) return "primary";
@@ -247,13 +279,10 @@ export function resolveEdgeConfig(input: EdgeConfigInput = {}): EdgeConfig {
   if (drainDelaySeconds >= shutdownGraceSeconds) {
     throw new ConfigError("drainDelaySeconds (--drain-delay)", drainDelaySeconds, `use less than shutdownGraceSeconds (${shutdownGraceSeconds}) so in-flight downloads have time to finish`);
   }
-  const signingSecret = input.signingSecret;
-  if (signingSecret !== undefined && signingSecret.length < MIN_SECRET_LENGTH) {
-    throw new ConfigError(
-      `signingSecret (${SIGNING_SECRET_ENV})`,
-      `<${signingSecret.length} characters>`,
-      `use at least ${MIN_SECRET_LENGTH} random characters, e.g. $(openssl rand -base64 32)`,
-    );
+  const signingKeys = input.signingKeys;
+  if (signingKeys !== undefined) {
+    // Entries given as a map (not parsed from text) are held to the same rules.
+    parseSigningKeys("signingKeys", formatSigningKeys(signingKeys));
   }
   const workerProcesses = pick("workerProcesses", d.workerProcesses);
   return {
@@ -282,8 +311,9 @@ export function resolveEdgeConfig(input: EdgeConfigInput = {}): EdgeConfig {
     upstreamKeepalive: integerInRange("upstreamKeepalive", pick("upstreamKeepalive", d.upstreamKeepalive), 1, 10_000),
     originHealthPath: matching("originHealthPath", pick("originHealthPath", d.originHealthPath), /^\/[A-Za-z0-9._~/-]*$/, "give an absolute path such as /healthz"),
     resolver: resolveResolver(input.resolver),
-    signingSecret,
-    signedUrls: signingSecret !== undefined || input.signedUrls === true,
+    signingKeys,
+    signingMaxLifetimeSeconds: integerInRange("signingMaxLifetimeSeconds (--signing-max-lifetime)", pick("signingMaxLifetimeSeconds", d.signingMaxLifetimeSeconds), 60, 31_536_000),
+    signedUrls: signingKeys !== undefined || input.signedUrls === true,
     workDir: safePath("workDir (--work-dir)", pick("workDir", d.workDir)),
     modulesDir: safePath("modulesDir", pick("modulesDir", d.modulesDir)),
     user: input.user === undefined ? undefined : matching("user", input.user, /^[a-z_][a-z0-9_-]*$/, "give a system user name such as nginx"),

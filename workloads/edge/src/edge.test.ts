@@ -294,40 +294,54 @@ describe("drain on SIGTERM", () => {
 });
 
 describe("signed URLs", () => {
-  const secret = "test-secret-0123456789abcdef0123456789";
+  // Two keys at once, as during a rotation: links of both are good.
+  const current = { id: "k2", secret: "test-secret-two-0123456789abcdef0123456789" };
+  const previous = { id: "k1", secret: "test-secret-one-0123456789abcdef0123456789" };
   let edge: EdgeRunner;
 
   beforeAll(async () => {
-    edge = await startEdge(cleanup, bench, { signingSecret: secret });
+    edge = await startEdge(cleanup, bench, { signingKeys: new Map([[previous.id, previous.secret], [current.id, current.secret]]), signingMaxLifetimeSeconds: 7200 });
   }, 60_000);
 
   const inAnHour = (): number => Math.floor(Date.now() / 1000) + 3600;
+  const refusal = async (url: string): Promise<string> => {
+    const res = await httpGet(url);
+    return `${res.status} ${res.body.toString()}`;
+  };
 
-  test("a good signature plays master, variant and segments through relative URIs", async () => {
-    const prefix = signedStreamPrefix(secret, STREAM, inAnHour());
-    const master = await httpGet(`${edge.url}${prefix}master.m3u8`);
-    expect(master.status).toBe(200);
-    const variant = await httpGet(`${edge.url}${prefix}source/index.m3u8`);
-    expect(variant.status).toBe(200);
-    const segment = parseMediaPlaylist(variant.body.toString()).segments.at(-1)!;
-    const res = await httpGet(`${edge.url}${prefix}source/${segment}`);
-    expect(res.status).toBe(200);
-    expect(res.body[0]).toBe(0x47);
-    // The cache is shared with every other signature: the key is the origin path.
-    const other = await httpGet(`${edge.url}${signedStreamPrefix(secret, STREAM, inAnHour() + 60)}source/${segment}`);
-    expect(headerOf(other, "x-cache-status")).toBe("HIT");
+  test("a good signature plays master, variant and segments through relative URIs, with either key of a rotation", async () => {
+    for (const key of [current, previous]) {
+      const prefix = signedStreamPrefix(key, STREAM, inAnHour());
+      const master = await httpGet(`${edge.url}${prefix}master.m3u8`);
+      expect(master.status).toBe(200);
+      const variant = await httpGet(`${edge.url}${prefix}source/index.m3u8`);
+      expect(variant.status).toBe(200);
+      const segment = parseMediaPlaylist(variant.body.toString()).segments.at(-1)!;
+      const res = await httpGet(`${edge.url}${prefix}source/${segment}`);
+      expect(res.status).toBe(200);
+      expect(res.body[0]).toBe(0x47);
+      // The cache is shared with every other signature: the key is the origin path.
+      const other = await httpGet(`${edge.url}${signedStreamPrefix(key, STREAM, inAnHour() + 60)}source/${segment}`);
+      expect(headerOf(other, "x-cache-status")).toBe("HIT");
+    }
   });
 
-  test("bad, foreign, wrong-secret and expired signatures are refused; unsigned media is refused", async () => {
-    const good = signedStreamPrefix(secret, STREAM, inAnHour());
-    const [, , expires, signature] = good.split("/");
+  test("expired, unknown key id, another key's signature, tampered path or signature, a lifetime over the maximum, unsigned: all the same 403", async () => {
+    const good = signedStreamPrefix(current, STREAM, inAnHour());
+    const [, , id, expires, signature] = good.split("/");
     const flipped = `${signature!.slice(0, -1)}${signature!.endsWith("A") ? "B" : "A"}`;
-    expect(await statusOf(`${edge.url}/s/${expires}/${flipped}/hls/${STREAM}/master.m3u8`)).toBe(403);
-    expect(await statusOf(`${edge.url}/s/${Number(expires) + 1}/${signature}/hls/${STREAM}/master.m3u8`)).toBe(403);
-    expect(await statusOf(`${edge.url}${signedStreamPrefix(secret, "other", inAnHour())}`.replace("/hls/other/", `/hls/${STREAM}/`) + "master.m3u8")).toBe(403);
-    expect(await statusOf(`${edge.url}${signedStreamPrefix("another-secret-0123456789abcdef0123", STREAM, inAnHour())}master.m3u8`)).toBe(403);
-    expect(await statusOf(`${edge.url}${signedStreamPrefix(secret, STREAM, Math.floor(Date.now() / 1000) - 5)}master.m3u8`)).toBe(410);
-    expect(await statusOf(`${edge.url}/hls/${STREAM}/master.m3u8`)).toBe(403);
+    const refused = [
+      `${edge.url}${signedStreamPrefix(current, STREAM, Math.floor(Date.now() / 1000) - 5)}master.m3u8`,
+      `${edge.url}${signedStreamPrefix({ id: "k9", secret: current.secret }, STREAM, inAnHour())}master.m3u8`,
+      `${edge.url}/s/${previous.id}/${expires}/${signature}/hls/${STREAM}/master.m3u8`,
+      `${edge.url}${signedStreamPrefix(current, "other", inAnHour()).replace("/hls/other/", `/hls/${STREAM}/`)}master.m3u8`,
+      `${edge.url}/s/${id}/${expires}/${flipped}/hls/${STREAM}/master.m3u8`,
+      `${edge.url}/s/${id}/${Number(expires) + 1}/${signature}/hls/${STREAM}/master.m3u8`,
+      `${edge.url}${signedStreamPrefix(current, STREAM, Math.floor(Date.now() / 1000) + 3 * 3600)}master.m3u8`,
+      `${edge.url}/hls/${STREAM}/master.m3u8`,
+    ];
+    for (const url of refused) expect(await refusal(url)).toBe("403 forbidden\n");
+    expect(await statusOf(`${edge.url}${good}master.m3u8`)).toBe(200);
     expect(await statusOf(`${edge.url}/healthz`)).toBe(200);
   });
 
@@ -336,7 +350,7 @@ describe("signed URLs", () => {
     const key = Buffer.from("00112233445566778899aabbccddeeff", "hex");
     await mkdir(path.join(bench.root, STREAM, "keys"), { recursive: true });
     await writeFile(path.join(bench.root, STREAM, "keys", "7.key"), key);
-    const prefix = signedStreamPrefix(secret, STREAM, inAnHour());
+    const prefix = signedStreamPrefix(current, STREAM, inAnHour());
     const signed = await httpGet(`${edge.url}${prefix}keys/7.key`);
     expect(signed.status).toBe(200);
     expect(signed.body.equals(key)).toBe(true);

@@ -4,7 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { MissingDependencyError } from "@live360/core";
 import { tempDir } from "@live360/testkit";
-import { resolveEdgeConfig, SIGNING_SECRET_ENV, type EdgeConfigInput } from "./config.js";
+import { resolveEdgeConfig, SIGNING_KEYS_ENV, type EdgeConfigInput } from "./config.js";
 import { checkNginxSupports, resolveNginx, testNginxConf, NginxConfigTestError } from "./nginx-binary.js";
 import { renderEdgeFiles, renderNginxConf } from "./nginx-conf.js";
 
@@ -38,7 +38,7 @@ const KUBERNETES: EdgeConfigInput = {
   resolver: { addresses: ["10.96.0.10"], validSeconds: 10 },
   user: "nginx",
   accessLog: "stdout",
-  signingSecret: SECRET,
+  signingKeys: new Map([["k1", SECRET]]),
 };
 
 describe("renderNginxConf", () => {
@@ -50,14 +50,14 @@ describe("renderNginxConf", () => {
     const text = renderNginxConf(resolveEdgeConfig(KUBERNETES));
     await matchesGolden("nginx-kubernetes.conf", text);
     expect(text).not.toContain(SECRET);
-    expect(text).toContain(`env ${SIGNING_SECRET_ENV};`);
+    expect(text).toContain(`env ${SIGNING_KEYS_ENV};`);
   });
 
   test("rendered for someone else to run (the operator's ConfigMap), signed URLs need no secret: the same configuration", () => {
-    const withoutSecret = resolveEdgeConfig({ ...KUBERNETES, signingSecret: undefined, signedUrls: true });
-    expect(withoutSecret.signingSecret).toBeUndefined();
+    const withoutSecret = resolveEdgeConfig({ ...KUBERNETES, signingKeys: undefined, signedUrls: true });
+    expect(withoutSecret.signingKeys).toBeUndefined();
     expect(renderNginxConf(withoutSecret)).toBe(renderNginxConf(resolveEdgeConfig(KUBERNETES)));
-    expect(renderNginxConf(resolveEdgeConfig({ ...KUBERNETES, signingSecret: undefined }))).not.toContain(SIGNING_SECRET_ENV);
+    expect(renderNginxConf(resolveEdgeConfig({ ...KUBERNETES, signingKeys: undefined }))).not.toContain(SIGNING_KEYS_ENV);
   });
 
   test("the parts the issue asks for are present", () => {
@@ -91,7 +91,7 @@ describe("nginx -t on the generated files (Debian nginx)", () => {
   });
 
   test("signed URLs (njs) and a DNS-named backup resolved at start pass", async () => {
-    await nginxTest({ origins: ["http://127.0.0.1:8180", "http://localhost:8280"], signingSecret: SECRET });
+    await nginxTest({ origins: ["http://127.0.0.1:8180", "http://localhost:8280"], signingKeys: new Map([["k1", SECRET]]) });
   });
 
   test("re-resolving Service names is refused on nginx older than 1.27.3, with the way out", async () => {

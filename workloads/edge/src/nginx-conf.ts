@@ -1,6 +1,6 @@
 import path from "node:path";
 import { EDGE_UPSTREAM_KEEPALIVE_SECONDS } from "@live360/core";
-import { SIGNING_SECRET_ENV, type EdgeConfig, type EdgeOrigin } from "./config.js";
+import { SIGNING_KEYS_ENV, type EdgeConfig, type EdgeOrigin } from "./config.js";
 
 /**
  * Renders the edge's nginx.conf from its typed configuration. Pure: same config, same text,
@@ -15,6 +15,8 @@ export const DRAIN_FLAG_FILE = "draining";
 export const STUB_STATUS_PATH = "/stub_status";
 
 const UPSTREAM = "edge_origins";
+/** What every refused request gets: which check failed is not told. */
+const FORBIDDEN = "forbidden\\n";
 const CACHE_ZONE = "edge_cache";
 
 export function drainFlagPath(config: EdgeConfig): string {
@@ -119,7 +121,7 @@ function failoverTimeouts(config: EdgeConfig, readMs: number): string[] {
 
 function mediaLocation(config: EdgeConfig, match: string, kind: MediaKind, signable = true): string[] {
   const body = [
-    ...(signable && config.signedUrls ? [`if ($edge_signed != 1) { return 403 "signed URL required\\n"; }`] : []),
+    ...(signable && config.signedUrls ? [`if ($edge_signed != 1) { return 403 "${FORBIDDEN}"; }`] : []),
     `proxy_pass http://${UPSTREAM};`,
     ...(kind === "playlist" ? failoverTimeouts(config, config.playlistReadTimeoutMs) : []),
     ...cacheRules(config, kind),
@@ -136,21 +138,22 @@ function mediaLocation(config: EdgeConfig, match: string, kind: MediaKind, signa
 function keyLocation(config: EdgeConfig): string[] {
   const body =
     !config.signedUrls
-      ? [`return 403 "keys are served to signed requests only\n";`]
-      : [`if ($edge_signed != 1) { return 403 "signed URL required\n"; }`, `proxy_pass http://${UPSTREAM};`, `proxy_cache off;`, ...RESPONSE_HEADERS];
+      ? [`return 403 "${FORBIDDEN}";`]
+      : [`if ($edge_signed != 1) { return 403 "${FORBIDDEN}"; }`, `proxy_pass http://${UPSTREAM};`, `proxy_cache off;`, ...RESPONSE_HEADERS];
   return [`    location ~ "^/hls/[a-z0-9][a-z0-9-]{0,62}/keys/[0-9]{1,12}\\.key$" {`, ...body.map((l) => `      ${l}`), `    }`];
 }
 
 /**
- * Signed URLs carry expiry and signature in the path (`/s/<expires>/<sig>/hls/<stream>/…`)
- * rather than the query, so the relative URIs inside playlists inherit them; the signature
- * covers the stream's directory, which is what a viewer is granted.
+ * Signed URLs carry key id, expiry and signature in the path (`/s/<keyId>/<expires>/<sig>/hls/
+ * <stream>/…`) rather than the query, so the relative URIs inside playlists inherit them; the
+ * signature covers the stream's directory, which is what a viewer is granted. Every refusal —
+ * bad signature, unknown key, tampered path, expired, too long a lifetime — is the same 403, so a
+ * client learns nothing about which check failed.
  */
 function signedLocation(): string[] {
   return [
-    `    location ~ "^/s/(?<edge_expires>[0-9]{1,12})/(?<edge_signature>[A-Za-z0-9_-]{43})(?<edge_path>/hls/(?<edge_stream>[a-z0-9][a-z0-9-]{0,62})/.*)$" {`,
-    `      if ($edge_link = "") { return 403 "bad signature\\n"; }`,
-    `      if ($edge_link = "0") { return 410 "link expired\\n"; }`,
+    `    location ~ "^/s/(?<edge_key_id>[a-z0-9][a-z0-9-]{0,31})/(?<edge_expires>[0-9]{1,12})/(?<edge_signature>[A-Za-z0-9_-]{43})(?<edge_path>/hls/(?<edge_stream>[a-z0-9][a-z0-9-]{0,62})/.*)$" {`,
+    `      if ($edge_link != "1") { return 403 "${FORBIDDEN}"; }`,
     `      set $edge_signed 1;`,
     `      rewrite ^ $edge_path last;`,
     `    }`,
@@ -180,7 +183,7 @@ export function renderNginxConf(config: EdgeConfig): string {
     `error_log stderr warn;`,
     // After SIGQUIT, in-flight downloads get the rest of the grace period, then are cut.
     `worker_shutdown_timeout ${Math.max(1, config.shutdownGraceSeconds - config.drainDelaySeconds)}s;`,
-    ...(signing ? [`env ${SIGNING_SECRET_ENV};`] : []),
+    ...(signing ? [`env ${SIGNING_KEYS_ENV};`] : []),
     ``,
     `events {`,
     `  worker_connections 8192;`,
@@ -237,7 +240,7 @@ export function renderNginxConf(config: EdgeConfig): string {
     ``,
     `  server {`,
     `    listen ${config.listenAddress}:${config.listenPort};`,
-    ...(signing ? [`    set $edge_signed 0;`] : []),
+    ...(signing ? [`    set $edge_signed 0;`, `    set $edge_max_lifetime ${config.signingMaxLifetimeSeconds};`] : []),
     ``,
     `    location = /healthz {`,
     `      access_log off;`,
@@ -290,28 +293,45 @@ export function renderNginxConf(config: EdgeConfig): string {
 }
 
 /**
- * The njs module that checks a signed URL: HMAC-SHA256 over `<expires>:/hls/<stream>/`,
- * base64url without padding. Returns "1" (valid), "0" (valid but expired) or "" (bad),
- * the same convention as nginx's $secure_link. The secret comes from the environment.
+ * The njs module that checks a signed URL: HMAC-SHA256 over `<keyId>:<expires>:/hls/<stream>/`
+ * with the key the link names, base64url without padding. "1" only for a valid, unexpired link
+ * whose expiry is within the maximum lifetime; "" for anything else. The keys come from the
+ * environment. Signatures are compared as HMACs of both sides (a fixed length, in constant time),
+ * as the origin compares secrets.
  */
-export const SIGNING_SCRIPT = `// Generated by live360 (workloads/edge): verifies /s/<expires>/<signature>/hls/<stream>/... URLs.
+export const SIGNING_SCRIPT = `// Generated by live360 (workloads/edge): verifies /s/<keyId>/<expires>/<signature>/hls/<stream>/... URLs.
 import crypto from "crypto";
 
-function sameText(a, b) {
-  if (a.length !== b.length) return false;
+function keys() {
+  const found = {};
+  // A counted loop: Debian's njs 0.7 has no for...of.
+  const lines = (process.env.${SIGNING_KEYS_ENV} || "").split(/[\\n,]/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    const eq = line.indexOf("=");
+    if (eq > 0) found[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
+  }
+  return found;
+}
+
+function sameSignature(nonce, a, b) {
+  const x = crypto.createHmac("sha256", nonce).update(a).digest("hex");
+  const y = crypto.createHmac("sha256", nonce).update(b).digest("hex");
   let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  for (let i = 0; i < x.length; i++) diff |= x.charCodeAt(i) ^ y.charCodeAt(i);
   return diff === 0;
 }
 
 function verify(r) {
-  const secret = process.env.${SIGNING_SECRET_ENV} || "";
   const v = r.variables;
-  if (secret === "" || !v.edge_signature) return "";
-  const scope = v.edge_expires + ":/hls/" + v.edge_stream + "/";
-  const expected = crypto.createHmac("sha256", secret).update(scope).digest("base64url");
-  if (!sameText(expected, v.edge_signature)) return "";
-  return Number(v.edge_expires) * 1000 >= Date.now() ? "1" : "0";
+  const secret = keys()[v.edge_key_id];
+  // An unknown key is checked against a throwaway secret: the same work, the same answer.
+  const scope = v.edge_key_id + ":" + v.edge_expires + ":/hls/" + v.edge_stream + "/";
+  const expected = crypto.createHmac("sha256", secret || "unknown key").update(scope).digest("base64url");
+  const valid = sameSignature(scope, expected, v.edge_signature || "") && !!secret;
+  const expires = Number(v.edge_expires) * 1000;
+  const now = Date.now();
+  return valid && expires >= now && expires - now <= Number(v.edge_max_lifetime) * 1000 ? "1" : "";
 }
 
 export default { verify };

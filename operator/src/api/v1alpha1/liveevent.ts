@@ -98,9 +98,16 @@ export const liveEventSpec = schema
     .object("How viewers may watch.", {
       signing: schema
         .object(
-          "Media through the edge only with signed URLs (/s/<expires>/<signature>/hls/<stream>/...; mint them with live360 sign-url or signedStreamPrefix): HMAC-SHA256 with the Secret's value, which the edge pods take from the Secret into their environment.",
+          "Media (and encryption keys) through the edge only with signed URLs (/s/<keyId>/<expires>/<signature>/hls/<stream>/...; mint them with live360 sign-url or signedStreamPrefix): HMAC-SHA256 with the key the link names, which the edge pods take from the Secret into their environment. Every refusal is the same 403.",
           {
-            secretRef: secretKeyReference("The Secret holding the signing secret (at least 32 characters).", "secret", "Key in the Secret holding the signing secret."),
+            secretRef: secretKeyReference(
+              "The Secret holding the signing keys: lines keyId=secret (at least 32 characters each). Two lines during a rotation: links signed with either are good; remove the old one once its links have expired.",
+              "keys",
+              "Key in the Secret holding the keyId=secret lines.",
+            ),
+            maxLifetimeSeconds: schema
+              .integer("A link expiring further ahead than this is refused, so no link outlives a key rotation by long.", { minimum: 60, maximum: 31536000 })
+              .default(86400),
           },
         )
         .optional(),

@@ -1,10 +1,11 @@
 import { Command, Option } from "commander";
-import { ConfigError, createLogger, parseNumberFlag } from "@live360/core";
+import { ConfigError, createLogger, parseNumberFlag, readSecretFile } from "@live360/core";
 import {
   ACCESS_LOG_TARGETS,
   DEFAULT_EDGE_CONFIG,
   SIGNING_SCRIPT_FILE,
-  SIGNING_SECRET_ENV,
+  SIGNING_KEYS_ENV,
+  parseSigningKeys,
   STUB_STATUS_PATH,
   renderEdgeFiles,
   resolveEdgeConfig,
@@ -32,6 +33,8 @@ interface EdgeFlags {
   drainDelay: string;
   shutdownGrace: string;
   printConfig?: string | true;
+  signingKeysFile?: string;
+  signingMaxLifetime: string;
 }
 
 function edgeConfigFromFlags(flags: EdgeFlags): EdgeConfig {
@@ -48,16 +51,24 @@ function edgeConfigFromFlags(flags: EdgeFlags): EdgeConfig {
     user: flags.user,
     drainDelaySeconds: parseNumberFlag("--drain-delay", flags.drainDelay),
     shutdownGraceSeconds: parseNumberFlag("--shutdown-grace", flags.shutdownGrace),
-    // From the environment only: a flag would show the secret in `ps` and shell history.
-    signingSecret: process.env[SIGNING_SECRET_ENV] || undefined,
+    // From a file (a mounted Secret) or the environment: a flag would show the keys in `ps` and shell history.
+    signingKeys: signingKeysFrom(flags.signingKeysFile, process.env[SIGNING_KEYS_ENV]),
+    signingMaxLifetimeSeconds: parseNumberFlag("--signing-max-lifetime", flags.signingMaxLifetime),
   });
+}
+
+/** Signing keys from `--signing-keys-file`, else LIVE360_EDGE_SIGNING_KEYS; undefined: no signed URLs. */
+export function signingKeysFrom(file: string | undefined, env: string | undefined): Map<string, string> | undefined {
+  if (file) return parseSigningKeys(file, readSecretFile("signingKeys (--signing-keys-file)", file));
+  if (env !== undefined && env.trim() !== "") return parseSigningKeys(SIGNING_KEYS_ENV, env);
+  return undefined;
 }
 
 function printConfig(config: EdgeConfig, which: string): void {
   const files = renderEdgeFiles(config);
   const text = files[which];
   if (text === undefined) {
-    throw new ConfigError("--print-config", which, `choose one of ${Object.keys(files).join(", ")} (${SIGNING_SCRIPT_FILE} exists only with ${SIGNING_SECRET_ENV} set)`);
+    throw new ConfigError("--print-config", which, `choose one of ${Object.keys(files).join(", ")} (${SIGNING_SCRIPT_FILE} exists only with signed URLs)`);
   }
   process.stdout.write(text);
 }
@@ -82,7 +93,8 @@ export function edgeCommand(): Command {
     .option("--drain-delay <seconds>", "after SIGTERM, how long readiness fails before nginx stops accepting", String(d.drainDelaySeconds))
     .option("--shutdown-grace <seconds>", "upper bound from SIGTERM to exit", String(d.shutdownGraceSeconds))
     .option("--print-config [file]", `print a generated file (nginx.conf, or ${SIGNING_SCRIPT_FILE}) and exit instead of running nginx`)
-    .addHelpText("after", `\nSigned URLs: set ${SIGNING_SECRET_ENV} (≥ 32 characters); media is then served only under /s/<expires>/<signature>/hls/<stream>/.`)
+    .option("--signing-keys-file <file>", `signed URLs: keys as lines keyId=secret (≥ 32 characters each; two during a rotation; also: env ${SIGNING_KEYS_ENV}); media and keys are then served only under /s/<keyId>/<expires>/<signature>/hls/<stream>/`)
+    .option("--signing-max-lifetime <seconds>", "a signed link expiring further ahead than this is refused", String(d.signingMaxLifetimeSeconds))
     .action(async (flags: EdgeFlags) => {
       const config = edgeConfigFromFlags(flags);
       if (flags.printConfig !== undefined) {

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { edgeCommand, edgeMetricsCommand } from "./edge.js";
 import { originCommand } from "./origin.js";
+import { signUrlCommand } from "./sign-url.js";
 import { testSourceCommand } from "./test-source.js";
 import { vodWorkerCommand } from "./vod-worker.js";
 
@@ -13,5 +14,5 @@ export function registerWorkloadCommands(program: Command): void {
   program.addCommand(originCommand());
   program.addCommand(testSourceCommand());
   program.addCommand(vodWorkerCommand());
-  for (const command of [edgeCommand(), edgeMetricsCommand()]) program.addCommand(command);
+  for (const command of [edgeCommand(), edgeMetricsCommand(), signUrlCommand()]) program.addCommand(command);
 }
