@@ -23,24 +23,42 @@ export function secretsEqual(given: string, expected: string): boolean {
   return same && expected !== "";
 }
 
+/** One `id=secret` entry of a secrets text; `id` is undefined for a line without one before "=". */
+export interface SecretLine {
+  /** 1-based position among the text's lines and comma-separated parts, for error messages. */
+  entry: number;
+  id: string | undefined;
+  secret: string;
+}
+
 /**
- * Parses `stream=secret` lines (a file, or LIVE360_PUBLISH_KEYS with lines or commas): the origin's
- * publish keys, and the keys a test source publishes with. Blank lines and `#` comments are
- * allowed; anything else malformed is a start-up error that names the entry, never the secret.
+ * The entries of `id=secret` lines (a mounted Secret's file, or an environment variable with lines
+ * or commas): blank lines and `#` comments skipped, both sides trimmed. Checking them is the
+ * caller's: publish keys and signing keys have rules of their own.
  */
-export function parsePublishKeys(source: string, text: string): Map<string, string> {
-  const keys = new Map<string, string>();
+export function secretLines(text: string): SecretLine[] {
+  const lines: SecretLine[] = [];
   text.split(/[\n,]/).forEach((raw, index) => {
     const line = raw.trim();
     if (line === "" || line.startsWith("#")) return;
     const eq = line.indexOf("=");
-    const stream = line.slice(0, eq).trim();
-    const secret = line.slice(eq + 1).trim();
-    if (eq <= 0 || secret === "" || !isValidStreamName(stream)) {
-      throw new ConfigError(`${source} entry ${index + 1}`, eq > 0 ? `${stream}=<hidden>` : "<hidden>", "write stream=secret with a valid stream name");
-    }
-    keys.set(stream, secret);
+    lines.push(eq > 0 ? { entry: index + 1, id: line.slice(0, eq).trim(), secret: line.slice(eq + 1).trim() } : { entry: index + 1, id: undefined, secret: "" });
   });
+  return lines;
+}
+
+/**
+ * Parses `stream=secret` lines: the origin's publish keys, and the keys a test source publishes
+ * with. Anything malformed is a start-up error that names the entry, never the secret.
+ */
+export function parsePublishKeys(source: string, text: string): Map<string, string> {
+  const keys = new Map<string, string>();
+  for (const { entry, id, secret } of secretLines(text)) {
+    if (id === undefined || secret === "" || !isValidStreamName(id)) {
+      throw new ConfigError(`${source} entry ${entry}`, id !== undefined ? `${id}=<hidden>` : "<hidden>", "write stream=secret with a valid stream name");
+    }
+    keys.set(id, secret);
+  }
   return keys;
 }
 
@@ -53,9 +71,18 @@ export function readSecretFile(field: string, file: string): string {
   }
 }
 
-/** Publish keys from `--publish-keys-file` (a mounted Secret) or else LIVE360_PUBLISH_KEYS; undefined: none. */
+/**
+ * A secret's text from its file (a mounted Secret) if one is named, else from an environment
+ * variable's non-blank value; undefined when neither. Never from a flag's value: a command line
+ * is readable by every user of the machine.
+ */
+export function secretText(field: string, file: string | undefined, env: string | undefined): string | undefined {
+  if (file) return readSecretFile(field, file);
+  return env !== undefined && env.trim() !== "" ? env : undefined;
+}
+
+/** Publish keys from `--publish-keys-file` or else LIVE360_PUBLISH_KEYS; undefined: none. */
 export function loadPublishKeys(file: string | undefined, env: string | undefined): Map<string, string> | undefined {
-  if (file) return parsePublishKeys(file, readSecretFile("publishKeysFile (--publish-keys-file)", file));
-  if (env !== undefined && env.trim() !== "") return parsePublishKeys("LIVE360_PUBLISH_KEYS", env);
-  return undefined;
+  const text = secretText("publishKeysFile (--publish-keys-file)", file, env);
+  return text === undefined ? undefined : parsePublishKeys(file || "LIVE360_PUBLISH_KEYS", text);
 }

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { isIP } from "node:net";
-import { ConfigError, integerInRange, matching, nonEmptyString, oneOf, port } from "@live360/core";
+import { ConfigError, integerInRange, matching, nonEmptyString, oneOf, port, secretLines } from "@live360/core";
 
 /** One origin as the generated configuration uses it. */
 export interface EdgeOrigin {
@@ -164,17 +164,12 @@ export const SIGNING_KEY_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
  */
 export function parseSigningKeys(source: string, text: string): Map<string, string> {
   const keys = new Map<string, string>();
-  text.split(/[\n,]/).forEach((raw, index) => {
-    const line = raw.trim();
-    if (line === "" || line.startsWith("#")) return;
-    const eq = line.indexOf("=");
-    const id = eq > 0 ? line.slice(0, eq).trim() : "";
-    const secret = eq > 0 ? line.slice(eq + 1).trim() : "";
-    const shown = eq > 0 ? `${id}=<${secret.length} characters>` : "<hidden>";
-    if (!SIGNING_KEY_ID.test(id)) throw new ConfigError(`${source} entry ${index + 1}`, shown, "write keyId=secret, the key id lowercase letters, digits and '-' (at most 32)");
-    if (secret.length < MIN_SECRET_LENGTH) throw new ConfigError(`${source} entry ${index + 1}`, shown, `use at least ${MIN_SECRET_LENGTH} random characters, e.g. $(openssl rand -base64 32)`);
+  for (const { entry, id, secret } of secretLines(text)) {
+    const shown = id !== undefined ? `${id}=<${secret.length} characters>` : "<hidden>";
+    if (id === undefined || !SIGNING_KEY_ID.test(id)) throw new ConfigError(`${source} entry ${entry}`, shown, "write keyId=secret, the key id lowercase letters, digits and '-' (at most 32)");
+    if (secret.length < MIN_SECRET_LENGTH) throw new ConfigError(`${source} entry ${entry}`, shown, `use at least ${MIN_SECRET_LENGTH} random characters, e.g. $(openssl rand -base64 32)`);
     keys.set(id, secret);
-  });
+  }
   if (keys.size === 0) throw new ConfigError(source, "<no keys>", "give at least one keyId=secret line");
   return keys;
 }

@@ -1,4 +1,4 @@
-import { isValidStreamName, readSecretFile, secretsEqual } from "@live360/core";
+import { isValidStreamName, secretText, secretsEqual } from "@live360/core";
 import type { OriginConfig } from "./config.js";
 import type { PublishDecision, PublishRequest, RejectCode } from "./nms.js";
 
@@ -43,9 +43,7 @@ const REFUSAL_CODES: Record<RefusalReason, RejectCode> = {
  * from a flag: the command line is readable by every user of the machine.
  */
 export function loadAdminToken(file: string | undefined, env: string | undefined): string | undefined {
-  if (file) return readSecretFile("adminTokenFile (--admin-token-file)", file).trim();
-  if (env !== undefined && env.trim() !== "") return env.trim();
-  return undefined;
+  return secretText("adminTokenFile (--admin-token-file)", file, env)?.trim();
 }
 
 /** The publish policy: name rules and keys first, then liveness (who already publishes). */

@@ -1,5 +1,5 @@
 import { Command, Option } from "commander";
-import { ConfigError, createLogger, parseNumberFlag, readSecretFile } from "@live360/core";
+import { ConfigError, createLogger, parseNumberFlag, secretText } from "@live360/core";
 import {
   ACCESS_LOG_TARGETS,
   DEFAULT_EDGE_CONFIG,
@@ -59,9 +59,8 @@ function edgeConfigFromFlags(flags: EdgeFlags): EdgeConfig {
 
 /** Signing keys from `--signing-keys-file`, else LIVE360_EDGE_SIGNING_KEYS; undefined: no signed URLs. */
 export function signingKeysFrom(file: string | undefined, env: string | undefined): Map<string, string> | undefined {
-  if (file) return parseSigningKeys(file, readSecretFile("signingKeys (--signing-keys-file)", file));
-  if (env !== undefined && env.trim() !== "") return parseSigningKeys(SIGNING_KEYS_ENV, env);
-  return undefined;
+  const text = secretText("signingKeys (--signing-keys-file)", file, env);
+  return text === undefined ? undefined : parseSigningKeys(file || SIGNING_KEYS_ENV, text);
 }
 
 function printConfig(config: EdgeConfig, which: string): void {

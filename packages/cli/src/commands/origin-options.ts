@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { Option, type Command } from "commander";
-import { ConfigError, PROJECTIONS, S3Storage, SqsQueue, loadPublishKeys, parseLadder, readSecretFile, parseNumberFlag, type Logger } from "@live360/core";
+import { ConfigError, PROJECTIONS, S3Storage, SqsQueue, loadPublishKeys, parseLadder, secretText, parseNumberFlag, type Logger } from "@live360/core";
 import {
   DEFAULT_KEY_ROTATION_SEGMENTS,
   DEFAULT_ORIGIN_CONFIG,
@@ -141,9 +141,7 @@ function defaultPlayerDir(): string | undefined {
 
 /** The secret from its file (a mounted Secret, trimmed) or the environment; never a flag value. */
 function hlsEncryptionFromFlags(flags: OriginFlags): HlsEncryptionConfig | undefined {
-  const secret = flags.hlsEncryptionSecretFile
-    ? readSecretFile("hlsEncryption.secret (--hls-encryption-secret-file)", flags.hlsEncryptionSecretFile).trim()
-    : process.env.LIVE360_HLS_ENCRYPTION_SECRET?.trim() || undefined;
+  const secret = secretText("hlsEncryption.secret (--hls-encryption-secret-file)", flags.hlsEncryptionSecretFile, process.env.LIVE360_HLS_ENCRYPTION_SECRET)?.trim();
   return secret === undefined ? undefined : { secret, rotationSegments: parseNumberFlag("--hls-key-rotation", flags.hlsKeyRotation) };
 }
 
