@@ -46,7 +46,7 @@ helm-binary:
 # case counts); the report after jest fails when a listed case did not report (`make faults`).
 test: system-deps test-services cluster-binaries helm-binary build lint
 	node test/kit/dist/fault-matrix.js --reset
-	$(NPM) test
+	@bash scripts/in-scratch-tmpdir.sh $(NPM) test
 	node test/kit/dist/fault-matrix.js
 	@bash test/kind/test.sh
 

@@ -54,8 +54,15 @@ for image in "${images[@]}"; do
   log "$registry/$name:$version ($source bases)"
   DOCKER_BUILDKIT=1 docker build --file "$root/$dir/Dockerfile" \
     --build-arg "VERSION=$version" --build-arg "REVISION=$revision" "${base_args[@]}" \
-    --tag "$registry/$name:$version" "$root" >&2
+    --label "$BUILT_BY_LABEL" --tag "$registry/$name:$version" "$root" >&2
 done
+# Each build leaves the image it replaced untagged and its layers in the build cache: ~4 GB a run
+# that filled this machine's disk after a dozen runs. Our own untagged images go, and in the
+# project's own engine (never a user's) the build cache is cut to LIVE360_BUILD_CACHE_KEEP.
+docker image prune --force --filter "label=$BUILT_BY_LABEL" >/dev/null
+if [ "${DOCKER_HOST:-}" = "$OWN_DOCKER_HOST" ]; then
+  docker builder prune --force --keep-storage "${LIVE360_BUILD_CACHE_KEEP:-5GB}" >/dev/null
+fi
 
 echo "IMAGE_SOURCE=$source"
 echo "S3_IMAGE=$s3_image"

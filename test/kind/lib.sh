@@ -11,6 +11,10 @@ STREAM=demo
 # Images are built under this registry name and loaded into the nodes, never pulled (values.yaml).
 REGISTRY=live360.local
 IMAGES=(origin edge vod-worker test-source operator)
+# Every image images.sh builds carries it, so that only our own superseded images are pruned.
+BUILT_BY_LABEL=io.live360.built-by=test-kind-images
+# The project's own engine (docker.sh start), told apart from a user's, whose cache is not ours to cut.
+OWN_DOCKER_HOST="unix://${LIVE360_DOCKER_RUN:-/run/live360-docker}/docker.sock"
 VERSION="$(node -p "require('$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/operator/package.json').version")"
 # Service -> node port; kind-config.yaml maps 30935, 30936 and 30080 to localhost 1935, 1936 and 8080.
 declare -A NODE_PORTS=(
@@ -34,6 +38,22 @@ use_docker() {
   # An assignment first, so that a failing start stops the script (eval of nothing would not).
   engine_env="$(bash "$(dirname "${BASH_SOURCE[0]}")/docker.sh" start)"
   eval "$engine_env"
+}
+
+# need_disk: enough free space where the images, the nodes and `kind load`'s temporary tar go,
+# checked before anything is built, because a full disk midway fails in a random later step
+# ("write /tmp/.docker_temp_…: no space left on device") and leaves half a cluster.
+# LIVE360_KIND_MIN_FREE_GB (default 15: four images in the engine, their tar, four nodes' copies).
+need_disk() {
+  local want="${LIVE360_KIND_MIN_FREE_GB:-15}" dir free_kb data_root
+  data_root="$(docker info --format '{{.DockerRootDir}}' 2>/dev/null || echo /var/lib/docker)"
+  for dir in "$data_root" "${TMPDIR:-/tmp}"; do
+    [ -d "$dir" ] || continue
+    free_kb="$(df --output=avail -k "$dir" | tail -1)"
+    if ((free_kb < want * 1024 * 1024)); then
+      die "only $((free_kb / 1024 / 1024)) GB free on the filesystem of $dir; the kind stage needs $want GB (LIVE360_KIND_MIN_FREE_GB). Free space: the project's engine keeps its build cache and images in $data_root ('eval \"\$(bash test/kind/docker.sh start)\"; docker builder prune --force' and 'docker image prune --force' cut them)"
+    fi
+  done
 }
 
 # use_tools: kind, kubectl, helm and a Docker engine for the scripts. A user's own tools on PATH

@@ -27,6 +27,7 @@ source "$here/lib.sh"
 
 use_tools
 for tool in docker kind kubectl helm make; do need "$tool"; done
+need_disk
 image_source
 if [ "$LIVE360_IMAGE_SOURCE" = local ]; then
   : "${KIND_NODE_IMAGE:=$(bash "$here/node-image/build.sh")}"
