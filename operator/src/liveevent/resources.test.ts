@@ -353,7 +353,7 @@ describe("LiveEvent desired state", () => {
     expect(conf["nginx.conf"]).toContain("env LIVE360_EDGE_SIGNING_KEYS;");
     expect(conf["nginx.conf"]).toContain('if ($edge_signed != 1) { return 403 "forbidden\\n"; }');
     expect(conf["nginx.conf"]).toContain("set $edge_max_lifetime 3600;");
-    expect(Object.keys(conf)).toContain("edge-signing.js");
+    expect(Object.keys(conf)).toContain("edge-access.js");
     for (const role of ["primary", "backup"]) {
       const pod = find<V1StatefulSet>(objects, "StatefulSet", `demo-origin-${role}`).spec?.template.spec;
       const argv = pod?.containers[0]?.args ?? [];

@@ -25,6 +25,8 @@ export interface Throttle {
  */
 export class HlsStandIn {
   private readonly counts = new Map<string, number>();
+  /** Every request header name received (lowercase): what an edge passes on to its origins. */
+  readonly headerNames = new Set<string>();
   private readonly sockets = new Set<Socket>();
   private readonly server = createServer((req, res) => void this.handle(req, res));
   /**
@@ -92,6 +94,7 @@ export class HlsStandIn {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const pathname = (req.url ?? "/").split("?", 1)[0]!;
     this.counts.set(pathname, (this.counts.get(pathname) ?? 0) + 1);
+    for (const name of Object.keys(req.headers)) this.headerNames.add(name);
     if (this.mode === "hung") return;
     res.setHeader("Access-Control-Allow-Origin", "*");
     if (pathname === "/healthz") return void res.writeHead(200, { "Content-Type": "text/plain" }).end("ok\n");

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "@jest/globals";
 import { ConfigError } from "@live360/core";
-import { parseSigningKeys, resolveEdgeConfig, type EdgeConfigInput } from "./config.js";
+import { parseOriginVerifyValues, parseSigningKeys, resolveEdgeConfig, type EdgeConfigInput } from "./config.js";
 
 const ORIGINS = ["http://10.0.0.1:8080", "http://10.0.0.2:8080"];
 
@@ -89,6 +89,17 @@ describe("resolveEdgeConfig", () => {
     const err = rejection({ origins: ORIGINS, signingKeys: new Map([["k1", "hunter2"]]) });
     expect(err.message).toContain("at least 32 random characters");
     expect(err.message).not.toContain("hunter2");
+  });
+
+  test("origin-verify values: one per line, two during a rotation; a bad one is named by its position and length, never its text", () => {
+    const value = "v".repeat(32);
+    expect(parseOriginVerifyValues("values", `# rotation\n${value}\n ${value}x \n`)).toEqual([value, `${value}x`]);
+    expect(() => parseOriginVerifyValues("values", "short-value")).toThrow(/values entry 1="<11 characters>": use at least 32/);
+    expect(() => parseOriginVerifyValues("values", `${value}\n${value} ${value}`)).toThrow(/values entry 2="<65 characters>": use letters, digits/);
+    expect(() => parseOriginVerifyValues("values", "\n")).toThrow(/give at least one value/);
+    expect(resolveEdgeConfig({ origins: ORIGINS, originVerifyValues: [value] }).cdnOnly).toBe(true);
+    expect(resolveEdgeConfig({ origins: ORIGINS }).cdnOnly).toBe(false);
+    expect(rejection({ origins: ORIGINS, originVerifyValues: ["hunter2"] }).message).not.toContain("hunter2");
   });
 
   test("signing keys: keyId=secret lines, two at once for a rotation; a bad entry is named by its id, never its secret", () => {

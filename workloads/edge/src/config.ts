@@ -91,6 +91,17 @@ export interface EdgeConfig {
    * from a Kubernetes Secret into the pod's environment, and the operator never holds it).
    */
   signedUrls: boolean;
+  /**
+   * The values the CDN sends in ORIGIN_VERIFY_HEADER (two during a rotation), when this process
+   * runs nginx; like the signing keys they reach nginx through the environment, never the file.
+   */
+  originVerifyValues: readonly string[] | undefined;
+  /**
+   * CDN-only: every request but the health checks must carry ORIGIN_VERIFY_HEADER with one of the
+   * values, so viewers cannot bypass the CDN (its cache, logs, geo rules and costs). True whenever
+   * values are given; true without them when rendered for the operator's ConfigMap.
+   */
+  cdnOnly: boolean;
   /** Holds nginx.conf, the pid file, temp files and the drain flag; must be writable. */
   workDir: string;
   /** Where dynamic modules live: `/usr/lib/nginx/modules` in Debian and in the official image. */
@@ -142,6 +153,8 @@ export const DEFAULT_EDGE_CONFIG: Omit<EdgeConfig, "origins"> = {
   signingKeys: undefined,
   signingMaxLifetimeSeconds: 86_400,
   signedUrls: false,
+  originVerifyValues: undefined,
+  cdnOnly: false,
   workDir: "./.live360/edge",
   modulesDir: "/usr/lib/nginx/modules",
   user: undefined,
@@ -173,6 +186,34 @@ export function parseSigningKeys(source: string, text: string): Map<string, stri
   if (keys.size === 0) throw new ConfigError(source, "<no keys>", "give at least one keyId=secret line");
   return keys;
 }
+
+/** Environment variable through which nginx (njs) receives the origin-verify values, one per line. */
+export const ORIGIN_VERIFY_ENV = "LIVE360_EDGE_ORIGIN_VERIFY";
+/** The header a CDN adds to its requests to the edge (CloudFront: an origin custom header). */
+export const ORIGIN_VERIFY_HEADER = "X-Live360-Origin-Verify";
+/** What a CDN can put in a header and a Secret holds without quoting. */
+const ORIGIN_VERIFY_VALUE = /^[A-Za-z0-9+/=_.~-]+$/;
+
+/**
+ * Origin-verify values, one per line or comma (a mounted Secret's file, or LIVE360_EDGE_ORIGIN_VERIFY).
+ * A bad entry is named by its position and length, never its value.
+ */
+export function parseOriginVerifyValues(source: string, text: string): string[] {
+  const values: string[] = [];
+  text.split(/[\n,]/).forEach((raw, index) => {
+    const value = raw.trim();
+    if (value === "" || value.startsWith("#")) return;
+    const shown = `<${value.length} characters>`;
+    if (!ORIGIN_VERIFY_VALUE.test(value)) throw new ConfigError(`${source} entry ${index + 1}`, shown, "use letters, digits and + / = _ . ~ - only (a header value the CDN sends as is)");
+    if (value.length < MIN_SECRET_LENGTH) throw new ConfigError(`${source} entry ${index + 1}`, shown, `use at least ${MIN_SECRET_LENGTH} random characters, e.g. $(openssl rand -hex 32)`);
+    values.push(value);
+  });
+  if (values.length === 0) throw new ConfigError(source, "<no values>", "give at least one value, one per line");
+  return values;
+}
+
+/** Signed URLs and the origin-verify check run in njs (HMAC-SHA256 is not in stock nginx). */
+export const usesNjs = (config: EdgeConfig): boolean => config.signedUrls || config.cdnOnly;
 
 /** The keys as nginx receives them (SIGNING_KEYS_ENV). */
 export const formatSigningKeys = (keys: ReadonlyMap<string, string>): string => [...keys].map(([id, secret]) => `${id}=${secret}`).join("\n");
@@ -279,6 +320,7 @@ export function resolveEdgeConfig(input: EdgeConfigInput = {}): EdgeConfig {
     // Entries given as a map (not parsed from text) are held to the same rules.
     parseSigningKeys("signingKeys", formatSigningKeys(signingKeys));
   }
+  const originVerifyValues = input.originVerifyValues === undefined ? undefined : parseOriginVerifyValues("originVerifyValues", input.originVerifyValues.join("\n"));
   const workerProcesses = pick("workerProcesses", d.workerProcesses);
   return {
     origins: resolveOrigins(input.origins),
@@ -309,6 +351,8 @@ export function resolveEdgeConfig(input: EdgeConfigInput = {}): EdgeConfig {
     signingKeys,
     signingMaxLifetimeSeconds: integerInRange("signingMaxLifetimeSeconds (--signing-max-lifetime)", pick("signingMaxLifetimeSeconds", d.signingMaxLifetimeSeconds), 60, 31_536_000),
     signedUrls: signingKeys !== undefined || input.signedUrls === true,
+    originVerifyValues,
+    cdnOnly: originVerifyValues !== undefined || input.cdnOnly === true,
     workDir: safePath("workDir (--work-dir)", pick("workDir", d.workDir)),
     modulesDir: safePath("modulesDir", pick("modulesDir", d.modulesDir)),
     user: input.user === undefined ? undefined : matching("user", input.user, /^[a-z_][a-z0-9_-]*$/, "give a system user name such as nginx"),

@@ -20,7 +20,7 @@ import {
   waitFor,
   type LiveHlsWriter,
 } from "@live360/testkit";
-import { resolveEdgeConfig, type EdgeConfigInput } from "./config.js";
+import { ORIGIN_VERIFY_HEADER, resolveEdgeConfig, type EdgeConfigInput } from "./config.js";
 import { runEdge, type EdgeRunner } from "./runner.js";
 import { signedStreamPrefix } from "./signing.js";
 
@@ -366,4 +366,45 @@ describe("signed URLs", () => {
     expect(await statusOf(`${unsigned.url}/hls/${STREAM}/master.m3u8`)).toBe(200);
     expect(await statusOf(`${unsigned.url}/hls/${STREAM}/keys/7.key`)).toBe(403);
   }, 60_000);
+});
+
+describe("CDN-only edge (origin-verify header)", () => {
+  // Two values at once, as during a rotation of the CDN's header.
+  const values = ["cdn-verify-old-0123456789abcdef0123456789", "cdn-verify-new-0123456789abcdef0123456789"];
+  let edge: EdgeRunner;
+
+  beforeAll(async () => {
+    edge = await startEdge(cleanup, bench, { originVerifyValues: values });
+  }, 60_000);
+
+  const get = async (pathname: string, verify?: string): Promise<string> => {
+    const res = await httpGet(`${edge.url}${pathname}`, { headers: verify === undefined ? {} : { [ORIGIN_VERIFY_HEADER]: verify } });
+    return `${res.status} ${res.status === 403 ? res.body.toString() : ""}`;
+  };
+
+  test("with either value of a rotation: playlists and segments as usual, and the secret goes no further than the edge", async () => {
+    for (const value of values) {
+      expect(await get(`/hls/${STREAM}/master.m3u8`, value)).toBe("200 ");
+      const variant = await httpGet(`${edge.url}${VARIANT_PATH}`, { headers: { [ORIGIN_VERIFY_HEADER]: value } });
+      expect(variant.status).toBe(200);
+      const segment = parseMediaPlaylist(variant.body.toString()).segments.at(-1)!;
+      expect(await get(segmentPath(segment), value)).toBe("200 ");
+    }
+    expect(bench.primary.headerNames.has(ORIGIN_VERIFY_HEADER.toLowerCase())).toBe(false);
+    expect(bench.backup.headerNames.has(ORIGIN_VERIFY_HEADER.toLowerCase())).toBe(false);
+  });
+
+  test("no header, an empty one, a wrong value, a value of the right length, a prefix of the right one: the same 403 everywhere but the health checks", async () => {
+    const right = values[1]!;
+    const wrong = [undefined, "", "nope", right.replace(/.$/, right.endsWith("9") ? "8" : "9"), right.slice(0, -1), `${right}x`];
+    for (const verify of wrong) {
+      for (const pathname of [`/hls/${STREAM}/master.m3u8`, VARIANT_PATH, "/player/index.html", "/anything-else"]) {
+        expect(`${pathname} ${await get(pathname, verify)}`).toBe(`${pathname} 403 forbidden\n`);
+      }
+    }
+    expect(await statusOf(`${edge.url}/healthz`)).toBe(200);
+    expect(await statusOf(`${edge.url}/readyz`)).toBe(200);
+    // Through the CDN, what is not there is still a plain 404.
+    expect(await get("/anything-else", right)).toBe("404 ");
+  });
 });

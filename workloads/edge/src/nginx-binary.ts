@@ -3,7 +3,7 @@ import { access, constants } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { Live360Error, MissingDependencyError } from "@live360/core";
-import type { EdgeConfig } from "./config.js";
+import { usesNjs, type EdgeConfig } from "./config.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -66,11 +66,11 @@ function atLeast(version: readonly number[], wanted: readonly number[]): boolean
 
 /** Checks that this nginx can run what the config asks for, before writing anything. */
 export async function checkNginxSupports(nginx: NginxBinary, config: EdgeConfig): Promise<void> {
-  if (config.signedUrls) {
+  if (usesNjs(config)) {
     const module = path.join(config.modulesDir, "ngx_http_js_module.so");
     if (!(await hasAccess(module, constants.R_OK))) {
       throw new MissingDependencyError(
-        `signed URLs need the njs module ${module} (HMAC-SHA256 is not in stock nginx): apt-get install libnginx-mod-http-js, or set modulesDir`,
+        `signed URLs and CDN-only edges need the njs module ${module} (HMAC-SHA256 is not in stock nginx): apt-get install libnginx-mod-http-js, or set modulesDir`,
       );
     }
   }

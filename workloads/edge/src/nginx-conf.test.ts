@@ -4,13 +4,14 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { MissingDependencyError } from "@live360/core";
 import { tempDir } from "@live360/testkit";
-import { resolveEdgeConfig, SIGNING_KEYS_ENV, type EdgeConfigInput } from "./config.js";
+import { ORIGIN_VERIFY_ENV, resolveEdgeConfig, SIGNING_KEYS_ENV, type EdgeConfigInput } from "./config.js";
 import { checkNginxSupports, resolveNginx, testNginxConf, NginxConfigTestError } from "./nginx-binary.js";
 import { renderEdgeFiles, renderNginxConf } from "./nginx-conf.js";
 
 /** Golden files live in the source tree (dist/ is rebuilt): LIVE360_UPDATE_GOLDEN=1 rewrites them. */
 const goldenDir = fileURLToPath(new URL("../testdata/", import.meta.url));
 const SECRET = "0123456789abcdef0123456789abcdef";
+const VERIFY_VALUE = "cdn-0123456789abcdef0123456789abcdef";
 
 async function matchesGolden(name: string, text: string): Promise<void> {
   const file = path.join(goldenDir, name);
@@ -29,7 +30,7 @@ const LOCAL: EdgeConfigInput = {
   cache: { dir: "/dev/shm/live360-edge" },
 };
 
-/** The official image in Kubernetes: Service names re-resolved, signed URLs, nginx user. */
+/** The official image in Kubernetes: Service names re-resolved, signed URLs, CDN-only, nginx user. */
 const KUBERNETES: EdgeConfigInput = {
   origins: ["http://live-primary.events.svc.cluster.local:8080", "http://live-backup.events.svc.cluster.local:8080"],
   listenPort: 8080,
@@ -39,6 +40,7 @@ const KUBERNETES: EdgeConfigInput = {
   user: "nginx",
   accessLog: "stdout",
   signingKeys: new Map([["k1", SECRET]]),
+  originVerifyValues: [VERIFY_VALUE],
 };
 
 describe("renderNginxConf", () => {
@@ -50,12 +52,15 @@ describe("renderNginxConf", () => {
     const text = renderNginxConf(resolveEdgeConfig(KUBERNETES));
     await matchesGolden("nginx-kubernetes.conf", text);
     expect(text).not.toContain(SECRET);
+    expect(text).not.toContain(VERIFY_VALUE);
     expect(text).toContain(`env ${SIGNING_KEYS_ENV};`);
+    expect(text).toContain(`env ${ORIGIN_VERIFY_ENV};`);
   });
 
   test("rendered for someone else to run (the operator's ConfigMap), signed URLs need no secret: the same configuration", () => {
-    const withoutSecret = resolveEdgeConfig({ ...KUBERNETES, signingKeys: undefined, signedUrls: true });
+    const withoutSecret = resolveEdgeConfig({ ...KUBERNETES, signingKeys: undefined, signedUrls: true, originVerifyValues: undefined, cdnOnly: true });
     expect(withoutSecret.signingKeys).toBeUndefined();
+    expect(withoutSecret.originVerifyValues).toBeUndefined();
     expect(renderNginxConf(withoutSecret)).toBe(renderNginxConf(resolveEdgeConfig(KUBERNETES)));
     expect(renderNginxConf(resolveEdgeConfig({ ...KUBERNETES, signingKeys: undefined }))).not.toContain(SIGNING_KEYS_ENV);
   });

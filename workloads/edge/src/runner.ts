@@ -3,7 +3,7 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { Live360Error, ListenError, TypedEmitter, createLogger, sleep, type Logger } from "@live360/core";
-import { SIGNING_KEYS_ENV, formatSigningKeys, type EdgeConfig } from "./config.js";
+import { ORIGIN_VERIFY_ENV, SIGNING_KEYS_ENV, formatSigningKeys, type EdgeConfig } from "./config.js";
 import { startEdgeMetrics, type EdgeMetricsServer } from "./metrics.js";
 import { checkNginxSupports, resolveNginx, testNginxConf, type NginxBinary } from "./nginx-binary.js";
 import { STUB_STATUS_PATH, drainFlagPath, renderEdgeFiles } from "./nginx-conf.js";
@@ -85,6 +85,7 @@ export class EdgeRunner extends TypedEmitter<EdgeRunnerEvents> {
     for (const [name, text] of Object.entries(renderEdgeFiles(config))) await writeFile(path.join(config.workDir, name), text);
     const env: NodeJS.ProcessEnv = { ...process.env };
     if (config.signingKeys !== undefined) env[SIGNING_KEYS_ENV] = formatSigningKeys(config.signingKeys);
+    if (config.originVerifyValues !== undefined) env[ORIGIN_VERIFY_ENV] = config.originVerifyValues.join("\n");
     await testNginxConf(nginx, config.workDir, confPath, env);
     const child = spawn(nginx.path, ["-p", config.workDir, "-c", confPath, "-g", "daemon off;"], {
       env,
@@ -110,6 +111,7 @@ export class EdgeRunner extends TypedEmitter<EdgeRunnerEvents> {
       nginx: `${nginx.path} ${nginx.version.join(".")}`,
       metrics: `http://${config.listenAddress}:${config.metricsPort}/metrics`,
       signedUrls: config.signedUrls,
+      cdnOnly: config.cdnOnly,
     });
     runner.emit("ready");
     return runner;

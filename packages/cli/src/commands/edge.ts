@@ -3,8 +3,11 @@ import { ConfigError, createLogger, parseNumberFlag, secretText } from "@live360
 import {
   ACCESS_LOG_TARGETS,
   DEFAULT_EDGE_CONFIG,
-  SIGNING_SCRIPT_FILE,
+  ACCESS_SCRIPT_FILE,
+  ORIGIN_VERIFY_ENV,
+  ORIGIN_VERIFY_HEADER,
   SIGNING_KEYS_ENV,
+  parseOriginVerifyValues,
   parseSigningKeys,
   STUB_STATUS_PATH,
   renderEdgeFiles,
@@ -35,6 +38,7 @@ interface EdgeFlags {
   printConfig?: string | true;
   signingKeysFile?: string;
   signingMaxLifetime: string;
+  originVerifyFile?: string;
 }
 
 function edgeConfigFromFlags(flags: EdgeFlags): EdgeConfig {
@@ -54,7 +58,14 @@ function edgeConfigFromFlags(flags: EdgeFlags): EdgeConfig {
     // From a file (a mounted Secret) or the environment: a flag would show the keys in `ps` and shell history.
     signingKeys: signingKeysFrom(flags.signingKeysFile, process.env[SIGNING_KEYS_ENV]),
     signingMaxLifetimeSeconds: parseNumberFlag("--signing-max-lifetime", flags.signingMaxLifetime),
+    originVerifyValues: originVerifyValuesFrom(flags.originVerifyFile, process.env[ORIGIN_VERIFY_ENV]),
   });
+}
+
+/** Origin-verify values from `--origin-verify-file`, else LIVE360_EDGE_ORIGIN_VERIFY; undefined: not CDN-only. */
+function originVerifyValuesFrom(file: string | undefined, env: string | undefined): string[] | undefined {
+  const text = secretText("originVerifyValues (--origin-verify-file)", file, env);
+  return text === undefined ? undefined : parseOriginVerifyValues(file || ORIGIN_VERIFY_ENV, text);
 }
 
 /** Signing keys from `--signing-keys-file`, else LIVE360_EDGE_SIGNING_KEYS; undefined: no signed URLs. */
@@ -67,7 +78,7 @@ function printConfig(config: EdgeConfig, which: string): void {
   const files = renderEdgeFiles(config);
   const text = files[which];
   if (text === undefined) {
-    throw new ConfigError("--print-config", which, `choose one of ${Object.keys(files).join(", ")} (${SIGNING_SCRIPT_FILE} exists only with signed URLs)`);
+    throw new ConfigError("--print-config", which, `choose one of ${Object.keys(files).join(", ")} (${ACCESS_SCRIPT_FILE} exists only with signed URLs or a CDN-only edge)`);
   }
   process.stdout.write(text);
 }
@@ -91,9 +102,13 @@ export function edgeCommand(): Command {
     .option("--user <name>", "user for nginx workers when started as root")
     .option("--drain-delay <seconds>", "after SIGTERM, how long readiness fails before nginx stops accepting", String(d.drainDelaySeconds))
     .option("--shutdown-grace <seconds>", "upper bound from SIGTERM to exit", String(d.shutdownGraceSeconds))
-    .option("--print-config [file]", `print a generated file (nginx.conf, or ${SIGNING_SCRIPT_FILE}) and exit instead of running nginx`)
+    .option("--print-config [file]", `print a generated file (nginx.conf, or ${ACCESS_SCRIPT_FILE}) and exit instead of running nginx`)
     .option("--signing-keys-file <file>", `signed URLs: keys as lines keyId=secret (≥ 32 characters each; two during a rotation; also: env ${SIGNING_KEYS_ENV}); media and keys are then served only under /s/<keyId>/<expires>/<signature>/hls/<stream>/`)
     .option("--signing-max-lifetime <seconds>", "a signed link expiring further ahead than this is refused", String(d.signingMaxLifetimeSeconds))
+    .option(
+      "--origin-verify-file <file>",
+      `CDN-only: answer only requests whose ${ORIGIN_VERIFY_HEADER} header is one of the file's values (one per line, ≥ 32 characters; two during a rotation; also: env ${ORIGIN_VERIFY_ENV}); health checks stay open`,
+    )
     .action(async (flags: EdgeFlags) => {
       const config = edgeConfigFromFlags(flags);
       if (flags.printConfig !== undefined) {
