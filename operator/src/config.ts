@@ -58,7 +58,29 @@ export interface OperatorConfig {
    */
   nodePools: NodePools;
   networkPolicy: NetworkPolicyConfig;
+  edgeCdn: EdgeCdnConfig;
 }
+
+/**
+ * Edges that only a CDN may reach, for every LiveEvent: the whole installation sits behind one CDN
+ * (eks-infra's CloudFront), so this is the operator's setting, not a LiveEvent's.
+ */
+export interface EdgeCdnConfig {
+  /**
+   * A Secret (in each LiveEvent's namespace) whose key `values` holds the origin-verify values the
+   * CDN sends in X-Live360-Origin-Verify, one per line: edge pods take it into their environment
+   * and refuse every request without one (health checks excepted). Undefined: edges answer anyone.
+   */
+  originVerifySecret: string | undefined;
+  /**
+   * Security groups for the edge's load balancer (AWS Load Balancer Controller frontend groups),
+   * e.g. one admitting only CloudFront's origin-facing prefix list; empty: the controller's own.
+   */
+  securityGroups: readonly string[];
+}
+
+/** The key of the origin-verify Secret that holds the values. */
+export const ORIGIN_VERIFY_SECRET_KEY = "values";
 
 /**
  * The NetworkPolicy made per LiveEvent: the origins' HTTP port (HLS, /stat, /metrics) only from the
@@ -81,7 +103,8 @@ export interface NodePools {
   require: boolean;
 }
 
-export type OperatorConfigInput = Partial<Omit<OperatorConfig, "images" | "recording" | "nodePools" | "networkPolicy">> & {
+export type OperatorConfigInput = Partial<Omit<OperatorConfig, "images" | "recording" | "nodePools" | "networkPolicy" | "edgeCdn">> & {
+  edgeCdn?: Partial<EdgeCdnConfig>;
   images?: Partial<Record<Workload, string>>;
   recording?: Partial<RecordingDefaults>;
   nodePools?: Partial<NodePools>;
@@ -103,6 +126,7 @@ export const DEFAULT_OPERATOR_CONFIG: OperatorConfig = {
   awsCredentialsSecret: undefined,
   nodePools: { origin: "origin", edge: "edge", vod: "vod", require: false },
   networkPolicy: { enabled: true, operatorNamespace: undefined, metricsNamespaces: [] },
+  edgeCdn: { originVerifySecret: undefined, securityGroups: [] },
 };
 
 /** Kubernetes names (ServiceAccounts) and label values (pool names). */
@@ -114,11 +138,13 @@ function optionalName(field: string, value: string | undefined, fix: string): st
 
 const SECRET_FIX = `give the name of a Secret (a DNS-1123 subdomain of at most ${DNS_SUBDOMAIN_MAX_LENGTH} characters) with keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, such as live360-aws-credentials (flag --aws-credentials-secret, Helm value aws.credentialsSecret)`;
 
-function optionalSecretName(field: string, value: string | undefined): string | undefined {
+function optionalSecretName(field: string, value: string | undefined, fix = SECRET_FIX): string | undefined {
   if (value === undefined) return undefined;
-  if (value.length > DNS_SUBDOMAIN_MAX_LENGTH) throw new ConfigError(field, value, SECRET_FIX);
-  return matching(field, value, DNS_SUBDOMAIN, SECRET_FIX);
+  if (value.length > DNS_SUBDOMAIN_MAX_LENGTH) throw new ConfigError(field, value, fix);
+  return matching(field, value, DNS_SUBDOMAIN, fix);
 }
+
+const ORIGIN_VERIFY_SECRET_FIX = `give the name of a Secret (a DNS-1123 subdomain of at most ${DNS_SUBDOMAIN_MAX_LENGTH} characters) whose key "${ORIGIN_VERIFY_SECRET_KEY}" holds the CDN's origin-verify values, such as live360-origin-verify (flag --edge-origin-verify-secret, Helm value workloads.edgeCdn.originVerifySecret)`;
 
 // registry/path:tag or @sha256:digest; no whitespace or shell characters.
 const IMAGE_REFERENCE = /^[a-z0-9]([a-z0-9._:/-]*[a-z0-9])?(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
@@ -179,6 +205,12 @@ export function resolveOperatorConfig(input: OperatorConfigInput = {}): Operator
       operatorNamespace: optionalName("networkPolicy.operatorNamespace (POD_NAMESPACE)", input.networkPolicy?.operatorNamespace, NAMESPACE_FIX),
       metricsNamespaces: (input.networkPolicy?.metricsNamespaces ?? d.networkPolicy.metricsNamespaces).map((ns) =>
         matching("networkPolicy.metricsNamespaces (--metrics-namespace)", ns, DNS_LABEL, NAMESPACE_FIX),
+      ),
+    },
+    edgeCdn: {
+      originVerifySecret: optionalSecretName("edgeCdn.originVerifySecret", input.edgeCdn?.originVerifySecret, ORIGIN_VERIFY_SECRET_FIX),
+      securityGroups: (input.edgeCdn?.securityGroups ?? d.edgeCdn.securityGroups).map((group) =>
+        matching("edgeCdn.securityGroups (--edge-security-group)", group, /^sg-[0-9a-f]{8,17}$/, "give security group ids such as sg-0123456789abcdef0"),
       ),
     },
     recording: {

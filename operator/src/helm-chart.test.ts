@@ -60,6 +60,7 @@ const PRODUCTION_VALUES = {
     originServiceAccount: { create: true, name: "live360-origin", annotations: { "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/live360-origin" } },
     nodePools: { origin: "origin", edge: "edge", vod: "vod", require: true },
     networkPolicy: { enabled: true, metricsNamespaces: ["monitoring", "observability"] },
+    edgeCdn: { originVerifySecret: "live360-origin-verify", securityGroups: ["sg-0123456789abcdef0", "sg-0fedcba9876543210"] },
   },
   metrics: { serviceMonitor: { enabled: true, labels: { release: "kube-prometheus-stack" } } },
 };
@@ -162,6 +163,8 @@ describe("Helm chart charts/live360-operator", () => {
         "--vod-node-pool=vod",
         "--require-node-pools",
         "--metrics-namespace=monitoring,observability",
+        "--edge-origin-verify-secret=live360-origin-verify",
+        "--edge-security-group=sg-0123456789abcdef0,sg-0fedcba9876543210",
         "--vod-job-requests=cpu=1,memory=2Gi",
         "--vod-job-limits=cpu=2,memory=4Gi",
         "--vod-job-capacity-type=onDemand",

@@ -368,6 +368,33 @@ describe("LiveEvent desired state", () => {
     expect(find<KubernetesObject & { data: Record<string, string> }>(plain, "ConfigMap", "demo-edge").data["nginx.conf"]).not.toContain("edge_signed");
   });
 
+  test("CDN-only edges: with an origin-verify Secret the edge takes its values into the environment and refuses requests without the header; the edge NLB gets the given security groups", () => {
+    const config = resolveOperatorConfig({
+      edgeServiceType: "LoadBalancer",
+      edgeCdn: { originVerifySecret: "live360-origin-verify", securityGroups: ["sg-0123456789abcdef0"] },
+    });
+    const objects = liveEventResources(liveEvent("demo", { streamName: "demo", playback: { signing: { secretRef: { name: "demo-signing" } } } }), config);
+    const edge = find<V1Deployment>(objects, "Deployment", "demo-edge").spec?.template.spec?.containers[0];
+    expect(edge?.env).toEqual([
+      { name: "LIVE360_EDGE_SIGNING_KEYS", valueFrom: { secretKeyRef: { name: "demo-signing", key: "keys" } } },
+      { name: "LIVE360_EDGE_ORIGIN_VERIFY", valueFrom: { secretKeyRef: { name: "live360-origin-verify", key: "values" } } },
+    ]);
+    const nginx = find<KubernetesObject & { data: Record<string, string> }>(objects, "ConfigMap", "demo-edge").data["nginx.conf"];
+    expect(nginx).toContain("env LIVE360_EDGE_ORIGIN_VERIFY;");
+    expect(nginx).toContain('if ($edge_from_cdn != "1") { return 403 "forbidden\\n"; }');
+    expect(find<V1Service>(objects, "Service", "demo-edge").metadata?.annotations).toEqual({
+      ...NLB,
+      "service.beta.kubernetes.io/aws-load-balancer-security-groups": "sg-0123456789abcdef0",
+      "service.beta.kubernetes.io/aws-load-balancer-manage-backend-security-group-rules": "true",
+    });
+    // Neither by default.
+    const plain = liveEventResources(liveEvent("demo", { streamName: "demo" }), resolveOperatorConfig({ edgeServiceType: "LoadBalancer" }));
+    expect(find<KubernetesObject & { data: Record<string, string> }>(plain, "ConfigMap", "demo-edge").data["nginx.conf"]).not.toContain("edge_from_cdn");
+    expect(find<V1Service>(plain, "Service", "demo-edge").metadata?.annotations).toEqual(NLB);
+    expect(() => resolveOperatorConfig({ edgeCdn: { securityGroups: ["cloudfront"] } })).toThrow(/edgeCdn.securityGroups \(--edge-security-group\)="cloudfront": give security group ids/);
+    expect(() => resolveOperatorConfig({ edgeCdn: { originVerifySecret: "Not_A_Name" } })).toThrow(/Helm value workloads.edgeCdn.originVerifySecret/);
+  });
+
   test("publish keys, low latency, recording and placement reach the pods", () => {
     const objects = liveEventResources(liveEvent("keynote", KITCHEN_SINK), resolveOperatorConfig(KITCHEN_SINK_CONFIG));
     const set = find<V1StatefulSet>(objects, "StatefulSet", "keynote-origin-primary");

@@ -3,9 +3,9 @@ import path from "node:path";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { App, Chart } from "cdk8s";
 import { k8s } from "cdk8s-plus-34";
-import { DRAIN_FLAG_FILE, SIGNING_KEYS_ENV, renderEdgeFiles, resolveEdgeConfig, type EdgeConfig } from "@live360/edge";
+import { DRAIN_FLAG_FILE, ORIGIN_VERIFY_ENV, SIGNING_KEYS_ENV, renderEdgeFiles, resolveEdgeConfig, type EdgeConfig } from "@live360/edge";
 import { ladderFlag, type ActiveOrigin, type LiveEvent, type LiveEventSpec, type Resources } from "../api/v1alpha1/index.js";
-import type { OperatorConfig } from "../config.js";
+import { ORIGIN_VERIFY_SECRET_KEY, type OperatorConfig } from "../config.js";
 import { CONTAINER_SECURITY, POD_DEFAULTS, awsCredentialsEnv, placement, resourceRequirements } from "../pod-spec.js";
 import {
   EDGE_HTTP_PORT,
@@ -412,7 +412,34 @@ export function edgeConfig(ctx: Pick<Context, "spec" | "names" | "namespace" | "
     // The secret reaches the pods from the Secret (env), never the operator or the ConfigMap.
     signedUrls: ctx.spec.playback.signing !== undefined,
     ...(ctx.spec.playback.signing ? { signingMaxLifetimeSeconds: ctx.spec.playback.signing.maxLifetimeSeconds } : {}),
+    // Likewise the CDN's origin-verify values.
+    cdnOnly: ctx.config.edgeCdn.originVerifySecret !== undefined,
   });
+}
+
+/** The edge pods' secrets, each from its Secret into the environment nginx (njs) reads. */
+function edgeSecretEnv(ctx: Pick<Context, "spec" | "config">): k8s.EnvVar[] {
+  const env: k8s.EnvVar[] = [];
+  const signing = ctx.spec.playback.signing;
+  if (signing) env.push({ name: SIGNING_KEYS_ENV, valueFrom: { secretKeyRef: { name: signing.secretRef.name, key: signing.secretRef.key } } });
+  const verify = ctx.config.edgeCdn.originVerifySecret;
+  if (verify !== undefined) env.push({ name: ORIGIN_VERIFY_ENV, valueFrom: { secretKeyRef: { name: verify, key: ORIGIN_VERIFY_SECRET_KEY } } });
+  return env;
+}
+
+/**
+ * The edge Service's annotations: an NLB for a LoadBalancer Service, whose frontend security
+ * groups (e.g. CloudFront's prefix list only) replace the controller's open-to-all default.
+ */
+function edgeServiceAnnotations(config: OperatorConfig): Record<string, string> | undefined {
+  if (config.edgeServiceType !== "LoadBalancer") return undefined;
+  if (config.edgeCdn.securityGroups.length === 0) return NLB_ANNOTATIONS;
+  return {
+    ...NLB_ANNOTATIONS,
+    "service.beta.kubernetes.io/aws-load-balancer-security-groups": config.edgeCdn.securityGroups.join(","),
+    // With its own groups given, the controller still opens the pods to the load balancer.
+    "service.beta.kubernetes.io/aws-load-balancer-manage-backend-security-group-rules": "true",
+  };
 }
 
 /** Cores in a CPU quantity ("500m" = 0.5, "2" = 2); undefined when absent or not in those forms. */
@@ -434,7 +461,7 @@ function edge(ctx: Context, roles: readonly ActiveOrigin[]): void {
   new k8s.KubeConfigMap(chart, "edge-config", { metadata: metadata(ctx, names.edge, "edge"), data: files });
 
   new k8s.KubeService(chart, "edge-service", {
-    metadata: metadata(ctx, names.edge, "edge", undefined, config.edgeServiceType === "LoadBalancer" ? NLB_ANNOTATIONS : undefined),
+    metadata: metadata(ctx, names.edge, "edge", undefined, edgeServiceAnnotations(config)),
     spec: {
       type: config.edgeServiceType,
       selector,
@@ -443,6 +470,7 @@ function edge(ctx: Context, roles: readonly ActiveOrigin[]): void {
   });
 
   const rules = placement(spec.edge, config.nodePools.edge, config.nodePools.require);
+  const secretEnv = edgeSecretEnv(ctx);
   const drainFlag = `${EDGE_WORK_DIR}/${DRAIN_FLAG_FILE}`;
   new k8s.KubeDeployment(chart, "edge", {
     metadata: metadata(ctx, names.edge, "edge"),
@@ -470,9 +498,7 @@ function edge(ctx: Context, roles: readonly ActiveOrigin[]): void {
               // The work dir is an empty volume: create the temp directories nginx.conf names, then run nginx.
               command: ["sh", "-c", `mkdir -p ${EDGE_WORK_DIR}/tmp && exec nginx -c ${EDGE_CONFIG_DIR}/nginx.conf -g 'daemon off;'`],
               ports: [{ name: "http", containerPort: EDGE_HTTP_PORT, protocol: "TCP" }],
-              ...(spec.playback.signing
-                ? { env: [{ name: SIGNING_KEYS_ENV, valueFrom: { secretKeyRef: { name: spec.playback.signing.secretRef.name, key: spec.playback.signing.secretRef.key } } }] }
-                : {}),
+              ...(secretEnv.length > 0 ? { env: secretEnv } : {}),
               readinessProbe: { httpGet: { path: "/readyz", port: k8s.IntOrString.fromString("http") }, periodSeconds: 2, failureThreshold: 1 },
               livenessProbe: { httpGet: { path: "/healthz", port: k8s.IntOrString.fromString("http") }, periodSeconds: 10, failureThreshold: 3 },
               lifecycle: { preStop: { exec: { command: ["sh", "-c", `touch ${drainFlag} && sleep ${EDGE_DRAIN_DELAY_SECONDS}`] } } },

@@ -57,7 +57,11 @@ describe("charts/live360-operator → live360 operator", () => {
         jobActiveDeadlineSeconds: 3600,
         jobTtlSecondsAfterFinished: 2592000,
       },
-      workloads: { images: { vodWorker: "registry.example/vod-worker:1.2.3" }, rtmpServiceType: "NodePort" },
+      workloads: {
+        images: { vodWorker: "registry.example/vod-worker:1.2.3" },
+        rtmpServiceType: "NodePort",
+        edgeCdn: { originVerifySecret: "live360-origin-verify", securityGroups: ["sg-0123456789abcdef0"] },
+      },
     });
     const flags = await parseOperatorFlags(args);
     // The chart gives the pod its namespace in POD_NAMESPACE: the Lease lives there.
@@ -73,6 +77,7 @@ describe("charts/live360-operator → live360 operator", () => {
     expect(config.images.vodWorker).toBe("registry.example/vod-worker:1.2.3");
     expect(config.rtmpServiceType).toBe("NodePort");
     expect(config.awsCredentialsSecret).toBe("live360-aws-credentials");
+    expect(config.edgeCdn).toEqual({ originVerifySecret: "live360-origin-verify", securityGroups: ["sg-0123456789abcdef0"] });
     expect(config.recording).toEqual({
       bucket: "live360-ingest",
       queueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/live360-vod",

@@ -51,10 +51,12 @@ interface OperatorFlags extends ServiceEndpointFlags, VodJobFlags {
   /** false with --no-network-policy. */
   networkPolicy: boolean;
   metricsNamespace: string[];
+  edgeOriginVerifySecret?: string;
+  edgeSecurityGroup: string[];
 }
 
-/** --namespace a --namespace b, or --namespace a,b. */
-const collectNamespaces = (value: string, previous: string[]): string[] => [...previous, ...value.split(",").map((ns) => ns.trim()).filter(Boolean)];
+/** --namespace a --namespace b, or --namespace a,b (any repeatable list flag). */
+const collectCommaSeparated = (value: string, previous: string[]): string[] => [...previous, ...value.split(",").map((ns) => ns.trim()).filter(Boolean)];
 
 export function runConfigFromFlags(flags: OperatorFlags): OperatorRunConfig {
   return resolveOperatorRunConfig({
@@ -87,6 +89,7 @@ export function operatorConfigFromFlags(flags: OperatorFlags): OperatorConfig {
     nodePools: { origin: flags.originNodePool || undefined, edge: flags.edgeNodePool || undefined, vod: flags.vodNodePool || undefined, require: flags.requireNodePools ?? false },
     recording: { bucket: flags.ingestBucket, queueUrl: flags.queueUrl, s3Endpoint: flags.s3Endpoint, sqsEndpoint: flags.sqsEndpoint, region: flags.region },
     networkPolicy: { enabled: flags.networkPolicy, operatorNamespace: process.env.POD_NAMESPACE || undefined, metricsNamespaces: flags.metricsNamespace },
+    edgeCdn: { originVerifySecret: flags.edgeOriginVerifySecret || undefined, securityGroups: flags.edgeSecurityGroup },
   });
 }
 
@@ -97,7 +100,7 @@ export function operatorCommand(): Command {
       "Kubernetes operator: reconciles LiveEvents into origins, edges, autoscalers and disruption budgets, and VodJobs (also made from the VOD queue, --queue-url) into worker Jobs (server-side apply, field manager live360-operator); leader election on a Lease for several replicas; /metrics, /healthz, /readyz",
     )
     .option("--kubeconfig <file>", "kubeconfig to use (default: KUBECONFIG, ~/.kube/config, or the in-cluster service account)")
-    .option("--namespace <names>", "watch only these namespaces (repeatable or comma-separated; default: all)", collectNamespaces, [])
+    .option("--namespace <names>", "watch only these namespaces (repeatable or comma-separated; default: all)", collectCommaSeparated, [])
     .option("--leader-elect", "campaign for a Lease and reconcile only while holding it (run 2 replicas for fast failover)")
     .option("--leader-election-namespace <ns>", "namespace of the Lease (default: POD_NAMESPACE, else default)")
     .option("--leader-election-id <name>", "name of the Lease", DEFAULT_LEASE.name)
@@ -135,7 +138,12 @@ export function operatorCommand(): Command {
       "--no-network-policy",
       "make no NetworkPolicy per LiveEvent (by default one keeps the origins' HTTP port to the event's edge and origins, the operator (POD_NAMESPACE) and --metrics-namespace; it takes effect only with a CNI that enforces NetworkPolicy)",
     )
-    .option("--metrics-namespace <ns>", "namespace whose pods (Prometheus) may scrape the origins' /metrics; repeatable or comma-separated", collectNamespaces, [])
+    .option("--metrics-namespace <ns>", "namespace whose pods (Prometheus) may scrape the origins' /metrics; repeatable or comma-separated", collectCommaSeparated, [])
+    .option(
+      "--edge-origin-verify-secret <name>",
+      "CDN-only edges: a Secret in each LiveEvent's namespace whose key \"values\" holds the values the CDN sends in X-Live360-Origin-Verify (one per line; eks-infra makes live360-origin-verify); edges refuse requests without one",
+    )
+    .option("--edge-security-group <id>", "frontend security group of edge load balancers (e.g. CloudFront's prefix list only); repeatable or comma-separated", collectCommaSeparated, [])
     .option("--ingest-bucket <bucket>", "default bucket for recordings of events that name none (with --queue-url)")
     .option("--queue-url <url>", "the VOD queue: origins announce recordings on it (with --ingest-bucket) and the operator turns its messages into VodJobs");
   return addVodJobOptions(addServiceEndpointOptions(command)).action(async (flags: OperatorFlags) => {
