@@ -368,20 +368,19 @@ describe("LiveEvent desired state", () => {
     expect(find<KubernetesObject & { data: Record<string, string> }>(plain, "ConfigMap", "demo-edge").data["nginx.conf"]).not.toContain("edge_signed");
   });
 
-  test("CDN-only edges: with an origin-verify Secret the edge takes its values into the environment and refuses requests without the header; the edge NLB gets the given security groups", () => {
+  test("CDN-only edges: with an origin-verify Secret the edge mounts it (read per request, so a rotation needs no restart) and refuses requests without the header; the edge NLB gets the given security groups", () => {
     const config = resolveOperatorConfig({
       edgeServiceType: "LoadBalancer",
       edgeCdn: { originVerifySecret: "live360-origin-verify", securityGroups: ["sg-0123456789abcdef0"] },
     });
     const objects = liveEventResources(liveEvent("demo", { streamName: "demo", playback: { signing: { secretRef: { name: "demo-signing" } } } }), config);
-    const edge = find<V1Deployment>(objects, "Deployment", "demo-edge").spec?.template.spec?.containers[0];
-    expect(edge?.env).toEqual([
-      { name: "LIVE360_EDGE_SIGNING_KEYS", valueFrom: { secretKeyRef: { name: "demo-signing", key: "keys" } } },
-      { name: "LIVE360_EDGE_ORIGIN_VERIFY", valueFrom: { secretKeyRef: { name: "live360-origin-verify", key: "values" } } },
-    ]);
-    const nginx = find<KubernetesObject & { data: Record<string, string> }>(objects, "ConfigMap", "demo-edge").data["nginx.conf"];
-    expect(nginx).toContain("env LIVE360_EDGE_ORIGIN_VERIFY;");
-    expect(nginx).toContain('if ($edge_from_cdn != "1") { return 403 "forbidden\\n"; }');
+    const pod = find<V1Deployment>(objects, "Deployment", "demo-edge").spec?.template.spec;
+    expect(pod?.containers[0]?.env).toEqual([{ name: "LIVE360_EDGE_SIGNING_KEYS", valueFrom: { secretKeyRef: { name: "demo-signing", key: "keys" } } }]);
+    expect(pod?.volumes?.find((v) => v.name === "origin-verify")?.secret).toEqual({ secretName: "live360-origin-verify", items: [{ key: "values", path: "values" }], defaultMode: 0o444 });
+    expect(pod?.containers[0]?.volumeMounts).toContainEqual({ name: "origin-verify", mountPath: "/etc/live360/origin-verify", readOnly: true });
+    const files = find<KubernetesObject & { data: Record<string, string> }>(objects, "ConfigMap", "demo-edge").data;
+    expect(files["nginx.conf"]).toContain('if ($edge_from_cdn != "1") { return 403 "forbidden\\n"; }');
+    expect(files["edge-access.js"]).toContain('fs.readFileSync("/etc/live360/origin-verify/values", "utf8")');
     expect(find<V1Service>(objects, "Service", "demo-edge").metadata?.annotations).toEqual({
       ...NLB,
       "service.beta.kubernetes.io/aws-load-balancer-security-groups": "sg-0123456789abcdef0",

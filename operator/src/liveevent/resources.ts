@@ -3,7 +3,7 @@ import path from "node:path";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { App, Chart } from "cdk8s";
 import { k8s } from "cdk8s-plus-34";
-import { DRAIN_FLAG_FILE, ORIGIN_VERIFY_ENV, SIGNING_KEYS_ENV, renderEdgeFiles, resolveEdgeConfig, type EdgeConfig } from "@live360/edge";
+import { DRAIN_FLAG_FILE, SIGNING_KEYS_ENV, renderEdgeFiles, resolveEdgeConfig, type EdgeConfig } from "@live360/edge";
 import { ladderFlag, type ActiveOrigin, type LiveEvent, type LiveEventSpec, type Resources } from "../api/v1alpha1/index.js";
 import { ORIGIN_VERIFY_SECRET_KEY, type OperatorConfig } from "../config.js";
 import { CONTAINER_SECURITY, POD_DEFAULTS, awsCredentialsEnv, placement, resourceRequirements } from "../pod-spec.js";
@@ -69,6 +69,9 @@ const TLS_DIR = "/etc/live360/tls";
 export const PUBLISH_KEYS_FILE = `${KEYS_DIR}/keys`;
 const EDGE_CONFIG_DIR = "/etc/live360/edge";
 const EDGE_WORK_DIR = "/var/cache/live360-edge";
+/** The origin-verify Secret's directory: mounted whole (not subPath) so that kubelet's updates reach it. */
+const EDGE_ORIGIN_VERIFY_DIR = "/etc/live360/origin-verify";
+const EDGE_ORIGIN_VERIFY_FILE = `${EDGE_ORIGIN_VERIFY_DIR}/${ORIGIN_VERIFY_SECRET_KEY}`;
 
 const ZONE = "topology.kubernetes.io/zone";
 const HOSTNAME = "kubernetes.io/hostname";
@@ -412,18 +415,16 @@ export function edgeConfig(ctx: Pick<Context, "spec" | "names" | "namespace" | "
     // The secret reaches the pods from the Secret (env), never the operator or the ConfigMap.
     signedUrls: ctx.spec.playback.signing !== undefined,
     ...(ctx.spec.playback.signing ? { signingMaxLifetimeSeconds: ctx.spec.playback.signing.maxLifetimeSeconds } : {}),
-    // Likewise the CDN's origin-verify values.
-    cdnOnly: ctx.config.edgeCdn.originVerifySecret !== undefined,
+    // The CDN's origin-verify values: read from the mounted Secret per request, so a rotation needs no restart.
+    ...(ctx.config.edgeCdn.originVerifySecret !== undefined ? { originVerifyFile: EDGE_ORIGIN_VERIFY_FILE } : {}),
   });
 }
 
-/** The edge pods' secrets, each from its Secret into the environment nginx (njs) reads. */
+/** The signing keys, from their Secret into the environment nginx (njs) reads. */
 function edgeSecretEnv(ctx: Pick<Context, "spec" | "config">): k8s.EnvVar[] {
   const env: k8s.EnvVar[] = [];
   const signing = ctx.spec.playback.signing;
   if (signing) env.push({ name: SIGNING_KEYS_ENV, valueFrom: { secretKeyRef: { name: signing.secretRef.name, key: signing.secretRef.key } } });
-  const verify = ctx.config.edgeCdn.originVerifySecret;
-  if (verify !== undefined) env.push({ name: ORIGIN_VERIFY_ENV, valueFrom: { secretKeyRef: { name: verify, key: ORIGIN_VERIFY_SECRET_KEY } } });
   return env;
 }
 
@@ -471,6 +472,7 @@ function edge(ctx: Context, roles: readonly ActiveOrigin[]): void {
 
   const rules = placement(spec.edge, config.nodePools.edge, config.nodePools.require);
   const secretEnv = edgeSecretEnv(ctx);
+  const verifySecret = config.edgeCdn.originVerifySecret;
   const drainFlag = `${EDGE_WORK_DIR}/${DRAIN_FLAG_FILE}`;
   new k8s.KubeDeployment(chart, "edge", {
     metadata: metadata(ctx, names.edge, "edge"),
@@ -507,11 +509,15 @@ function edge(ctx: Context, roles: readonly ActiveOrigin[]): void {
               volumeMounts: [
                 { name: "config", mountPath: EDGE_CONFIG_DIR, readOnly: true },
                 { name: "work", mountPath: EDGE_WORK_DIR },
+                ...(verifySecret !== undefined ? [{ name: "origin-verify", mountPath: EDGE_ORIGIN_VERIFY_DIR, readOnly: true }] : []),
               ],
             },
           ],
           volumes: [
             { name: "config", configMap: { name: names.edge } },
+            ...(verifySecret !== undefined
+              ? [{ name: "origin-verify", secret: { secretName: verifySecret, items: [{ key: ORIGIN_VERIFY_SECRET_KEY, path: ORIGIN_VERIFY_SECRET_KEY }], defaultMode: 0o444 } }]
+              : []),
             // The cache plus room for nginx's temp files.
             { name: "work", emptyDir: { sizeLimit: k8s.Quantity.fromString(`${Math.ceil(spec.edge.cacheSizeMegabytes * 1.25)}Mi`) } },
           ],

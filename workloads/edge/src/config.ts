@@ -92,14 +92,21 @@ export interface EdgeConfig {
    */
   signedUrls: boolean;
   /**
-   * The values the CDN sends in ORIGIN_VERIFY_HEADER (two during a rotation), when this process
-   * runs nginx; like the signing keys they reach nginx through the environment, never the file.
+   * The values the CDN sends in ORIGIN_VERIFY_HEADER (two during a rotation), when given in the
+   * environment of this process; like the signing keys they reach nginx through its environment,
+   * never nginx.conf.
    */
   originVerifyValues: readonly string[] | undefined;
   /**
+   * A file of origin-verify values (a mounted Secret) that nginx reads on every request, so a
+   * rotation written to it (kubelet updates a mounted Secret in place) takes effect without a
+   * restart. Wins over originVerifyValues.
+   */
+  originVerifyFile: string | undefined;
+  /**
    * CDN-only: every request but the health checks must carry ORIGIN_VERIFY_HEADER with one of the
    * values, so viewers cannot bypass the CDN (its cache, logs, geo rules and costs). True whenever
-   * values are given; true without them when rendered for the operator's ConfigMap.
+   * values or a file are given.
    */
   cdnOnly: boolean;
   /** Holds nginx.conf, the pid file, temp files and the drain flag; must be writable. */
@@ -154,6 +161,7 @@ export const DEFAULT_EDGE_CONFIG: Omit<EdgeConfig, "origins"> = {
   signingMaxLifetimeSeconds: 86_400,
   signedUrls: false,
   originVerifyValues: undefined,
+  originVerifyFile: undefined,
   cdnOnly: false,
   workDir: "./.live360/edge",
   modulesDir: "/usr/lib/nginx/modules",
@@ -321,6 +329,10 @@ export function resolveEdgeConfig(input: EdgeConfigInput = {}): EdgeConfig {
     parseSigningKeys("signingKeys", formatSigningKeys(signingKeys));
   }
   const originVerifyValues = input.originVerifyValues === undefined ? undefined : parseOriginVerifyValues("originVerifyValues", input.originVerifyValues.join("\n"));
+  const originVerifyFile =
+    input.originVerifyFile === undefined
+      ? undefined
+      : matching("originVerifyFile (--origin-verify-file)", input.originVerifyFile, /^\/[A-Za-z0-9._\/-]+$/, "give an absolute path of letters, digits and . _ - /");
   const workerProcesses = pick("workerProcesses", d.workerProcesses);
   return {
     origins: resolveOrigins(input.origins),
@@ -352,7 +364,8 @@ export function resolveEdgeConfig(input: EdgeConfigInput = {}): EdgeConfig {
     signingMaxLifetimeSeconds: integerInRange("signingMaxLifetimeSeconds (--signing-max-lifetime)", pick("signingMaxLifetimeSeconds", d.signingMaxLifetimeSeconds), 60, 31_536_000),
     signedUrls: signingKeys !== undefined || input.signedUrls === true,
     originVerifyValues,
-    cdnOnly: originVerifyValues !== undefined || input.cdnOnly === true,
+    originVerifyFile,
+    cdnOnly: originVerifyValues !== undefined || originVerifyFile !== undefined,
     workDir: safePath("workDir (--work-dir)", pick("workDir", d.workDir)),
     modulesDir: safePath("modulesDir", pick("modulesDir", d.modulesDir)),
     user: input.user === undefined ? undefined : matching("user", input.user, /^[a-z_][a-z0-9_-]*$/, "give a system user name such as nginx"),

@@ -372,9 +372,13 @@ describe("CDN-only edge (origin-verify header)", () => {
   // Two values at once, as during a rotation of the CDN's header.
   const values = ["cdn-verify-old-0123456789abcdef0123456789", "cdn-verify-new-0123456789abcdef0123456789"];
   let edge: EdgeRunner;
+  let valuesFile: string;
 
   beforeAll(async () => {
-    edge = await startEdge(cleanup, bench, { originVerifyValues: values });
+    // From a file, as a mounted Secret: nginx reads it per request.
+    valuesFile = path.join(await tempDir("edge-verify"), "values");
+    await writeFile(valuesFile, values.join("\n"));
+    edge = await startEdge(cleanup, bench, { originVerifyFile: valuesFile });
   }, 60_000);
 
   const get = async (pathname: string, verify?: string): Promise<string> => {
@@ -407,4 +411,18 @@ describe("CDN-only edge (origin-verify header)", () => {
     // Through the CDN, what is not there is still a plain 404.
     expect(await get("/anything-else", right)).toBe("404 ");
   });
+
+  test("a rotation written to the file counts at once, without a restart; from the environment the values work too", async () => {
+    const next = "cdn-verify-next-0123456789abcdef012345678";
+    expect(await get(`/hls/${STREAM}/master.m3u8`, next)).toBe("403 forbidden\n");
+    await writeFile(valuesFile, `${values[1]}\n${next}\n`);
+    expect(await get(`/hls/${STREAM}/master.m3u8`, next)).toBe("200 ");
+    expect(await get(`/hls/${STREAM}/master.m3u8`, values[0])).toBe("403 forbidden\n");
+    // An unreadable file lets nothing through.
+    await writeFile(valuesFile, "");
+    expect(await get(`/hls/${STREAM}/master.m3u8`, next)).toBe("403 forbidden\n");
+    const fromEnv = await startEdge(cleanup, bench, { originVerifyValues: [next] });
+    expect((await httpGet(`${fromEnv.url}/hls/${STREAM}/master.m3u8`, { headers: { [ORIGIN_VERIFY_HEADER]: next } })).status).toBe(200);
+    expect(await statusOf(`${fromEnv.url}/hls/${STREAM}/master.m3u8`)).toBe(403);
+  }, 60_000);
 });

@@ -11,7 +11,6 @@ import { renderEdgeFiles, renderNginxConf } from "./nginx-conf.js";
 /** Golden files live in the source tree (dist/ is rebuilt): LIVE360_UPDATE_GOLDEN=1 rewrites them. */
 const goldenDir = fileURLToPath(new URL("../testdata/", import.meta.url));
 const SECRET = "0123456789abcdef0123456789abcdef";
-const VERIFY_VALUE = "cdn-0123456789abcdef0123456789abcdef";
 
 async function matchesGolden(name: string, text: string): Promise<void> {
   const file = path.join(goldenDir, name);
@@ -40,7 +39,7 @@ const KUBERNETES: EdgeConfigInput = {
   user: "nginx",
   accessLog: "stdout",
   signingKeys: new Map([["k1", SECRET]]),
-  originVerifyValues: [VERIFY_VALUE],
+  originVerifyFile: "/etc/live360/origin-verify/values",
 };
 
 describe("renderNginxConf", () => {
@@ -52,15 +51,15 @@ describe("renderNginxConf", () => {
     const text = renderNginxConf(resolveEdgeConfig(KUBERNETES));
     await matchesGolden("nginx-kubernetes.conf", text);
     expect(text).not.toContain(SECRET);
-    expect(text).not.toContain(VERIFY_VALUE);
     expect(text).toContain(`env ${SIGNING_KEYS_ENV};`);
-    expect(text).toContain(`env ${ORIGIN_VERIFY_ENV};`);
+    // CDN-only from a mounted file, read per request: nothing in the environment.
+    expect(text).not.toContain(ORIGIN_VERIFY_ENV);
+    expect(text).toContain('if ($edge_from_cdn != "1")');
   });
 
   test("rendered for someone else to run (the operator's ConfigMap), signed URLs need no secret: the same configuration", () => {
-    const withoutSecret = resolveEdgeConfig({ ...KUBERNETES, signingKeys: undefined, signedUrls: true, originVerifyValues: undefined, cdnOnly: true });
+    const withoutSecret = resolveEdgeConfig({ ...KUBERNETES, signingKeys: undefined, signedUrls: true });
     expect(withoutSecret.signingKeys).toBeUndefined();
-    expect(withoutSecret.originVerifyValues).toBeUndefined();
     expect(renderNginxConf(withoutSecret)).toBe(renderNginxConf(resolveEdgeConfig(KUBERNETES)));
     expect(renderNginxConf(resolveEdgeConfig({ ...KUBERNETES, signingKeys: undefined }))).not.toContain(SIGNING_KEYS_ENV);
   });

@@ -1,3 +1,4 @@
+import path from "node:path";
 import { Command, Option } from "commander";
 import { ConfigError, createLogger, parseNumberFlag, secretText } from "@live360/core";
 import {
@@ -16,6 +17,7 @@ import {
   startEdgeMetrics,
   type AccessLogTarget,
   type EdgeConfig,
+  type EdgeConfigInput,
 } from "@live360/edge";
 import { collect } from "./flags.js";
 import { closeOnSignal } from "./lifecycle.js";
@@ -58,14 +60,19 @@ function edgeConfigFromFlags(flags: EdgeFlags): EdgeConfig {
     // From a file (a mounted Secret) or the environment: a flag would show the keys in `ps` and shell history.
     signingKeys: signingKeysFrom(flags.signingKeysFile, process.env[SIGNING_KEYS_ENV]),
     signingMaxLifetimeSeconds: parseNumberFlag("--signing-max-lifetime", flags.signingMaxLifetime),
-    originVerifyValues: originVerifyValuesFrom(flags.originVerifyFile, process.env[ORIGIN_VERIFY_ENV]),
+    ...originVerifyFrom(flags.originVerifyFile, process.env[ORIGIN_VERIFY_ENV]),
   });
 }
 
-/** Origin-verify values from `--origin-verify-file`, else LIVE360_EDGE_ORIGIN_VERIFY; undefined: not CDN-only. */
-function originVerifyValuesFrom(file: string | undefined, env: string | undefined): string[] | undefined {
+/**
+ * CDN-only from `--origin-verify-file` (checked now, read by nginx on every request, so the file
+ * can be rotated under a running edge), else from LIVE360_EDGE_ORIGIN_VERIFY; neither: open edge.
+ */
+function originVerifyFrom(file: string | undefined, env: string | undefined): Pick<EdgeConfigInput, "originVerifyFile" | "originVerifyValues"> {
   const text = secretText("originVerifyValues (--origin-verify-file)", file, env);
-  return text === undefined ? undefined : parseOriginVerifyValues(file || ORIGIN_VERIFY_ENV, text);
+  if (text === undefined) return {};
+  const values = parseOriginVerifyValues(file || ORIGIN_VERIFY_ENV, text);
+  return file ? { originVerifyFile: path.resolve(file) } : { originVerifyValues: values };
 }
 
 /** Signing keys from `--signing-keys-file`, else LIVE360_EDGE_SIGNING_KEYS; undefined: no signed URLs. */
