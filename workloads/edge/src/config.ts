@@ -332,7 +332,7 @@ export function resolveEdgeConfig(input: EdgeConfigInput = {}): EdgeConfig {
   const originVerifyFile =
     input.originVerifyFile === undefined
       ? undefined
-      : matching("originVerifyFile (--origin-verify-file)", input.originVerifyFile, /^\/[A-Za-z0-9._\/-]+$/, "give an absolute path of letters, digits and . _ - /");
+      : matching("originVerifyFile (--origin-verify-file)", input.originVerifyFile, /^\/[A-Za-z0-9._/-]+$/, "give an absolute path of letters, digits and . _ - /");
   const workerProcesses = pick("workerProcesses", d.workerProcesses);
   return {
     origins: resolveOrigins(input.origins),
