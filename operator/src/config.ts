@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { ConfigError, matching, nonEmptyString, oneOf } from "@live360/core";
+import { ConfigError, integerInRange, matching, nonEmptyString, oneOf } from "@live360/core";
 import { DNS_SUBDOMAIN, DNS_SUBDOMAIN_MAX_LENGTH } from "./api/v1alpha1/common.js";
 
 /** The workloads the operator deploys, each from its own image. */
@@ -73,6 +73,16 @@ export interface EdgeCdnConfig {
    */
   originVerifySecret: string | undefined;
   /**
+   * A Secrets Manager secret (name or ARN) holding the values — JSON {"current", "previous"}, as
+   * eks-infra makes it for CloudFront, or lines — that the operator copies into originVerifySecret
+   * in every namespace with LiveEvents, and reads again every originVerifyRefreshSeconds.
+   * Undefined: the Secret is the user's to make.
+   */
+  originVerifyFrom: string | undefined;
+  originVerifyRefreshSeconds: number;
+  /** A Secrets Manager-compatible endpoint instead of AWS (tests). */
+  secretsManagerEndpoint: string | undefined;
+  /**
    * Security groups for the edge's load balancer (AWS Load Balancer Controller frontend groups),
    * e.g. one admitting only CloudFront's origin-facing prefix list; empty: the controller's own.
    */
@@ -126,7 +136,7 @@ export const DEFAULT_OPERATOR_CONFIG: OperatorConfig = {
   awsCredentialsSecret: undefined,
   nodePools: { origin: "origin", edge: "edge", vod: "vod", require: false },
   networkPolicy: { enabled: true, operatorNamespace: undefined, metricsNamespaces: [] },
-  edgeCdn: { originVerifySecret: undefined, securityGroups: [] },
+  edgeCdn: { originVerifySecret: undefined, originVerifyFrom: undefined, originVerifyRefreshSeconds: 300, secretsManagerEndpoint: undefined, securityGroups: [] },
 };
 
 /** Kubernetes names (ServiceAccounts) and label values (pool names). */
@@ -176,6 +186,11 @@ export function resolveOperatorConfig(input: OperatorConfigInput = {}): Operator
     );
   }
   const pools = new Set(Object.keys(input.nodePools ?? {}));
+  const originVerifySecret = optionalSecretName("edgeCdn.originVerifySecret", input.edgeCdn?.originVerifySecret, ORIGIN_VERIFY_SECRET_FIX);
+  const originVerifyFrom = input.edgeCdn?.originVerifyFrom;
+  if (originVerifyFrom !== undefined && originVerifySecret === undefined) {
+    throw new ConfigError("edgeCdn.originVerifySecret (--edge-origin-verify-secret)", undefined, "name the Secret the values from Secrets Manager are copied into, such as live360-origin-verify");
+  }
   return {
     images,
     imagePullPolicy: oneOf("imagePullPolicy", input.imagePullPolicy ?? d.imagePullPolicy, IMAGE_PULL_POLICIES),
@@ -208,7 +223,18 @@ export function resolveOperatorConfig(input: OperatorConfigInput = {}): Operator
       ),
     },
     edgeCdn: {
-      originVerifySecret: optionalSecretName("edgeCdn.originVerifySecret", input.edgeCdn?.originVerifySecret, ORIGIN_VERIFY_SECRET_FIX),
+      originVerifySecret,
+      originVerifyFrom:
+        originVerifyFrom === undefined
+          ? undefined
+          : matching("edgeCdn.originVerifyFrom (--edge-origin-verify-from)", originVerifyFrom, /^[A-Za-z0-9/_+=.@:-]{1,2048}$/, "give a Secrets Manager secret name or ARN"),
+      originVerifyRefreshSeconds: integerInRange(
+        "edgeCdn.originVerifyRefreshSeconds (--edge-origin-verify-refresh)",
+        input.edgeCdn?.originVerifyRefreshSeconds ?? d.edgeCdn.originVerifyRefreshSeconds,
+        10,
+        86_400,
+      ),
+      secretsManagerEndpoint: optionalUrl("edgeCdn.secretsManagerEndpoint (--secrets-manager-endpoint)", input.edgeCdn?.secretsManagerEndpoint),
       securityGroups: (input.edgeCdn?.securityGroups ?? d.edgeCdn.securityGroups).map((group) =>
         matching("edgeCdn.securityGroups (--edge-security-group)", group, /^sg-[0-9a-f]{8,17}$/, "give security group ids such as sg-0123456789abcdef0"),
       ),

@@ -60,7 +60,11 @@ const PRODUCTION_VALUES = {
     originServiceAccount: { create: true, name: "live360-origin", annotations: { "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/live360-origin" } },
     nodePools: { origin: "origin", edge: "edge", vod: "vod", require: true },
     networkPolicy: { enabled: true, metricsNamespaces: ["monitoring", "observability"] },
-    edgeCdn: { originVerifySecret: "live360-origin-verify", securityGroups: ["sg-0123456789abcdef0", "sg-0fedcba9876543210"] },
+    edgeCdn: {
+      originVerifySecret: "live360-origin-verify",
+      originVerifyFrom: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:live360-origin-verify-AbCdEf",
+      securityGroups: ["sg-0123456789abcdef0", "sg-0fedcba9876543210"],
+    },
   },
   metrics: { serviceMonitor: { enabled: true, labels: { release: "kube-prometheus-stack" } } },
 };
@@ -141,10 +145,13 @@ describe("Helm chart charts/live360-operator", () => {
     const role = manifests.find((m) => m.kind === "Role" && m.metadata.name === "live360-operator") as unknown as V1Role;
     expect(role.metadata?.namespace).toBe(MEDIA_NS);
     expect(manifests.some((m) => m.kind === "ClusterRole" && m.metadata.name === "live360-operator")).toBe(false);
-    // Secrets: only get and create (the generated publish keys), never list or watch, so the
-    // operator holds no one else's keys; no rule is a wildcard.
+    // Secrets: only get and create (the generated publish keys) and a patch of the one origin-verify
+    // Secret by name, never list or watch, so the operator holds no one else's keys; no rule is a wildcard.
     const rules = [...(role.rules ?? []), ...manifests.filter((m) => m.kind === "ClusterRole").flatMap((m) => (m as unknown as V1ClusterRole).rules ?? [])];
-    expect(rules.filter((r) => r.resources?.includes("secrets")).map((r) => ({ resources: r.resources, verbs: r.verbs }))).toEqual([{ resources: ["secrets"], verbs: ["get", "create"] }]);
+    expect(rules.filter((r) => r.resources?.includes("secrets")).map((r) => ({ resources: r.resources, resourceNames: r.resourceNames, verbs: r.verbs }))).toEqual([
+      { resources: ["secrets"], resourceNames: undefined, verbs: ["get", "create"] },
+      { resources: ["secrets"], resourceNames: ["live360-origin-verify"], verbs: ["patch"] },
+    ]);
     expect(rules.flatMap((r) => [...(r.verbs ?? []), ...(r.resources ?? []), ...(r.apiGroups ?? [])])).not.toContain("*");
     const args = (manifests.find((m) => m.kind === "Deployment") as unknown as V1Deployment).spec!.template.spec!.containers[0]!.args;
     expect(args).toEqual(
@@ -164,6 +171,8 @@ describe("Helm chart charts/live360-operator", () => {
         "--require-node-pools",
         "--metrics-namespace=monitoring,observability",
         "--edge-origin-verify-secret=live360-origin-verify",
+        "--edge-origin-verify-from=arn:aws:secretsmanager:eu-west-1:123456789012:secret:live360-origin-verify-AbCdEf",
+        "--edge-origin-verify-refresh=300",
         "--edge-security-group=sg-0123456789abcdef0,sg-0fedcba9876543210",
         "--vod-job-requests=cpu=1,memory=2Gi",
         "--vod-job-limits=cpu=2,memory=4Gi",

@@ -84,6 +84,13 @@ OwnerReferencesPermissionEnforcement admission plugin is on.
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "create"]
+{{- if and .Values.workloads.edgeCdn.originVerifyFrom .Values.workloads.edgeCdn.originVerifySecret }}
+# The CDN's origin-verify values copied from Secrets Manager: server-side apply of exactly this Secret.
+- apiGroups: [""]
+  resources: ["secrets"]
+  resourceNames: [{{ .Values.workloads.edgeCdn.originVerifySecret | quote }}]
+  verbs: ["patch"]
+{{- end }}
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["list", "watch"]

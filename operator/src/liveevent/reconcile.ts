@@ -10,6 +10,7 @@ import { unownedFields, writersSince } from "../engine/managed-fields.js";
 import { CORE_TYPES, objectKey, type ResourceType } from "../engine/resources.js";
 import type { ControllerFactory, InformerSet } from "../manager.js";
 import { EVENT_LABEL, MANAGED_BY, ORIGIN_HTTP_PORT, ORIGIN_ROLE_LABEL, childNames, serviceHost } from "./names.js";
+import { OriginVerifyMirror, SecretsManagerOriginVerify } from "./origin-verify.js";
 import { generatedPublishKeySecret, liveEventResources, publishKeySource, recordingTarget } from "./resources.js";
 import {
   computeStatus,
@@ -80,6 +81,8 @@ export interface LiveEventReconcilerOptions {
   events: EventRecorder;
   fetchStat: FetchOriginStat;
   logger: Logger;
+  /** Keeps the CDN's origin-verify Secret in each event's namespace, when the operator copies it from Secrets Manager. */
+  originVerify?: OriginVerifyMirror;
   /** How often an event's origins' /stat is read while nothing else changes. */
   statPollIntervalMs?: number;
   now?: () => Date;
@@ -172,6 +175,8 @@ export class LiveEventReconciler {
       return;
     }
     await this.ensurePublishKey(event);
+    // Before the edge that mounts it; no values, no edge (the reconcile fails and is retried).
+    await this.options.originVerify?.ensureIn(event.metadata.namespace ?? "default");
     await this.applyChildren(event, desired);
     await this.pruneChildren(event, desired);
     await this.updateStatus(event);
@@ -390,6 +395,14 @@ export interface LiveEventControllerOptions {
   resyncIntervalMs?: number;
 }
 
+/** The mirror of the CDN's origin-verify values, when they come from Secrets Manager. */
+function originVerifyMirror(config: OperatorConfig, writer: ObjectWriter, logger: Logger): OriginVerifyMirror | undefined {
+  const { originVerifyFrom, originVerifySecret, secretsManagerEndpoint } = config.edgeCdn;
+  if (originVerifyFrom === undefined || originVerifySecret === undefined) return undefined;
+  const source = new SecretsManagerOriginVerify({ secretId: originVerifyFrom, region: config.recording.region, endpoint: secretsManagerEndpoint, caller: "operator" });
+  return new OriginVerifyMirror({ source, secretName: originVerifySecret, writer, logger: logger.child("origin-verify") });
+}
+
 /**
  * The LiveEvent controller for the manager: LiveEvents are the primary objects; a change to a
  * child or an origin pod reconciles its event, and a change to a node reconciles every event with
@@ -404,7 +417,13 @@ export function liveEventController(options: LiveEventControllerOptions): Contro
     const pods = context.informer<V1Pod>(CORE_TYPES.pod, { labelSelector: `${MANAGED_SELECTOR},app.kubernetes.io/component=origin` });
     const nodes = context.informer<V1Node>(CORE_TYPES.node);
     const logger = context.logger.child("liveevent");
+    const originVerify = originVerifyMirror(options.config, context.writer, logger);
+    if (originVerify) {
+      const refreshMs = options.config.edgeCdn.originVerifyRefreshSeconds * 1000;
+      context.addRunnable("origin-verify refresh", (signal) => originVerify.run(refreshMs, signal));
+    }
     const reconciler = new LiveEventReconciler({
+      originVerify,
       config: options.config,
       caches: { liveEvents, children, pods, nodes },
       writer: context.writer,

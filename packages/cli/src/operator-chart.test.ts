@@ -60,7 +60,7 @@ describe("charts/live360-operator → live360 operator", () => {
       workloads: {
         images: { vodWorker: "registry.example/vod-worker:1.2.3" },
         rtmpServiceType: "NodePort",
-        edgeCdn: { originVerifySecret: "live360-origin-verify", securityGroups: ["sg-0123456789abcdef0"] },
+        edgeCdn: { originVerifySecret: "live360-origin-verify", originVerifyFrom: "live360/origin-verify", originVerifyRefreshSeconds: 120, securityGroups: ["sg-0123456789abcdef0"] },
       },
     });
     const flags = await parseOperatorFlags(args);
@@ -77,7 +77,13 @@ describe("charts/live360-operator → live360 operator", () => {
     expect(config.images.vodWorker).toBe("registry.example/vod-worker:1.2.3");
     expect(config.rtmpServiceType).toBe("NodePort");
     expect(config.awsCredentialsSecret).toBe("live360-aws-credentials");
-    expect(config.edgeCdn).toEqual({ originVerifySecret: "live360-origin-verify", securityGroups: ["sg-0123456789abcdef0"] });
+    expect(config.edgeCdn).toEqual({
+      originVerifySecret: "live360-origin-verify",
+      originVerifyFrom: "live360/origin-verify",
+      originVerifyRefreshSeconds: 120,
+      secretsManagerEndpoint: undefined,
+      securityGroups: ["sg-0123456789abcdef0"],
+    });
     expect(config.recording).toEqual({
       bucket: "live360-ingest",
       queueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/live360-vod",

@@ -1,17 +1,18 @@
 /**
- * Every S3 and SQS call live360 makes, as a hook: the real-process tests record what each
+ * Every S3, SQS and Secrets Manager call live360 makes, as a hook: the real-process tests record what each
  * workload calls, and the infrastructure's IAM policies are checked against that record
  * (least privilege derived from the code, not restated beside it). Unset, it costs nothing.
  */
 export interface AwsCall {
   /** The `caller` label of the client that made it (S3StorageOptions / SqsQueueOptions); tests set it. */
   caller: string | undefined;
-  service: "s3" | "sqs";
+  service: "s3" | "sqs" | "secretsmanager";
   /** The API operation, e.g. `HeadObject`, `ReceiveMessage`. */
   operation: string;
   bucket?: string;
   key?: string;
   queueUrl?: string;
+  secretId?: string;
 }
 
 let listener: ((call: AwsCall) => void) | undefined;
@@ -29,7 +30,7 @@ export function awsCallRecorder(service: AwsCall["service"], caller: string | un
     ) =>
     (args: { input: Input }): Promise<Output> => {
       if (listener) {
-        const input = args.input as { Bucket?: unknown; Key?: unknown; QueueUrl?: unknown };
+        const input = args.input as { Bucket?: unknown; Key?: unknown; QueueUrl?: unknown; SecretId?: unknown };
         listener({
           caller,
           service,
@@ -37,6 +38,7 @@ export function awsCallRecorder(service: AwsCall["service"], caller: string | un
           ...(typeof input.Bucket === "string" ? { bucket: input.Bucket } : {}),
           ...(typeof input.Key === "string" ? { key: input.Key } : {}),
           ...(typeof input.QueueUrl === "string" ? { queueUrl: input.QueueUrl } : {}),
+          ...(typeof input.SecretId === "string" ? { secretId: input.SecretId } : {}),
         });
       }
       return next(args);

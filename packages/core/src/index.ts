@@ -22,3 +22,4 @@ export * from "./service-timeouts.js";
 export * from "./aws-calls.js";
 export * from "./secrets.js";
 export * from "./transcode-deadline.js";
+export * from "./lazy.js";

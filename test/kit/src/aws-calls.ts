@@ -10,7 +10,7 @@ export type AwsCaller = "origin" | "vodWorker" | "operator";
  * What each workload calls, as `<action> <resource>`: the file eks-infra's policy test checks its
  * roles against, and that the real-process tests check their recorded calls against. Resources:
  * `ingest/<first key segment>/*` or `egress/…/*` for objects, `ingest` / `egress` for a bucket,
- * `queue` for the VOD queue.
+ * `queue` for the VOD queue, `originVerify` for the origin-verify secret.
  */
 export const WORKLOAD_CALLS_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../eks-infra/workload-calls.json");
 
@@ -33,6 +33,8 @@ const S3_ACTIONS: Record<string, { action: string; level: "object" | "bucket" }>
  */
 export function permissionFor(call: AwsCall, buckets: Readonly<Record<string, "ingest" | "egress">>): string {
   if (call.service === "sqs") return `sqs:${call.operation} queue`;
+  // One secret is ever read: the CDN's origin-verify values.
+  if (call.service === "secretsmanager") return `secretsmanager:${call.operation} originVerify`;
   const known = S3_ACTIONS[call.operation];
   if (!known) throw new Error(`no IAM action known for S3 ${call.operation}: add it to S3_ACTIONS`);
   const bucket = buckets[call.bucket ?? ""];

@@ -23,3 +23,4 @@ export * from "./stream-watch.js";
 export * from "./fault-matrix-report.js";
 export * from "./volume-provisioner.js";
 export * from "./certificates.js";
+export * from "./secrets-manager-stand-in.js";

@@ -52,6 +52,9 @@ interface OperatorFlags extends ServiceEndpointFlags, VodJobFlags {
   networkPolicy: boolean;
   metricsNamespace: string[];
   edgeOriginVerifySecret?: string;
+  edgeOriginVerifyFrom?: string;
+  edgeOriginVerifyRefresh: string;
+  secretsManagerEndpoint?: string;
   edgeSecurityGroup: string[];
 }
 
@@ -89,7 +92,13 @@ export function operatorConfigFromFlags(flags: OperatorFlags): OperatorConfig {
     nodePools: { origin: flags.originNodePool || undefined, edge: flags.edgeNodePool || undefined, vod: flags.vodNodePool || undefined, require: flags.requireNodePools ?? false },
     recording: { bucket: flags.ingestBucket, queueUrl: flags.queueUrl, s3Endpoint: flags.s3Endpoint, sqsEndpoint: flags.sqsEndpoint, region: flags.region },
     networkPolicy: { enabled: flags.networkPolicy, operatorNamespace: process.env.POD_NAMESPACE || undefined, metricsNamespaces: flags.metricsNamespace },
-    edgeCdn: { originVerifySecret: flags.edgeOriginVerifySecret || undefined, securityGroups: flags.edgeSecurityGroup },
+    edgeCdn: {
+      originVerifySecret: flags.edgeOriginVerifySecret || undefined,
+      originVerifyFrom: flags.edgeOriginVerifyFrom || undefined,
+      originVerifyRefreshSeconds: parseNumberFlag("--edge-origin-verify-refresh", flags.edgeOriginVerifyRefresh),
+      secretsManagerEndpoint: flags.secretsManagerEndpoint || undefined,
+      securityGroups: flags.edgeSecurityGroup,
+    },
   });
 }
 
@@ -143,6 +152,12 @@ export function operatorCommand(): Command {
       "--edge-origin-verify-secret <name>",
       "CDN-only edges: a Secret in each LiveEvent's namespace whose key \"values\" holds the values the CDN sends in X-Live360-Origin-Verify (one per line; eks-infra makes live360-origin-verify); edges refuse requests without one",
     )
+    .option(
+      "--edge-origin-verify-from <secret>",
+      "copy the origin-verify values from this AWS Secrets Manager secret (name or ARN; JSON {\"current\",\"previous\"} as eks-infra makes it, or lines) into --edge-origin-verify-secret in every namespace with LiveEvents",
+    )
+    .option("--edge-origin-verify-refresh <seconds>", "how often the Secrets Manager secret is read again (a rotation reaches the edges within this plus kubelet's sync)", String(d.edgeCdn.originVerifyRefreshSeconds))
+    .option("--secrets-manager-endpoint <url>", "a Secrets Manager-compatible endpoint instead of AWS")
     .option("--edge-security-group <id>", "frontend security group of edge load balancers (e.g. CloudFront's prefix list only); repeatable or comma-separated", collectCommaSeparated, [])
     .option("--ingest-bucket <bucket>", "default bucket for recordings of events that name none (with --queue-url)")
     .option("--queue-url <url>", "the VOD queue: origins announce recordings on it (with --ingest-bucket) and the operator turns its messages into VodJobs");
