@@ -83,6 +83,12 @@ export interface EdgeCdnConfig {
   /** A Secrets Manager-compatible endpoint instead of AWS (tests). */
   secretsManagerEndpoint: string | undefined;
   /**
+   * An ACM certificate (ARN) for the edge's own DNS name: the edge NLB then also listens on 443
+   * with TLS, so the CDN reaches it over HTTPS (the CDN checks the certificate against the name it
+   * uses, so that name must be yours, a CNAME to the NLB). Undefined: port 80 only.
+   */
+  tlsCertificateArn: string | undefined;
+  /**
    * Security groups for the edge's load balancer (AWS Load Balancer Controller frontend groups),
    * e.g. one admitting only CloudFront's origin-facing prefix list; empty: the controller's own.
    */
@@ -136,7 +142,7 @@ export const DEFAULT_OPERATOR_CONFIG: OperatorConfig = {
   awsCredentialsSecret: undefined,
   nodePools: { origin: "origin", edge: "edge", vod: "vod", require: false },
   networkPolicy: { enabled: true, operatorNamespace: undefined, metricsNamespaces: [] },
-  edgeCdn: { originVerifySecret: undefined, originVerifyFrom: undefined, originVerifyRefreshSeconds: 300, secretsManagerEndpoint: undefined, securityGroups: [] },
+  edgeCdn: { originVerifySecret: undefined, originVerifyFrom: undefined, originVerifyRefreshSeconds: 300, secretsManagerEndpoint: undefined, tlsCertificateArn: undefined, securityGroups: [] },
 };
 
 /** Kubernetes names (ServiceAccounts) and label values (pool names). */
@@ -235,6 +241,15 @@ export function resolveOperatorConfig(input: OperatorConfigInput = {}): Operator
         86_400,
       ),
       secretsManagerEndpoint: optionalUrl("edgeCdn.secretsManagerEndpoint (--secrets-manager-endpoint)", input.edgeCdn?.secretsManagerEndpoint),
+      tlsCertificateArn:
+        input.edgeCdn?.tlsCertificateArn === undefined
+          ? undefined
+          : matching(
+              "edgeCdn.tlsCertificateArn (--edge-tls-certificate-arn)",
+              input.edgeCdn.tlsCertificateArn,
+              /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/,
+              "give an ACM certificate ARN in the cluster's region",
+            ),
       securityGroups: (input.edgeCdn?.securityGroups ?? d.edgeCdn.securityGroups).map((group) =>
         matching("edgeCdn.securityGroups (--edge-security-group)", group, /^sg-[0-9a-f]{8,17}$/, "give security group ids such as sg-0123456789abcdef0"),
       ),

@@ -63,6 +63,7 @@ const PRODUCTION_VALUES = {
     edgeCdn: {
       originVerifySecret: "live360-origin-verify",
       originVerifyFrom: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:live360-origin-verify-AbCdEf",
+      tlsCertificateArn: "arn:aws:acm:eu-west-1:123456789012:certificate/01234567-89ab-cdef-0123-456789abcdef",
       securityGroups: ["sg-0123456789abcdef0", "sg-0fedcba9876543210"],
     },
   },
@@ -173,6 +174,7 @@ describe("Helm chart charts/live360-operator", () => {
         "--edge-origin-verify-secret=live360-origin-verify",
         "--edge-origin-verify-from=arn:aws:secretsmanager:eu-west-1:123456789012:secret:live360-origin-verify-AbCdEf",
         "--edge-origin-verify-refresh=300",
+        "--edge-tls-certificate-arn=arn:aws:acm:eu-west-1:123456789012:certificate/01234567-89ab-cdef-0123-456789abcdef",
         "--edge-security-group=sg-0123456789abcdef0,sg-0fedcba9876543210",
         "--vod-job-requests=cpu=1,memory=2Gi",
         "--vod-job-limits=cpu=2,memory=4Gi",

@@ -371,7 +371,11 @@ describe("LiveEvent desired state", () => {
   test("CDN-only edges: with an origin-verify Secret the edge mounts it (read per request, so a rotation needs no restart) and refuses requests without the header; the edge NLB gets the given security groups", () => {
     const config = resolveOperatorConfig({
       edgeServiceType: "LoadBalancer",
-      edgeCdn: { originVerifySecret: "live360-origin-verify", securityGroups: ["sg-0123456789abcdef0"] },
+      edgeCdn: {
+        originVerifySecret: "live360-origin-verify",
+        securityGroups: ["sg-0123456789abcdef0"],
+        tlsCertificateArn: "arn:aws:acm:eu-west-1:123456789012:certificate/01234567-89ab-cdef-0123-456789abcdef",
+      },
     });
     const objects = liveEventResources(liveEvent("demo", { streamName: "demo", playback: { signing: { secretRef: { name: "demo-signing" } } } }), config);
     const pod = find<V1Deployment>(objects, "Deployment", "demo-edge").spec?.template.spec;
@@ -381,15 +385,22 @@ describe("LiveEvent desired state", () => {
     const files = find<KubernetesObject & { data: Record<string, string> }>(objects, "ConfigMap", "demo-edge").data;
     expect(files["nginx.conf"]).toContain('if ($edge_from_cdn != "1") { return 403 "forbidden\\n"; }');
     expect(files["edge-access.js"]).toContain('fs.readFileSync("/etc/live360/origin-verify/values", "utf8")');
-    expect(find<V1Service>(objects, "Service", "demo-edge").metadata?.annotations).toEqual({
+    const service = find<V1Service>(objects, "Service", "demo-edge");
+    expect(service.metadata?.annotations).toEqual({
       ...NLB,
       "service.beta.kubernetes.io/aws-load-balancer-security-groups": "sg-0123456789abcdef0",
       "service.beta.kubernetes.io/aws-load-balancer-manage-backend-security-group-rules": "true",
+      "service.beta.kubernetes.io/aws-load-balancer-ssl-cert": "arn:aws:acm:eu-west-1:123456789012:certificate/01234567-89ab-cdef-0123-456789abcdef",
+      "service.beta.kubernetes.io/aws-load-balancer-ssl-ports": "443",
+      "service.beta.kubernetes.io/aws-load-balancer-ssl-negotiation-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
     });
+    // TLS ends at the NLB; both listeners lead to the pods' plain port.
+    expect(service.spec?.ports?.map((p) => `${p.name}:${p.port}->${p.targetPort}`)).toEqual(["http:80->http", "https:443->http"]);
     // Neither by default.
     const plain = liveEventResources(liveEvent("demo", { streamName: "demo" }), resolveOperatorConfig({ edgeServiceType: "LoadBalancer" }));
     expect(find<KubernetesObject & { data: Record<string, string> }>(plain, "ConfigMap", "demo-edge").data["nginx.conf"]).not.toContain("edge_from_cdn");
     expect(find<V1Service>(plain, "Service", "demo-edge").metadata?.annotations).toEqual(NLB);
+    expect(find<V1Service>(plain, "Service", "demo-edge").spec?.ports?.map((p) => p.port)).toEqual([80]);
     expect(() => resolveOperatorConfig({ edgeCdn: { securityGroups: ["cloudfront"] } })).toThrow(/edgeCdn.securityGroups \(--edge-security-group\)="cloudfront": give security group ids/);
     expect(() => resolveOperatorConfig({ edgeCdn: { originVerifySecret: "Not_A_Name" } })).toThrow(/Helm value workloads.edgeCdn.originVerifySecret/);
   });

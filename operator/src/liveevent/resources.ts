@@ -69,6 +69,8 @@ const TLS_DIR = "/etc/live360/tls";
 export const PUBLISH_KEYS_FILE = `${KEYS_DIR}/keys`;
 const EDGE_CONFIG_DIR = "/etc/live360/edge";
 const EDGE_WORK_DIR = "/var/cache/live360-edge";
+/** The edge NLB's TLS listener (edgeCdn.tlsCertificateArn). */
+const EDGE_TLS_SERVICE_PORT = 443;
 /** The origin-verify Secret's directory: mounted whole (not subPath) so that kubelet's updates reach it. */
 const EDGE_ORIGIN_VERIFY_DIR = "/etc/live360/origin-verify";
 const EDGE_ORIGIN_VERIFY_FILE = `${EDGE_ORIGIN_VERIFY_DIR}/${ORIGIN_VERIFY_SECRET_KEY}`;
@@ -434,12 +436,24 @@ function edgeSecretEnv(ctx: Pick<Context, "spec" | "config">): k8s.EnvVar[] {
  */
 function edgeServiceAnnotations(config: OperatorConfig): Record<string, string> | undefined {
   if (config.edgeServiceType !== "LoadBalancer") return undefined;
-  if (config.edgeCdn.securityGroups.length === 0) return NLB_ANNOTATIONS;
+  const { securityGroups, tlsCertificateArn } = config.edgeCdn;
   return {
     ...NLB_ANNOTATIONS,
-    "service.beta.kubernetes.io/aws-load-balancer-security-groups": config.edgeCdn.securityGroups.join(","),
-    // With its own groups given, the controller still opens the pods to the load balancer.
-    "service.beta.kubernetes.io/aws-load-balancer-manage-backend-security-group-rules": "true",
+    ...(securityGroups.length > 0
+      ? {
+          "service.beta.kubernetes.io/aws-load-balancer-security-groups": securityGroups.join(","),
+          // With its own groups given, the controller still opens the pods to the load balancer.
+          "service.beta.kubernetes.io/aws-load-balancer-manage-backend-security-group-rules": "true",
+        }
+      : {}),
+    // TLS ends at the NLB (ACM certificate); the hop on to the pods stays inside the VPC.
+    ...(tlsCertificateArn !== undefined
+      ? {
+          "service.beta.kubernetes.io/aws-load-balancer-ssl-cert": tlsCertificateArn,
+          "service.beta.kubernetes.io/aws-load-balancer-ssl-ports": String(EDGE_TLS_SERVICE_PORT),
+          "service.beta.kubernetes.io/aws-load-balancer-ssl-negotiation-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+        }
+      : {}),
   };
 }
 
@@ -466,7 +480,12 @@ function edge(ctx: Context, roles: readonly ActiveOrigin[]): void {
     spec: {
       type: config.edgeServiceType,
       selector,
-      ports: [{ name: "http", port: EDGE_SERVICE_PORT, targetPort: k8s.IntOrString.fromString("http"), protocol: "TCP" }],
+      ports: [
+        { name: "http", port: EDGE_SERVICE_PORT, targetPort: k8s.IntOrString.fromString("http"), protocol: "TCP" },
+        ...(config.edgeServiceType === "LoadBalancer" && config.edgeCdn.tlsCertificateArn !== undefined
+          ? [{ name: "https", port: EDGE_TLS_SERVICE_PORT, targetPort: k8s.IntOrString.fromString("http"), protocol: "TCP" }]
+          : []),
+      ],
     },
   });
 

@@ -60,7 +60,7 @@ describe("charts/live360-operator → live360 operator", () => {
       workloads: {
         images: { vodWorker: "registry.example/vod-worker:1.2.3" },
         rtmpServiceType: "NodePort",
-        edgeCdn: { originVerifySecret: "live360-origin-verify", originVerifyFrom: "live360/origin-verify", originVerifyRefreshSeconds: 120, securityGroups: ["sg-0123456789abcdef0"] },
+        edgeCdn: { originVerifySecret: "live360-origin-verify", originVerifyFrom: "live360/origin-verify", originVerifyRefreshSeconds: 120, tlsCertificateArn: "arn:aws:acm:eu-west-1:123456789012:certificate/01234567-89ab-cdef-0123-456789abcdef", securityGroups: ["sg-0123456789abcdef0"] },
       },
     });
     const flags = await parseOperatorFlags(args);
@@ -82,6 +82,7 @@ describe("charts/live360-operator → live360 operator", () => {
       originVerifyFrom: "live360/origin-verify",
       originVerifyRefreshSeconds: 120,
       secretsManagerEndpoint: undefined,
+      tlsCertificateArn: "arn:aws:acm:eu-west-1:123456789012:certificate/01234567-89ab-cdef-0123-456789abcdef",
       securityGroups: ["sg-0123456789abcdef0"],
     });
     expect(config.recording).toEqual({

@@ -55,6 +55,7 @@ interface OperatorFlags extends ServiceEndpointFlags, VodJobFlags {
   edgeOriginVerifyFrom?: string;
   edgeOriginVerifyRefresh: string;
   secretsManagerEndpoint?: string;
+  edgeTlsCertificateArn?: string;
   edgeSecurityGroup: string[];
 }
 
@@ -97,6 +98,7 @@ export function operatorConfigFromFlags(flags: OperatorFlags): OperatorConfig {
       originVerifyFrom: flags.edgeOriginVerifyFrom || undefined,
       originVerifyRefreshSeconds: parseNumberFlag("--edge-origin-verify-refresh", flags.edgeOriginVerifyRefresh),
       secretsManagerEndpoint: flags.secretsManagerEndpoint || undefined,
+      tlsCertificateArn: flags.edgeTlsCertificateArn || undefined,
       securityGroups: flags.edgeSecurityGroup,
     },
   });
@@ -158,6 +160,7 @@ export function operatorCommand(): Command {
     )
     .option("--edge-origin-verify-refresh <seconds>", "how often the Secrets Manager secret is read again (a rotation reaches the edges within this plus kubelet's sync)", String(d.edgeCdn.originVerifyRefreshSeconds))
     .option("--secrets-manager-endpoint <url>", "a Secrets Manager-compatible endpoint instead of AWS")
+    .option("--edge-tls-certificate-arn <arn>", "ACM certificate for the edge's own DNS name (a CNAME to its NLB): the edge NLB also listens on 443 with TLS, for a CDN that reaches it over HTTPS")
     .option("--edge-security-group <id>", "frontend security group of edge load balancers (e.g. CloudFront's prefix list only); repeatable or comma-separated", collectCommaSeparated, [])
     .option("--ingest-bucket <bucket>", "default bucket for recordings of events that name none (with --queue-url)")
     .option("--queue-url <url>", "the VOD queue: origins announce recordings on it (with --ingest-bucket) and the operator turns its messages into VodJobs");
