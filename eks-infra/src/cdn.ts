@@ -4,6 +4,8 @@ import * as cloudfront from "aws-cdk-lib/aws-cloudfront";
 import * as origins from "aws-cdk-lib/aws-cloudfront-origins";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import * as s3deploy from "aws-cdk-lib/aws-s3-deployment";
+import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import { ORIGIN_VERIFY_HEADER } from "@live360/edge";
 import { Construct } from "constructs";
 
 /** Where the player's static files live in the egress bucket, and its path on the distribution. */
@@ -22,6 +24,12 @@ export interface CdnProps {
   logs: s3.IBucket;
   playerPath: string;
   edgeOriginDomain: string | undefined;
+  /** CloudFront reaches the edge over HTTPS only (the edge NLB has a certificate for edgeOriginDomain). */
+  edgeOriginHttps: boolean;
+  /** JSON {"current", "previous"}: CloudFront sends `current` in ORIGIN_VERIFY_HEADER. */
+  originVerify: secretsmanager.ISecret;
+  /** Part of the distribution's comment: a new value makes CloudFormation update it and read the secret again. */
+  originVerifyRotation: string;
   domainName: string | undefined;
   certificateArn: string | undefined;
 }
@@ -52,9 +60,15 @@ export class Cdn extends Construct {
       [`/${PLAYER_PREFIX}*`]: fromBucket,
     };
     if (props.edgeOriginDomain) {
-      // The load balancer's own DNS name has no certificate CloudFront could verify; the hop stays
-      // inside AWS's network and viewers still get HTTPS from CloudFront.
-      const edge = new origins.HttpOrigin(props.edgeOriginDomain, { protocolPolicy: cloudfront.OriginProtocolPolicy.HTTP_ONLY });
+      // The header proves a request came through CloudFront (edges refuse others); CloudFormation
+      // resolves it from Secrets Manager, so the value is in no template. Over HTTPS when the edge
+      // has a certificate for its name; else HTTP, since no certificate exists for the NLB's AWS
+      // name: then the value and signed paths cross that hop unencrypted (README, "Security").
+      const edge = new origins.HttpOrigin(props.edgeOriginDomain, {
+        protocolPolicy: props.edgeOriginHttps ? cloudfront.OriginProtocolPolicy.HTTPS_ONLY : cloudfront.OriginProtocolPolicy.HTTP_ONLY,
+        ...(props.edgeOriginHttps ? { originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2] } : {}),
+        customHeaders: { [ORIGIN_VERIFY_HEADER]: props.originVerify.secretValueFromJson("current").unsafeUnwrap() },
+      });
       const hls = (name: string, ttl: { min: number; default: number; max: number }, comment: string): cloudfront.BehaviorOptions => ({
         origin: edge,
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
@@ -78,7 +92,7 @@ export class Cdn extends Construct {
     }
 
     this.distribution = new cloudfront.Distribution(this, "Distribution", {
-      comment: "live360: live HLS, VOD assets and the player",
+      comment: `live360: live HLS, VOD assets and the player (origin-verify rotation ${props.originVerifyRotation})`,
       defaultBehavior: fromBucket,
       additionalBehaviors,
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,

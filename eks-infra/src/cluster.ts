@@ -1,5 +1,5 @@
 import { KubectlV34Layer } from "@aws-cdk/lambda-layer-kubectl-v34";
-import { ArnFormat, Stack } from "aws-cdk-lib";
+import { ArnFormat, Aws, Stack } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as eksL1 from "aws-cdk-lib/aws-eks";
 import * as eks from "aws-cdk-lib/aws-eks-v2";
@@ -8,6 +8,24 @@ import type * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
 import type { InfraConfig } from "./config.js";
 import { NODE_POOLS, POOL_LABEL } from "./node-pools.js";
+
+/**
+ * Who may assume a Pod Identity role: the EKS Pod Identity service, acting for this account
+ * (aws:SourceAccount), for exactly one cluster, namespace and service account (the session tags it
+ * sets). Without the conditions any Pod Identity association in the account could use the role.
+ */
+export function podIdentityPrincipal(clusterArn: string, namespace: string, serviceAccount: string): iam.IPrincipal {
+  return new iam.SessionTagsPrincipal(
+    new iam.ServicePrincipal("pods.eks.amazonaws.com").withConditions({
+      StringEquals: {
+        "aws:SourceAccount": Aws.ACCOUNT_ID,
+        "aws:RequestTag/eks-cluster-arn": clusterArn,
+        "aws:RequestTag/kubernetes-namespace": namespace,
+        "aws:RequestTag/kubernetes-service-account": serviceAccount,
+      },
+    }),
+  );
+}
 
 /**
  * Cluster add-ons installed from public charts, pinned. Cluster Autoscaler follows the Kubernetes
@@ -65,8 +83,8 @@ export class Live360Cluster extends Construct {
       vpcSubnets: [nodeSubnets],
       defaultCapacityType: eks.DefaultCapacityType.NODEGROUP,
       defaultCapacity: 0,
-      endpointAccess:
-        config.apiAllowedCidrs.length > 0 ? eks.EndpointAccess.PUBLIC_AND_PRIVATE.onlyFrom(...config.apiAllowedCidrs) : eks.EndpointAccess.PUBLIC_AND_PRIVATE,
+      // Never open to the whole internet by default: the CIDRs given, or no public endpoint at all.
+      endpointAccess: config.apiAllowedCidrs === "private" ? eks.EndpointAccess.PRIVATE : eks.EndpointAccess.PUBLIC_AND_PRIVATE.onlyFrom(...config.apiAllowedCidrs),
       clusterLogging: [
         eks.ClusterLoggingTypes.API,
         eks.ClusterLoggingTypes.AUDIT,
@@ -121,7 +139,7 @@ export class Live360Cluster extends Construct {
     const serviceAccount = "cluster-autoscaler";
     const role = new iam.Role(this, "ClusterAutoscalerRole", {
       description: "Cluster Autoscaler: resize this cluster's managed node groups",
-      assumedBy: new iam.SessionTagsPrincipal(new iam.ServicePrincipal("pods.eks.amazonaws.com")),
+      assumedBy: podIdentityPrincipal(this.cluster.clusterArn, "kube-system", serviceAccount),
       inlinePolicies: {
         autoscaler: new iam.PolicyDocument({
           statements: [

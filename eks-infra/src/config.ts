@@ -19,11 +19,26 @@ export interface InfraConfig {
    * and a second `cdk deploy -c edgeOriginDomain=…` adds it (README, "Deploy to AWS").
    */
   edgeOriginDomain: string | undefined;
+  /**
+   * An ACM certificate (in the cluster's region) for edgeOriginDomain, which must then be your own
+   * name (a CNAME to the edge NLB): the NLB terminates TLS and CloudFront reaches the edge over
+   * HTTPS only. Without it that hop is HTTP (no certificate can be had for the NLB's AWS name).
+   */
+  edgeOriginCertificateArn: string | undefined;
+  /**
+   * Bump after writing a new value into the origin-verify secret (README, "Rotate the origin-verify
+   * secret"): CloudFront re-reads a dynamic reference only when the distribution itself changes.
+   */
+  originVerifyRotation: string;
   /** Custom domain for the distribution, with an ACM certificate in us-east-1. */
   domainName: string | undefined;
   certificateArn: string | undefined;
-  /** CIDRs allowed to reach the public Kubernetes API endpoint; empty: anywhere (authentication still applies). */
-  apiAllowedCidrs: string[];
+  /**
+   * CIDRs allowed to reach the Kubernetes API's public endpoint, or "private" for no public
+   * endpoint (kubectl from inside the VPC). Required: an API open to the whole internet is never a
+   * default; give 0.0.0.0/0 yourself if you really want it.
+   */
+  apiAllowedCidrs: string[] | "private";
   /** IAM role (e.g. your SSO admin role) given cluster-admin through an EKS access entry. */
   adminRoleArn: string | undefined;
   /** Also queue a VOD job on every s3:ObjectCreated in the ingest bucket (the origin queues its own jobs already). */
@@ -32,9 +47,10 @@ export interface InfraConfig {
   playerPath: string;
 }
 
-export type InfraConfigInput = Partial<Omit<InfraConfig, "apiAllowedCidrs" | "notifyQueueOnUpload">> & {
-  /** Comma-separated when it comes from `-c apiAllowedCidrs=…`. */
+export type InfraConfigInput = Partial<Omit<InfraConfig, "apiAllowedCidrs" | "notifyQueueOnUpload" | "originVerifyRotation">> & {
+  /** Comma-separated (or "private") when it comes from `-c apiAllowedCidrs=…`. */
   apiAllowedCidrs?: string[] | string;
+  originVerifyRotation?: string | number;
   notifyQueueOnUpload?: boolean | string;
 };
 
@@ -43,6 +59,8 @@ export const DEFAULT_INFRA_CONFIG: InfraConfig = {
   namespace: "live360",
   imageRegistry: "ghcr.io/live360",
   edgeOriginDomain: undefined,
+  edgeOriginCertificateArn: undefined,
+  originVerifyRotation: "0",
   domainName: undefined,
   certificateArn: undefined,
   apiAllowedCidrs: [],
@@ -79,14 +97,36 @@ function directoryWith(field: string, dir: string, marker: string, fix: string):
   return dir;
 }
 
+const API_CIDRS_FIX =
+  "give the IPv4 CIDRs allowed to reach the Kubernetes API, comma-separated (e.g. your address: $(curl -s https://checkip.amazonaws.com)/32), or private for no public endpoint";
+
+function apiAccess(value: string[] | string | undefined): string[] | "private" {
+  if (value === "private") return "private";
+  const cidrs = typeof value === "string" ? value.split(",").map((c) => c.trim()).filter(Boolean) : value ?? [];
+  if (cidrs.length === 0) throw new ConfigError("apiAllowedCidrs", undefined, API_CIDRS_FIX);
+  return cidrs.map((c) => matching("apiAllowedCidrs", c, CIDR, API_CIDRS_FIX));
+}
+
 /** Validates the app's settings; every error names the field, the value and the fix. */
 export function resolveInfraConfig(input: InfraConfigInput = {}): InfraConfig {
   const d = DEFAULT_INFRA_CONFIG;
-  const cidrs = typeof input.apiAllowedCidrs === "string" ? input.apiAllowedCidrs.split(",").map((c) => c.trim()).filter(Boolean) : input.apiAllowedCidrs ?? d.apiAllowedCidrs;
   const domainName = optional(input.domainName, (v) => matching("domainName", v, DNS_NAME, "give a DNS name such as live.example.com"));
   const certificateArn = optional(input.certificateArn, (v) =>
     matching("certificateArn", v, /^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[0-9a-f-]{36}$/, "give an ACM certificate ARN in us-east-1 (CloudFront only uses certificates from there)"),
   );
+  const edgeOriginDomain = optional(input.edgeOriginDomain, (v) =>
+    matching("edgeOriginDomain", v, DNS_NAME, "give the edge load balancer's DNS name: kubectl get svc -n live360 -l app.kubernetes.io/component=edge"),
+  );
+  const edgeOriginCertificateArn = optional(input.edgeOriginCertificateArn, (v) =>
+    matching("edgeOriginCertificateArn", v, /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/, "give an ACM certificate ARN in the cluster's region"),
+  );
+  if (edgeOriginCertificateArn !== undefined && (edgeOriginDomain === undefined || edgeOriginDomain.endsWith(".amazonaws.com"))) {
+    throw new ConfigError(
+      "edgeOriginDomain",
+      edgeOriginDomain,
+      "with edgeOriginCertificateArn, give your own name for the edge (a CNAME to its NLB) that the certificate covers: no certificate can be had for the NLB's AWS name",
+    );
+  }
   if ((domainName === undefined) !== (certificateArn === undefined)) {
     throw new ConfigError(domainName === undefined ? "domainName" : "certificateArn", undefined, "set both domainName and certificateArn, or neither");
   }
@@ -94,12 +134,12 @@ export function resolveInfraConfig(input: InfraConfigInput = {}): InfraConfig {
     clusterName: matching("clusterName", input.clusterName ?? d.clusterName, /^[a-zA-Z][a-zA-Z0-9-]{0,99}$/, "give 1-100 letters, digits and '-', starting with a letter"),
     namespace: matching("namespace", input.namespace ?? d.namespace, DNS_LABEL, "give a Kubernetes namespace name (lowercase letters, digits, '-')"),
     imageRegistry: matching("imageRegistry", input.imageRegistry ?? d.imageRegistry, /^[a-z0-9][a-z0-9.:/-]*[a-z0-9]$/, "give a registry path such as ghcr.io/live360 or <account>.dkr.ecr.<region>.amazonaws.com/live360"),
-    edgeOriginDomain: optional(input.edgeOriginDomain, (v) =>
-      matching("edgeOriginDomain", v, DNS_NAME, "give the edge load balancer's DNS name: kubectl get svc -n live360 -l app.kubernetes.io/component=edge"),
-    ),
+    edgeOriginDomain,
+    edgeOriginCertificateArn,
+    originVerifyRotation: matching("originVerifyRotation", String(input.originVerifyRotation ?? d.originVerifyRotation), /^[0-9]{1,9}$/, "give a number, one more than the last rotation's"),
     domainName,
     certificateArn,
-    apiAllowedCidrs: cidrs.map((c) => matching("apiAllowedCidrs", c, CIDR, "give IPv4 CIDRs such as 203.0.113.0/24, comma-separated")),
+    apiAllowedCidrs: apiAccess(input.apiAllowedCidrs ?? d.apiAllowedCidrs),
     adminRoleArn: optional(input.adminRoleArn, (v) => matching("adminRoleArn", v, /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, "give an IAM role ARN")),
     notifyQueueOnUpload: bool("notifyQueueOnUpload", input.notifyQueueOnUpload, d.notifyQueueOnUpload),
     operatorChartPath: directoryWith(

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The CDK app: `npx cdk deploy` in eks-infra/ (after `npm run build` at the root). Settings come
- * from context, e.g. `-c adminRoleArn=arn:aws:iam::123456789012:role/Admin -c apiAllowedCidrs=203.0.113.0/24`.
+ * from context, e.g. `-c adminRoleArn=arn:aws:iam::123456789012:role/Admin -c apiAllowedCidrs=203.0.113.0/24`
+ * (apiAllowedCidrs is required: the CIDRs that may reach the Kubernetes API, or "private").
  * The stack is environment-agnostic: it deploys to the CLI's account and region (AWS_PROFILE,
  * AWS_REGION), and one template, synthesized offline, serves any region.
  */
@@ -16,6 +17,8 @@ const CONTEXT_KEYS = [
   "namespace",
   "imageRegistry",
   "edgeOriginDomain",
+  "edgeOriginCertificateArn",
+  "originVerifyRotation",
   "domainName",
   "certificateArn",
   "apiAllowedCidrs",

@@ -11,6 +11,8 @@ export interface OperatorWiring {
   ingestBucket: string;
   egressBucket: string;
   queueUrl: string;
+  /** The chart's workloads.edgeCdn: edges only CloudFront reaches. */
+  edgeCdn: { originVerifySecret: string; originVerifyFrom: string; securityGroups: string[]; tlsCertificateArn?: string };
 }
 
 /** The chart's appVersion: the tag of every live360 image it deploys. */
@@ -23,7 +25,8 @@ export function chartAppVersion(chartPath: string): string {
 /**
  * Helm values for charts/live360-operator on EKS (keys of its values.yaml): images from the chosen
  * registry at the chart's appVersion, the buckets, queue and region, the service accounts the Pod
- * Identity associations bind, NLBs for RTMP ingest and for the edge tier CloudFront pulls from, and
+ * Identity associations bind, NLBs for RTMP ingest and for the edge tier CloudFront pulls from (only
+ * CloudFront: its prefix list and its origin-verify header), and
  * the operator itself on the on-demand system pool. Pure apart from reading Chart.yaml, so the test
  * pins the exact wiring and renders it with the real chart.
  */
@@ -43,6 +46,7 @@ export function operatorChartValues(w: OperatorWiring): Record<string, unknown> 
       originServiceAccount: { create: true, name: SERVICE_ACCOUNTS.origin },
       // The Spot pools are tainted: origins and edges must land there, not on the system nodes.
       nodePools: { require: true },
+      edgeCdn: w.edgeCdn,
     },
     aws: { region: w.region },
     recording: { ingestBucket: w.ingestBucket, queueUrl: w.queueUrl },

@@ -28,19 +28,24 @@ const EDGE_LB = "k8s-live360-demoedge-0123456789.elb.eu-west-1.amazonaws.com";
 
 type Json = Record<string, unknown>;
 
-/** One synth per configuration: assets referenced in place, so no layer zip is copied per test. */
+/** One synth per configuration: assets referenced in place, so no layer zip is copied per test. The API CIDRs are required. */
 function synth(input: InfraConfigInput = {}): { stack: Live360Stack; template: Template } {
   const app = new App({ outdir: mkdtempSync(path.join(os.tmpdir(), "live360-cdk-")), context: { "aws:cdk:disable-asset-staging": true } });
-  const stack = new Live360Stack(app, "Live360", { config: resolveInfraConfig(input) });
+  const stack = new Live360Stack(app, "Live360", { config: resolveInfraConfig({ apiAllowedCidrs: "198.51.100.0/24", ...input }) });
   return { stack, template: Template.fromStack(stack) };
 }
 
+const EDGE_NAME = "edge.live.example.com";
+const EDGE_CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0b0e0d0e-0000-4000-8000-000000000000";
+
 let withEdge: { stack: Live360Stack; template: Template };
 let firstDeploy: { stack: Live360Stack; template: Template };
+let httpsEdge: { stack: Live360Stack; template: Template };
 beforeAll(() => {
   withEdge = synth({ edgeOriginDomain: EDGE_LB, adminRoleArn: "arn:aws:iam::123456789012:role/Admin", apiAllowedCidrs: "203.0.113.0/24" });
   firstDeploy = synth();
-}, 120_000);
+  httpsEdge = synth({ edgeOriginDomain: EDGE_NAME, edgeOriginCertificateArn: EDGE_CERTIFICATE, apiAllowedCidrs: "private", originVerifyRotation: 3 });
+}, 180_000);
 
 const resources = (template: Template, type: string): Json[] => Object.values(template.findResources(type)).map((r) => r as Json);
 const props = (resource: Json): Json => resource.Properties as Json;
@@ -51,8 +56,8 @@ const logicalIdOf = (template: Template, type: string, match: Json): string => {
 };
 
 describe("cdk-nag AwsSolutions", () => {
-  test.each(["with the edge origin", "first deploy"])("no unsuppressed error or warning (%s)", (which) => {
-    const { stack } = which === "first deploy" ? firstDeploy : withEdge;
+  test.each(["with the edge origin", "first deploy", "HTTPS edge origin, private API"])("no unsuppressed error or warning (%s)", (which) => {
+    const { stack } = which === "first deploy" ? firstDeploy : which === "with the edge origin" ? withEdge : httpsEdge;
     const report = new AwsSolutionsChecks(stack).validateScope(stack);
     const findings = report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath ?? r.resourceLogicalId}`));
     expect(findings).toEqual([]);
@@ -61,6 +66,13 @@ describe("cdk-nag AwsSolutions", () => {
 });
 
 describe("EKS", () => {
+  test("the API endpoint is never open to the internet by default: only the CIDRs given, or private only", () => {
+    const vpcConfig = (template: Template) => props(resources(template, "AWS::EKS::Cluster")[0] as Json).ResourcesVpcConfig as Json;
+    expect(vpcConfig(withEdge.template)).toMatchObject({ EndpointPublicAccess: true, EndpointPrivateAccess: true, PublicAccessCidrs: ["203.0.113.0/24"] });
+    expect(vpcConfig(httpsEdge.template)).toMatchObject({ EndpointPublicAccess: false, EndpointPrivateAccess: true });
+    expect(() => resolveInfraConfig({})).toThrow(/apiAllowedCidrs=\(not set\)/);
+  });
+
   test("Kubernetes version matches the operator's cdk8s-plus line and the local control plane", () => {
     const cdk8sPlus = /"cdk8s-plus-(\d+)"/.exec(readFileSync(path.join(repoRoot, "operator/package.json"), "utf8"))?.[1];
     const local = /^KUBERNETES_VERSION=v1\.(\d+)\./m.exec(readFileSync(path.join(repoRoot, "test/cluster/versions.env"), "utf8"))?.[1];
@@ -158,6 +170,7 @@ describe("IAM through Pod Identity", () => {
   const ids = () => ({
     ingest: logicalIdOf(withEdge.template, "AWS::S3::Bucket", { Properties: { VersioningConfiguration: { Status: "Enabled" } } }),
     queue: logicalIdOf(withEdge.template, "AWS::SQS::Queue", { Properties: { RedrivePolicy: Match.anyValue() } }),
+    originVerify: logicalIdOf(withEdge.template, "AWS::SecretsManager::Secret", {}),
   });
 
   test("origin: put recordings into the ingest bucket, send to the queue; nothing else", () => {
@@ -183,10 +196,40 @@ describe("IAM through Pod Identity", () => {
     expect(s[3]?.resources).toContain(ids().queue);
   });
 
-  test("operator: queue attributes, visibility and delete (and the receive its polling needs)", () => {
+  test("operator: queue attributes, visibility and delete (and the receive its polling needs); reads the origin-verify secret and no other", () => {
     const s = statementsOf("live360 operator");
-    expect(s.map((x) => x.actions)).toEqual([["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]]);
+    expect(s.map((x) => x.actions)).toEqual([["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"], ["secretsmanager:GetSecretValue"]]);
     expect(s[0]?.resources).toContain(ids().queue);
+    expect(s[1]?.resources).toBe(JSON.stringify({ Ref: ids().originVerify }));
+  });
+
+  test("every Pod Identity role trusts only the Pod Identity service, for this account, this cluster and its one namespace and service account", () => {
+    const cluster = logicalIdOf(withEdge.template, "AWS::EKS::Cluster", {});
+    const accounts: Record<string, [string, string]> = {
+      "live360 origin": ["live360", SERVICE_ACCOUNTS.origin],
+      "live360 vod-worker": ["live360", SERVICE_ACCOUNTS.vodWorker],
+      "live360 operator": ["live360", SERVICE_ACCOUNTS.operator],
+      "Cluster Autoscaler": ["kube-system", "cluster-autoscaler"],
+    };
+    for (const [description, [namespace, account]] of Object.entries(accounts)) {
+      const [role] = resources(withEdge.template, "AWS::IAM::Role").filter((r) => String(props(r).Description).startsWith(description));
+      const statements = (props(role as Json).AssumeRolePolicyDocument as { Statement: Json[] }).Statement;
+      expect(statements).toEqual([
+        {
+          Effect: "Allow",
+          Principal: { Service: "pods.eks.amazonaws.com" },
+          Action: ["sts:AssumeRole", "sts:TagSession"],
+          Condition: {
+            StringEquals: {
+              "aws:SourceAccount": { Ref: "AWS::AccountId" },
+              "aws:RequestTag/eks-cluster-arn": { "Fn::GetAtt": [cluster, "Arn"] },
+              "aws:RequestTag/kubernetes-namespace": namespace,
+              "aws:RequestTag/kubernetes-service-account": account,
+            },
+          },
+        },
+      ]);
+    }
   });
 
   test("each role grants every call its workload makes, on that resource (eks-infra/workload-calls.json, recorded by the real-process tests)", () => {
@@ -197,6 +240,7 @@ describe("IAM through Pod Identity", () => {
     /** The resource one permission names, as it appears in the template's JSON. */
     const resourceOf = (resource: string): { id: string; path: string | undefined } => {
       if (resource === "queue") return { id: ids().queue, path: undefined };
+      if (resource === "originVerify") return { id: ids().originVerify, path: undefined };
       const [bucket, ...rest] = resource.split("/");
       return { id: buckets[bucket!]!, path: rest.length ? `/${rest.join("/")}` : undefined };
     };
@@ -251,6 +295,47 @@ describe("CloudFront", () => {
     expect(config.CustomErrorResponses).toEqual([{ ErrorCode: 404, ErrorCachingMinTTL: 0 }]);
   });
 
+  /** The ingress rules of the edge NLBs' security group (separate resources: the prefix list id is a deploy-time value). */
+  const edgeIngress = (template: Template): Json[] => {
+    const group = Object.entries(template.findResources("AWS::EC2::SecurityGroup")).find(([, r]) => String(props(r as Json).GroupDescription).startsWith("live360 edge NLBs"))?.[0];
+    return resources(template, "AWS::EC2::SecurityGroupIngress")
+      .map(props)
+      .filter((r) => JSON.stringify(r.GroupId).includes(`"${group}"`));
+  };
+
+  test("CDN-only edges: CloudFront sends the origin-verify header from Secrets Manager (no value in the template), the edge NLB admits only CloudFront's prefix list", () => {
+    const secret = logicalIdOf(withEdge.template, "AWS::SecretsManager::Secret", {});
+    withEdge.template.hasResourceProperties("AWS::SecretsManager::Secret", {
+      GenerateSecretString: { SecretStringTemplate: JSON.stringify({ previous: "" }), GenerateStringKey: "current", PasswordLength: 64, ExcludePunctuation: true },
+    });
+    const config = props(resources(withEdge.template, "AWS::CloudFront::Distribution")[0] as Json).DistributionConfig as Json;
+    const edge = (config.Origins as Json[]).find((o) => o.DomainName === EDGE_LB) as Json;
+    const header = (edge.OriginCustomHeaders as { HeaderName: string; HeaderValue: unknown }[])[0];
+    expect(header?.HeaderName).toBe("X-Live360-Origin-Verify");
+    // A dynamic reference CloudFormation resolves at deploy time: {{resolve:secretsmanager:<arn>:SecretString:current::}}.
+    expect(JSON.stringify(header?.HeaderValue)).toContain('"{{resolve:secretsmanager:"');
+    expect(JSON.stringify(header?.HeaderValue)).toContain(secret);
+    expect(JSON.stringify(header?.HeaderValue)).toContain(":SecretString:current::}}");
+    expect((edge.CustomOriginConfig as Json).OriginProtocolPolicy).toBe("http-only");
+    // The NLB's security group: CloudFront's managed prefix list, looked up in the region at deploy time.
+    expect(edgeIngress(withEdge.template).map((r) => [r.FromPort, r.ToPort, JSON.stringify(r.SourcePrefixListId)])).toEqual([[80, 80, expect.stringContaining("PrefixLists.0.PrefixListId")]]);
+    expect(JSON.stringify(resources(withEdge.template, "Custom::AWS").map(props))).toContain("com.amazonaws.global.cloudfront.origin-facing");
+    // The operator copies the secret to the edges and gives their NLBs the group.
+    const values = JSON.stringify(props(resources(withEdge.template, "Custom::AWSCDK-EKS-HelmChart").find((r) => JSON.stringify(props(r)).includes("live360-operator")) as Json).Values);
+    expect(values).toContain("live360-origin-verify");
+    expect(values).toContain(secret);
+  });
+
+  test("with a certificate for the edge's own name, CloudFront reaches it over HTTPS (TLS 1.2) on 443, and a rotation number changes the distribution", () => {
+    const config = props(resources(httpsEdge.template, "AWS::CloudFront::Distribution")[0] as Json).DistributionConfig as Json;
+    const edge = (config.Origins as Json[]).find((o) => o.DomainName === EDGE_NAME) as Json;
+    expect(edge.CustomOriginConfig).toMatchObject({ OriginProtocolPolicy: "https-only", OriginSSLProtocols: ["TLSv1.2"] });
+    expect(config.Comment).toContain("origin-verify rotation 3");
+    expect(edgeIngress(httpsEdge.template).map((r) => r.FromPort)).toEqual([80, 443]);
+    const values = JSON.stringify(props(resources(httpsEdge.template, "Custom::AWSCDK-EKS-HelmChart").find((r) => JSON.stringify(props(r)).includes("live360-operator")) as Json).Values);
+    expect(values).toContain(EDGE_CERTIFICATE);
+  });
+
   test("live cache policies honour the origin's Cache-Control within short playlist and long segment bounds", () => {
     for (const [ttl, name] of [[PLAYLIST_TTL, "playlists"], [SEGMENT_TTL, "segments"]] as const) {
       withEdge.template.hasResourceProperties("AWS::CloudFront::CachePolicy", {
@@ -301,6 +386,12 @@ describe("operator chart and outputs", () => {
       ingestBucket: "ingest-bucket",
       egressBucket: "egress-bucket",
       queueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/vod",
+      edgeCdn: {
+        originVerifySecret: "live360-origin-verify",
+        originVerifyFrom: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:verify-AbCdEf",
+        securityGroups: ["sg-0123456789abcdef0"],
+        tlsCertificateArn: EDGE_CERTIFICATE,
+      },
     });
     const dir = mkdtempSync(path.join(os.tmpdir(), "live360-values-"));
     // JSON is YAML: helm reads the values exactly as the HelmChart custom resource hands them over.
@@ -324,6 +415,11 @@ describe("operator chart and outputs", () => {
       `--origin-service-account=${SERVICE_ACCOUNTS.origin}`,
       `name: ${SERVICE_ACCOUNTS.origin}`,
       "--require-node-pools",
+      // Edges only CloudFront reaches: its header, its prefix list, HTTPS with the certificate.
+      "--edge-origin-verify-secret=live360-origin-verify",
+      "--edge-origin-verify-from=arn:aws:secretsmanager:eu-west-1:123456789012:secret:verify-AbCdEf",
+      "--edge-security-group=sg-0123456789abcdef0",
+      `--edge-tls-certificate-arn=${EDGE_CERTIFICATE}`,
     ]) {
       expect(stdout).toContain(expected);
     }
@@ -365,10 +461,14 @@ describe("configuration", () => {
     [{ domainName: "live.example.com" }, "certificateArn=(not set): set both domainName and certificateArn, or neither"],
     [{ domainName: "live.example.com", certificateArn: "arn:aws:acm:eu-west-1:123456789012:certificate/0b0e0d0e-0000-4000-8000-000000000000" }, "give an ACM certificate ARN in us-east-1"],
     [{ apiAllowedCidrs: "203.0.113.0/24,everyone" }, 'apiAllowedCidrs="everyone"'],
+    [{ apiAllowedCidrs: "" }, "apiAllowedCidrs=(not set): give the IPv4 CIDRs allowed to reach the Kubernetes API"],
+    [{ apiAllowedCidrs: "10.0.0.0/8", edgeOriginCertificateArn: EDGE_CERTIFICATE }, "edgeOriginDomain=(not set): with edgeOriginCertificateArn, give your own name"],
+    [{ apiAllowedCidrs: "10.0.0.0/8", edgeOriginDomain: EDGE_LB, edgeOriginCertificateArn: EDGE_CERTIFICATE }, "no certificate can be had for the NLB's AWS name"],
+    [{ apiAllowedCidrs: "10.0.0.0/8", originVerifyRotation: "next" }, 'originVerifyRotation="next": give a number'],
     [{ notifyQueueOnUpload: "yes" }, 'notifyQueueOnUpload="yes": use true or false'],
     [{ operatorChartPath: "/nonexistent/chart" }, "no Chart.yaml there"],
     [{ namespace: "Live360" }, "give a Kubernetes namespace name"],
   ] as [InfraConfigInput, string][])("%j is refused: %s", (input, message) => {
-    expect(() => resolveInfraConfig(input)).toThrow(message);
+    expect(() => resolveInfraConfig({ apiAllowedCidrs: "10.0.0.0/8", ...input })).toThrow(message);
   });
 });

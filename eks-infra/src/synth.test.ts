@@ -44,7 +44,7 @@ describe("cdk synth", () => {
   test("synthesizes the stack offline with the AwsSolutions checks on", async () => {
     const out = await mkdtemp(path.join(os.tmpdir(), "live360-synth-"));
     try {
-      await run(await cdkBinary(), ["synth", "--no-notices", "--quiet", "--output", out, "-c", "edgeOriginDomain=edge.example.com"], {
+      await run(await cdkBinary(), ["synth", "--no-notices", "--quiet", "--output", out, "-c", "edgeOriginDomain=edge.example.com", "-c", "apiAllowedCidrs=203.0.113.0/24"], {
         cwd: eksInfra,
         env: offline,
         timeout: 240_000,
@@ -72,6 +72,6 @@ describe("cdk synth", () => {
       (err: { stderr: string }) => err,
     );
     await rm(out, { recursive: true, force: true });
-    expect(failed?.stderr).toContain('live360 eks-infra: invalid configuration: apiAllowedCidrs="everyone": give IPv4 CIDRs');
+    expect(failed?.stderr).toContain('live360 eks-infra: invalid configuration: apiAllowedCidrs="everyone": give the IPv4 CIDRs allowed to reach the Kubernetes API');
   }, 300_000);
 });

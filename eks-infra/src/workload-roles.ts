@@ -1,22 +1,29 @@
 import * as eks from "aws-cdk-lib/aws-eks";
 import * as iam from "aws-cdk-lib/aws-iam";
+import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
+import { podIdentityPrincipal } from "./cluster.js";
 import { SERVICE_ACCOUNTS } from "./config.js";
 import type { Storage } from "./storage.js";
 
 export interface WorkloadRolesProps {
   clusterName: string;
+  clusterArn: string;
   namespace: string;
   storage: Storage;
+  /** The origin-verify secret the operator copies to the edges. */
+  originVerify: secretsmanager.ISecret;
 }
 
 /**
  * One IAM role per live360 identity, each granted exactly what that workload does, bound to its
- * Kubernetes service account with EKS Pod Identity (no OIDC provider, no role-ARN annotations, and
- * the trust policy names only the EKS Pod Identity service):
+ * Kubernetes service account with EKS Pod Identity (no OIDC provider, no role-ARN annotations; the
+ * trust policy admits only the EKS Pod Identity service, for this account, cluster, namespace and
+ * service account):
  *   origin     uploads recordings, then announces each on the queue;
  *   vod-worker reads recordings, writes HLS assets, and works the queue;
- *   operator   turns queue messages into VodJobs and keeps them invisible while they run.
+ *   operator   turns queue messages into VodJobs and keeps them invisible while they run, and
+ *              copies the origin-verify secret to the edges.
  */
 export class WorkloadRoles extends Construct {
   readonly origin: iam.Role;
@@ -29,8 +36,7 @@ export class WorkloadRoles extends Construct {
     const role = (name: keyof typeof SERVICE_ACCOUNTS, description: string, statements: iam.PolicyStatement[]): iam.Role => {
       const created = new iam.Role(this, name, {
         description,
-        // Pod Identity tags the session with the cluster, namespace and service account.
-        assumedBy: new iam.SessionTagsPrincipal(new iam.ServicePrincipal("pods.eks.amazonaws.com")),
+        assumedBy: podIdentityPrincipal(props.clusterArn, props.namespace, SERVICE_ACCOUNTS[name]),
         inlinePolicies: { live360: new iam.PolicyDocument({ statements }) },
       });
       new eks.CfnPodIdentityAssociation(this, `${name}Association`, {
@@ -58,11 +64,12 @@ export class WorkloadRoles extends Construct {
       new iam.PolicyStatement({ actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"], resources: [queue.queueArn] }),
     ]);
 
-    this.operator = role("operator", "live360 operator: VodJobs from the VOD queue, messages kept invisible while they run", [
+    this.operator = role("operator", "live360 operator: VodJobs from the VOD queue, messages kept invisible while they run; the origin-verify secret", [
       new iam.PolicyStatement({
         actions: ["sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage"],
         resources: [queue.queueArn],
       }),
+      new iam.PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [props.originVerify.secretArn] }),
     ]);
   }
 }
