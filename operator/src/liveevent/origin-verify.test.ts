@@ -23,8 +23,8 @@ import { CRDS_DIR } from "../api/crd.js";
 import { API_VERSION, GROUP, VERSION } from "../api/v1alpha1/index.js";
 import { resolveOperatorConfig } from "../config.js";
 import { withRequestTimeout } from "../engine/client.js";
-import { Manager } from "../manager.js";
-import { operatorControllers } from "../operator.js";
+import type { Manager } from "../manager.js";
+import { startOperator } from "../operator.js";
 import { resolveOperatorRunConfig } from "../run-config.js";
 import { OriginVerifyError, SecretsManagerOriginVerify, parseOriginVerifySecret } from "./origin-verify.js";
 
@@ -94,19 +94,8 @@ describe("Secrets Manager → a Secret beside the LiveEvents → the edges that 
     });
     process.env.AWS_ACCESS_KEY_ID = "test";
     process.env.AWS_SECRET_ACCESS_KEY = "test";
-    const kubeConfig = withRequestTimeout(kubeConfigFor(cluster));
     const run = resolveOperatorRunConfig({ metricsPort: 0, identity: "origin-verify-test" });
-    manager = new Manager({
-      kubeConfig,
-      namespaces: [],
-      identity: run.identity,
-      leaderElection: undefined,
-      httpPort: 0,
-      bindAddress: "127.0.0.1",
-      logger,
-      controllers: operatorControllers({ kubeConfig, run, config, logger, fetchStat: async () => undefined }),
-    });
-    await manager.start();
+    manager = await startOperator({ kubeConfig: withRequestTimeout(kubeConfigFor(cluster)), run, config, logger, fetchStat: async () => undefined });
     await admin.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
       group: GROUP,
       version: VERSION,
