@@ -6,5 +6,8 @@
 # Docker build cache, filled the disk under CI. Short path: Unix sockets live below it.
 set -euo pipefail
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/l360-XXXXXX")"
+# What /tmp is (mktemp makes 0700): processes under other users — nginx-rtmp's workers and the
+# FFmpeg they exec run as nobody in the reference benchmark — write below it too.
+chmod 1777 "$scratch"
 trap 'rm -rf "$scratch"' EXIT
 TMPDIR="$scratch" "$@"

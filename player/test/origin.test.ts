@@ -3,23 +3,10 @@
  * RTMP by a real FFmpeg and packaged into an ABR ladder: what a viewer of `live360 local` gets.
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import { rm } from "node:fs/promises";
-import path from "node:path";
 import type { Page } from "playwright-core";
-import { createLogger, parseLadder } from "@live360/core";
-import { resolveOriginConfig, startOrigin, type Origin } from "@live360/origin";
-import {
-  freePort,
-  getText,
-  launchChromium,
-  makeTestClip,
-  publishFile,
-  tempDir,
-  waitFor,
-  type ChromiumSession,
-  type Publisher,
-} from "@live360/testkit";
-import { PLAYER_DIST, meanDifference, readCanvas, requireBuiltPlayer, screenshot, snapshot, waitForPlayback, type Frame } from "./harness.js";
+import { getText, waitFor } from "@live360/testkit";
+import { meanDifference, readCanvas, screenshot, snapshot, waitForPlayback, type Frame } from "./harness.js";
+import { startLiveOriginBench, type LiveOriginBench } from "./live-origin-bench.js";
 
 /** How much of the picture is not black, and how many distinct colours it has. */
 function describeFrame(frame: Frame): { lit: number; colours: number } {
@@ -35,45 +22,17 @@ function describeFrame(frame: Frame): { lit: number; colours: number } {
 }
 
 describe("player: live from a real origin", () => {
-  let dir: string;
-  let origin: Origin;
+  let bench: LiveOriginBench;
   let http: string;
-  let publisher: Publisher;
-  let session: ChromiumSession;
   let page: Page;
-  const requested: string[] = [];
+  let requested: string[];
 
   beforeAll(async () => {
-    await requireBuiltPlayer();
-    dir = await tempDir("player-origin");
-    const clip = await makeTestClip(dir, { width: 640, height: 320, seconds: 4, gopSeconds: 2 });
-    const [rtmpPort, httpPort] = [await freePort(), await freePort()];
-    origin = await startOrigin(
-      resolveOriginConfig({
-        rtmpPort,
-        httpPort,
-        bindAddress: "127.0.0.1",
-        dataDir: path.join(dir, "data"),
-        ladder: parseLadder("ladder", "source,320x160:300k"),
-        playerDir: PLAYER_DIST,
-      }),
-      { logger: createLogger("origin", { level: "error" }) },
-    );
-    http = `http://127.0.0.1:${httpPort}`;
-    publisher = await publishFile(clip, `rtmp://127.0.0.1:${rtmpPort}/live/test`, { loop: true });
-    await waitFor("the master playlist", async () => (await getText(`${http}/hls/test/master.m3u8`)).status === 200, { timeoutMs: 60_000 });
-    session = await launchChromium({ viewport: { width: 640, height: 360 } });
-    page = await session.newPage();
-    page.on("request", (request) => requested.push(request.url()));
-    await page.goto(`${http}/player/?url=/hls/test/master.m3u8&debug=1`);
+    bench = await startLiveOriginBench({ name: "player-origin", ladder: "source,320x160:300k", playerQuery: "&debug=1" });
+    ({ http, page, requested } = bench);
   }, 180_000);
 
-  afterAll(async () => {
-    await session?.close();
-    await publisher?.stop();
-    await origin?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  }, 90_000);
+  afterAll(() => bench?.close(), 90_000);
 
   test("plays for 10 s of media; the canvas shows the moving pattern; latency comes from PROGRAM-DATE-TIME", async () => {
     await waitForPlayback(page, 10, 120_000);
