@@ -64,6 +64,8 @@ export interface HlsEngineOptions {
   debug: boolean;
   /** URL of hls.js's transmuxing worker, so demuxing stays off the thread that renders. */
   workerPath: string | undefined;
+  /** CMCD on every request (query mode, cmcd.ts); undefined: none. */
+  cmcd: { sessionId: string; contentId: string } | undefined;
 }
 
 export class HlsJsEngine extends PlaybackEngine {
@@ -142,6 +144,8 @@ export class HlsJsEngine extends PlaybackEngine {
       backBufferLength: 30,
       // A 360 view shows a fraction of the frame magnified: never cap the rung to the element size.
       capLevelToPlayerSize: false,
+      // Query mode: the CDN's logs carry it, and no header means no CORS preflight per segment.
+      ...(this.options.cmcd ? { cmcd: { ...this.options.cmcd, useHeaders: false } } : {}),
     });
     this.hls = hls;
     hls.on(Events.MANIFEST_PARSED, (_event, data) => {

@@ -13,6 +13,11 @@ export interface PlayerParams {
   muted: boolean;
   /** `debug=1`: stats overlay open from the start, hls.js logging on. */
   debug: boolean;
+  /**
+   * Quality-of-experience data (CMCD on every request) for the stream's operator: on unless
+   * `analytics=0`. It carries a random id per page load and nothing else that identifies a viewer.
+   */
+  analytics: boolean;
 }
 
 /** A parameter the player could not use; shown to the viewer, never silently dropped. */
@@ -77,16 +82,18 @@ export function parsePlayerParams(pageUrl: string): ParsedParams {
       lowLatency: rawLatency === "low",
       muted: flag(query, "muted", problems),
       debug: flag(query, "debug", problems),
+      analytics: flag(query, "analytics", problems, true),
     },
     problems,
   };
 }
 
-function flag(query: URLSearchParams, name: string, problems: ParamProblem[]): boolean {
+function flag(query: URLSearchParams, name: string, problems: ParamProblem[], fallback = false): boolean {
   const raw = query.get(name);
-  if (raw === null) return false;
+  if (raw === null) return fallback;
   const value = raw.trim().toLowerCase();
   if (TRUE_VALUES.includes(value)) return true;
-  if (!FALSE_VALUES.includes(value)) problems.push({ param: name, value: raw, message: `${name} can be 1 or 0; using 0.` });
-  return false;
+  if (FALSE_VALUES.includes(value)) return false;
+  problems.push({ param: name, value: raw, message: `${name} can be 1 or 0; using ${fallback ? 1 : 0}.` });
+  return fallback;
 }

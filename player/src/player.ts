@@ -1,4 +1,5 @@
 import type { Projection } from "@live360/core/browser";
+import { contentIdOf, newSessionId } from "./cmcd.js";
 import { HlsJsEngine, NativeHlsEngine, type PlaybackEngine, type Rung } from "./engine.js";
 import { EventBus } from "./events.js";
 import { formatSeconds } from "./format.js";
@@ -86,6 +87,8 @@ export class Player extends EventBus<PlayerEvents> {
   private currentState: PlayerState = "loading";
   private readonly retry = new RetryPolicy();
   private readonly mediaRecovery = new MediaRecovery();
+  /** CMCD's session id: one per page load, kept across engine restarts. */
+  private readonly sessionId = newSessionId();
   private retryTimer: number | undefined;
   private projectionChoice: ProjectionChoice | undefined;
   private manifest: AssetManifest | undefined;
@@ -229,10 +232,12 @@ export class Player extends EventBus<PlayerEvents> {
   private createEngine(): PlaybackEngine | undefined {
     if (HlsJsEngine.isSupported()) {
       warmUp(hlsWorkerUrl());
+      const url = this.params.url;
       return new HlsJsEngine(this.video, {
         lowLatency: this.params.lowLatency,
         debug: this.params.debug,
         workerPath: hlsWorkerUrl(),
+        cmcd: this.params.analytics && url ? { sessionId: this.sessionId, contentId: contentIdOf(url) } : undefined,
       });
     }
     if (NativeHlsEngine.isSupported(this.video)) return new NativeHlsEngine(this.video);

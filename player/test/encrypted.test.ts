@@ -17,6 +17,8 @@ describe("player: an AES-128 encrypted live stream", () => {
     bench = await startLiveOriginBench({
       name: "player-encrypted",
       ladder: "source",
+      // Also: no CMCD when the page says analytics=0.
+      playerQuery: "&analytics=0",
       // A new key every 2 segments: the player crosses several key periods within the test.
       origin: { hlsEncryption: { secret: "player-test-hls-secret-0123456789abcdef", rotationSegments: 2 } },
     });
@@ -39,5 +41,6 @@ describe("player: an AES-128 encrypted live stream", () => {
     const keys = new Set(bench.requested.filter((url) => /\/hls\/test\/keys\/\d+\.key$/.test(url)));
     expect(keys.size).toBeGreaterThanOrEqual(2);
     expect((await snapshot(page)).state).not.toBe("error");
+    expect(bench.requested.filter((url) => url.includes("CMCD="))).toEqual([]);
   }, 180_000);
 });

@@ -72,6 +72,12 @@ const results: { drills: DrillResult[]; timings: Record<string, number> } = { dr
 
 const phase = async (): Promise<string | undefined> => (await liveEvent()).status?.phase;
 
+/** Container restarts of the event's origin pods, summed. */
+async function originRestarts(): Promise<number> {
+  const origins = await pods(`live360.io/event=${EVENT},app.kubernetes.io/component=origin`);
+  return origins.reduce((sum, pod) => sum + (pod.status.containerStatuses ?? []).reduce((n, c) => n + c.restartCount, 0), 0);
+}
+
 async function waitForLive(what: string, timeoutMs: number): Promise<void> {
   await waitFor(what, async () => {
     const status = (await liveEvent()).status;
@@ -324,6 +330,7 @@ describe("live360 on kind", () => {
     const before = await kubectlJson<{ status: { currentReplicas?: number }; spec: { minReplicas: number } }>(["get", "hpa", hpaName]);
     const playlist = `${EDGE_URL}/hls/${STREAM}/master.m3u8`;
     // Bounded load from this machine's loopback only: the kind port mapping of the edge Service.
+    const restartsBefore = await originRestarts();
     const loadStartedAt = Date.now();
     const load = cleanup.add(startProcess("wrk", ["-t", "2", "-c", "64", "-d", "240s", playlist]), (p) => p.stop());
     const scaledAt = await waitFor("the edge HPA to add replicas", async () => {
@@ -332,6 +339,13 @@ describe("live360 on kind", () => {
     }, { timeoutMs: 240_000, intervalMs: 5000 });
     await load.stop();
     results.timings.edgeScaleOutSeconds = Math.round((scaledAt - loadStartedAt) / 1000);
+    // What the load did to the origins (on 2 shared cores the encoders, transcoders and wrk compete):
+    // recorded, and the drain below starts from an event Live on its primary, since it tests the
+    // edge's budget, not an origin failover (the drills do that).
+    results.timings.originRestartsDuringLoad = (await originRestarts()) - restartsBefore;
+    const settleStartedAt = Date.now();
+    await waitForLive("the LiveEvent Live on its primary after the load", 300_000);
+    results.timings.liveOnPrimaryAfterLoadSeconds = Math.round((Date.now() - settleStartedAt) / 1000);
 
     // Drain the node of the backup origin (the primary keeps serving) that runs an edge pod.
     const edges = await pods(`live360.io/event=${EVENT},app.kubernetes.io/component=edge`);
@@ -372,6 +386,8 @@ describe("live360 on kind", () => {
       ]);
       return list.items.map((i) => `${i.kind}/${i.metadata.name}`).sort();
     };
+    // Measured from a steady event: whatever an earlier test left settling is not the takeover's doing.
+    await waitForLive("the LiveEvent Live on its primary before the takeover", 300_000);
     const before = await lease();
     const childrenBefore = await children();
     const leader = before.holderIdentity!;
