@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { GetSecretValueCommandOutput, SecretsManagerClient, SecretsManagerClientConfig } from "@aws-sdk/client-secrets-manager";
 import type { V1Secret } from "@kubernetes/client-node";
 import { DEFAULT_SERVICE_TIMEOUTS, Live360Error, awsCallRecorder, once, sdkTimeoutConfig, type Logger, type ServiceTimeouts } from "@live360/core";
@@ -142,11 +143,9 @@ export class OriginVerifyMirror {
   /** Refreshes every `intervalMs` until `signal` aborts; a failed read is logged and retried next time. */
   async run(intervalMs: number, signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, intervalMs);
-        signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
-      });
-      if (signal.aborted) return;
+      // Aborting ends the wait at once; no listener is left behind per round.
+      const aborted = await sleep(intervalMs, false, { signal }).catch(() => true);
+      if (aborted) return;
       try {
         await this.refresh();
       } catch (error) {
