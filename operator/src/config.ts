@@ -68,7 +68,7 @@ export interface OperatorConfig {
 export interface EdgeCdnConfig {
   /**
    * A Secret (in each LiveEvent's namespace) whose key `values` holds the origin-verify values the
-   * CDN sends in X-Live360-Origin-Verify, one per line: edge pods take it into their environment
+   * CDN sends in X-Live360-Origin-Verify, one per line: edge pods mount it, read it per request
    * and refuse every request without one (health checks excepted). Undefined: edges answer anyone.
    */
   originVerifySecret: string | undefined;
