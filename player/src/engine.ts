@@ -1,6 +1,6 @@
 import Hls, { Events, type ErrorData, type Level } from "hls.js";
 import { EventBus } from "./events.js";
-import { classifyHlsError, type FailureKind, type MediaRecoveryAction } from "./retry.js";
+import { PLAYLIST_ERROR_RETRY, classifyHlsError, shouldRetryPlaylist, type FailureKind, type MediaRecoveryAction } from "./retry.js";
 
 /** One rung of the ladder as the quality menu shows it. */
 export interface Rung {
@@ -144,6 +144,15 @@ export class HlsJsEngine extends PlaybackEngine {
       backBufferLength: 30,
       // A 360 view shows a fraction of the frame magnified: never cap the rung to the element size.
       capLevelToPlayerSize: false,
+      playlistLoadPolicy: {
+        default: {
+          ...Hls.DefaultConfig.playlistLoadPolicy.default,
+          errorRetry: {
+            ...PLAYLIST_ERROR_RETRY,
+            shouldRetry: (config, retryCount, _isTimeout, response) => shouldRetryPlaylist(retryCount, config?.maxNumRetry ?? 0, response?.code),
+          },
+        },
+      },
       // Query mode: the CDN's logs carry it, and no header means no CORS preflight per segment.
       ...(this.options.cmcd ? { cmcd: { ...this.options.cmcd, useHeaders: false } } : {}),
     });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "@jest/globals";
-import { MediaRecovery, RetryPolicy, classifyHlsError } from "./retry.js";
+import { MediaRecovery, PLAYLIST_ERROR_RETRY, RetryPolicy, classifyHlsError, shouldRetryPlaylist } from "./retry.js";
 
 describe("classifyHlsError", () => {
   test("a playlist 404 or 410 means the stream is not (or no longer) live", () => {
@@ -23,6 +23,29 @@ describe("classifyHlsError", () => {
 
   test("non-fatal errors are left to hls.js", () => {
     expect(classifyHlsError({ type: "networkError", details: "fragLoadError", fatal: false })).toBeUndefined();
+  });
+});
+
+describe("shouldRetryPlaylist", () => {
+  const max = PLAYLIST_ERROR_RETRY.maxNumRetry;
+
+  test("a 404, a dropped connection and a 5xx are asked for again, up to the limit", () => {
+    for (const status of [404, 410, 0, undefined, 502, 503]) {
+      expect(shouldRetryPlaylist(0, max, status)).toBe(true);
+      expect(shouldRetryPlaylist(max - 1, max, status)).toBe(true);
+      expect(shouldRetryPlaylist(max, max, status)).toBe(false);
+    }
+  });
+
+  test("a refusal is final", () => {
+    expect(shouldRetryPlaylist(0, max, 401)).toBe(false);
+    expect(shouldRetryPlaylist(0, max, 403)).toBe(false);
+  });
+
+  test("the retries outlast a live player's buffer of three 1-s segments", () => {
+    let total = 0;
+    for (let count = 0; count < max; count += 1) total += Math.min(PLAYLIST_ERROR_RETRY.retryDelayMs * 2 ** count, PLAYLIST_ERROR_RETRY.maxRetryDelayMs);
+    expect(total).toBeGreaterThan(3000);
   });
 });
 

@@ -36,6 +36,24 @@ export function classifyHlsError(error: HlsErrorInfo): FailureKind | undefined {
   return "fatal";
 }
 
+/** Answers that mean "you may not" rather than "not now": asking again cannot help. */
+const REFUSALS = new Set([401, 403]);
+
+/**
+ * How hls.js retries a failed media playlist (its `playlistLoadPolicy.errorRetry`). hls.js on
+ * its own retries only a 5xx: a 404 or a dropped connection makes it switch rungs at once, and
+ * when every rung fails the same way it gives up (a fatal error, and the player reloads). Behind
+ * live360's edge those are the passing signs of an origin failing over or back — a restarted
+ * origin has no playlist for a moment, an edge pod going away drops its connections — so a
+ * playlist is asked for again at 0.5, 1, 2 and 2 s (5.5 s in all, more than the segments a live
+ * player holds) before hls.js may switch or give up. A refusal (a signed link expired) is final.
+ */
+export const PLAYLIST_ERROR_RETRY = { maxNumRetry: 4, retryDelayMs: 500, maxRetryDelayMs: 2000 } as const;
+
+export function shouldRetryPlaylist(retryCount: number, maxNumRetry: number, httpStatus: number | undefined): boolean {
+  return retryCount < maxNumRetry && !REFUSALS.has(httpStatus ?? 0);
+}
+
 export interface RetryOptions {
   /** How often a stream that is not live yet is asked for again. */
   waitingIntervalMs: number;

@@ -4,7 +4,7 @@
  * without a reload.
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Page } from "playwright-core";
 import {
@@ -18,6 +18,7 @@ import {
   type StaticServer,
 } from "@live360/testkit";
 import { PLAYER_DIST, requireBuiltPlayer, screenshot, snapshot, waitForPlayback } from "./harness.js";
+import { readWatch, watchPlayback } from "./playback-watch.js";
 
 describe("player: messages and recovery in headless Chromium", () => {
   let dir: string;
@@ -127,4 +128,39 @@ describe("player: messages and recovery in headless Chromium", () => {
       await page.close();
     }
   }, 180_000);
+  // What the edge can answer for a moment while an origin fails back (a restarted origin has no
+  // playlist yet; an edge pod going away drops its keep-alive connections): hls.js's defaults turn
+  // a few seconds of that into a fatal error and a reload; the player asks again instead.
+  test("a live playlist answering 404 or dropping the connection for 4.5 s: no fatal error, no reload, the video goes on", async () => {
+    const streamDir = path.join(dir, "flaky");
+    await mkdir(streamDir, { recursive: true });
+    writers.push(await startLiveHlsWriter({ dir: streamDir, segmentSeconds: 1, listSize: 6 }));
+    await waitFor("the flaky stream's playlist", async () => ((await readFile(path.join(streamDir, "index.m3u8"), "utf8").catch(() => "")).match(/#EXTINF/g)?.length ?? 0) >= 3, {
+      timeoutMs: 30_000,
+    });
+    const page = await open("?url=/live/flaky/index.m3u8");
+    try {
+      await waitForPlayback(page, 3);
+      await watchPlayback(page);
+      let refused = 0;
+      await page.route(/\/live\/flaky\/index\.m3u8/, async (route) => {
+        refused += 1;
+        // Alternate the two failures hls.js does not retry by itself.
+        if (refused % 2 === 1) await route.fulfill({ status: 404, body: "not found\n" });
+        else await route.abort("connectionreset");
+      });
+      await new Promise((resolve) => setTimeout(resolve, 4500));
+      await page.unroute(/\/live\/flaky\/index\.m3u8/);
+      const { currentTime } = await snapshot(page);
+      await waitFor("5 s of playback after the playlist came back", async () => (await snapshot(page)).currentTime >= currentTime + 5, { timeoutMs: 60_000 });
+      const watch = await readWatch(page);
+      expect(refused).toBeGreaterThanOrEqual(2);
+      expect(watch.errors.filter((e) => e.details === "levelLoadError").length).toBeGreaterThanOrEqual(2);
+      expect(watch.errors.filter((e) => e.fatal)).toEqual([]);
+      expect(watch.hlsReplaced).toBe(false);
+      expect(watch.states.map((s) => s.state).filter((s) => s !== "playing" && s !== "buffering")).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  }, 120_000);
 });

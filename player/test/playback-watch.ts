@@ -8,8 +8,8 @@ import "./harness.js";
 
 /** What the page records about itself (installed by watchPlayback). */
 export interface PlaybackWatch {
-  /** Every hls.js ERROR event, fatal or not. */
-  errors: { at: number; type: string; details: string; fatal: boolean }[];
+  /** Every hls.js ERROR event, fatal or not, with the HTTP status and path of a failed load. */
+  errors: { at: number; type: string; details: string; fatal: boolean; status?: number; path?: string }[];
   states: { at: number; state: string }[];
   /** Longest time currentTime stood still, since `since` (page clock, ms). */
   longestStallMs: number;
@@ -31,7 +31,8 @@ interface WatchedWindow {
  */
 export async function watchPlayback(page: Page): Promise<void> {
   await page.evaluate(() => {
-    type HlsLike = { on(event: string, handler: (event: string, data: { type: string; details: string; fatal: boolean }) => void): void };
+    type ErrorLike = { type: string; details: string; fatal: boolean; response?: { code: number }; context?: { url?: string } };
+    type HlsLike = { on(event: string, handler: (event: string, data: ErrorLike) => void): void };
     const player = window.live360 as unknown as { engine?: { hls?: HlsLike }; video: HTMLVideoElement; on(event: "state", h: (s: string) => void): void };
     const hls = player.engine?.hls;
     if (!hls) throw new Error("the player is not using hls.js");
@@ -52,7 +53,17 @@ export async function watchPlayback(page: Page): Promise<void> {
     };
     (window as WatchedWindow).__watch = watch;
     // Events.ERROR of hls.js; the player itself reacts only to fatal ones.
-    hls.on("hlsError", (_event, data) => watch.errors.push({ at: performance.now(), type: data.type, details: data.details, fatal: data.fatal }));
+    hls.on("hlsError", (_event, data) => {
+      const url = data.context?.url;
+      watch.errors.push({
+        at: performance.now(),
+        type: data.type,
+        details: data.details,
+        fatal: data.fatal,
+        ...(data.response ? { status: data.response.code } : {}),
+        ...(url ? { path: new URL(url, location.href).pathname } : {}),
+      });
+    });
     player.on("state", (state) => watch.states.push({ at: performance.now(), state }));
     let lastTime = player.video.currentTime;
     let advancedAt = performance.now();

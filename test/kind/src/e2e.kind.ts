@@ -211,6 +211,21 @@ describe("live360 on kind", () => {
     await page.close();
   }, 240_000);
 
+  /**
+   * What the edge answered with other than success since `sinceMs`, beside the errors the player
+   * saw (test-artifacts/kind/<label>-edge.log, the first lines also printed): which origin failed
+   * how is in the edge's access log, not in the player.
+   */
+  async function saveEdgeErrors(label: string, sinceMs: number, playerErrors: PlaybackWatch["errors"]): Promise<void> {
+    const since = `${Math.ceil((Date.now() - sinceMs) / 1000) + 5}s`;
+    const log = await kubectl(["logs", "-l", `live360.io/event=${EVENT},app.kubernetes.io/component=edge`, "--prefix", "--tail=-1", `--since=${since}`]).catch((error: Error) => error.message);
+    const failures = log.split("\n").filter((line) => /" (?!200 |206 |304 )\d{3} /.test(line) || / (error|warn) /i.test(line));
+    const report = [`player errors: ${JSON.stringify(playerErrors)}`, `edge lines other than success since ${since} ago: ${failures.length}`, ...failures].join("\n");
+    await mkdir(ARTIFACTS, { recursive: true });
+    await writeFile(path.join(ARTIFACTS, `${label}-edge.log`), `${report}\n\n${log}`);
+    process.stderr.write(`${label}:\n${report.split("\n").slice(0, 40).join("\n")}\n`);
+  }
+
   /** A new viewer on the edge, playing, with the stall meter installed. */
   async function newViewer(): Promise<Page> {
     const viewer = await browser.newPage();
@@ -254,6 +269,7 @@ describe("live360 on kind", () => {
           intervalMs: 500,
         });
         failover = await readWatch(viewer);
+        if (failover.errors.length > 0) await saveEdgeErrors(`failover-${name}`, brokenAt, failover.errors);
         await screenshot(viewer, `kind-drill-${name}`);
         results.drills.push({ drill: name, stallMs: Math.round(failover.longestStallMs), failoverSeconds, recoverSeconds: 0, hlsErrors: failover.errors.length, failBack: "not measured" });
       } finally {
@@ -276,6 +292,7 @@ describe("live360 on kind", () => {
         intervalMs: 500,
       }).then(() => true, () => false);
       const failBack = await readWatch(viewer);
+      if (failBack.errors.length > 0) await saveEdgeErrors(`failback-${name}`, restoredAt, failBack.errors);
       result.failBack = keptPlaying ? `kept playing, stall ${Math.round(failBack.longestStallMs)} ms` : `stopped (${failBack.errors.map((e) => e.details).join(", ") || "no hls.js error"})`;
       // The viewer survives the switch back to the restarted primary, within the same stall bound
       // as the failover (0 ms in all 9 drills of sessions 6–7; the one 5 s stall of session 5 came
