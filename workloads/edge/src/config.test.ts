@@ -118,4 +118,10 @@ describe("resolveEdgeConfig", () => {
     expect(rejection({ origins: ORIGINS, drainDelaySeconds: 30, shutdownGraceSeconds: 25 }).field).toBe("drainDelaySeconds (--drain-delay)");
     expect(rejection({ origins: ORIGINS, resolver: { addresses: [], validSeconds: 10 } }).field).toBe("resolver.addresses (--resolver)");
   });
+  test("viewer insight is off by default and needs a port of its own", () => {
+    expect(resolveEdgeConfig({ origins: ORIGINS }).insightPort).toBeUndefined();
+    expect(resolveEdgeConfig({ origins: ORIGINS, insightPort: 8082 }).insightPort).toBe(8082);
+    expect(rejection({ origins: ORIGINS, insightPort: 8081 }).field).toBe("insightPort (--insight-port)");
+    expect(rejection({ origins: ORIGINS, insightPort: 0 }).field).toBe("insightPort (--insight-port)");
+  });
 });

@@ -52,6 +52,13 @@ export interface EdgeConfig {
   statusPort: number;
   /** The Prometheus endpoint of the metrics sidecar (`runEdge` serves it in-process). */
   metricsPort: number;
+  /**
+   * Viewer insight (CMCD and the player's beacons, src/insight): nginx sends the access-log line
+   * of every request carrying CMCD over UDP syslog to this loopback port and proxies beacons and
+   * heatmap requests to the same port over TCP, where `runEdge` aggregates them into its metrics.
+   * Undefined: off (nginx logs nothing extra and answers beacons 404).
+   */
+  insightPort: number | undefined;
   cache: EdgeCacheConfig;
   ttl: EdgeTtlConfig;
   /** How long concurrent misses wait for the one request that fills the cache. */
@@ -143,6 +150,7 @@ export const DEFAULT_EDGE_CONFIG: Omit<EdgeConfig, "origins"> = {
   listenPort: 8080,
   statusPort: 8081,
   metricsPort: 9113,
+  insightPort: undefined,
   cache: { dir: "./.live360/edge/cache", maxSizeMegabytes: 2048, inactiveSeconds: 1200, keysZoneMegabytes: 10 },
   // Playlists change every segment, segments never change (the origin's own headers say the same).
   ttl: { playlistSeconds: 1, segmentSeconds: 86_400, overrideOrigin: false },
@@ -302,8 +310,15 @@ export function resolveEdgeConfig(input: EdgeConfigInput = {}): EdgeConfig {
   const listenPort = port("listenPort (--listen)", pick("listenPort", d.listenPort));
   const statusPort = port("statusPort (--status-port)", pick("statusPort", d.statusPort));
   const metricsPort = port("metricsPort (--metrics-port)", pick("metricsPort", d.metricsPort));
+  const insightPort = input.insightPort === undefined ? undefined : port("insightPort (--insight-port)", input.insightPort);
   const ports = new Map<number, string>([[listenPort, "listenPort (--listen)"]]);
-  for (const [field, value] of [["statusPort (--status-port)", statusPort], ["metricsPort (--metrics-port)", metricsPort]] as const) {
+  const others: [string, number | undefined][] = [
+    ["statusPort (--status-port)", statusPort],
+    ["metricsPort (--metrics-port)", metricsPort],
+    ["insightPort (--insight-port)", insightPort],
+  ];
+  for (const [field, value] of others) {
+    if (value === undefined) continue;
     const clash = ports.get(value);
     if (clash) throw new ConfigError(field, value, `${clash} already uses port ${value}: give each its own port`);
     ports.set(value, field);
@@ -340,6 +355,7 @@ export function resolveEdgeConfig(input: EdgeConfigInput = {}): EdgeConfig {
     listenPort,
     statusPort,
     metricsPort,
+    insightPort,
     cache: {
       dir: safePath("cache.dir (--cache-dir)", cache.dir),
       maxSizeMegabytes: integerInRange("cache.maxSizeMegabytes (--cache-max-size)", cache.maxSizeMegabytes, 16, 10_000_000),

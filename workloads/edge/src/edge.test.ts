@@ -426,3 +426,89 @@ describe("CDN-only edge (origin-verify header)", () => {
     expect(await statusOf(`${fromEnv.url}/hls/${STREAM}/master.m3u8`)).toBe(403);
   }, 60_000);
 });
+
+describe("viewer insight (CMCD and beacons through real nginx)", () => {
+  let edge: EdgeRunner;
+  let metricsUrl: string;
+
+  beforeAll(async () => {
+    edge = await startEdge(cleanup, bench, { insightPort: await freePort(), signedUrls: false });
+    metricsUrl = `http://127.0.0.1:${edge.config.metricsPort}/metrics`;
+  }, 60_000);
+
+  const cmcdQuery = (sid: string, extra: string): string => `CMCD=${encodeURIComponent(`cid="${STREAM}",${extra},sid="${sid}",st=l`)}`;
+  const metric = async (pattern: RegExp): Promise<number | undefined> => {
+    const match = pattern.exec((await httpGet(metricsUrl)).body.toString());
+    return match ? Number(match[1]) : undefined;
+  };
+  const postBeacon = async (body: string): Promise<number> => {
+    const res = await fetch(`${edge.url}/insight/beacon`, { method: "POST", body, headers: { "Content-Type": "text/plain" } });
+    await res.arrayBuffer();
+    return res.status;
+  };
+
+  test("requests carrying CMCD count viewers and bytes per rung; a beacon feeds the histograms and the heatmap; bad input is counted and dropped", async () => {
+    const { segments } = await originPlaylist(bench);
+    const segment = `/hls/${STREAM}/source/${segments.at(-1)}`;
+    const served = await httpGet(`${edge.url}${segment}?${cmcdQuery("viewer-one", "br=450,ot=av")}`);
+    expect(served.status).toBe(200);
+    await httpGet(`${edge.url}${VARIANT_PATH}?${cmcdQuery("viewer-two", "ot=m")}`);
+    // Without CMCD, or with CMCD that is not, nothing is counted for a viewer.
+    await httpGet(`${edge.url}${VARIANT_PATH}`);
+    await httpGet(`${edge.url}${VARIANT_PATH}?CMCD=${encodeURIComponent("sid=unquoted")}`);
+    await httpGet(`${edge.url}${VARIANT_PATH}?CMCD=%E0%A4%A`);
+    // nginx logs over UDP after answering: wait for the lines to arrive.
+    await waitFor("two viewers", async () => (await metric(new RegExp(`live360_edge_viewers\\{stream="${STREAM}"\\} (\\d+)`))) === 2, { timeoutMs: 10_000 });
+    expect(await metric(new RegExp(`live360_edge_viewer_delivered_bytes_total\\{stream="${STREAM}",rung="source"\\} (\\d+)`))).toBe(served.body.length);
+    await waitFor("both bad CMCD lines counted", async () => (await metric(/live360_edge_insight_rejected_total\{reason="cmcd-bad-value"\} (\d+)/)) === 2, { timeoutMs: 10_000 });
+    // The stub_status metrics are still there beside the insight.
+    expect(await metric(/nginx_up (\d+)/)).toBe(1);
+
+    const beacon = {
+      v: 1,
+      sid: "viewer-one",
+      cid: STREAM,
+      startupMs: 1200,
+      playedMs: 9500,
+      rebufferMs: 500,
+      rebuffers: 1,
+      droppedFrames: 2,
+      rungSwitches: 1,
+      errors: [{ kind: "network", fatal: false }],
+      views: [
+        [30, 12, 80],
+        [31, 13, 80],
+        [-100, -20, 80],
+      ],
+    };
+    expect(await postBeacon(JSON.stringify(beacon))).toBe(204);
+    expect(await metric(new RegExp(`live360_edge_viewer_startup_seconds_bucket\\{le="1.5",stream="${STREAM}"\\} (\\d+)`))).toBe(1);
+    expect(await metric(new RegExp(`live360_edge_viewer_startup_seconds_bucket\\{le="1",stream="${STREAM}"\\} (\\d+)`))).toBe(0);
+    expect(await metric(new RegExp(`live360_edge_viewer_rebuffer_ratio_bucket\\{le="0.05",stream="${STREAM}"\\} (\\d+)`))).toBe(1);
+    expect(await metric(new RegExp(`live360_edge_viewer_errors_total\\{stream="${STREAM}",kind="network",fatal="false"\\} (\\d+)`))).toBe(1);
+    const heatmap = await httpGet(`${edge.url}/hls/${STREAM}/heatmap.json`);
+    expect(heatmap.status).toBe(200);
+    const map = JSON.parse(heatmap.body.toString()) as { samples: number; columns: number; cells: number[] };
+    expect(map.samples).toBe(3);
+    // yaw 30/31, pitch 12/13 → column (30 + 180) / 10 = 21, row floor((90 - 12) / 10) = 7.
+    expect(map.cells[7 * map.columns + 21]).toBe(2);
+    expect((await httpGet(`${edge.url}/hls/nobody-watches/heatmap.json`)).status).toBe(404);
+
+    expect(await postBeacon("{not json")).toBe(400);
+    expect(await postBeacon(JSON.stringify({ ...beacon, email: "viewer@example.com" }))).toBe(400);
+    // Larger than nginx lets through, and larger than a beacon but under nginx's limit.
+    expect(await postBeacon("x".repeat(64 * 1024))).toBe(413);
+    expect(await postBeacon(JSON.stringify({ ...beacon, views: [], pad: "x".repeat(9000) }))).toBe(400);
+    expect(await metric(/live360_edge_insight_rejected_total\{reason="beacon-not-json"\} (\d+)/)).toBe(1);
+    expect(await metric(/live360_edge_insight_rejected_total\{reason="beacon-bad-field"\} (\d+)/)).toBe(1);
+    expect(await metric(/live360_edge_insight_rejected_total\{reason="beacon-too-large"\} (\d+)/)).toBe(1);
+    expect((await fetch(`${edge.url}/insight/beacon`)).status).toBe(405);
+  }, 60_000);
+
+  test("a flood of beacons from one session is held to its rate and answered the same", async () => {
+    const beacon = JSON.stringify({ v: 1, sid: "flooder", cid: STREAM, playedMs: 0, rebufferMs: 0, rebuffers: 0, droppedFrames: 0, rungSwitches: 0, errors: [], views: [[0, 0, 90]] });
+    const statuses = await Promise.all(Array.from({ length: 50 }, () => postBeacon(beacon)));
+    expect(new Set(statuses)).toEqual(new Set([204]));
+    expect(await metric(/live360_edge_insight_rejected_total\{reason="rate-limited"\} (\d+)/)).toBe(47);
+  }, 60_000);
+});

@@ -4,3 +4,7 @@ export * from "./signing.js";
 export * from "./nginx-binary.js";
 export * from "./metrics.js";
 export * from "./runner.js";
+export * from "./insight/aggregator.js";
+export * from "./insight/beacon.js";
+export * from "./insight/cmcd.js";
+export * from "./insight/server.js";

@@ -1,5 +1,5 @@
 import { createServer, type Server } from "node:http";
-import { Counter, Gauge, ListenError, Live360Error, createRegistry, type Logger } from "@live360/core";
+import { Counter, Gauge, ListenError, Live360Error, createRegistry, type Logger, type Registry } from "@live360/core";
 
 /** nginx's stub_status page, parsed. */
 export interface StubStatus {
@@ -46,6 +46,8 @@ export interface EdgeMetricsOptions {
   logger: Logger;
   /** Whether the edge is draining (known in-process; a separate sidecar leaves it out). */
   isDraining?: () => boolean;
+  /** More metrics served on the same endpoint (the viewer insight's). */
+  extraRegistry?: Registry;
 }
 
 export interface EdgeMetricsServer {
@@ -102,7 +104,7 @@ export async function startEdgeMetrics(options: EdgeMetricsOptions): Promise<Edg
       return;
     }
     void scrape()
-      .then(() => registry.metrics())
+      .then(async () => (await registry.metrics()) + (options.extraRegistry ? await options.extraRegistry.metrics() : ""))
       .then((text) => res.writeHead(200, { "Content-Type": registry.contentType }).end(text))
       .catch(() => res.writeHead(500).end());
   });

@@ -170,6 +170,55 @@ function signedLocation(config: EdgeConfig): string[] {
   ];
 }
 
+/** The syslog tag of insight lines; the insight server reads the JSON after it. */
+export const INSIGHT_SYSLOG_TAG = "live360_insight";
+export const INSIGHT_BEACON_PATH = "/insight/beacon";
+export const INSIGHT_HEATMAP_PATH = "/insight/heatmap/";
+
+/**
+ * Viewer insight: every request carrying CMCD is logged as one JSON line to the insight server
+ * over UDP syslog (nginx never waits for it; a line lost under overload costs a sample, never a
+ * request), and beacons and heatmaps are proxied to it over TCP on the same loopback port.
+ */
+function insightLog(config: EdgeConfig): string[] {
+  if (config.insightPort === undefined) return [];
+  return [
+    `  log_format insight escape=json '{"s":$status,"b":$body_bytes_sent,"u":"$uri","c":"$arg_cmcd"}';`,
+    `  access_log syslog:server=127.0.0.1:${config.insightPort},nohostname,tag=${INSIGHT_SYSLOG_TAG} insight if=$arg_cmcd;`,
+  ];
+}
+
+function insightLocations(config: EdgeConfig): string[] {
+  if (config.insightPort === undefined) return [];
+  const upstream = `http://127.0.0.1:${config.insightPort}`;
+  const proxy = [`proxy_connect_timeout ${config.connectTimeoutMs}ms;`, `proxy_read_timeout ${config.readTimeoutMs}ms;`, `proxy_next_upstream off;`, `proxy_cache off;`];
+  return [
+    `    location = ${INSIGHT_BEACON_PATH} {`,
+    ...[
+      ...cdnCheck(config),
+      // A beacon is a few KiB (the server refuses more than MAX_BEACON_BYTES itself).
+      `client_max_body_size 16k;`,
+      `client_body_buffer_size 16k;`,
+      `proxy_pass ${upstream};`,
+      ...proxy,
+      `add_header Access-Control-Allow-Origin "*" always;`,
+    ].map((l) => `      ${l}`),
+    `    }`,
+    ``,
+    // Beside the stream's playlists, so it needs what they need (the CDN, a signature).
+    `    location ~ "^/hls/(?<insight_stream>[a-z0-9][a-z0-9-]{0,62})/heatmap\\.json$" {`,
+    ...[
+      ...cdnCheck(config),
+      ...(config.signedUrls ? [`if ($edge_signed != 1) { return 403 "${FORBIDDEN}"; }`] : []),
+      `proxy_pass ${upstream}${INSIGHT_HEATMAP_PATH}$insight_stream;`,
+      ...proxy,
+      `add_header Access-Control-Allow-Origin "*" always;`,
+    ].map((l) => `      ${l}`),
+    `    }`,
+    ``,
+  ];
+}
+
 function accessLogTarget(config: EdgeConfig): string {
   switch (config.accessLog) {
     case "off":
@@ -228,7 +277,9 @@ export function renderNginxConf(config: EdgeConfig): string {
     `  log_format edge '$remote_addr [$time_iso8601] "$request" $status $body_bytes_sent '`,
     `                  'rt=$request_time cache=$upstream_cache_status origin=$edge_served_by '`,
     `                  'upstream=$upstream_addr ustatus=$upstream_status urt=$upstream_response_time';`,
-    `  access_log ${accessLogTarget(config)};`,
+    // `access_log off` would cancel the insight log beside it, so with insight on it is left out.
+    ...(config.accessLog === "off" && config.insightPort !== undefined ? [] : [`  access_log ${accessLogTarget(config)};`]),
+    ...insightLog(config),
     ``,
     `  proxy_cache_path ${config.cache.dir} levels=1:2 keys_zone=${CACHE_ZONE}:${config.cache.keysZoneMegabytes}m ` +
       `max_size=${config.cache.maxSizeMegabytes}m inactive=${config.cache.inactiveSeconds}s use_temp_path=off;`,
@@ -274,6 +325,7 @@ export function renderNginxConf(config: EdgeConfig): string {
     `    }`,
     ``,
     ...(signing ? [...signedLocation(config), ``] : []),
+    ...insightLocations(config),
     ...mediaLocation(config, `~ "^/hls/.+\\.m3u8$"`, "playlist"),
     ``,
     ...mediaLocation(config, `~ "^/hls/.+\\.(ts|m4s|mp4|m4a|aac|vtt)$"`, "segment"),

@@ -32,6 +32,7 @@ interface EdgeFlags {
   workDir: string;
   statusPort: string;
   metricsPort: string;
+  insightPort?: string;
   resolver?: string;
   accessLog: AccessLogTarget;
   user?: string;
@@ -52,6 +53,7 @@ function edgeConfigFromFlags(flags: EdgeFlags): EdgeConfig {
     workDir: flags.workDir,
     statusPort: parseNumberFlag("--status-port", flags.statusPort),
     metricsPort: parseNumberFlag("--metrics-port", flags.metricsPort),
+    insightPort: flags.insightPort === undefined ? undefined : parseNumberFlag("--insight-port", flags.insightPort),
     resolver: flags.resolver ? { addresses: flags.resolver.split(",").map((a) => a.trim()), validSeconds: 10 } : undefined,
     accessLog: flags.accessLog,
     user: flags.user,
@@ -104,6 +106,7 @@ export function edgeCommand(): Command {
     .option("--work-dir <dir>", "nginx.conf, pid file, temp files, access log and the drain flag", d.workDir)
     .option("--status-port <port>", "loopback port serving nginx stub_status", String(d.statusPort))
     .option("--metrics-port <port>", "Prometheus /metrics (stub_status under nginx-prometheus-exporter names)", String(d.metricsPort))
+    .option("--insight-port <port>", "viewer insight on this loopback port (UDP and TCP): CMCD and player beacons become per-stream viewer metrics on /metrics and /hls/<stream>/heatmap.json; off without it")
     .option("--resolver <addresses>", "DNS servers to re-resolve origin names with, comma-separated (nginx ≥ 1.27.3)")
     .addOption(new Option("--access-log <target>", "where the access log goes").choices(ACCESS_LOG_TARGETS).default(d.accessLog))
     .option("--user <name>", "user for nginx workers when started as root")
