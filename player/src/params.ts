@@ -14,8 +14,9 @@ export interface PlayerParams {
   /** `debug=1`: stats overlay open from the start, hls.js logging on. */
   debug: boolean;
   /**
-   * Quality-of-experience data (CMCD on every request) for the stream's operator: on unless
-   * `analytics=0`. It carries a random id per page load and nothing else that identifies a viewer.
+   * Quality-of-experience data for the stream's operator — CMCD on every request and the viewer
+   * beacon (startup, stalls, errors, where the viewer looks) — on unless `analytics=0`. It carries
+   * a random id per page load and nothing else that identifies a viewer.
    */
   analytics: boolean;
 }

@@ -1,4 +1,5 @@
 import type { Projection } from "@live360/core/browser";
+import { BeaconCollector, type WatchState } from "./beacon.js";
 import { contentIdOf, newSessionId } from "./cmcd.js";
 import { HlsJsEngine, NativeHlsEngine, type PlaybackEngine, type Rung } from "./engine.js";
 import { EventBus } from "./events.js";
@@ -62,6 +63,11 @@ export interface PlayerStats {
   firstFrameMs: number | undefined;
 }
 
+/** Where beacons go, on the host that serves the playlist (the edge; workloads/edge/src/insight). */
+const BEACON_PATH = "/insight/beacon";
+const BEACON_INTERVAL_MS = 10_000;
+const VIEW_SAMPLE_MS = 1000;
+
 /** How long the first frame may wait for the asset manifest before using the default. */
 const MANIFEST_TIMEOUT_MS = 3000;
 
@@ -89,6 +95,7 @@ export class Player extends EventBus<PlayerEvents> {
   private readonly mediaRecovery = new MediaRecovery();
   /** CMCD's session id: one per page load, kept across engine restarts. */
   private readonly sessionId = newSessionId();
+  private beacon: BeaconCollector | undefined;
   private retryTimer: number | undefined;
   private projectionChoice: ProjectionChoice | undefined;
   private manifest: AssetManifest | undefined;
@@ -155,8 +162,47 @@ export class Player extends EventBus<PlayerEvents> {
     scene.on("firstFrame", (ms) => this.emit("firstFrame", ms));
     void this.decideProjection(url);
     this.wireEngine(engine);
+    if (this.params.analytics) this.startBeacon(url);
     this.setState("loading", undefined);
     engine.start(url);
+  }
+
+  /**
+   * The viewer beacon (beacon.ts): fed by the player's own events, a view sample a second while
+   * playing, POSTed every ten seconds and handed to sendBeacon when the page is hidden or left.
+   * Failures to send are dropped: insight never gets in the way of playback.
+   */
+  private startBeacon(url: string): void {
+    const collector = new BeaconCollector(this.sessionId, contentIdOf(url), () => performance.now());
+    this.beacon = collector;
+    const endpoint = new URL(BEACON_PATH, new URL(url, location.href)).href;
+    const watchState = (state: PlayerState): WatchState => (state === "playing" ? "playing" : state === "buffering" ? "stalled" : "idle");
+    this.on("state", (state) => collector.setState(watchState(state)));
+    this.on("firstFrame", (ms) => collector.firstFrame(ms));
+    this.on("rungSwitched", () => collector.rungSwitched());
+    window.setInterval(() => {
+      if (this.currentState !== "playing" || !this.scene) return;
+      const { yaw, pitch } = this.scene.viewDirection();
+      collector.view(yaw, pitch, this.scene.fov);
+      collector.droppedFrames(this.video.getVideoPlaybackQuality?.().droppedVideoFrames ?? 0);
+    }, VIEW_SAMPLE_MS);
+    const body = (): string | undefined => {
+      const beacon = collector.flush();
+      return beacon && JSON.stringify(beacon);
+    };
+    // text/plain keeps a cross-origin POST "simple": no CORS preflight per beacon.
+    window.setInterval(() => {
+      const json = body();
+      if (json) fetch(endpoint, { method: "POST", body: json, keepalive: true, headers: { "Content-Type": "text/plain" } }).catch(() => undefined);
+    }, BEACON_INTERVAL_MS);
+    const farewell = (): void => {
+      const json = body();
+      if (json) navigator.sendBeacon(endpoint, new Blob([json], { type: "text/plain" }));
+    };
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "hidden") farewell();
+    });
+    window.addEventListener("pagehide", farewell);
   }
 
   /** For keyboard and tests: turn the view (positive yaw turns left). */
@@ -270,6 +316,7 @@ export class Player extends EventBus<PlayerEvents> {
 
   private onFailure(kind: FailureKind, detail: string): void {
     window.clearTimeout(this.retryTimer);
+    this.beacon?.error(kind);
     if (kind === "media") {
       this.engine?.recoverMedia(this.mediaRecovery.next(performance.now()));
       return;

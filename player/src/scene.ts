@@ -3,6 +3,7 @@ import * as THREE from "three";
 import type { Entity, Scene } from "aframe";
 import type { Projection } from "@live360/core/browser";
 import { EventBus } from "./events.js";
+import { equirectImagePoint } from "./eac.js";
 import { eacCubeMesh, equirectSphereMesh, flatPlaneMesh, type MeshData } from "./meshes.js";
 import { DEFAULT_FOV_DEG, type Rotation } from "./view.js";
 
@@ -117,6 +118,20 @@ export class VideoScene extends EventBus<SceneEvents> {
   rotation(): Rotation {
     const look = this.lookControls();
     return { yaw: look?.yawObject.rotation.y ?? 0, pitch: look?.pitchObject.rotation.x ?? 0 };
+  }
+
+  /**
+   * Where the viewer looks in the frame's own terms, degrees: yaw from the frame's centre (right
+   * positive) and pitch (up positive), the angles of an equirectangular frame's columns and rows.
+   * Taken from the camera's world direction, so mouse, touch, device orientation and a headset
+   * all count.
+   */
+  viewDirection(): { yaw: number; pitch: number } {
+    const camera = this.sceneEl.camera as THREE.Camera | undefined;
+    if (!camera) return { yaw: 0, pitch: 0 };
+    const direction = camera.getWorldDirection(new THREE.Vector3());
+    const point = equirectImagePoint([direction.x, direction.y, direction.z]);
+    return { yaw: (point.x - 0.5) * 360, pitch: (0.5 - point.y) * 180 };
   }
 
   get fov(): number {

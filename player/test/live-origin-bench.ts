@@ -6,6 +6,7 @@ import { rm } from "node:fs/promises";
 import path from "node:path";
 import type { Page } from "playwright-core";
 import { createLogger, parseLadder } from "@live360/core";
+import { resolveEdgeConfig, runEdge, type EdgeRunner } from "@live360/edge";
 import { resolveOriginConfig, startOrigin, type Origin, type OriginConfigInput } from "@live360/origin";
 import { freePort, getText, launchChromium, makeTestClip, publishFile, tempDir, waitFor, type ChromiumSession, type Publisher } from "@live360/testkit";
 import { PLAYER_DIST, requireBuiltPlayer } from "./harness.js";
@@ -13,6 +14,8 @@ import { PLAYER_DIST, requireBuiltPlayer } from "./harness.js";
 export interface LiveOriginBench {
   /** The origin's HTTP base URL. */
   http: string;
+  /** The edge (real nginx, viewer insight on) the page plays through, when asked for. */
+  edge: EdgeRunner | undefined;
   page: Page;
   /** Every URL the page requested, in order. */
   requested: string[];
@@ -26,6 +29,8 @@ export interface LiveOriginBenchOptions {
   /** Added to the player's URL after `?url=/hls/test/master.m3u8`. */
   playerQuery?: string;
   origin?: Pick<OriginConfigInput, "hlsEncryption">;
+  /** Play through an edge in front of the origin, with viewer insight on. */
+  throughEdge?: boolean;
 }
 
 /** Stream `test` live on a new origin, and the player page playing it. */
@@ -35,8 +40,10 @@ export async function startLiveOriginBench(options: LiveOriginBenchOptions): Pro
   let origin: Origin | undefined;
   let publisher: Publisher | undefined;
   let session: ChromiumSession | undefined;
+  let edge: EdgeRunner | undefined;
   const close = async (): Promise<void> => {
     await session?.close();
+    await edge?.close();
     await publisher?.stop();
     await origin?.close();
     await rm(dir, { recursive: true, force: true });
@@ -59,12 +66,30 @@ export async function startLiveOriginBench(options: LiveOriginBenchOptions): Pro
     const http = `http://127.0.0.1:${httpPort}`;
     publisher = await publishFile(clip, `rtmp://127.0.0.1:${rtmpPort}/live/test`, { loop: true });
     await waitFor("the master playlist", async () => (await getText(`${http}/hls/test/master.m3u8`)).status === 200, { timeoutMs: 60_000 });
+    if (options.throughEdge) {
+      const work = path.join(dir, "edge");
+      edge = await runEdge(
+        resolveEdgeConfig({
+          origins: [http],
+          listenAddress: "127.0.0.1",
+          listenPort: await freePort(),
+          statusPort: await freePort(),
+          metricsPort: await freePort(),
+          insightPort: await freePort(),
+          workDir: work,
+          cache: { dir: path.join(work, "cache") },
+          drainDelaySeconds: 0,
+          shutdownGraceSeconds: 5,
+        }),
+        { logger: createLogger("edge", { level: "error" }) },
+      );
+    }
     session = await launchChromium({ viewport: { width: 640, height: 360 } });
     const page = await session.newPage();
     const requested: string[] = [];
     page.on("request", (request) => requested.push(request.url()));
-    await page.goto(`${http}/player/?url=/hls/test/master.m3u8${options.playerQuery ?? ""}`);
-    return { http, page, requested, close };
+    await page.goto(`${edge?.url ?? http}/player/?url=/hls/test/master.m3u8${options.playerQuery ?? ""}`);
+    return { http, edge, page, requested, close };
   } catch (error) {
     await close();
     throw error;
