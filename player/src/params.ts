@@ -19,6 +19,8 @@ export interface PlayerParams {
    * a random id per page load and nothing else that identifies a viewer.
    */
   analytics: boolean;
+  /** `heatmap=1`: for the producer, where viewers look, drawn over the picture (heatmap.ts). */
+  heatmap: boolean;
 }
 
 /** A parameter the player could not use; shown to the viewer, never silently dropped. */
@@ -84,6 +86,7 @@ export function parsePlayerParams(pageUrl: string): ParsedParams {
       muted: flag(query, "muted", problems),
       debug: flag(query, "debug", problems),
       analytics: flag(query, "analytics", problems, true),
+      heatmap: flag(query, "heatmap", problems),
     },
     problems,
   };

@@ -4,6 +4,7 @@ import { contentIdOf, newSessionId } from "./cmcd.js";
 import { HlsJsEngine, NativeHlsEngine, type PlaybackEngine, type Rung } from "./engine.js";
 import { EventBus } from "./events.js";
 import { formatSeconds } from "./format.js";
+import { heatmapPixels, heatmapUrl, parseHeatmap } from "./heatmap.js";
 import { isBehindLive, liveLatencySeconds } from "./live.js";
 import type { ParamProblem, PlayerParams } from "./params.js";
 import {
@@ -67,6 +68,8 @@ export interface PlayerStats {
 const BEACON_PATH = "/insight/beacon";
 const BEACON_INTERVAL_MS = 10_000;
 const VIEW_SAMPLE_MS = 1000;
+/** The edge's heatmap may be this old (it is cached as long). */
+const HEATMAP_REFRESH_MS = 5000;
 
 /** How long the first frame may wait for the asset manifest before using the default. */
 const MANIFEST_TIMEOUT_MS = 3000;
@@ -96,6 +99,8 @@ export class Player extends EventBus<PlayerEvents> {
   /** CMCD's session id: one per page load, kept across engine restarts. */
   private readonly sessionId = newSessionId();
   private beacon: BeaconCollector | undefined;
+  /** Samples in the heatmap on show (undefined before the first one arrived). */
+  heatmapSamples: number | undefined;
   private retryTimer: number | undefined;
   private projectionChoice: ProjectionChoice | undefined;
   private manifest: AssetManifest | undefined;
@@ -163,8 +168,30 @@ export class Player extends EventBus<PlayerEvents> {
     void this.decideProjection(url);
     this.wireEngine(engine);
     if (this.params.analytics) this.startBeacon(url);
+    if (this.params.heatmap) this.startHeatmap(url);
     this.setState("loading", undefined);
     engine.start(url);
+  }
+
+  /** Polls the edge's heatmap of this stream and draws it over the picture; a failed poll keeps the last one. */
+  private startHeatmap(url: string): void {
+    const source = heatmapUrl(url);
+    let shown = false;
+    const refresh = async (): Promise<void> => {
+      try {
+        const response = await fetch(source, { cache: "no-store" });
+        const grid = response.ok ? parseHeatmap(await response.json()) : undefined;
+        if (!grid || !this.scene) return;
+        this.scene.showHeatmap(heatmapPixels(grid), grid.columns, grid.rows);
+        if (!shown) this.emit("notice", `Heatmap: where viewers looked in the last ${Math.round(grid.windowSeconds / 60)} min (${grid.samples} samples).`);
+        shown = true;
+        this.heatmapSamples = grid.samples;
+      } catch {
+        // The next poll tries again.
+      }
+    };
+    void refresh();
+    window.setInterval(() => void refresh(), HEATMAP_REFRESH_MS);
   }
 
   /**

@@ -40,6 +40,7 @@ export class VideoScene extends EventBus<SceneEvents> {
   private readonly texture: THREE.VideoTexture;
   private readonly material: THREE.MeshBasicMaterial;
   private readonly mesh: THREE.Mesh;
+  private heatmap: THREE.Mesh | undefined;
   private currentProjection: Projection | undefined;
   private firstFrameMs: number | undefined;
   private readonly loaded: Promise<void>;
@@ -132,6 +133,39 @@ export class VideoScene extends EventBus<SceneEvents> {
     const direction = camera.getWorldDirection(new THREE.Vector3());
     const point = equirectImagePoint([direction.x, direction.y, direction.z]);
     return { yaw: (point.x - 0.5) * 360, pitch: (0.5 - point.y) * 180 };
+  }
+
+  /**
+   * The attention heatmap (heatmap.ts) as a translucent sphere just inside the video's, sharing
+   * the equirectangular mesh's layout so each cell covers the directions it counts. Linear
+   * filtering smooths the 10° cells into a continuous glow, wrapping across the ±180° seam.
+   */
+  showHeatmap(pixels: Uint8ClampedArray, columns: number, rows: number): void {
+    const texture = new THREE.DataTexture(pixels, columns, rows, THREE.RGBAFormat);
+    // DataTexture rows go bottom-up in WebGL, the grid's top-down: flip to match the uv layout.
+    texture.flipY = true;
+    texture.wrapS = THREE.RepeatWrapping;
+    texture.magFilter = THREE.LinearFilter;
+    texture.minFilter = THREE.LinearFilter;
+    texture.colorSpace = THREE.SRGBColorSpace;
+    texture.needsUpdate = true;
+    if (!this.heatmap) {
+      const data = equirectSphereMesh(RADIUS * 0.98);
+      const geometry = new THREE.BufferGeometry();
+      geometry.setAttribute("position", new THREE.BufferAttribute(data.positions, 3));
+      geometry.setAttribute("uv", new THREE.BufferAttribute(data.uvs, 2));
+      geometry.setIndex(new THREE.BufferAttribute(data.indices, 1));
+      const material = new THREE.MeshBasicMaterial({ map: texture, transparent: true, depthWrite: false, side: THREE.FrontSide });
+      this.heatmap = new THREE.Mesh(geometry, material);
+      this.heatmap.frustumCulled = false;
+      this.heatmap.renderOrder = 1;
+      void this.loaded.then(() => this.sceneEl.object3D.add(this.heatmap!));
+    } else {
+      const material = this.heatmap.material as THREE.MeshBasicMaterial;
+      material.map?.dispose();
+      material.map = texture;
+      material.needsUpdate = true;
+    }
   }
 
   get fov(): number {

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { httpGet, waitFor } from "@live360/testkit";
-import { lookAt, waitForPlayback } from "./harness.js";
+import { lookAt, pixel, readCanvas, screenshot, waitForPlayback } from "./harness.js";
 import { startLiveOriginBench, type LiveOriginBench } from "./live-origin-bench.js";
 
 describe("player → edge: CMCD and beacons become viewer metrics and a heatmap", () => {
@@ -76,6 +76,29 @@ describe("player → edge: CMCD and beacons become viewer metrics and a heatmap"
       expect(seen.filter((url) => new URL(url).searchParams.has("CMCD"))).toEqual([]);
     } finally {
       await page.close();
+    }
+  }, 180_000);
+  test("heatmap=1: the producer sees the hot spot in red where the viewer looked", async () => {
+    const producer = await bench.page.context().newPage();
+    try {
+      await producer.setViewportSize({ width: 640, height: 360 });
+      // analytics=0: the producer's own looking around stays out of the map.
+      await producer.goto(`${bench.edge!.url}/player/?url=/hls/test/master.m3u8&heatmap=1&analytics=0`);
+      await waitForPlayback(producer, 2, 120_000);
+      await waitFor("the heatmap drawn", () => producer.evaluate(() => (window.live360!.heatmapSamples ?? 0) > 0), { timeoutMs: 30_000 });
+      const redness = async (page: typeof producer): Promise<number> => {
+        await lookAt(page, 55, 25);
+        const frame = await readCanvas(page);
+        const [r, g, b] = pixel(frame, frame.width / 2, frame.height / 2);
+        return r - Math.max(g, b);
+      };
+      const withHeatmap = await redness(producer);
+      await screenshot(producer, "heatmap");
+      const withoutHeatmap = await redness(bench.page);
+      expect(withHeatmap).toBeGreaterThan(120);
+      expect(withHeatmap - withoutHeatmap).toBeGreaterThan(60);
+    } finally {
+      await producer.close();
     }
   }, 180_000);
 });
