@@ -39,7 +39,7 @@ export function operatorChartValues(w: OperatorWiring): Record<string, unknown> 
     serviceAccount: { create: true, name: SERVICE_ACCOUNTS.operator },
     nodeSelector: { [POOL_LABEL]: "system" },
     workloads: {
-      images: { origin: image("origin"), edge: image("edge"), testSource: image("test-source"), vodWorker: image("vod-worker") },
+      images: { origin: image("origin"), edge: image("edge"), edgeMetrics: image("operator"), testSource: image("test-source"), vodWorker: image("vod-worker") },
       rtmpServiceType: "LoadBalancer",
       edgeServiceType: "LoadBalancer",
       // Recordings leave the origin pods through this account's Pod Identity association.

@@ -10,6 +10,7 @@ describe("operator configuration", () => {
       edge: `ghcr.io/live360/edge:${OPERATOR_VERSION}`,
       testSource: `ghcr.io/live360/test-source:${OPERATOR_VERSION}`,
       vodWorker: `ghcr.io/live360/vod-worker:${OPERATOR_VERSION}`,
+      edgeMetrics: `ghcr.io/live360/operator:${OPERATOR_VERSION}`,
     });
     expect(resolveOperatorConfig()).toEqual(DEFAULT_OPERATOR_CONFIG);
   });

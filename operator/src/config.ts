@@ -3,11 +3,12 @@ import { ConfigError, integerInRange, matching, nonEmptyString, oneOf } from "@l
 import { DNS_SUBDOMAIN, DNS_SUBDOMAIN_MAX_LENGTH } from "./api/v1alpha1/common.js";
 
 /** The workloads the operator deploys, each from its own image. */
-export const WORKLOADS = ["origin", "edge", "testSource", "vodWorker"] as const;
+/** `edgeMetrics` is the edge pods' sidecar (stub_status metrics and viewer insight): the operator's image, which carries the whole CLI. */
+export const WORKLOADS = ["origin", "edge", "edgeMetrics", "testSource", "vodWorker"] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
 /** Image repository names: `testSource` ships as `test-source`. */
-const IMAGE_NAMES: Record<Workload, string> = { origin: "origin", edge: "edge", testSource: "test-source", vodWorker: "vod-worker" };
+const IMAGE_NAMES: Record<Workload, string> = { origin: "origin", edge: "edge", edgeMetrics: "operator", testSource: "test-source", vodWorker: "vod-worker" };
 
 /** The operator's version, which is also the default tag of every workload image it deploys. */
 export const OPERATOR_VERSION: string = (
@@ -132,7 +133,13 @@ export function defaultImage(workload: Workload, version = OPERATOR_VERSION): st
 }
 
 export const DEFAULT_OPERATOR_CONFIG: OperatorConfig = {
-  images: { origin: defaultImage("origin"), edge: defaultImage("edge"), testSource: defaultImage("testSource"), vodWorker: defaultImage("vodWorker") },
+  images: {
+    origin: defaultImage("origin"),
+    edge: defaultImage("edge"),
+    edgeMetrics: defaultImage("edgeMetrics"),
+    testSource: defaultImage("testSource"),
+    vodWorker: defaultImage("vodWorker"),
+  },
   imagePullPolicy: "IfNotPresent",
   rtmpServiceType: "LoadBalancer",
   edgeServiceType: "ClusterIP",

@@ -11,6 +11,10 @@ export const INGEST_TLS_SERVICE_PORT = 443;
 export const EDGE_HTTP_PORT = 8080;
 /** The edge Service's port: plain HTTP on 80, as CDNs and load balancers expect. */
 export const EDGE_SERVICE_PORT = 80;
+/** The edge sidecar's Prometheus endpoint (stub_status and viewer insight), as nginx-prometheus-exporter's. */
+export const EDGE_METRICS_PORT = 9113;
+/** Loopback port between nginx and the sidecar's insight server (UDP CMCD lines, TCP beacons). */
+export const EDGE_INSIGHT_PORT = 8082;
 
 export type Component = "origin" | "edge" | "test-source";
 

@@ -3,12 +3,14 @@ import path from "node:path";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { App, Chart } from "cdk8s";
 import { k8s } from "cdk8s-plus-34";
-import { DRAIN_FLAG_FILE, SIGNING_KEYS_ENV, renderEdgeFiles, resolveEdgeConfig, type EdgeConfig } from "@live360/edge";
+import { DRAIN_FLAG_FILE, SIGNING_KEYS_ENV, STUB_STATUS_PATH, renderEdgeFiles, resolveEdgeConfig, type EdgeConfig } from "@live360/edge";
 import { ladderFlag, type ActiveOrigin, type LiveEvent, type LiveEventSpec, type Resources } from "../api/v1alpha1/index.js";
 import { ORIGIN_VERIFY_SECRET_KEY, type OperatorConfig } from "../config.js";
 import { CONTAINER_SECURITY, POD_DEFAULTS, awsCredentialsEnv, placement, resourceRequirements } from "../pod-spec.js";
 import {
   EDGE_HTTP_PORT,
+  EDGE_INSIGHT_PORT,
+  EDGE_METRICS_PORT,
   EDGE_SERVICE_PORT,
   INGEST_TLS_SERVICE_PORT,
   ORIGIN_HTTP_PORT,
@@ -86,6 +88,11 @@ const NLB_ANNOTATIONS = {
 };
 
 const TEST_SOURCE_RESOURCES: Resources = { requests: { cpu: "500m", memory: "256Mi" }, limits: { memory: "512Mi" } };
+/**
+ * The edge's sidecar: answers a scrape and folds the viewers' CMCD and beacons. Its memory is
+ * bounded by the insight limits (100 000 sessions at most, ≈ 30 MB), plus Node's own.
+ */
+const EDGE_METRICS_RESOURCES: Resources = { requests: { cpu: "20m", memory: "64Mi" }, limits: { memory: "192Mi" } };
 
 interface Context {
   event: LiveEvent;
@@ -407,6 +414,8 @@ export function edgeConfig(ctx: Pick<Context, "spec" | "names" | "namespace" | "
   return resolveEdgeConfig({
     origins: roles.map((role) => originHttpUrl(ctx, role)),
     listenPort: EDGE_HTTP_PORT,
+    // Viewer insight goes to the metrics sidecar in the same pod (its --insight-port).
+    insightPort: EDGE_INSIGHT_PORT,
     workDir: EDGE_WORK_DIR,
     cache: { dir: `${EDGE_WORK_DIR}/cache`, maxSizeMegabytes: ctx.spec.edge.cacheSizeMegabytes },
     // One worker per requested core: nginx's `auto` would count the node's cores, not the pod's share.
@@ -500,7 +509,15 @@ function edge(ctx: Context, roles: readonly ActiveOrigin[]): void {
       selector: { matchLabels: selector },
       strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromString("25%") } },
       template: {
-        metadata: { labels: objectLabels(ctx.name, "edge"), annotations: { "live360.io/config-sha256": checksum } },
+        metadata: {
+          labels: objectLabels(ctx.name, "edge"),
+          annotations: {
+            "live360.io/config-sha256": checksum,
+            // For Prometheus set-ups that discover pods by annotation.
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": String(EDGE_METRICS_PORT),
+          },
+        },
         spec: {
           ...POD_DEFAULTS,
           terminationGracePeriodSeconds: EDGE_TERMINATION_GRACE_SECONDS,
@@ -530,6 +547,25 @@ function edge(ctx: Context, roles: readonly ActiveOrigin[]): void {
                 { name: "work", mountPath: EDGE_WORK_DIR },
                 ...(verifySecret !== undefined ? [{ name: "origin-verify", mountPath: EDGE_ORIGIN_VERIFY_DIR, readOnly: true }] : []),
               ],
+            },
+            {
+              name: "metrics",
+              image: config.images.edgeMetrics,
+              imagePullPolicy: config.imagePullPolicy,
+              command: ["live360"],
+              args: [
+                "edge-metrics",
+                "--status-url", `http://127.0.0.1:${edgeConf.statusPort}${STUB_STATUS_PATH}`,
+                "--port", String(EDGE_METRICS_PORT),
+                "--insight-port", String(EDGE_INSIGHT_PORT),
+              ],
+              ports: [{ name: "metrics", containerPort: EDGE_METRICS_PORT, protocol: "TCP" }],
+              // No readiness probe: a sidecar in trouble must never take the edge out of service; a hung one is restarted.
+              livenessProbe: { httpGet: { path: "/metrics", port: k8s.IntOrString.fromString("metrics") }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 },
+              // Outlives nginx's drain, so the lines of the last requests still find it.
+              lifecycle: { preStop: { exec: { command: ["sleep", String(EDGE_DRAIN_DELAY_SECONDS)] } } },
+              resources: resourceRequirements(EDGE_METRICS_RESOURCES),
+              securityContext: CONTAINER_SECURITY,
             },
           ],
           volumes: [

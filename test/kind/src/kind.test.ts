@@ -104,6 +104,7 @@ describe("consistency", () => {
       edge: `${registry}/edge:${operatorVersion}`,
       testSource: `${registry}/test-source:${operatorVersion}`,
       vodWorker: `${registry}/vod-worker:${operatorVersion}`,
+      edgeMetrics: `${registry}/operator:${operatorVersion}`,
     });
   });
 

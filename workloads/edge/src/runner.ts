@@ -2,10 +2,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import { Live360Error, ListenError, Registry, TypedEmitter, createLogger, sleep, type Logger } from "@live360/core";
+import { Live360Error, ListenError, TypedEmitter, createLogger, sleep, type Logger } from "@live360/core";
 import { ORIGIN_VERIFY_ENV, SIGNING_KEYS_ENV, formatSigningKeys, type EdgeConfig } from "./config.js";
-import { InsightAggregator } from "./insight/aggregator.js";
-import { startInsightServer, type InsightServer } from "./insight/server.js";
+import { startEdgeInsight, type InsightServer } from "./insight/server.js";
 import { startEdgeMetrics, type EdgeMetricsServer } from "./metrics.js";
 import { checkNginxSupports, resolveNginx, testNginxConf, type NginxBinary } from "./nginx-binary.js";
 import { STUB_STATUS_PATH, drainFlagPath, renderEdgeFiles } from "./nginx-conf.js";
@@ -91,21 +90,17 @@ export class EdgeRunner extends TypedEmitter<EdgeRunnerEvents> {
     if (config.originVerifyValues !== undefined) env[ORIGIN_VERIFY_ENV] = config.originVerifyValues.join("\n");
     await testNginxConf(nginx, config.workDir, confPath, env);
     // Listening before nginx starts, so nginx's first insight lines find the port open.
-    const insightRegistry = config.insightPort === undefined ? undefined : new Registry();
-    const insight =
-      config.insightPort === undefined
-        ? undefined
-        : await startInsightServer({ port: config.insightPort, aggregator: new InsightAggregator(insightRegistry!), logger: log.child("insight") });
+    const insight = config.insightPort === undefined ? undefined : await startEdgeInsight(config.insightPort, log.child("insight"));
     const child = spawn(nginx.path, ["-p", config.workDir, "-c", confPath, "-g", "daemon off;"], {
       env,
       stdio: ["ignore", "ignore", "pipe"],
     });
     const runner = new EdgeRunner(config, nginx, child, log);
-    runner.insight = insight;
+    runner.insight = insight?.server;
     try {
       await runner.waitUntilServing(options.startTimeoutMs ?? 15_000);
       runner.metrics = await startEdgeMetrics({
-        ...(insightRegistry ? { extraRegistry: insightRegistry } : {}),
+        ...(insight ? { extraRegistry: insight.registry } : {}),
         statusUrl: `http://127.0.0.1:${config.statusPort}${STUB_STATUS_PATH}`,
         port: config.metricsPort,
         bindAddress: config.listenAddress,

@@ -15,6 +15,7 @@ import {
   resolveEdgeConfig,
   runEdge,
   startEdgeMetrics,
+  startEdgeInsight,
   type AccessLogTarget,
   type EdgeConfig,
   type EdgeConfigInput,
@@ -139,13 +140,20 @@ export function edgeMetricsCommand(): Command {
     .option("--status-url <url>", "stub_status URL", `http://127.0.0.1:${d.statusPort}${STUB_STATUS_PATH}`)
     .option("--port <port>", "port for /metrics", String(d.metricsPort))
     .option("--bind <address>", "address to listen on", "0.0.0.0")
-    .action(async (flags: { statusUrl: string; port: string; bind: string }) => {
+    .option("--insight-port <port>", "viewer insight: the loopback port nginx.conf sends CMCD lines (UDP) and beacons (TCP) to, as rendered with the same insightPort")
+    .action(async (flags: { statusUrl: string; port: string; bind: string; insightPort?: string }) => {
+      const logger = createLogger("edge-metrics");
+      const insight = flags.insightPort === undefined ? undefined : await startEdgeInsight(parseNumberFlag("--insight-port", flags.insightPort), logger.child("insight"));
       const server = await startEdgeMetrics({
         statusUrl: flags.statusUrl,
         port: parseNumberFlag("--port", flags.port),
         bindAddress: flags.bind,
-        logger: createLogger("edge-metrics"),
+        logger,
+        ...(insight ? { extraRegistry: insight.registry } : {}),
       });
-      await closeOnSignal(() => server.close());
+      await closeOnSignal(async () => {
+        await server.close();
+        await insight?.server.close();
+      });
     });
 }

@@ -36,6 +36,7 @@ interface OperatorFlags extends ServiceEndpointFlags, VodJobFlags {
   edgeImage?: string;
   testSourceImage?: string;
   vodWorkerImage?: string;
+  edgeMetricsImage?: string;
   imagePullPolicy: OperatorConfig["imagePullPolicy"];
   rtmpServiceType: OperatorConfig["rtmpServiceType"];
   edgeServiceType: OperatorConfig["edgeServiceType"];
@@ -82,7 +83,7 @@ export function runConfigFromFlags(flags: OperatorFlags): OperatorRunConfig {
 
 export function operatorConfigFromFlags(flags: OperatorFlags): OperatorConfig {
   return resolveOperatorConfig({
-    images: { origin: flags.originImage, edge: flags.edgeImage, testSource: flags.testSourceImage, vodWorker: flags.vodWorkerImage },
+    images: { origin: flags.originImage, edge: flags.edgeImage, edgeMetrics: flags.edgeMetricsImage, testSource: flags.testSourceImage, vodWorker: flags.vodWorkerImage },
     imagePullPolicy: flags.imagePullPolicy,
     rtmpServiceType: flags.rtmpServiceType,
     edgeServiceType: flags.edgeServiceType,
@@ -128,6 +129,7 @@ export function operatorCommand(): Command {
     .option("--edge-image <ref>", `edge image (default ${d.images.edge})`)
     .option("--test-source-image <ref>", `test source image (default ${d.images.testSource})`)
     .option("--vod-worker-image <ref>", `VOD worker image (default ${d.images.vodWorker})`)
+    .option("--edge-metrics-image <ref>", `the edge pods' metrics and viewer-insight sidecar: an image with the live360 CLI (default ${d.images.edgeMetrics})`)
     .addOption(new Option("--image-pull-policy <policy>", "pull policy of every workload container").choices(IMAGE_PULL_POLICIES).default(d.imagePullPolicy))
     .addOption(
       new Option("--rtmp-service-type <type>", "origins' RTMP Services: LoadBalancer (an NLB each on EKS) or NodePort (kind, bare metal)")

@@ -6,9 +6,9 @@
  */
 import { createSocket, type Socket } from "node:dgram";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { ListenError, type Logger } from "@live360/core";
+import { ListenError, Registry, type Logger } from "@live360/core";
 import { INSIGHT_BEACON_PATH, INSIGHT_HEATMAP_PATH, INSIGHT_SYSLOG_TAG } from "../nginx-conf.js";
-import type { InsightAggregator, InsightRejection } from "./aggregator.js";
+import { InsightAggregator, type InsightRejection } from "./aggregator.js";
 import { BeaconError, MAX_BEACON_BYTES, parseBeacon } from "./beacon.js";
 import { CmcdError, parseCmcd } from "./cmcd.js";
 
@@ -129,4 +129,11 @@ export async function startInsightServer(options: InsightServerOptions): Promise
         server.closeAllConnections();
       }),
   };
+}
+
+/** A fresh aggregator with its own registry (served beside stub_status's) and the server feeding it. */
+export async function startEdgeInsight(port: number, logger: Logger): Promise<{ registry: Registry; server: InsightServer }> {
+  const registry = new Registry();
+  const server = await startInsightServer({ port, aggregator: new InsightAggregator(registry), logger });
+  return { registry, server };
 }
