@@ -218,9 +218,15 @@ export class Player extends EventBus<PlayerEvents> {
       return beacon && JSON.stringify(beacon);
     };
     // text/plain keeps a cross-origin POST "simple": no CORS preflight per beacon.
-    window.setInterval(() => {
+    const timer = window.setInterval(() => {
       const json = body();
-      if (json) fetch(endpoint, { method: "POST", body: json, keepalive: true, headers: { "Content-Type": "text/plain" } }).catch(() => undefined);
+      if (!json) return;
+      fetch(endpoint, { method: "POST", body: json, keepalive: true, headers: { "Content-Type": "text/plain" } })
+        .then((response) => {
+          // A server without insight (an origin played directly, as `live360 local` does): stop asking.
+          if (response.status === 404 || response.status === 405) window.clearInterval(timer);
+        })
+        .catch(() => undefined);
     }, BEACON_INTERVAL_MS);
     const farewell = (): void => {
       const json = body();

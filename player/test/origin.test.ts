@@ -120,4 +120,12 @@ describe("player: live from a real origin", () => {
       timeoutMs: 30_000,
     });
   }, 120_000);
+  test("an origin played directly has no insight: the beacon asks once, gets 404 and stops", async () => {
+    const beacons = () => requested.filter((url) => new URL(url).pathname === "/insight/beacon").length;
+    // The earlier tests played for well over two beacon intervals (10 s each).
+    await waitFor("the first beacon", () => beacons() >= 1, { timeoutMs: 30_000 });
+    // Two more intervals with something to say (the video playing), and no second beacon.
+    await waitForPlayback(bench.page, 21, 60_000);
+    expect(beacons()).toBe(1);
+  }, 90_000);
 });
