@@ -33,6 +33,8 @@ export const childNames = (event: string) => ({
   origins: `${event}-origins`,
   /** Deployment, Service, ConfigMap, HorizontalPodAutoscaler and PodDisruptionBudget of the edge. */
   edge: `${event}-edge`,
+  /** Headless Service listing every edge pod: the sidecars find each other through it to merge heatmaps, and Prometheus can scrape it. */
+  edgePeers: `${event}-edge-peers`,
   testSource: `${event}-test-source`,
   /** The publish key Secret the operator generates when the event names none. */
   publishKey: `${event}-publish-key`,

@@ -128,6 +128,7 @@ describe("LiveEvent desired state", () => {
       "PodDisruptionBudget/demo-edge",
       "PodDisruptionBudget/demo-origins",
       "Service/demo-edge",
+      "Service/demo-edge-peers",
       "Service/demo-origin-backup",
       "Service/demo-origin-backup-rtmp",
       "Service/demo-origin-primary",
@@ -183,6 +184,7 @@ describe("LiveEvent desired state", () => {
       "demo-origin-backup": ["StatefulSet/demo-origin-backup"],
       "demo-origin-backup-rtmp": ["StatefulSet/demo-origin-backup"],
       "demo-edge": ["Deployment/demo-edge"],
+      "demo-edge-peers": ["Deployment/demo-edge"],
     };
     for (const service of services) expect(selected(objects, service.spec?.selector ?? {})).toEqual(expected[service.metadata?.name ?? ""]);
 

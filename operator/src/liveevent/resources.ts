@@ -498,6 +498,17 @@ function edge(ctx: Context, roles: readonly ActiveOrigin[]): void {
     },
   });
 
+  new k8s.KubeService(chart, "edge-peers", {
+    metadata: metadata(ctx, names.edgePeers, "edge"),
+    spec: {
+      clusterIp: "None",
+      selector,
+      // A draining edge still holds its viewers' heatmap samples.
+      publishNotReadyAddresses: true,
+      ports: [{ name: "metrics", port: EDGE_METRICS_PORT, targetPort: k8s.IntOrString.fromString("metrics"), protocol: "TCP" }],
+    },
+  });
+
   const rules = placement(spec.edge, config.nodePools.edge, config.nodePools.require);
   const secretEnv = edgeSecretEnv(ctx);
   const verifySecret = config.edgeCdn.originVerifySecret;
@@ -558,6 +569,7 @@ function edge(ctx: Context, roles: readonly ActiveOrigin[]): void {
                 "--status-url", `http://127.0.0.1:${edgeConf.statusPort}${STUB_STATUS_PATH}`,
                 "--port", String(EDGE_METRICS_PORT),
                 "--insight-port", String(EDGE_INSIGHT_PORT),
+                "--insight-peers", `dns:${serviceHost(names.edgePeers, ctx.namespace, config)}:${EDGE_METRICS_PORT}`,
               ],
               ports: [{ name: "metrics", containerPort: EDGE_METRICS_PORT, protocol: "TCP" }],
               // No readiness probe: a sidecar in trouble must never take the edge out of service; a hung one is restarted.

@@ -21,7 +21,8 @@ import {
   type LiveHlsWriter,
 } from "@live360/testkit";
 import { ORIGIN_VERIFY_HEADER, resolveEdgeConfig, type EdgeConfigInput } from "./config.js";
-import { runEdge, type EdgeRunner } from "./runner.js";
+import { parsePeerSource } from "./insight/peers.js";
+import { runEdge, type EdgeRunner, type RunEdgeOptions } from "./runner.js";
 import { signedStreamPrefix } from "./signing.js";
 
 const STREAM = "live";
@@ -52,7 +53,7 @@ async function startBench(cleanup: Cleanup): Promise<Bench> {
   return { root, writer, primary, backup };
 }
 
-async function startEdge(cleanup: Cleanup, bench: Bench, over: EdgeConfigInput = {}): Promise<EdgeRunner> {
+async function startEdge(cleanup: Cleanup, bench: Bench, over: EdgeConfigInput = {}, options: Omit<RunEdgeOptions, "logger"> = {}): Promise<EdgeRunner> {
   const work = await tempDir("edge");
   const config = resolveEdgeConfig({
     origins: [bench.primary.url, bench.backup.url],
@@ -66,7 +67,7 @@ async function startEdge(cleanup: Cleanup, bench: Bench, over: EdgeConfigInput =
     shutdownGraceSeconds: 15,
     ...over,
   });
-  return cleanup.add(await runEdge(config, { logger }), (edge) => edge.close());
+  return cleanup.add(await runEdge(config, { logger, ...options }), (edge) => edge.close());
 }
 
 async function originPlaylist(bench: Bench): Promise<ReturnType<typeof parseMediaPlaylist>> {
@@ -510,5 +511,29 @@ describe("viewer insight (CMCD and beacons through real nginx)", () => {
     const statuses = await Promise.all(Array.from({ length: 50 }, () => postBeacon(beacon)));
     expect(new Set(statuses)).toEqual(new Set([204]));
     expect(await metric(/live360_edge_insight_rejected_total\{reason="rate-limited"\} (\d+)/)).toBe(47);
+  }, 60_000);
+  test("two edges, each with its own viewers: either edge's heatmap adds the other's grid; a dead peer is left out", async () => {
+    const other = await startEdge(cleanup, bench, { insightPort: await freePort(), signedUrls: false });
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const merging = await startEdge(cleanup, bench, { insightPort: await freePort(), signedUrls: false }, {
+      insightPeers: parsePeerSource("--insight-peers", `http://127.0.0.1:${other.config.metricsPort},${dead}`),
+    });
+    const post = (edgeUrl: string, sid: string, views: number[][]) =>
+      fetch(`${edgeUrl}/insight/beacon`, {
+        method: "POST",
+        body: JSON.stringify({ v: 1, sid, cid: "merged", playedMs: 1000, rebufferMs: 0, rebuffers: 0, droppedFrames: 0, rungSwitches: 0, errors: [], views }),
+      }).then((res) => res.status);
+    expect(await post(merging.url, "here", [[30, 12, 80]])).toBe(204);
+    expect(await post(other.url, "there", [[-100, -25, 80], [-100, -25, 80]])).toBe(204);
+    const res = await httpGet(`${merging.url}/hls/merged/heatmap.json`);
+    expect(res.status).toBe(200);
+    const map = JSON.parse(res.body.toString()) as { samples: number; columns: number; edges: number; cells: number[] };
+    expect(map).toMatchObject({ samples: 3, edges: 2 });
+    expect(map.cells[7 * map.columns + 21]).toBe(1);
+    // yaw −100 → column 8, pitch −25 → row floor(115 / 10) = 11.
+    expect(map.cells[11 * map.columns + 8]).toBe(2);
+    // The other edge, without peers, knows only its own viewer.
+    const alone = JSON.parse((await httpGet(`${other.url}/hls/merged/heatmap.json`)).body.toString()) as { samples: number; edges: number };
+    expect(alone).toMatchObject({ samples: 2, edges: 1 });
   }, 60_000);
 });

@@ -8,3 +8,4 @@ export * from "./insight/aggregator.js";
 export * from "./insight/beacon.js";
 export * from "./insight/cmcd.js";
 export * from "./insight/server.js";
+export * from "./insight/peers.js";

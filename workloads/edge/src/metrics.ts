@@ -48,6 +48,14 @@ export interface EdgeMetricsOptions {
   isDraining?: () => boolean;
   /** More metrics served on the same endpoint (the viewer insight's). */
   extraRegistry?: Registry;
+  /** More GET routes on this port, answered before the 404 (the insight's grid for its peers). */
+  extraRoute?: (path: string) => MetricsRouteAnswer | undefined;
+}
+
+export interface MetricsRouteAnswer {
+  status: number;
+  contentType: string;
+  body: string;
 }
 
 export interface EdgeMetricsServer {
@@ -99,7 +107,13 @@ export async function startEdgeMetrics(options: EdgeMetricsOptions): Promise<Edg
   }
 
   const server: Server = createServer((req, res) => {
-    if ((req.url ?? "").split("?")[0] !== "/metrics") {
+    const path = (req.url ?? "").split("?")[0]!;
+    const extra = path === "/metrics" ? undefined : options.extraRoute?.(path);
+    if (extra) {
+      res.writeHead(extra.status, { "Content-Type": extra.contentType, "Cache-Control": "no-store" }).end(extra.body);
+      return;
+    }
+    if (path !== "/metrics") {
       res.writeHead(404, { "Content-Type": "text/plain" }).end("only /metrics here\n");
       return;
     }

@@ -4,6 +4,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { Live360Error, ListenError, TypedEmitter, createLogger, sleep, type Logger } from "@live360/core";
 import { ORIGIN_VERIFY_ENV, SIGNING_KEYS_ENV, formatSigningKeys, type EdgeConfig } from "./config.js";
+import type { PeerSource } from "./insight/peers.js";
 import { startEdgeInsight, type InsightServer } from "./insight/server.js";
 import { startEdgeMetrics, type EdgeMetricsServer } from "./metrics.js";
 import { checkNginxSupports, resolveNginx, testNginxConf, type NginxBinary } from "./nginx-binary.js";
@@ -34,6 +35,8 @@ export interface RunEdgeOptions {
   logger?: Logger;
   /** How long nginx may take to answer /healthz after starting. */
   startTimeoutMs?: number;
+  /** Other edges whose heatmaps this one adds to its own (with insightPort). */
+  insightPeers?: PeerSource;
 }
 
 const STDERR_TAIL_LINES = 10;
@@ -90,7 +93,7 @@ export class EdgeRunner extends TypedEmitter<EdgeRunnerEvents> {
     if (config.originVerifyValues !== undefined) env[ORIGIN_VERIFY_ENV] = config.originVerifyValues.join("\n");
     await testNginxConf(nginx, config.workDir, confPath, env);
     // Listening before nginx starts, so nginx's first insight lines find the port open.
-    const insight = config.insightPort === undefined ? undefined : await startEdgeInsight(config.insightPort, log.child("insight"));
+    const insight = config.insightPort === undefined ? undefined : await startEdgeInsight(config.insightPort, log.child("insight"), options.insightPeers);
     const child = spawn(nginx.path, ["-p", config.workDir, "-c", confPath, "-g", "daemon off;"], {
       env,
       stdio: ["ignore", "ignore", "pipe"],
@@ -100,7 +103,7 @@ export class EdgeRunner extends TypedEmitter<EdgeRunnerEvents> {
     try {
       await runner.waitUntilServing(options.startTimeoutMs ?? 15_000);
       runner.metrics = await startEdgeMetrics({
-        ...(insight ? { extraRegistry: insight.registry } : {}),
+        ...(insight ? { extraRegistry: insight.registry, extraRoute: insight.localHeatmapRoute } : {}),
         statusUrl: `http://127.0.0.1:${config.statusPort}${STUB_STATUS_PATH}`,
         port: config.metricsPort,
         bindAddress: config.listenAddress,

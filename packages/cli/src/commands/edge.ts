@@ -9,6 +9,7 @@ import {
   ORIGIN_VERIFY_HEADER,
   SIGNING_KEYS_ENV,
   parseOriginVerifyValues,
+  parsePeerSource,
   parseSigningKeys,
   STUB_STATUS_PATH,
   renderEdgeFiles,
@@ -23,6 +24,8 @@ import {
 import { collect } from "./flags.js";
 import { closeOnSignal } from "./lifecycle.js";
 
+const INSIGHT_PEERS_HELP = "other edges whose heatmaps this one adds to its own: dns:<name>:<port> (a headless Service of the edge pods, their metrics port) or their metrics URLs, comma-separated";
+
 /** Raw flag values as commander hands them over (strings until validated). */
 interface EdgeFlags {
   origin: string[];
@@ -34,6 +37,7 @@ interface EdgeFlags {
   statusPort: string;
   metricsPort: string;
   insightPort?: string;
+  insightPeers?: string;
   resolver?: string;
   accessLog: AccessLogTarget;
   user?: string;
@@ -108,6 +112,7 @@ export function edgeCommand(): Command {
     .option("--status-port <port>", "loopback port serving nginx stub_status", String(d.statusPort))
     .option("--metrics-port <port>", "Prometheus /metrics (stub_status under nginx-prometheus-exporter names)", String(d.metricsPort))
     .option("--insight-port <port>", "viewer insight on this loopback port (UDP and TCP): CMCD and player beacons become per-stream viewer metrics on /metrics and /hls/<stream>/heatmap.json; off without it")
+    .option("--insight-peers <peers>", INSIGHT_PEERS_HELP)
     .option("--resolver <addresses>", "DNS servers to re-resolve origin names with, comma-separated (nginx ≥ 1.27.3)")
     .addOption(new Option("--access-log <target>", "where the access log goes").choices(ACCESS_LOG_TARGETS).default(d.accessLog))
     .option("--user <name>", "user for nginx workers when started as root")
@@ -126,7 +131,7 @@ export function edgeCommand(): Command {
         printConfig(config, flags.printConfig === true ? "nginx.conf" : flags.printConfig);
         return;
       }
-      const runner = await runEdge(config);
+      const runner = await runEdge(config, flags.insightPeers === undefined ? {} : { insightPeers: parsePeerSource("--insight-peers", flags.insightPeers) });
       runner.on("failed", () => process.exit(1));
       await closeOnSignal(() => runner.close());
     });
@@ -141,15 +146,20 @@ export function edgeMetricsCommand(): Command {
     .option("--port <port>", "port for /metrics", String(d.metricsPort))
     .option("--bind <address>", "address to listen on", "0.0.0.0")
     .option("--insight-port <port>", "viewer insight: the loopback port nginx.conf sends CMCD lines (UDP) and beacons (TCP) to, as rendered with the same insightPort")
-    .action(async (flags: { statusUrl: string; port: string; bind: string; insightPort?: string }) => {
+    .option("--insight-peers <peers>", INSIGHT_PEERS_HELP)
+    .action(async (flags: { statusUrl: string; port: string; bind: string; insightPort?: string; insightPeers?: string }) => {
       const logger = createLogger("edge-metrics");
-      const insight = flags.insightPort === undefined ? undefined : await startEdgeInsight(parseNumberFlag("--insight-port", flags.insightPort), logger.child("insight"));
+      const insight = flags.insightPort === undefined ? undefined : await startEdgeInsight(
+              parseNumberFlag("--insight-port", flags.insightPort),
+              logger.child("insight"),
+              flags.insightPeers === undefined ? undefined : parsePeerSource("--insight-peers", flags.insightPeers),
+            );
       const server = await startEdgeMetrics({
         statusUrl: flags.statusUrl,
         port: parseNumberFlag("--port", flags.port),
         bindAddress: flags.bind,
         logger,
-        ...(insight ? { extraRegistry: insight.registry } : {}),
+        ...(insight ? { extraRegistry: insight.registry, extraRoute: insight.localHeatmapRoute } : {}),
       });
       await closeOnSignal(async () => {
         await server.close();

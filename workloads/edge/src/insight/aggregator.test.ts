@@ -112,7 +112,7 @@ describe("InsightAggregator", () => {
     const results = Array.from({ length: 5 }, () => insight.recordBeacon(beacon({ views: [[0, 0, 90]] })));
     expect(results).toEqual([true, true, true, false, false]);
     expect(await value("live360_edge_insight_rejected_total", { reason: "rate-limited" })).toBe(2);
-    expect(insight.heatmap("demo")!.samples).toBe(3);
+    expect(insight.heatmap("demo").samples).toBe(3);
     clock.advance(5);
     expect(insight.recordBeacon(beacon())).toBe(true);
     expect(insight.recordBeacon(beacon())).toBe(false);
@@ -122,12 +122,12 @@ describe("InsightAggregator", () => {
 
   test("heatmap: 10° cells on an equirectangular grid, the hot cell where viewers looked, expired after the window", () => {
     const { clock, insight } = setup({ heatmapWindowSeconds: 60, heatmapSlots: 6, beaconBurst: 100 });
-    expect(insight.heatmap("demo")).toBeUndefined();
+    expect(insight.heatmap("demo")).toMatchObject({ samples: 0, columns: 36, rows: 18 });
     const views: [number, number, number][] = [];
     for (let i = 0; i < 50; i += 1) views.push([45 + (i % 5), 12, 90]);
     views.push([-180, 90, 90], [180, -90, 90], [0, 0, 90]);
     insight.recordBeacon(beacon({ views }));
-    const map = insight.heatmap("demo")!;
+    const map = insight.heatmap("demo");
     expect(map).toMatchObject({ columns: 36, rows: 18, cellDegrees: 10, windowSeconds: 60, samples: 53 });
     const hot = map.cells.indexOf(Math.max(...map.cells));
     // yaw 45..49 → column (45+180)/10 = 22; pitch 12 → row floor((90-12)/10) = 7.
@@ -138,11 +138,11 @@ describe("InsightAggregator", () => {
     expect(map.cells[9 * 36 + 18]).toBe(1);
     clock.advance(30);
     insight.recordBeacon(beacon({ sid: "later", views: [[0, 0, 90]] }));
-    expect(insight.heatmap("demo")!.samples).toBe(54);
+    expect(insight.heatmap("demo").samples).toBe(54);
     clock.advance(40);
-    expect(insight.heatmap("demo")!.samples).toBe(1);
+    expect(insight.heatmap("demo").samples).toBe(1);
     clock.advance(60);
-    expect(insight.heatmap("demo")!.samples).toBe(0);
+    expect(insight.heatmap("demo").samples).toBe(0);
   });
 
   test("a cell size that does not divide 180 is refused", () => {

@@ -97,6 +97,8 @@ interface StreamState {
   slotStarts: number[];
 }
 
+export const isStreamName = (name: string): boolean => STREAM.test(name);
+
 /** The stream a content id or a path names, if it is a valid stream name. */
 export function streamOfContentId(cid: string): string | undefined {
   const stream = cid.split("/")[0]!;
@@ -220,13 +222,12 @@ export class InsightAggregator {
     return new Map([...this.streams].map(([name, state]) => [name, state.viewers]));
   }
 
-  /** The stream's heatmap over the window; undefined for a stream never seen. */
-  heatmap(name: string): Heatmap | undefined {
+  /** The stream's heatmap over the window; empty (no samples) for a stream this edge never saw. */
+  heatmap(name: string): Heatmap {
     const state = this.streams.get(name);
-    if (!state) return undefined;
     const cells = new Array<number>(this.columns * this.rows).fill(0);
     const oldest = this.now() - this.limits.heatmapWindowSeconds * 1000;
-    for (let slot = 0; slot < state.grids.length; slot += 1) {
+    for (let slot = 0; state && slot < state.grids.length; slot += 1) {
       if (state.slotStarts[slot]! < oldest) continue;
       const grid = state.grids[slot]!;
       for (let i = 0; i < grid.length; i += 1) cells[i]! += grid[i]!;

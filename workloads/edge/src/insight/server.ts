@@ -8,14 +8,18 @@ import { createSocket, type Socket } from "node:dgram";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { ListenError, Registry, type Logger } from "@live360/core";
 import { INSIGHT_BEACON_PATH, INSIGHT_HEATMAP_PATH, INSIGHT_SYSLOG_TAG } from "../nginx-conf.js";
-import { InsightAggregator, type InsightRejection } from "./aggregator.js";
+import { InsightAggregator, isStreamName, type InsightRejection } from "./aggregator.js";
 import { BeaconError, MAX_BEACON_BYTES, parseBeacon } from "./beacon.js";
 import { CmcdError, parseCmcd } from "./cmcd.js";
+import { LOCAL_HEATMAP_PATH, mergedHeatmap, type PeerSource } from "./peers.js";
+import type { MetricsRouteAnswer } from "../metrics.js";
 
 export interface InsightServerOptions {
   port: number;
   aggregator: InsightAggregator;
   logger: Logger;
+  /** The other edges whose grids the public heatmap adds (peers.ts); none: this edge's alone. */
+  peers?: PeerSource;
 }
 
 export interface InsightServer {
@@ -69,7 +73,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
   });
 }
 
-async function handle(aggregator: InsightAggregator, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(options: InsightServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { aggregator } = options;
   const path = (req.url ?? "").split("?")[0]!;
   if (path === INSIGHT_BEACON_PATH) {
     if (req.method !== "POST") return send(res, 405, "POST a beacon\n", { Allow: "POST" });
@@ -84,9 +89,10 @@ async function handle(aggregator: InsightAggregator, req: IncomingMessage, res: 
     res.writeHead(204, { "Cache-Control": "no-store" }).end();
     return;
   }
-  if (path.startsWith(INSIGHT_HEATMAP_PATH) && req.method === "GET") {
-    const heatmap = aggregator.heatmap(path.slice(INSIGHT_HEATMAP_PATH.length));
-    if (!heatmap) return send(res, 404, "no viewer has reported on this stream\n");
+  const stream = path.startsWith(INSIGHT_HEATMAP_PATH) ? path.slice(INSIGHT_HEATMAP_PATH.length) : undefined;
+  if (stream !== undefined && isStreamName(stream) && req.method === "GET") {
+    const heatmap = await mergedHeatmap(aggregator.heatmap(stream), stream, options.peers);
+    if (heatmap.samples === 0) return send(res, 404, "no viewer has reported on this stream\n");
     return send(res, 200, JSON.stringify(heatmap), { "Content-Type": "application/json", "Cache-Control": `max-age=${HEATMAP_MAX_AGE_SECONDS}` });
   }
   send(res, 404, "not found\n");
@@ -95,7 +101,7 @@ async function handle(aggregator: InsightAggregator, req: IncomingMessage, res: 
 export async function startInsightServer(options: InsightServerOptions): Promise<InsightServer> {
   const { aggregator, logger } = options;
   const server: Server = createServer((req, res) => {
-    handle(aggregator, req, res).catch((error: unknown) => {
+    handle(options, req, res).catch((error: unknown) => {
       logger.warn("insight request failed", { error });
       if (!res.headersSent) send(res, 500, "internal error\n");
     });
@@ -132,8 +138,23 @@ export async function startInsightServer(options: InsightServerOptions): Promise
 }
 
 /** A fresh aggregator with its own registry (served beside stub_status's) and the server feeding it. */
-export async function startEdgeInsight(port: number, logger: Logger): Promise<{ registry: Registry; server: InsightServer }> {
+export interface EdgeInsight {
+  registry: Registry;
+  aggregator: InsightAggregator;
+  server: InsightServer;
+  /** For the metrics port: this edge's own grid, which its peers add to theirs (peers.ts). */
+  localHeatmapRoute: (path: string) => MetricsRouteAnswer | undefined;
+}
+
+export async function startEdgeInsight(port: number, logger: Logger, peers?: PeerSource): Promise<EdgeInsight> {
   const registry = new Registry();
-  const server = await startInsightServer({ port, aggregator: new InsightAggregator(registry), logger });
-  return { registry, server };
+  const aggregator = new InsightAggregator(registry);
+  const server = await startInsightServer({ port, aggregator, logger, ...(peers ? { peers } : {}) });
+  const localHeatmapRoute = (path: string): MetricsRouteAnswer | undefined => {
+    if (!path.startsWith(LOCAL_HEATMAP_PATH)) return undefined;
+    const stream = path.slice(LOCAL_HEATMAP_PATH.length);
+    if (!isStreamName(stream)) return { status: 404, contentType: "text/plain", body: "not a stream name\n" };
+    return { status: 200, contentType: "application/json", body: JSON.stringify(aggregator.heatmap(stream)) };
+  };
+  return { registry, aggregator, server, localHeatmapRoute };
 }
