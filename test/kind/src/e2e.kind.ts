@@ -266,8 +266,12 @@ describe("live360 on kind", () => {
    * (each stall is reported in bench/results/kind.md).
    */
   async function drill(name: string, breakPrimary: (primary: Pod) => Promise<void>, restore: (primary: Pod) => Promise<void>): Promise<void> {
-    const primary = await originPod("primary");
-    if (!primary || !isReady(primary)) throw new Error("the primary origin is not ready before the drill");
+    // A drill that failed before its primary came back leaves it restarting: wait, rather than
+    // failing every drill after it for the first one's reason.
+    const primary = await waitFor("the primary origin ready before the drill", async () => {
+      const pod = await originPod("primary");
+      return pod && isReady(pod) ? pod : undefined;
+    }, { timeoutMs: 420_000, intervalMs: 2000 });
     const viewer = await newViewer();
     try {
       const brokenAt = Date.now();

@@ -265,6 +265,31 @@ describe("primary's host hung (accepts connections, never answers)", () => {
   }, 60_000);
 });
 
+describe("the primary gone and the backup slow once", () => {
+  test("the next requests are answered by the backup at once, never refused as 'no live upstreams'", async () => {
+    const edge = await startEdge(cleanup, bench, { workerProcesses: 1 });
+    expect(headerOf(await httpGet(`${edge.url}${VARIANT_PATH}`), "x-served-by")).toBe("primary");
+    await bench.primary.kill();
+    // Past the playlist's cache lifetime (1 s, counted by nginx in whole seconds), so the next
+    // request goes to the origins.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    try {
+      // One playlist request meets a backup that does not answer within the playlist read timeout.
+      bench.backup.mode = "hung";
+      const slow = await httpGet(`${edge.url}${VARIANT_PATH}`);
+      expect(slow.status).toBeGreaterThanOrEqual(500);
+      bench.backup.mode = "serve";
+      const next = await Promise.all(Array.from({ length: 5 }, () => httpGet(`${edge.url}${VARIANT_PATH}`)));
+      expect(next.map((res) => res.status)).toEqual(new Array(5).fill(200));
+      // One went to the backup; the others shared its answer through the cache.
+      expect(next.map((res) => headerOf(res, "x-served-by")).filter((by) => by !== "cache")).toEqual(["backup"]);
+    } finally {
+      bench.backup.mode = "serve";
+      await bench.primary.revive();
+    }
+  }, 60_000);
+});
+
 describe("drain on SIGTERM", () => {
   test("readiness fails first, an in-flight slow download completes, then nginx quits", async () => {
     const edge = await startEdge(cleanup, bench, { drainDelaySeconds: 2, shutdownGraceSeconds: 20 });

@@ -37,7 +37,11 @@ function upstreamBlock(config: EdgeConfig): string[] {
   // The shared zone also shares failure state: one worker meeting a dead or hung origin marks
   // it failed for all workers, instead of each worker paying its own timeout.
   const servers = config.origins.map((origin, i) => {
-    const flags = [`max_fails=1`, `fail_timeout=${config.failTimeoutSeconds}s`];
+    // The last origin is never marked failed: with nothing behind it, skipping it only turns one
+    // slow answer (a playlist read timing out on a loaded node while the primary is down) into
+    // "no live upstreams" 502s for every viewer until fail_timeout ends — seen in a kind drill.
+    const last = i > 0 && i === config.origins.length - 1;
+    const flags = last ? [`max_fails=0`] : [`max_fails=1`, `fail_timeout=${config.failTimeoutSeconds}s`];
     if (dynamic && !origin.isIpLiteral) flags.push("resolve");
     if (i > 0) flags.push("backup");
     return `    server ${origin.hostPort} ${flags.join(" ")};  # ${origin.name}`;
