@@ -8,28 +8,12 @@
  * The collector is plain state fed by the player's events and a clock, so it is tested without a
  * browser; `startBeacon` wires it to a page.
  */
+import { MAX_BEACON_ERRORS, MAX_BEACON_VIEWS, type Beacon } from "@live360/core/browser";
 import type { FailureKind } from "./retry.js";
-
-export interface BeaconBody {
-  v: 1;
-  sid: string;
-  cid: string;
-  startupMs?: number;
-  playedMs: number;
-  rebufferMs: number;
-  rebuffers: number;
-  droppedFrames: number;
-  rungSwitches: number;
-  errors: { kind: FailureKind; fatal: boolean }[];
-  views: [yaw: number, pitch: number, fov: number][];
-}
 
 /** What the collector tracks of the player's state: playing, stalled, or neither (paused, loading…). */
 export type WatchState = "playing" | "stalled" | "idle";
 
-/** The edge refuses more (workloads/edge/src/insight/beacon.ts): a full minute of samples fits. */
-const MAX_VIEWS = 120;
-const MAX_ERRORS = 32;
 
 const round1 = (value: number): number => Math.round(value * 10) / 10;
 
@@ -43,8 +27,8 @@ export class BeaconCollector {
   private rungSwitches = 0;
   private droppedAtLastFlush = 0;
   private droppedNow = 0;
-  private errors: BeaconBody["errors"] = [];
-  private views: BeaconBody["views"] = [];
+  private errors: Beacon["errors"] = [];
+  private views: Beacon["views"] = [];
   private state: WatchState = "idle";
   private stateSinceMs: number;
 
@@ -77,7 +61,7 @@ export class BeaconCollector {
   }
 
   error(kind: FailureKind): void {
-    if (this.errors.length < MAX_ERRORS) this.errors.push({ kind, fatal: kind === "fatal" });
+    if (this.errors.length < MAX_BEACON_ERRORS) this.errors.push({ kind, fatal: kind === "fatal" });
   }
 
   /** The video element's running total of dropped frames. */
@@ -87,16 +71,16 @@ export class BeaconCollector {
 
   /** One viewing direction, degrees: yaw −180…180 (right positive), pitch −90…90, horizontal fov. */
   view(yaw: number, pitch: number, fov: number): void {
-    if (this.views.length >= MAX_VIEWS) this.views.shift();
+    if (this.views.length >= MAX_BEACON_VIEWS) this.views.shift();
     const clamp = (value: number, min: number, max: number) => Math.min(max, Math.max(min, value));
     this.views.push([round1(clamp(yaw, -180, 180)), round1(clamp(pitch, -90, 90)), round1(clamp(fov, 1, 180))]);
   }
 
   /** Everything since the last flush, and a fresh interval; undefined when there is nothing to say. */
-  flush(): BeaconBody | undefined {
+  flush(): Beacon | undefined {
     this.account();
     const dropped = Math.max(0, this.droppedNow - this.droppedAtLastFlush);
-    const body: BeaconBody = {
+    const body: Beacon = {
       v: 1,
       sid: this.sessionId,
       cid: this.contentId,

@@ -3,4 +3,5 @@
  * The player bundles it (`@live360/core/browser`), so keep it that way.
  */
 export * from "./backoff.js";
+export * from "./beacon.js";
 export * from "./projection.js";

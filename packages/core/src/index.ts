@@ -3,6 +3,7 @@ export * from "./log.js";
 export * from "./config.js";
 export * from "./metrics.js";
 export * from "./backoff.js";
+export * from "./beacon.js";
 export * from "./events.js";
 export * from "./ffmpeg/resolve.js";
 export * from "./ffmpeg/args.js";

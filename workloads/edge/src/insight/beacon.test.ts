@@ -1,5 +1,6 @@
 import { describe, expect, test } from "@jest/globals";
-import { BeaconError, MAX_BEACON_BYTES, parseBeacon, type Beacon } from "./beacon.js";
+import { MAX_BEACON_BYTES } from "@live360/core";
+import { BeaconError, parseBeacon, type Beacon } from "./beacon.js";
 
 const good: Beacon = {
   v: 1,

@@ -6,31 +6,9 @@
  * per page load, the content id, and numbers.
  */
 
-/** What the player tells the viewer went wrong (player/src/retry.ts FailureKind). */
-export const BEACON_ERROR_KINDS = ["not-found", "network", "bad-playlist", "media", "fatal"] as const;
-export type BeaconErrorKind = (typeof BEACON_ERROR_KINDS)[number];
+import { BEACON_ERROR_KINDS, MAX_BEACON_BYTES, MAX_BEACON_ERRORS, MAX_BEACON_VIEWS, type Beacon, type ViewSample } from "@live360/core";
 
-/** One viewing direction: yaw and pitch of the view's centre and the horizontal field of view, degrees. */
-export type ViewSample = readonly [yaw: number, pitch: number, fov: number];
-
-export interface Beacon {
-  v: 1;
-  /** Random per page load, as CMCD's sid. */
-  sid: string;
-  /** The stream or asset, as CMCD's cid. */
-  cid: string;
-  /** Milliseconds from loading the playlist to the first frame; only in the beacon after it. */
-  startupMs?: number;
-  /** Since the previous beacon: time spent playing and stalled, and how many stalls began. */
-  playedMs: number;
-  rebufferMs: number;
-  rebuffers: number;
-  droppedFrames: number;
-  rungSwitches: number;
-  errors: { kind: BeaconErrorKind; fatal: boolean }[];
-  /** About one a second since the previous beacon. */
-  views: ViewSample[];
-}
+export type { Beacon } from "@live360/core";
 
 export type BeaconRejection = "too-large" | "not-json" | "bad-field";
 
@@ -41,10 +19,6 @@ export class BeaconError {
   ) {}
 }
 
-/** A beacon holds ~60 s of views at most; 8 KiB fits that three times over. */
-export const MAX_BEACON_BYTES = 8192;
-const MAX_VIEWS = 120;
-const MAX_ERRORS = 32;
 /** Nothing a beacon reports per interval (ms, counts) is longer than an hour or larger than this. */
 const MAX_AMOUNT = 3_600_000;
 const ID = /^[A-Za-z0-9._:/-]{1,64}$/;
@@ -74,8 +48,8 @@ const FIELDS: Record<keyof Beacon, (value: unknown) => boolean> = {
   rebuffers: isAmount,
   droppedFrames: isAmount,
   rungSwitches: isAmount,
-  errors: (value) => Array.isArray(value) && value.length <= MAX_ERRORS && value.every(isError),
-  views: (value) => Array.isArray(value) && value.length <= MAX_VIEWS && value.every(isView),
+  errors: (value) => Array.isArray(value) && value.length <= MAX_BEACON_ERRORS && value.every(isError),
+  views: (value) => Array.isArray(value) && value.length <= MAX_BEACON_VIEWS && value.every(isView),
 };
 
 /** The beacon in a request body, or why it is not one. Unknown fields are refused (a typo or an attack). */

@@ -6,10 +6,10 @@
  */
 import { createSocket, type Socket } from "node:dgram";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { ListenError, Registry, type Logger } from "@live360/core";
+import { ListenError, MAX_BEACON_BYTES, Registry, type Logger } from "@live360/core";
 import { INSIGHT_BEACON_PATH, INSIGHT_HEATMAP_PATH, INSIGHT_SYSLOG_TAG } from "../nginx-conf.js";
 import { InsightAggregator, isStreamName, type InsightRejection } from "./aggregator.js";
-import { BeaconError, MAX_BEACON_BYTES, parseBeacon } from "./beacon.js";
+import { BeaconError, parseBeacon } from "./beacon.js";
 import { CmcdError, parseCmcd } from "./cmcd.js";
 import { LOCAL_HEATMAP_PATH, mergedHeatmap, type PeerSource } from "./peers.js";
 import type { MetricsRouteAnswer } from "../metrics.js";
