@@ -164,6 +164,12 @@ bench-operator: build
 bench-edge: system-deps build
 	node bench/edge/dist/bench.js
 
+# Viewer insight's cost (issue 16): BENCH_VIEWERS (1000) simulated viewers with CMCD and beacons
+# through the edge for BENCH_SECONDS (60), against the same load without; the aggregates checked.
+.PHONY: bench-viewers
+bench-viewers: system-deps build
+	node bench/edge/dist/insight-bench.js
+
 clean:
 	$(NPM) run clean
 	rm -rf .live360

@@ -10,6 +10,16 @@ export interface ViewerLoadOptions {
   joinSpreadMs?: number;
   /** Called once, this long after the start (all viewers are watching by then), e.g. to kill an origin. */
   event?: { atMs: number; run: () => Promise<void> | void };
+  /** Viewers that report as the project's player does: CMCD on every request, a beacon per interval. */
+  insight?: ViewerInsight;
+}
+
+export interface ViewerInsight {
+  stream: string;
+  beaconUrl: string;
+  beaconIntervalMs: number;
+  /** Where viewer `i` looks (yaw, pitch), sampled once a second into its beacons. */
+  lookOf: (viewer: number) => readonly [yaw: number, pitch: number];
 }
 
 /** What one viewer saw, in Date.now() milliseconds. */
@@ -30,6 +40,10 @@ export interface ViewerLoadResult {
   segmentsPlayed: number;
   /** The playlist's target duration, seconds (the live cadence). */
   targetDurationSeconds: number;
+  /** With `insight`: beacons answered 204, and the played time and view samples they carried. */
+  beaconsAccepted: number;
+  beaconPlayedMs: number;
+  viewSamples: number;
   startedAt: number;
   endedAt: number;
   /** When `event` ran (Date.now()), if it did. */
@@ -43,6 +57,10 @@ interface Counts {
   errors: number;
   segmentsPlayed: number;
   targetDurationSeconds: number;
+  /** Beacons the edge answered 204, and the played milliseconds and view samples they carried. */
+  beaconsAccepted: number;
+  beaconPlayedMs: number;
+  viewSamples: number;
 }
 
 class RunEndedError extends Error {}
@@ -68,8 +86,15 @@ function get(agent: Agent, url: string, until: number): Promise<{ status: number
  * fetches each new segment once, reloads the playlist after a target duration when it changed
  * and after half of one when it did not. Keep-alive connection per viewer, like a browser.
  */
-async function watch(options: ViewerLoadOptions, until: number, counts: Counts, timeline: ViewerTimeline): Promise<void> {
+async function watch(options: ViewerLoadOptions, until: number, counts: Counts, timeline: ViewerTimeline, viewer: number): Promise<void> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const sid = `viewer-${viewer}`;
+  /** CMCD as hls.js puts it on the URL (query mode). */
+  const withCmcd = (url: string, objectType: "m" | "av"): string =>
+    options.insight
+      ? `${url}?CMCD=${encodeURIComponent(`bl=3000,br=450,cid="${options.insight.stream}",mtp=20000,ot=${objectType},sf=h,sid="${sid}",st=l`)}`
+      : url;
+  const beacons = options.insight ? sendBeacons(options.insight, viewer, sid, until, counts) : Promise.resolve();
   let nextSequence: number | undefined;
   let lastText = "";
   /** Resolves with undefined for a failure, which it records (unless the run simply ended). */
@@ -87,7 +112,7 @@ async function watch(options: ViewerLoadOptions, until: number, counts: Counts, 
   try {
     while (Date.now() < until) {
       counts.playlistRequests += 1;
-      const body = await fetchOk(options.playlistUrl);
+      const body = await fetchOk(withCmcd(options.playlistUrl, "m"));
       if (!body) {
         await new Promise((r) => setTimeout(r, 500));
         continue;
@@ -99,7 +124,7 @@ async function watch(options: ViewerLoadOptions, until: number, counts: Counts, 
       for (const [i, uri] of playlist.segments.entries()) {
         if (playlist.mediaSequence + i < nextSequence || Date.now() >= until) continue;
         counts.segmentRequests += 1;
-        if (await fetchOk(new URL(uri, options.playlistUrl).href)) {
+        if (await fetchOk(withCmcd(new URL(uri, options.playlistUrl).href, "av"))) {
           counts.segmentsPlayed += 1;
           timeline.segmentsAt.push(Date.now());
           nextSequence = playlist.mediaSequence + i + 1;
@@ -116,11 +141,44 @@ async function watch(options: ViewerLoadOptions, until: number, counts: Counts, 
   } finally {
     agent.destroy();
   }
+  await beacons;
+}
+
+/** The player's beacon every interval until the end: startup in the first, a view sample a second. */
+async function sendBeacons(insight: ViewerInsight, viewer: number, sid: string, until: number, counts: Counts): Promise<void> {
+  const [yaw, pitch] = insight.lookOf(viewer);
+  const samples = Math.round(insight.beaconIntervalMs / 1000);
+  let first = true;
+  while (Date.now() + insight.beaconIntervalMs < until) {
+    await new Promise((r) => setTimeout(r, insight.beaconIntervalMs));
+    const body = {
+      v: 1,
+      sid,
+      cid: insight.stream,
+      ...(first ? { startupMs: 800 } : {}),
+      playedMs: insight.beaconIntervalMs,
+      rebufferMs: 0,
+      rebuffers: 0,
+      droppedFrames: 0,
+      rungSwitches: 0,
+      errors: [],
+      views: Array.from({ length: samples }, () => [yaw, pitch, 80]),
+    };
+    first = false;
+    const status = await fetch(insight.beaconUrl, { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "text/plain" } })
+      .then(async (res) => (await res.arrayBuffer(), res.status))
+      .catch(() => 0);
+    if (status === 204) {
+      counts.beaconsAccepted += 1;
+      counts.beaconPlayedMs += body.playedMs;
+      counts.viewSamples += samples;
+    }
+  }
 }
 
 /** Runs simulated live viewers against one playlist URL for a fixed time. */
 export async function runViewerLoad(options: ViewerLoadOptions): Promise<ViewerLoadResult> {
-  const counts: Counts = { playlistRequests: 0, segmentRequests: 0, errors: 0, segmentsPlayed: 0, targetDurationSeconds: 2 };
+  const counts: Counts = { playlistRequests: 0, segmentRequests: 0, errors: 0, segmentsPlayed: 0, targetDurationSeconds: 2, beaconsAccepted: 0, beaconPlayedMs: 0, viewSamples: 0 };
   const timelines: ViewerTimeline[] = Array.from({ length: options.viewers }, () => ({ segmentsAt: [], errorsAt: [] }));
   const startedAt = Date.now();
   const until = startedAt + options.durationMs;
@@ -139,7 +197,7 @@ export async function runViewerLoad(options: ViewerLoadOptions): Promise<ViewerL
     eventDone,
     ...timelines.map(async (timeline, i) => {
       await new Promise((r) => setTimeout(r, (spread * i) / Math.max(1, options.viewers)));
-      await watch(options, until, counts, timeline);
+      await watch(options, until, counts, timeline, i);
     }),
   ]);
   return { viewers: options.viewers, ...counts, startedAt, endedAt: Date.now(), eventAt, timelines };

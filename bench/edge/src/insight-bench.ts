@@ -1,0 +1,158 @@
+/**
+ * `make bench-viewers` (issue #16): what the viewer-insight layer costs the edge. N simulated live
+ * viewers (default 1000) follow one stream through `live360 edge` for D seconds, twice, on the same
+ * origin stand-in: once as the project's player behaves with analytics on (CMCD on every request,
+ * a beacon every 10 s with a view sample a second) against an edge with `--insight-port`, and once
+ * without either. The edge runs as its own process tree (Node + nginx), pinned to one core with
+ * the load generator on the other, so its CPU seconds are its own. Then the aggregates are checked
+ * against what the viewers reported: the viewer count, the startup histogram's count, the played
+ * time, and the heatmap's hot cell.
+ *
+ * Env: BENCH_VIEWERS (1000), BENCH_SECONDS (60), BENCH_RESULTS_DIR (bench/results): viewers.{json,md}.
+ */
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { renderMasterPlaylist } from "@live360/core";
+import { Cleanup, HlsStandIn, freePort, httpGet, startLiveHlsWriter, startProcess, tempDir, waitFor } from "@live360/testkit";
+import { runViewerLoad, type ViewerLoadResult } from "./viewers.js";
+import { pinProcessTree, processTreeCpuSeconds } from "./wrk.js";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const CLI = path.resolve(here, "../../../packages/cli/dist/main.js");
+const RESULTS_DIR = process.env.BENCH_RESULTS_DIR ?? path.resolve(here, "../../results");
+const STREAM = "test";
+const BEACON_INTERVAL_MS = 10_000;
+/** Three viewers in five look at the stage (yaw 40°, pitch 10°: cell row 8, column 22); the rest look around. */
+const HOT: readonly [number, number] = [42, 12];
+const lookOf = (viewer: number): readonly [number, number] => (viewer % 5 < 3 ? HOT : [((viewer * 37) % 360) - 180 + 0.5, ((viewer * 11) % 160) - 80 + 0.5]);
+const HOT_CELL = { row: Math.floor((90 - HOT[1]) / 10), column: Math.floor((HOT[0] + 180) / 10) };
+
+const envNumber = (name: string, fallback: number): number => {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name}=${raw}: give a positive integer`);
+  return value;
+};
+
+interface RunResult {
+  insight: boolean;
+  edgeCpuSeconds: number;
+  /** The edge's Node process (the insight server with --insight-port) at the end, MiB. */
+  nodeRssMiB: number;
+  load: Omit<ViewerLoadResult, "timelines">;
+}
+
+async function rssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+async function run(origin: HlsStandIn, viewers: number, seconds: number, insight: boolean, checks: (edgeUrl: string, metricsUrl: string, load: ViewerLoadResult) => Promise<void>): Promise<RunResult> {
+  const cleanup = new Cleanup();
+  try {
+    const work = await tempDir(`bench-viewers-${insight ? "on" : "off"}`);
+    const [listen, status, metrics, insightPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const edge = startProcess(process.execPath, [
+      CLI, "edge", "--origin", origin.url, "--bind", "127.0.0.1", "--listen", String(listen), "--status-port", String(status),
+      "--metrics-port", String(metrics), "--work-dir", work, "--cache-dir", path.join(work, "cache"), "--access-log", "off",
+      ...(insight ? ["--insight-port", String(insightPort)] : []),
+    ]);
+    cleanup.add(edge, (p) => p.stop());
+    const edgeUrl = `http://127.0.0.1:${listen}`;
+    await waitFor("the edge", async () => (await httpGet(`${edgeUrl}/healthz`).catch(() => undefined))?.status === 200, { timeoutMs: 30_000 });
+    await pinProcessTree(edge.pid, 1);
+    await pinProcessTree(process.pid, 0);
+    const before = await processTreeCpuSeconds(edge.pid);
+    const load = await runViewerLoad({
+      playlistUrl: `${edgeUrl}/hls/${STREAM}/source/index.m3u8`,
+      viewers,
+      durationMs: seconds * 1000,
+      joinSpreadMs: 5000,
+      ...(insight ? { insight: { stream: STREAM, beaconUrl: `${edgeUrl}/insight/beacon`, beaconIntervalMs: BEACON_INTERVAL_MS, lookOf } } : {}),
+    });
+    const edgeCpuSeconds = (await processTreeCpuSeconds(edge.pid)) - before;
+    const nodeRssMiB = await rssMiB(edge.pid);
+    await checks(edgeUrl, `http://127.0.0.1:${metrics}/metrics`, load);
+    const { timelines: _timelines, ...summary } = load;
+    return { insight, edgeCpuSeconds, nodeRssMiB, load: summary };
+  } finally {
+    await cleanup.run();
+  }
+}
+
+function metricValue(text: string, series: string): number | undefined {
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+async function main(): Promise<void> {
+  const viewers = envNumber("BENCH_VIEWERS", 1000);
+  const seconds = envNumber("BENCH_SECONDS", 60);
+  const cleanup = new Cleanup();
+  try {
+    const root = await tempDir("bench-viewers-origin");
+    const variant = path.join(root, STREAM, "source");
+    await mkdir(variant, { recursive: true });
+    await writeFile(path.join(root, STREAM, "master.m3u8"), renderMasterPlaylist([{ uri: "source/index.m3u8", bandwidth: 500_000, averageBandwidth: 450_000, width: 640, height: 320, frameRate: 25, codecs: ["avc1.42C01E", "mp4a.40.2"] }]));
+    const writer = cleanup.add(await startLiveHlsWriter({ dir: variant, segmentSeconds: 2, listSize: 6 }), (w) => w.stop());
+    await writer.waitForSegments(3);
+    const origin = cleanup.add(await HlsStandIn.start({ root, port: await freePort() }), (o) => o.kill());
+
+    const checked: Record<string, { expected: number; got: number | undefined }> = {};
+    const withInsight = await run(origin, viewers, seconds, true, async (edgeUrl, metricsUrl, load) => {
+      const text = (await httpGet(metricsUrl)).body.toString();
+      const heatmap = JSON.parse((await httpGet(`${edgeUrl}/hls/${STREAM}/heatmap.json`)).body.toString()) as { columns: number; samples: number; cells: number[] };
+      const hot = heatmap.cells.indexOf(Math.max(...heatmap.cells));
+      Object.assign(checked, {
+        viewers: { expected: viewers, got: metricValue(text, `live360_edge_viewers{stream="${STREAM}"}`) },
+        "startup histogram count": { expected: viewers, got: metricValue(text, `live360_edge_viewer_startup_seconds_count{stream="${STREAM}"}`) },
+        "beacons (rebuffer-ratio count)": { expected: load.beaconsAccepted, got: metricValue(text, `live360_edge_viewer_rebuffer_ratio_count{stream="${STREAM}"}`) },
+        "played seconds": { expected: load.beaconPlayedMs / 1000, got: metricValue(text, `live360_edge_viewer_played_seconds_total{stream="${STREAM}"}`) },
+        "heatmap samples": { expected: load.viewSamples, got: heatmap.samples },
+        "hot cell (row × 36 + column)": { expected: HOT_CELL.row * heatmap.columns + HOT_CELL.column, got: hot },
+        "rejected CMCD or beacons": {
+          expected: 0,
+          got: text
+            .split("\n")
+            .filter((line) => line.startsWith("live360_edge_insight_rejected_total{"))
+            .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0),
+        },
+      });
+    });
+    const without = await run(origin, viewers, seconds, false, async () => undefined);
+    const overheadPercent = ((withInsight.edgeCpuSeconds - without.edgeCpuSeconds) / without.edgeCpuSeconds) * 100;
+    const report = { viewers, seconds, withInsight, without, overheadPercent, checked, at: new Date().toISOString() };
+    await mkdir(RESULTS_DIR, { recursive: true });
+    await writeFile(path.join(RESULTS_DIR, "viewers.json"), `${JSON.stringify(report, null, 2)}\n`);
+    const rows = [withInsight, without].map(
+      (r) =>
+        `| ${r.insight ? "CMCD + beacons, --insight-port" : "no analytics, no insight"} | ${r.edgeCpuSeconds.toFixed(1)} | ${((r.edgeCpuSeconds / seconds) * 100).toFixed(1)} % | ${r.nodeRssMiB.toFixed(0)} | ${r.load.playlistRequests + r.load.segmentRequests} | ${r.load.errors} | ${r.load.beaconsAccepted} |`,
+    );
+    const md = [
+      `# Viewer insight: the edge's cost (make bench-viewers)`,
+      ``,
+      `${viewers} simulated live viewers for ${seconds} s through \`live360 edge\` (nginx + its Node process, pinned to one core), 2-s segments from an origin stand-in; ${new Date().toISOString().slice(0, 10)}.`,
+      ``,
+      `| run | edge CPU s | of one core | Node RSS MiB | requests | errors | beacons accepted |`,
+      `|---|---|---|---|---|---|---|`,
+      ...rows,
+      ``,
+      `Insight overhead: **${overheadPercent.toFixed(1)} %** of the edge's CPU (target ≤ 5 %).`,
+      ``,
+      `| check | expected | measured |`,
+      `|---|---|---|`,
+      ...Object.entries(checked).map(([name, { expected, got }]) => `| ${name} | ${expected} | ${got ?? "missing"} |`),
+      ``,
+    ].join("\n");
+    await writeFile(path.join(RESULTS_DIR, "viewers.md"), md);
+    process.stdout.write(`${md}\n`);
+    const mismatches = Object.entries(checked).filter(([, { expected, got }]) => got === undefined || Math.abs(got - expected) > 1e-6);
+    if (mismatches.length > 0) throw new Error(`aggregates differ from what the viewers reported: ${mismatches.map(([name]) => name).join(", ")}`);
+  } finally {
+    await cleanup.run();
+  }
+}
+
+await main();
