@@ -521,7 +521,9 @@ describe("LiveEvent desired state", () => {
     const hpa = find<V1HorizontalPodAutoscaler & { spec: { metrics: unknown[] } }>(objects, "HorizontalPodAutoscaler", "demo-edge");
     expect(hpa.apiVersion).toBe("autoscaling/v2");
     expect(hpa.spec).toMatchObject({ scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "demo-edge" }, minReplicas: 2, maxReplicas: 20 });
-    expect(hpa.spec.metrics).toEqual([{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } }]);
+    // Scaled on nginx's CPU, never the metrics sidecar's.
+    expect(hpa.spec.metrics).toEqual([{ type: "ContainerResource", containerResource: { name: "cpu", container: "nginx", target: { type: "Utilization", averageUtilization: 70 } } }]);
+    expect(deployment.spec?.template.spec?.containers.map((c) => c.name)).toEqual(["nginx", "metrics"]);
 
     const conf = (find(objects, "ConfigMap", "demo-edge") as { data?: Record<string, string> }).data?.["nginx.conf"] ?? "";
     const primary = conf.indexOf("server demo-origin-primary.events.svc.cluster.local:8080");

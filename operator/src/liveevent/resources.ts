@@ -599,10 +599,12 @@ function edge(ctx: Context, roles: readonly ActiveOrigin[]): void {
       scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: names.edge },
       minReplicas: spec.edge.minReplicas,
       maxReplicas: spec.edge.maxReplicas,
+      // nginx's CPU alone: the metrics sidecar's (a Node start-up, a burst of beacons) says nothing
+      // about how loaded the cache tier is, and scaling on it would add and remove edges for nothing.
       metrics: [
         {
-          type: "Resource",
-          resource: { name: "cpu", target: { type: "Utilization", averageUtilization: spec.edge.targetCPUUtilizationPercentage } },
+          type: "ContainerResource",
+          containerResource: { name: "cpu", container: "nginx", target: { type: "Utilization", averageUtilization: spec.edge.targetCPUUtilizationPercentage } },
         },
       ],
     },

@@ -67,6 +67,8 @@ interface DrillResult {
   hlsErrors: number;
   /** What the drill's viewer saw when the event switched back to the restarted primary. */
   failBack: string;
+  /** Edge pods that came or went during the failover (a viewer's connection moves when its pod goes). */
+  edgePodsChanged: number;
 }
 const results: { drills: DrillResult[]; timings: Record<string, number> } = { drills: [], timings: {} };
 
@@ -241,7 +243,7 @@ describe("live360 on kind", () => {
   async function saveEdgeErrors(label: string, sinceMs: number, playerErrors: PlaybackWatch["errors"]): Promise<void> {
     const since = `${Math.ceil((Date.now() - sinceMs) / 1000) + 5}s`;
     const log = await kubectl(["logs", "-l", `live360.io/event=${EVENT},app.kubernetes.io/component=edge`, "--prefix", "--tail=-1", `--since=${since}`]).catch((error: Error) => error.message);
-    const failures = log.split("\n").filter((line) => /" (?!200 |206 |304 )\d{3} /.test(line) || / (error|warn) /i.test(line));
+    const failures = log.split("\n").filter((line) => /" (?!200 |204 |206 |304 )\d{3} /.test(line) || / (error|warn) /i.test(line));
     const report = [`player errors: ${JSON.stringify(playerErrors)}`, `edge lines other than success since ${since} ago: ${failures.length}`, ...failures].join("\n");
     await mkdir(ARTIFACTS, { recursive: true });
     await writeFile(path.join(ARTIFACTS, `${label}-edge.log`), `${report}\n\n${log}`);
@@ -273,6 +275,8 @@ describe("live360 on kind", () => {
       return pod && isReady(pod) ? pod : undefined;
     }, { timeoutMs: 420_000, intervalMs: 2000 });
     const viewer = await newViewer();
+    const edgePods = async (): Promise<Set<string>> => new Set((await pods(`live360.io/event=${EVENT},app.kubernetes.io/component=edge`)).map((p) => p.metadata.name!));
+    const edgesBefore = await edgePods();
     try {
       const brokenAt = Date.now();
       const { currentTime } = await snapshot(viewer);
@@ -297,7 +301,9 @@ describe("live360 on kind", () => {
         failover = await readWatch(viewer);
         if (failover.errors.length > 0) await saveEdgeErrors(`failover-${name}`, brokenAt, failover.errors);
         await screenshot(viewer, `kind-drill-${name}`);
-        results.drills.push({ drill: name, stallMs: Math.round(failover.longestStallMs), failoverSeconds, recoverSeconds: 0, hlsErrors: failover.errors.length, failBack: "not measured" });
+        const edgesAfter = await edgePods();
+        const edgePodsChanged = [...edgesAfter].filter((n) => !edgesBefore.has(n)).length + [...edgesBefore].filter((n) => !edgesAfter.has(n)).length;
+        results.drills.push({ drill: name, stallMs: Math.round(failover.longestStallMs), failoverSeconds, recoverSeconds: 0, hlsErrors: failover.errors.length, failBack: "not measured", edgePodsChanged });
       } finally {
         // Whatever failed, the next drill starts from a whole cluster.
         restoredAt = Date.now();
