@@ -73,9 +73,11 @@ export async function runWrk(url: string, connections: number, seconds: number, 
 }
 
 /** A process and its children (nginx's master and workers). */
+/** The process and all its descendants (`live360 edge` → nginx master → workers). */
 async function processTree(pid: number): Promise<number[]> {
   const { stdout } = await execFileAsync("ps", ["-o", "pid=", "--ppid", String(pid)]).catch(() => ({ stdout: "" }));
-  return [pid, ...stdout.split(/\s+/).filter(Boolean).map(Number)];
+  const children = stdout.split(/\s+/).filter(Boolean).map(Number);
+  return [pid, ...(await Promise.all(children.map(processTree))).flat()];
 }
 
 /** Pins a process, its threads and its children to one CPU. */
