@@ -2,13 +2,14 @@
  * The insight server beside nginx, on one loopback port: UDP for the syslog lines nginx writes for
  * every request carrying CMCD, TCP (HTTP) for the beacons and heatmap requests nginx proxies.
  * Nothing here trusts its input: a line or a body out of shape is counted and dropped, a body
- * larger than a beacon is cut off while it arrives, and nothing throws out of a handler.
+ * larger than a beacon is refused (nginx caps what reaches here), and nothing throws out of a
+ * handler.
  */
 import { createSocket, type Socket } from "node:dgram";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { ListenError, MAX_BEACON_BYTES, Registry, type Logger } from "@live360/core";
+import { ListenError, MAX_BEACON_BYTES, Registry, once, type Logger } from "@live360/core";
 import { INSIGHT_BEACON_PATH, INSIGHT_HEATMAP_PATH, INSIGHT_SYSLOG_TAG } from "../nginx-conf.js";
-import { InsightAggregator, isStreamName, type InsightRejection } from "./aggregator.js";
+import { InsightAggregator, isStreamName } from "./aggregator.js";
 import { BeaconError, parseBeacon } from "./beacon.js";
 import { CmcdError, parseCmcd } from "./cmcd.js";
 import { LOCAL_HEATMAP_PATH, mergedHeatmap, type PeerSource } from "./peers.js";
@@ -81,7 +82,7 @@ async function handle(options: InsightServerOptions, req: IncomingMessage, res: 
     const body = await readBody(req, MAX_BEACON_BYTES);
     const beacon = body === undefined ? new BeaconError("too-large") : parseBeacon(body);
     if (beacon instanceof BeaconError) {
-      aggregator.reject(`beacon-${beacon.reason}` as InsightRejection);
+      aggregator.reject(`beacon-${beacon.reason}`);
       return send(res, 400, "not a beacon\n");
     }
     // Rate-limited beacons get the same answer: a flooding client learns nothing from it.
@@ -127,17 +128,18 @@ export async function startInsightServer(options: InsightServerOptions): Promise
     socket.close();
     throw err;
   }
-  return {
-    close: () =>
+  // Idempotent: a second close (a signal during shutdown) waits for the first.
+  const close = once(
+    () =>
       new Promise<void>((resolve) => {
         socket.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
-  };
+  );
+  return { close };
 }
 
-/** A fresh aggregator with its own registry (served beside stub_status's) and the server feeding it. */
 export interface EdgeInsight {
   registry: Registry;
   aggregator: InsightAggregator;
@@ -146,6 +148,7 @@ export interface EdgeInsight {
   localHeatmapRoute: (path: string) => MetricsRouteAnswer | undefined;
 }
 
+/** A fresh aggregator with its own registry (served beside stub_status's) and the server feeding it. */
 export async function startEdgeInsight(port: number, logger: Logger, peers?: PeerSource): Promise<EdgeInsight> {
   const registry = new Registry();
   const aggregator = new InsightAggregator(registry);
