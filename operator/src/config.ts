@@ -60,6 +60,12 @@ export interface OperatorConfig {
   nodePools: NodePools;
   networkPolicy: NetworkPolicyConfig;
   edgeCdn: EdgeCdnConfig;
+  /**
+   * Viewer insight in every edge pod: the metrics sidecar folding CMCD and beacons, and nginx
+   * sending it each request's CMCD. Off by default while the kind drills' stall regression of
+   * session 11 (docs/progress.md) is split between it and the player.
+   */
+  edgeInsight: boolean;
 }
 
 /**
@@ -143,6 +149,7 @@ export const DEFAULT_OPERATOR_CONFIG: OperatorConfig = {
   imagePullPolicy: "IfNotPresent",
   rtmpServiceType: "LoadBalancer",
   edgeServiceType: "ClusterIP",
+  edgeInsight: false,
   clusterDomain: "cluster.local",
   recording: { bucket: undefined, queueUrl: undefined, s3Endpoint: undefined, sqsEndpoint: undefined, region: undefined },
   originServiceAccount: undefined,
@@ -209,6 +216,7 @@ export function resolveOperatorConfig(input: OperatorConfigInput = {}): Operator
     imagePullPolicy: oneOf("imagePullPolicy", input.imagePullPolicy ?? d.imagePullPolicy, IMAGE_PULL_POLICIES),
     rtmpServiceType: oneOf("rtmpServiceType", input.rtmpServiceType ?? d.rtmpServiceType, RTMP_SERVICE_TYPES),
     edgeServiceType: oneOf("edgeServiceType", input.edgeServiceType ?? d.edgeServiceType, EDGE_SERVICE_TYPES),
+    edgeInsight: input.edgeInsight ?? d.edgeInsight,
     clusterDomain: matching(
       "clusterDomain",
       nonEmptyString("clusterDomain", input.clusterDomain ?? d.clusterDomain),

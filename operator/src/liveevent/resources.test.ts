@@ -59,6 +59,7 @@ const KITCHEN_SINK: LiveEventSpecInput = {
 };
 const KITCHEN_SINK_CONFIG: OperatorConfigInput = {
   rtmpServiceType: "NodePort",
+  edgeInsight: true,
   edgeServiceType: "LoadBalancer",
   images: { origin: "registry.example.com/live360/origin@sha256:" + "a".repeat(64) },
   originServiceAccount: "live360-origin",
@@ -128,7 +129,6 @@ describe("LiveEvent desired state", () => {
       "PodDisruptionBudget/demo-edge",
       "PodDisruptionBudget/demo-origins",
       "Service/demo-edge",
-      "Service/demo-edge-peers",
       "Service/demo-origin-backup",
       "Service/demo-origin-backup-rtmp",
       "Service/demo-origin-primary",
@@ -184,7 +184,6 @@ describe("LiveEvent desired state", () => {
       "demo-origin-backup": ["StatefulSet/demo-origin-backup"],
       "demo-origin-backup-rtmp": ["StatefulSet/demo-origin-backup"],
       "demo-edge": ["Deployment/demo-edge"],
-      "demo-edge-peers": ["Deployment/demo-edge"],
     };
     for (const service of services) expect(selected(objects, service.spec?.selector ?? {})).toEqual(expected[service.metadata?.name ?? ""]);
 
@@ -523,7 +522,12 @@ describe("LiveEvent desired state", () => {
     expect(hpa.spec).toMatchObject({ scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "demo-edge" }, minReplicas: 2, maxReplicas: 20 });
     // Scaled on nginx's CPU, never the metrics sidecar's.
     expect(hpa.spec.metrics).toEqual([{ type: "ContainerResource", containerResource: { name: "cpu", container: "nginx", target: { type: "Utilization", averageUtilization: 70 } } }]);
-    expect(deployment.spec?.template.spec?.containers.map((c) => c.name)).toEqual(["nginx", "metrics"]);
+    expect(deployment.spec?.template.spec?.containers.map((c) => c.name)).toEqual(["nginx"]);
+    // With viewer insight on: the metrics sidecar beside nginx, and the Service its peers find each other by.
+    const withInsight = liveEventResources(event, resolveOperatorConfig({ edgeInsight: true }));
+    expect(find<V1Deployment>(withInsight, "Deployment", "demo-edge").spec?.template.spec?.containers.map((c) => c.name)).toEqual(["nginx", "metrics"]);
+    expect(find(withInsight, "Service", "demo-edge-peers")).toBeDefined();
+    expect((find(withInsight, "ConfigMap", "demo-edge") as { data?: Record<string, string> }).data?.["nginx.conf"]).toContain("syslog:server=127.0.0.1:8082");
 
     const conf = (find(objects, "ConfigMap", "demo-edge") as { data?: Record<string, string> }).data?.["nginx.conf"] ?? "";
     const primary = conf.indexOf("server demo-origin-primary.events.svc.cluster.local:8080");

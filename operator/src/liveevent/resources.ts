@@ -415,7 +415,7 @@ export function edgeConfig(ctx: Pick<Context, "spec" | "names" | "namespace" | "
     origins: roles.map((role) => originHttpUrl(ctx, role)),
     listenPort: EDGE_HTTP_PORT,
     // Viewer insight goes to the metrics sidecar in the same pod (its --insight-port).
-    insightPort: EDGE_INSIGHT_PORT,
+    ...(ctx.config.edgeInsight ? { insightPort: EDGE_INSIGHT_PORT } : {}),
     workDir: EDGE_WORK_DIR,
     cache: { dir: `${EDGE_WORK_DIR}/cache`, maxSizeMegabytes: ctx.spec.edge.cacheSizeMegabytes },
     // One worker per requested core: nginx's `auto` would count the node's cores, not the pod's share.
@@ -498,7 +498,7 @@ function edge(ctx: Context, roles: readonly ActiveOrigin[]): void {
     },
   });
 
-  new k8s.KubeService(chart, "edge-peers", {
+  if (config.edgeInsight) new k8s.KubeService(chart, "edge-peers", {
     metadata: metadata(ctx, names.edgePeers, "edge"),
     spec: {
       clusterIp: "None",
@@ -525,8 +525,7 @@ function edge(ctx: Context, roles: readonly ActiveOrigin[]): void {
           annotations: {
             "live360.io/config-sha256": checksum,
             // For Prometheus set-ups that discover pods by annotation.
-            "prometheus.io/scrape": "true",
-            "prometheus.io/port": String(EDGE_METRICS_PORT),
+            ...(config.edgeInsight ? { "prometheus.io/scrape": "true", "prometheus.io/port": String(EDGE_METRICS_PORT) } : {}),
           },
         },
         spec: {
@@ -559,26 +558,7 @@ function edge(ctx: Context, roles: readonly ActiveOrigin[]): void {
                 ...(verifySecret !== undefined ? [{ name: "origin-verify", mountPath: EDGE_ORIGIN_VERIFY_DIR, readOnly: true }] : []),
               ],
             },
-            {
-              name: "metrics",
-              image: config.images.edgeMetrics,
-              imagePullPolicy: config.imagePullPolicy,
-              command: ["live360"],
-              args: [
-                "edge-metrics",
-                "--status-url", `http://127.0.0.1:${edgeConf.statusPort}${STUB_STATUS_PATH}`,
-                "--port", String(EDGE_METRICS_PORT),
-                "--insight-port", String(EDGE_INSIGHT_PORT),
-                "--insight-peers", `dns:${serviceHost(names.edgePeers, ctx.namespace, config)}:${EDGE_METRICS_PORT}`,
-              ],
-              ports: [{ name: "metrics", containerPort: EDGE_METRICS_PORT, protocol: "TCP" }],
-              // No readiness probe: a sidecar in trouble must never take the edge out of service; a hung one is restarted.
-              livenessProbe: { httpGet: { path: "/metrics", port: k8s.IntOrString.fromString("metrics") }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 },
-              // Outlives nginx's drain, so the lines of the last requests still find it.
-              lifecycle: { preStop: { exec: { command: ["sleep", String(EDGE_DRAIN_DELAY_SECONDS)] } } },
-              resources: resourceRequirements(EDGE_METRICS_RESOURCES),
-              securityContext: CONTAINER_SECURITY,
-            },
+            ...(config.edgeInsight ? [edgeMetricsContainer(ctx, edgeConf)] : []),
           ],
           volumes: [
             { name: "config", configMap: { name: names.edge } },
@@ -686,4 +666,29 @@ function testSource(ctx: Context, roles: readonly ActiveOrigin[]): void {
       },
     },
   });
+}
+
+/** The edge pod's sidecar (with `edgeInsight`): stub_status metrics and viewer insight. */
+function edgeMetricsContainer(ctx: Pick<Context, "names" | "namespace" | "config">, edgeConf: EdgeConfig): k8s.Container {
+  const { config, names } = ctx;
+  return {
+    name: "metrics",
+    image: config.images.edgeMetrics,
+    imagePullPolicy: config.imagePullPolicy,
+    command: ["live360"],
+    args: [
+      "edge-metrics",
+      "--status-url", `http://127.0.0.1:${edgeConf.statusPort}${STUB_STATUS_PATH}`,
+      "--port", String(EDGE_METRICS_PORT),
+      "--insight-port", String(EDGE_INSIGHT_PORT),
+      "--insight-peers", `dns:${serviceHost(names.edgePeers, ctx.namespace, config)}:${EDGE_METRICS_PORT}`,
+    ],
+    ports: [{ name: "metrics", containerPort: EDGE_METRICS_PORT, protocol: "TCP" }],
+    // No readiness probe: a sidecar in trouble must never take the edge out of service; a hung one is restarted.
+    livenessProbe: { httpGet: { path: "/metrics", port: k8s.IntOrString.fromString("metrics") }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 },
+    // Outlives nginx's drain, so the lines of the last requests still find it.
+    lifecycle: { preStop: { exec: { command: ["sleep", String(EDGE_DRAIN_DELAY_SECONDS)] } } },
+    resources: resourceRequirements(EDGE_METRICS_RESOURCES),
+    securityContext: CONTAINER_SECURITY,
+  };
 }

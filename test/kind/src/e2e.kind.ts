@@ -217,30 +217,8 @@ describe("live360 on kind", () => {
     await screenshot(page, "kind-live");
     expect(await litShare(page)).toBeGreaterThan(0.2);
     expect((await snapshot(page)).state).toBe("playing");
-    // The viewer, as the edge pods' insight sidecars saw its CMCD and beacons (summed over the pods).
-    const insight = await edgeMetricsSum([
-      `live360_edge_viewers{stream="${STREAM}"}`,
-      `live360_edge_viewer_startup_seconds_count{stream="${STREAM}"}`,
-      `live360_edge_viewer_played_seconds_total{stream="${STREAM}"}`,
-    ]);
-    expect(insight[0]).toBeGreaterThanOrEqual(1);
-    expect(insight[1]).toBe(1);
-    expect(insight[2]).toBeGreaterThan(10);
     await page.close();
   }, 240_000);
-
-  /** The values of some series summed over every edge pod's metrics sidecar, read through the API server's pod proxy. */
-  async function edgeMetricsSum(series: readonly string[]): Promise<number[]> {
-    const sums = series.map(() => 0);
-    for (const pod of await pods(`live360.io/event=${EVENT},app.kubernetes.io/component=edge`)) {
-      const text = await kubectl(["get", "--raw", `/api/v1/namespaces/${NAMESPACE}/pods/${pod.metadata.name}:9113/proxy/metrics`]);
-      for (const line of text.split("\n")) {
-        const index = series.findIndex((name) => line.startsWith(`${name} `));
-        if (index !== -1) sums[index]! += Number(line.slice(series[index]!.length + 1));
-      }
-    }
-    return sums;
-  }
 
   /**
    * What the edge answered with other than success since `sinceMs`, beside the errors the player

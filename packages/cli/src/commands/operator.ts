@@ -40,6 +40,7 @@ interface OperatorFlags extends ServiceEndpointFlags, VodJobFlags {
   imagePullPolicy: OperatorConfig["imagePullPolicy"];
   rtmpServiceType: OperatorConfig["rtmpServiceType"];
   edgeServiceType: OperatorConfig["edgeServiceType"];
+  edgeInsight?: boolean;
   clusterDomain: string;
   originServiceAccount?: string;
   awsCredentialsSecret?: string;
@@ -87,6 +88,7 @@ export function operatorConfigFromFlags(flags: OperatorFlags): OperatorConfig {
     imagePullPolicy: flags.imagePullPolicy,
     rtmpServiceType: flags.rtmpServiceType,
     edgeServiceType: flags.edgeServiceType,
+    edgeInsight: flags.edgeInsight === true,
     clusterDomain: flags.clusterDomain,
     originServiceAccount: flags.originServiceAccount,
     awsCredentialsSecret: flags.awsCredentialsSecret,
@@ -137,6 +139,7 @@ export function operatorCommand(): Command {
         .default(d.rtmpServiceType),
     )
     .addOption(new Option("--edge-service-type <type>", "the edge Service viewers or the CDN reach").choices(EDGE_SERVICE_TYPES).default(d.edgeServiceType))
+    .option("--edge-insight", "viewer insight in every edge pod: a metrics sidecar folding the players' CMCD and beacons into viewer metrics and the heatmap")
     .option("--cluster-domain <suffix>", "DNS suffix of Service names in URLs", d.clusterDomain)
     .option("--origin-service-account <name>", "ServiceAccount of origin pods, with AWS access to the ingest bucket and queue (eks-infra: live360-origin)")
     .option(
