@@ -40,6 +40,7 @@ import {
 } from "@live360/testkit";
 import { cachedBodyOffset, renderPlainNginxConf, startNginx, writeSiteDir } from "./nginx.js";
 import { renderReferenceEdgeConf } from "./reference-conf.js";
+import { envNumber } from "./env.js";
 import { markdownReport, type EdgeBenchReport, type FailoverRow, type OffloadRow, type ThroughputRow } from "./report.js";
 import { summarizeStalls } from "./stall.js";
 import { runViewerLoad } from "./viewers.js";
@@ -57,13 +58,6 @@ const CLIENT_CPU = 0;
 const SERVER_CPU = 1;
 const logger = createLogger("bench-edge", { level: "error" });
 
-const envNumber = (name: string, fallback: number): number => {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name}=${raw}: give a positive number`);
-  return value;
-};
 
 /** A scratch directory removed with everything else in `cleanup` (after the processes using it). */
 async function scratch(prefix: string, cleanup: Cleanup): Promise<string> {

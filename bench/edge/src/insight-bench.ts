@@ -15,6 +15,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { renderMasterPlaylist } from "@live360/core";
 import { Cleanup, HlsStandIn, freePort, httpGet, startLiveHlsWriter, startProcess, tempDir, waitFor } from "@live360/testkit";
+import { envNumber } from "./env.js";
 import { runViewerLoad, type ViewerLoadResult } from "./viewers.js";
 import { pinProcessTree, processTreeCpuSeconds } from "./wrk.js";
 
@@ -28,13 +29,6 @@ const HOT: readonly [number, number] = [42, 12];
 const lookOf = (viewer: number): readonly [number, number] => (viewer % 5 < 3 ? HOT : [((viewer * 37) % 360) - 180 + 0.5, ((viewer * 11) % 160) - 80 + 0.5]);
 const HOT_CELL = { row: Math.floor((90 - HOT[1]) / 10), column: Math.floor((HOT[0] + 180) / 10) };
 
-const envNumber = (name: string, fallback: number): number => {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name}=${raw}: give a positive integer`);
-  return value;
-};
 
 interface RunResult {
   insight: boolean;
@@ -88,8 +82,8 @@ function metricValue(text: string, series: string): number | undefined {
 }
 
 async function main(): Promise<void> {
-  const viewers = envNumber("BENCH_VIEWERS", 1000);
-  const seconds = envNumber("BENCH_SECONDS", 60);
+  const viewers = envNumber("BENCH_VIEWERS", 1000, true);
+  const seconds = envNumber("BENCH_SECONDS", 60, true);
   const cleanup = new Cleanup();
   try {
     const root = await tempDir("bench-viewers-origin");
