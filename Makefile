@@ -41,10 +41,16 @@ cluster-binaries:
 helm-binary:
 	@bash test/helm/build.sh >/dev/null
 
+# promtool for the chart's alert rules (`promtool check rules`/`test rules`) and dashboard queries:
+# Prometheus 3.16 built from the Go module proxy, cached (~2 min on 2 cores, first run only).
+.PHONY: promtool-binary
+promtool-binary:
+	@bash test/promtool/build.sh >/dev/null
+
 # The kind stage runs last, alone: a real cluster with real pods needs the machine's two cores.
 # The fault tests report their cases to test-artifacts/fault-matrix/ (cleared first, so no stale
 # case counts); the report after jest fails when a listed case did not report (`make faults`).
-test: system-deps test-services cluster-binaries helm-binary build lint
+test: system-deps test-services cluster-binaries helm-binary promtool-binary build lint
 	node test/kit/dist/fault-matrix.js --reset
 	@bash scripts/in-scratch-tmpdir.sh $(NPM) test
 	node test/kit/dist/fault-matrix.js
@@ -169,6 +175,18 @@ bench-edge: system-deps build
 .PHONY: bench-viewers
 bench-viewers: system-deps build
 	node bench/edge/dist/insight-bench.js
+
+# LL-HLS glass-to-glass latency (issue 15): one encoder stamping every frame with the time it
+# was sent, to live360 (LL-HLS via the edge and from the origin, TS 1 s and 2 s) and MediaMTX
+# (built from the Go module proxy, pinned) at once; hls.js in Chromium reads the stamps back.
+bench-latency: system-deps build
+	node bench/edge/dist/latency.js
+
+# LL-HLS origin offload (issue 15): BENCH_VIEWERS (1000) simulated LL-HLS viewers through the edge,
+# then straight to the origin; origin requests per part per variant. ~3 min; bench/results/ll-offload.md.
+.PHONY: bench-ll-offload
+bench-ll-offload: system-deps build
+	node bench/edge/dist/ll-offload.js
 
 clean:
 	$(NPM) run clean

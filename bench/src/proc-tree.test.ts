@@ -10,7 +10,9 @@ describe("process tree sampling", () => {
 
   test("counts a child's CPU time after it has exited, and matches what the kernel charged it", async () => {
     // The parent runs a busy child, then prints its own stat: cutime + cstime are exactly the child's CPU.
-    const busyChild = "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; sleep 0.5";
+    // The child then idles 2 s, long enough for a sample on a CI machine whose 2 cores every
+    // suite shares (a whole /proc scan there once took longer than 0.5 s, and its final ticks were missed).
+    const busyChild = "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; sleep 2";
     const script = `sh -c '${busyChild}'; cat /proc/$$/stat; sleep 0.5`;
     const parent = spawn("sh", ["-c", script], { stdio: ["ignore", "pipe", "ignore"] });
     const sampler = await ProcessTreeSampler.create(parent.pid!);

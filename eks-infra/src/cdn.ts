@@ -16,6 +16,9 @@ export const PLAYER_PREFIX = "player/";
  * uses the default only when the origin sends none. The edge sends a short max-age on live
  * playlists and a long one on segments, which never change once written.
  */
+/** The LL-HLS playlist directives (rfc8216bis 6.2.5): the only query strings CloudFront keys playlists by. */
+export const LL_HLS_DIRECTIVES = ["_HLS_msn", "_HLS_part", "_HLS_skip"] as const;
+
 export const PLAYLIST_TTL = { min: 0, default: 1, max: 2 } as const;
 export const SEGMENT_TTL = { min: 0, default: 86_400, max: 31_536_000 } as const;
 
@@ -37,9 +40,12 @@ export interface CdnProps {
 /**
  * One CloudFront distribution for viewers, HTTPS only:
  *   /hls/*     live HLS from the edge tier's load balancer (once its DNS name is known);
+ *   /s/*       signed links (`/s/<keyId>/<expires>/<signature>/hls|vod/...`) to the same edges,
+ *              which verify them and serve live HLS, encrypted VOD assets and their keys;
  *   /vod/*     on-demand assets from the egress bucket, through Origin Access Control;
  *   /player/*  the player's static files, from the same bucket.
- * The bucket stays private: its policy admits only this distribution (OAC signs each request).
+ * The bucket stays private: its policy admits this distribution (OAC signs each request) and,
+ * under vod/, the edges through the VPC's S3 endpoint (Storage.admitVodReadsThrough).
  */
 export class Cdn extends Construct {
   readonly distribution: cloudfront.Distribution;
@@ -69,26 +75,39 @@ export class Cdn extends Construct {
         ...(props.edgeOriginHttps ? { originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2] } : {}),
         customHeaders: { [ORIGIN_VERIFY_HEADER]: props.originVerify.secretValueFromJson("current").unsafeUnwrap() },
       });
-      const hls = (name: string, ttl: { min: number; default: number; max: number }, comment: string): cloudfront.BehaviorOptions => ({
-        origin: edge,
-        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
-        allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
-        // Segments are already compressed video; playlists are tiny.
-        compress: false,
-        cachePolicy: new cloudfront.CachePolicy(this, name, {
+      // One cache policy per TTL class, shared by the unsigned and the signed paths.
+      const cachePolicy = (name: string, ttl: { min: number; default: number; max: number }, comment: string, queryStrings: cloudfront.CacheQueryStringBehavior) =>
+        new cloudfront.CachePolicy(this, name, {
           comment,
           minTtl: Duration.seconds(ttl.min),
           defaultTtl: Duration.seconds(ttl.default),
           maxTtl: Duration.seconds(ttl.max),
-          // One cache entry per URL: no cookies, headers or query strings in the key.
+          // No cookies or headers in the key; query strings only where they name different content.
           cookieBehavior: cloudfront.CacheCookieBehavior.none(),
           headerBehavior: cloudfront.CacheHeaderBehavior.none(),
-          queryStringBehavior: cloudfront.CacheQueryStringBehavior.none(),
-        }),
+          queryStringBehavior: queryStrings,
+        });
+      // An LL-HLS blocking reload (issue #15) is a different answer per _HLS_msn/_HLS_part/_HLS_skip,
+      // and only those reach the edge (CMCD and anything else stays out of key and request), so
+      // viewers asking for the same part share one entry, as they do at the edge.
+      const playlists = cachePolicy("LivePlaylists", PLAYLIST_TTL, "live360 live and signed playlists: origin Cache-Control, at most 2 s, keyed by the LL-HLS directives", cloudfront.CacheQueryStringBehavior.allowList(...LL_HLS_DIRECTIVES));
+      const segments = cachePolicy("LiveSegments", SEGMENT_TTL, "live360 live and signed segments: origin Cache-Control, immutable once written", cloudfront.CacheQueryStringBehavior.none());
+      const fromEdge = (policy: cloudfront.ICachePolicy): cloudfront.BehaviorOptions => ({
+        origin: edge,
+        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+        allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+        // Segments are already compressed video; playlists and keys are tiny.
+        compress: false,
+        cachePolicy: policy,
       });
       // More specific first: CloudFront matches behaviours in order.
-      additionalBehaviors["/hls/*.m3u8"] = hls("LivePlaylists", PLAYLIST_TTL, "live360 live playlists: origin Cache-Control, at most 2 s");
-      additionalBehaviors["/hls/*"] = hls("LiveSegments", SEGMENT_TTL, "live360 live segments: origin Cache-Control, immutable once written");
+      additionalBehaviors["/hls/*.m3u8"] = fromEdge(playlists);
+      additionalBehaviors["/hls/*"] = fromEdge(segments);
+      // A key is the edge's answer to one valid signed link (it sends no-store): never cached, so
+      // every key request reaches the edge and its signature check.
+      additionalBehaviors["/s/*.key"] = fromEdge(cloudfront.CachePolicy.CACHING_DISABLED);
+      additionalBehaviors["/s/*.m3u8"] = fromEdge(playlists);
+      additionalBehaviors["/s/*"] = fromEdge(segments);
     }
 
     this.distribution = new cloudfront.Distribution(this, "Distribution", {
@@ -96,8 +115,14 @@ export class Cdn extends Construct {
       defaultBehavior: fromBucket,
       additionalBehaviors,
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
-      // A live segment that is not there yet must not stay "not found" for CloudFront's default 10 s.
-      errorResponses: [{ httpStatus: 404, ttl: Duration.seconds(0) }],
+      // CloudFront keeps an error 10 s by default. A live segment not there yet must not stay "not
+      // found" that long, nor an LL-HLS reload asking a little too far ahead (400, RFC 8216bis
+      // 6.2.5.2) once its part exists: the same key is valid a moment later. A server error is kept
+      // one second, a breath for the edges, shorter than a player's hold-back.
+      errorResponses: [
+        ...[400, 404].map((httpStatus) => ({ httpStatus, ttl: Duration.seconds(0) })),
+        ...[500, 502, 503, 504].map((httpStatus) => ({ httpStatus, ttl: Duration.seconds(1) })),
+      ],
       enableLogging: true,
       logBucket: props.logs,
       logFilePrefix: "cloudfront/",

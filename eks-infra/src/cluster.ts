@@ -45,8 +45,9 @@ export interface Live360ClusterProps {
 
 /**
  * The network and the Kubernetes cluster: a VPC over three zones (public subnets for the load
- * balancers, private ones for the nodes), EKS with managed node groups from NODE_POOLS, the add-ons
- * Spot and autoscaling need, and the AWS Load Balancer Controller for the RTMP and edge NLBs.
+ * balancers, private ones for the nodes) with an S3 gateway endpoint, EKS with managed node groups
+ * from NODE_POOLS, the add-ons Spot and autoscaling need, and the AWS Load Balancer Controller for
+ * the RTMP and edge NLBs.
  *
  * Built on aws-eks-v2 (stable since aws-cdk-lib 2.240) rather than aws-eks: the cluster is the
  * native AWS::EKS::Cluster resource instead of a custom resource whose Lambda role becomes the
@@ -55,6 +56,8 @@ export interface Live360ClusterProps {
  */
 export class Live360Cluster extends Construct {
   readonly vpc: ec2.Vpc;
+  /** The S3 gateway endpoint, routed from every subnet of the VPC. */
+  readonly s3Endpoint: ec2.GatewayVpcEndpoint;
   readonly cluster: eks.Cluster;
   readonly clusterAutoscalerRole: iam.Role;
 
@@ -70,9 +73,11 @@ export class Live360Cluster extends Construct {
         { name: "public", subnetType: ec2.SubnetType.PUBLIC, cidrMask: 22 },
         { name: "nodes", subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 19 },
       ],
-      // Recordings and assets go to S3 without NAT charges.
-      gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
     });
+    // Recordings and assets go to S3 without NAT charges; the egress bucket's policy names this
+    // endpoint to let the edges read encrypted VOD assets unsigned (Storage.admitVodReadsThrough).
+    // The id "S3" is the one the Vpc's gatewayEndpoints option gave it, so it stays the same resource.
+    this.s3Endpoint = this.vpc.addGatewayEndpoint("S3", { service: ec2.GatewayVpcEndpointAwsService.S3 });
     this.vpc.addFlowLog("FlowLogs", { destination: ec2.FlowLogDestination.toS3(props.logs, "vpc/"), trafficType: ec2.FlowLogTrafficType.REJECT });
 
     const nodeSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };

@@ -54,7 +54,7 @@ export class EdgeAccess extends Construct {
     });
     this.loadBalancerGroup = new ec2.SecurityGroup(this, "EdgeLoadBalancer", {
       vpc: props.vpc,
-      description: "live360 edge NLBs: CloudFront's origin-facing addresses only",
+      description: "live360 edge NLBs: only the CloudFront origin-facing addresses",
     });
     const cloudFront = ec2.Peer.prefixList(prefixList.getResponseField("PrefixLists.0.PrefixListId"));
     this.loadBalancerGroup.addIngressRule(cloudFront, ec2.Port.tcp(80), "HTTP from CloudFront only");

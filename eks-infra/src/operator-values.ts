@@ -10,6 +10,11 @@ export interface OperatorWiring {
   region: string;
   ingestBucket: string;
   egressBucket: string;
+  /**
+   * `https://<egress bucket>.s3.<region>.amazonaws.com`: where edges fetch encrypted VOD assets
+   * (unsigned, through the VPC's S3 endpoint, which the bucket's policy admits under vod/).
+   */
+  egressOrigin: string;
   queueUrl: string;
   /** The chart's workloads.edgeCdn: edges only CloudFront reaches. */
   edgeCdn: { originVerifySecret: string; originVerifyFrom: string; securityGroups: string[]; tlsCertificateArn?: string };
@@ -52,6 +57,8 @@ export function operatorChartValues(w: OperatorWiring): Record<string, unknown> 
     recording: { ingestBucket: w.ingestBucket, queueUrl: w.queueUrl },
     vod: {
       egressBucket: w.egressBucket,
+      // The operator hands it to every edge (--vod-egress-origin): encrypted VOD is played through the edges.
+      egressOrigin: w.egressOrigin,
       namespace: w.namespace,
       workerServiceAccount: { create: true, name: SERVICE_ACCOUNTS.vodWorker },
     },

@@ -1,6 +1,6 @@
 /**
  * The synthesized template, offline: Spot node pools, private encrypted buckets, the egress bucket
- * reachable only through CloudFront's OAC, the dead-letter redrive, each role's exact permissions,
+ * reachable only through CloudFront's OAC and (vod/ objects) the VPC's S3 endpoint, the dead-letter redrive, each role's exact permissions,
  * CloudFront behaviours and TTLs, the operator chart's wiring, and cdk-nag's AwsSolutions pack.
  */
 import { beforeAll, describe, expect, test } from "@jest/globals";
@@ -111,6 +111,19 @@ describe("EKS", () => {
     withEdge.template.hasResourceProperties("AWS::EKS::AccessEntry", { PrincipalArn: "arn:aws:iam::123456789012:role/Admin" });
     for (const addon of ["eks-pod-identity-agent", "metrics-server"]) withEdge.template.hasResourceProperties("AWS::EKS::Addon", { AddonName: addon });
   });
+
+  test("an S3 gateway endpoint routed from every subnet, the nodes' included", () => {
+    const endpoints = resources(withEdge.template, "AWS::EC2::VPCEndpoint").map(props);
+    expect(endpoints).toHaveLength(1);
+    expect(endpoints[0]).toMatchObject({
+      VpcEndpointType: "Gateway",
+      ServiceName: { "Fn::Join": ["", ["com.amazonaws.", { Ref: "AWS::Region" }, ".s3"]] },
+      VpcId: { Ref: logicalIdOf(withEdge.template, "AWS::EC2::VPC", {}) },
+    });
+    const routeTables = Object.keys(withEdge.template.findResources("AWS::EC2::RouteTable"));
+    expect(routeTables).toHaveLength(6);
+    expect((endpoints[0]?.RouteTableIds as { Ref: string }[]).map((r) => r.Ref).sort()).toEqual(routeTables.sort());
+  });
 });
 
 describe("S3 and SQS", () => {
@@ -132,15 +145,26 @@ describe("S3 and SQS", () => {
     });
   });
 
-  test("egress: its policy admits only this distribution (OAC) and denies plain HTTP", () => {
+  test("egress: its policy admits this distribution (OAC), the VPC's S3 endpoint to vod/ objects only, and denies plain HTTP", () => {
     const distribution = logicalIdOf(withEdge.template, "AWS::CloudFront::Distribution", {});
+    const endpoint = logicalIdOf(withEdge.template, "AWS::EC2::VPCEndpoint", { Properties: { VpcEndpointType: "Gateway" } });
     const policies = resources(withEdge.template, "AWS::S3::BucketPolicy").map(props);
     const egressPolicy = policies.find((p) => JSON.stringify(p).includes("cloudfront.amazonaws.com")) as Json;
+    const egress = (egressPolicy.Bucket as { Ref: string }).Ref;
     const statements = (egressPolicy.PolicyDocument as { Statement: Json[] }).Statement;
     const allows = statements.filter((s) => s.Effect === "Allow");
-    expect(allows).toHaveLength(1);
-    expect(allows[0]).toMatchObject({ Action: "s3:GetObject", Principal: { Service: "cloudfront.amazonaws.com" } });
-    expect(JSON.stringify(allows[0]?.Condition)).toContain(distribution);
+    expect(allows).toHaveLength(2);
+    const oac = allows.find((s) => JSON.stringify(s.Principal).includes("cloudfront.amazonaws.com"));
+    expect(oac).toMatchObject({ Action: "s3:GetObject", Principal: { Service: "cloudfront.amazonaws.com" } });
+    expect(JSON.stringify(oac?.Condition)).toContain(distribution);
+    // The edges' unsigned reads of encrypted VOD assets: GetObject under vod/, through this VPC's endpoint only.
+    expect(allows.find((s) => s !== oac)).toEqual({
+      Effect: "Allow",
+      Principal: "*",
+      Action: "s3:GetObject",
+      Resource: { "Fn::Join": ["", [{ "Fn::GetAtt": [egress, "Arn"] }, "/vod/*"]] },
+      Condition: { StringEquals: { "aws:SourceVpce": { Ref: endpoint } } },
+    });
     expect(statements.filter((s) => s.Effect === "Deny").map((s) => s.Condition)).toEqual([{ Bool: { "aws:SecureTransport": "false" } }]);
     withEdge.template.resourceCountIs("AWS::CloudFront::CloudFrontOriginAccessIdentity", 0);
     withEdge.template.resourceCountIs("AWS::CloudFront::OriginAccessControl", 1);
@@ -170,6 +194,7 @@ describe("IAM through Pod Identity", () => {
   const ids = () => ({
     ingest: logicalIdOf(withEdge.template, "AWS::S3::Bucket", { Properties: { VersioningConfiguration: { Status: "Enabled" } } }),
     queue: logicalIdOf(withEdge.template, "AWS::SQS::Queue", { Properties: { RedrivePolicy: Match.anyValue() } }),
+    deadLetterQueue: logicalIdOf(withEdge.template, "AWS::SQS::Queue", { Properties: { RedrivePolicy: Match.absent() } }),
     originVerify: logicalIdOf(withEdge.template, "AWS::SecretsManager::Secret", {}),
   });
 
@@ -196,11 +221,17 @@ describe("IAM through Pod Identity", () => {
     expect(s[3]?.resources).toContain(ids().queue);
   });
 
-  test("operator: queue attributes, visibility and delete (and the receive its polling needs); reads the origin-verify secret and no other", () => {
+  test("operator: queue attributes, visibility and delete (and the receive its polling needs); the dead-letter queue's URL and depth only; reads the origin-verify secret and no other", () => {
     const s = statementsOf("live360 operator");
-    expect(s.map((x) => x.actions)).toEqual([["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"], ["secretsmanager:GetSecretValue"]]);
+    expect(s.map((x) => x.actions)).toEqual([
+      ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
+      ["sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+      ["secretsmanager:GetSecretValue"],
+    ]);
     expect(s[0]?.resources).toContain(ids().queue);
-    expect(s[1]?.resources).toBe(JSON.stringify({ Ref: ids().originVerify }));
+    expect(s[1]?.resources).toContain(ids().deadLetterQueue);
+    expect(s[1]?.resources).not.toContain(ids().queue);
+    expect(s[2]?.resources).toBe(JSON.stringify({ Ref: ids().originVerify }));
   });
 
   test("every Pod Identity role trusts only the Pod Identity service, for this account, this cluster and its one namespace and service account", () => {
@@ -240,6 +271,7 @@ describe("IAM through Pod Identity", () => {
     /** The resource one permission names, as it appears in the template's JSON. */
     const resourceOf = (resource: string): { id: string; path: string | undefined } => {
       if (resource === "queue") return { id: ids().queue, path: undefined };
+      if (resource === "deadLetterQueue") return { id: ids().deadLetterQueue, path: undefined };
       if (resource === "originVerify") return { id: ids().originVerify, path: undefined };
       const [bucket, ...rest] = resource.split("/");
       return { id: buckets[bucket!]!, path: rest.length ? `/${rest.join("/")}` : undefined };
@@ -283,16 +315,45 @@ describe("CloudFront", () => {
   const behaviours = (template: Template): Json[] =>
     (props(resources(template, "AWS::CloudFront::Distribution")[0] as Json).DistributionConfig as { CacheBehaviors: Json[] }).CacheBehaviors;
 
-  test("HTTPS only; /hls/*.m3u8 before /hls/*, then /vod/* and /player/*", () => {
+  test("HTTPS only; /hls/*.m3u8 before /hls/*, the signed /s/* ones, then /vod/* and /player/*", () => {
     const list = behaviours(withEdge.template);
-    expect(list.map((b) => b.PathPattern).sort()).toEqual(["/hls/*", "/hls/*.m3u8", "/player/*", "/vod/*"]);
+    expect(list.map((b) => b.PathPattern).sort()).toEqual(["/hls/*", "/hls/*.m3u8", "/player/*", "/s/*", "/s/*.key", "/s/*.m3u8", "/vod/*"]);
     expect(list.findIndex((b) => b.PathPattern === "/hls/*.m3u8")).toBeLessThan(list.findIndex((b) => b.PathPattern === "/hls/*"));
     for (const b of list) expect(b.ViewerProtocolPolicy).toBe("https-only");
     const config = props(resources(withEdge.template, "AWS::CloudFront::Distribution")[0] as Json).DistributionConfig as Json;
     expect((config.DefaultCacheBehavior as Json).ViewerProtocolPolicy).toBe("https-only");
     expect(JSON.stringify(config.Origins)).toContain(EDGE_LB);
-    // A live segment not there yet is asked for again at once, not after CloudFront's default 10 s.
-    expect(config.CustomErrorResponses).toEqual([{ ErrorCode: 404, ErrorCachingMinTTL: 0 }]);
+    // A live segment not there yet, or an LL-HLS reload a little ahead, is asked for again at
+    // once, not after CloudFront's default 10 s; server errors are kept a second.
+    expect(config.CustomErrorResponses).toEqual([
+      { ErrorCode: 400, ErrorCachingMinTTL: 0 },
+      { ErrorCode: 404, ErrorCachingMinTTL: 0 },
+      ...[500, 502, 503, 504].map((ErrorCode) => ({ ErrorCode, ErrorCachingMinTTL: 1 })),
+    ]);
+  });
+
+  test("signed links (/s/*) go to the edge: keys never cached, playlists and segments with the /hls/* cache policies, more specific first", () => {
+    for (const [{ template }, edgeDomain] of [[withEdge, EDGE_LB], [httpsEdge, EDGE_NAME]] as const) {
+      const config = props(resources(template, "AWS::CloudFront::Distribution")[0] as Json).DistributionConfig as Json;
+      const edge = (config.Origins as Json[]).find((o) => o.DomainName === edgeDomain) as Json;
+      expect(edge.Id).toEqual(expect.any(String));
+      const list = behaviours(template);
+      const at = (pattern: string) => list.findIndex((b) => b.PathPattern === pattern);
+      const policyOf = (pattern: string) => list[at(pattern)]?.CachePolicyId;
+      for (const pattern of ["/s/*.key", "/s/*.m3u8", "/s/*"]) {
+        expect(list[at(pattern)]).toMatchObject({ TargetOriginId: edge.Id, ViewerProtocolPolicy: "https-only", AllowedMethods: ["GET", "HEAD"] });
+      }
+      // One cache policy per TTL class, shared by the unsigned and the signed paths.
+      template.resourceCountIs("AWS::CloudFront::CachePolicy", 2);
+      const playlists = logicalIdOf(template, "AWS::CloudFront::CachePolicy", { Properties: { CachePolicyConfig: Match.objectLike({ MaxTTL: PLAYLIST_TTL.max }) } });
+      const segments = logicalIdOf(template, "AWS::CloudFront::CachePolicy", { Properties: { CachePolicyConfig: Match.objectLike({ MaxTTL: SEGMENT_TTL.max }) } });
+      expect([policyOf("/hls/*.m3u8"), policyOf("/s/*.m3u8")]).toEqual([{ Ref: playlists }, { Ref: playlists }]);
+      expect([policyOf("/hls/*"), policyOf("/s/*")]).toEqual([{ Ref: segments }, { Ref: segments }]);
+      // AWS's managed CachingDisabled policy: every key request reaches the edge's signature check.
+      expect(policyOf("/s/*.key")).toBe("4135ea2d-6df8-44a3-9df3-4b5a84be39ad");
+      expect(at("/s/*.key")).toBeLessThan(at("/s/*"));
+      expect(at("/s/*.m3u8")).toBeLessThan(at("/s/*"));
+    }
   });
 
   /** The ingress rules of the edge NLBs' security group (separate resources: the prefix list id is a deploy-time value). */
@@ -336,15 +397,16 @@ describe("CloudFront", () => {
     expect(values).toContain(EDGE_CERTIFICATE);
   });
 
-  test("live cache policies honour the origin's Cache-Control within short playlist and long segment bounds", () => {
-    for (const [ttl, name] of [[PLAYLIST_TTL, "playlists"], [SEGMENT_TTL, "segments"]] as const) {
+  test("live cache policies honour the origin's Cache-Control within short playlist and long segment bounds; playlists are keyed by the LL-HLS directives alone", () => {
+    const playlistQueries = { QueryStringBehavior: "whitelist", QueryStrings: ["_HLS_msn", "_HLS_part", "_HLS_skip"] };
+    for (const [ttl, name, queries] of [[PLAYLIST_TTL, "playlists", playlistQueries], [SEGMENT_TTL, "segments", { QueryStringBehavior: "none" }]] as const) {
       withEdge.template.hasResourceProperties("AWS::CloudFront::CachePolicy", {
         CachePolicyConfig: Match.objectLike({
           Comment: Match.stringLikeRegexp(name),
           MinTTL: ttl.min,
           DefaultTTL: ttl.default,
           MaxTTL: ttl.max,
-          ParametersInCacheKeyAndForwardedToOrigin: Match.objectLike({ QueryStringsConfig: { QueryStringBehavior: "none" } }),
+          ParametersInCacheKeyAndForwardedToOrigin: Match.objectLike({ QueryStringsConfig: queries }),
         }),
       });
     }
@@ -367,6 +429,16 @@ describe("operator chart and outputs", () => {
     expect(values).toContain(SERVICE_ACCOUNTS.operator);
     expect(props(release as Json).Namespace).toBe("live360");
   });
+
+  test("vod.egressOrigin is the egress bucket's regional HTTPS endpoint, where edges fetch encrypted VOD assets", () => {
+    const [release] = resources(withEdge.template, "Custom::AWSCDK-EKS-HelmChart").filter((r) => props(r).Release === "live360-operator");
+    const parts = (props(release as Json).Values as { "Fn::Join": [string, unknown[]] })["Fn::Join"][1];
+    // The JSON with each deploy-time token as <n> (its index in the join), so the values parse.
+    const values = JSON.parse(parts.map((p, i) => (typeof p === "string" ? p : `<${i}>`)).join("")) as { vod: { egressOrigin: string } };
+    const token = /^https:\/\/<(\d+)>$/.exec(values.vod.egressOrigin)?.[1];
+    expect(token).toBeDefined();
+    expect(parts[Number(token)]).toEqual({ "Fn::GetAtt": [ids2().egress, "RegionalDomainName"] });
+  });
   const ids2 = () => ({
     ingest: logicalIdOf(withEdge.template, "AWS::S3::Bucket", { Properties: { VersioningConfiguration: { Status: "Enabled" } } }),
     egress: logicalIdOf(withEdge.template, "AWS::S3::Bucket", { Properties: { LoggingConfiguration: Match.anyValue(), VersioningConfiguration: Match.absent() } }),
@@ -385,6 +457,7 @@ describe("operator chart and outputs", () => {
       region: "eu-west-1",
       ingestBucket: "ingest-bucket",
       egressBucket: "egress-bucket",
+      egressOrigin: "https://egress-bucket.s3.eu-west-1.amazonaws.com",
       queueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/vod",
       edgeCdn: {
         originVerifySecret: "live360-origin-verify",
@@ -393,6 +466,7 @@ describe("operator chart and outputs", () => {
         tlsCertificateArn: EDGE_CERTIFICATE,
       },
     });
+    expect(values.vod).toMatchObject({ egressOrigin: "https://egress-bucket.s3.eu-west-1.amazonaws.com" });
     const dir = mkdtempSync(path.join(os.tmpdir(), "live360-values-"));
     // JSON is YAML: helm reads the values exactly as the HelmChart custom resource hands them over.
     writeFileSync(path.join(dir, "values.yaml"), JSON.stringify(values));

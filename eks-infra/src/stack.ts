@@ -33,6 +33,7 @@ export class Live360Stack extends Stack {
 
     const storage = new Storage(this, "Storage", { notifyQueueOnUpload: config.notifyQueueOnUpload });
     const network = new Live360Cluster(this, "Kubernetes", { config, logs: storage.logs });
+    storage.admitVodReadsThrough(network.s3Endpoint);
     const edgeAccess = new EdgeAccess(this, "EdgeAccess", { vpc: network.vpc, https: config.edgeOriginCertificateArn !== undefined });
     const roles = new WorkloadRoles(this, "WorkloadRoles", {
       clusterName: network.cluster.clusterName,
@@ -65,6 +66,7 @@ export class Live360Stack extends Stack {
         region: this.region,
         ingestBucket: storage.ingest.bucketName,
         egressBucket: storage.egress.bucketName,
+        egressOrigin: `https://${storage.egress.bucketRegionalDomainName}`,
         queueUrl: storage.queue.queueUrl,
         edgeCdn: {
           originVerifySecret: ORIGIN_VERIFY_SECRET_NAME,
@@ -102,7 +104,7 @@ export class Live360Stack extends Stack {
         description: "Player for a finished recording (kubectl get vodjob shows each asset's URL)",
       },
       IngestBucketName: { value: storage.ingest.bucketName, description: "Recordings" },
-      EgressBucketName: { value: storage.egress.bucketName, description: "VOD assets and the player (private, CloudFront only)" },
+      EgressBucketName: { value: storage.egress.bucketName, description: "VOD assets and the player (private: CloudFront, and the edges under vod/ through the VPC's S3 endpoint)" },
       VodQueueUrl: { value: storage.queue.queueUrl, description: "VOD jobs" },
       VodDeadLetterQueueUrl: { value: storage.deadLetterQueue.queueUrl, description: "Recordings that failed to transcode" },
       OriginVerifySecretArn: {

@@ -1,4 +1,6 @@
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import type * as ec2 from "aws-cdk-lib/aws-ec2";
+import * as iam from "aws-cdk-lib/aws-iam";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import * as s3n from "aws-cdk-lib/aws-s3-notifications";
 import * as sqs from "aws-cdk-lib/aws-sqs";
@@ -16,8 +18,8 @@ export interface StorageProps {
 
 /**
  * The VOD pipeline's storage: the ingest bucket the origins upload recordings to, the egress bucket
- * of finished HLS assets (read only by CloudFront), the job queue with its dead-letter queue, and a
- * bucket for the access logs of all of them.
+ * of finished HLS assets (read by CloudFront, and under vod/ by the edges: admitVodReadsThrough),
+ * the job queue with its dead-letter queue, and a bucket for the access logs of all of them.
  */
 export class Storage extends Construct {
   readonly logs: s3.Bucket;
@@ -86,5 +88,24 @@ export class Storage extends Construct {
       // origin's own message and this one never make two transcodes.
       this.ingest.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(this.queue), { prefix: "recordings/", suffix: ".mp4" });
     }
+  }
+
+  /**
+   * Encrypted VOD assets go to viewers through the edges, which compute their keys and fetch the
+   * assets unsigned (no SigV4, no credentials) from the bucket's regional endpoint. The bucket
+   * allows that only for GetObject under vod/ and only for requests arriving through this VPC's
+   * S3 gateway endpoint: no other object, no listing. A fixed aws:SourceVpce makes the statement
+   * non-public to S3, so Block Public Access stays on.
+   */
+  admitVodReadsThrough(endpoint: ec2.IVpcEndpoint): void {
+    this.egress.addToResourcePolicy(
+      new iam.PolicyStatement({
+        // Literally "*": an unsigned request has no principal to name.
+        principals: [new iam.StarPrincipal()],
+        actions: ["s3:GetObject"],
+        resources: [this.egress.arnForObjects("vod/*")],
+        conditions: { StringEquals: { "aws:SourceVpce": endpoint.vpcEndpointId } },
+      }),
+    );
   }
 }

@@ -22,8 +22,9 @@ export interface WorkloadRolesProps {
  * service account):
  *   origin     uploads recordings, then announces each on the queue;
  *   vod-worker reads recordings, writes HLS assets, and works the queue;
- *   operator   turns queue messages into VodJobs and keeps them invisible while they run, and
- *              copies the origin-verify secret to the edges.
+ *   operator   turns queue messages into VodJobs and keeps them invisible while they run, reads
+ *              the queue's and its dead-letter queue's depths (metrics), and copies the
+ *              origin-verify secret to the edges.
  */
 export class WorkloadRoles extends Construct {
   readonly origin: iam.Role;
@@ -32,7 +33,7 @@ export class WorkloadRoles extends Construct {
 
   constructor(scope: Construct, id: string, props: WorkloadRolesProps) {
     super(scope, id);
-    const { ingest, egress, queue } = props.storage;
+    const { ingest, egress, queue, deadLetterQueue } = props.storage;
     const role = (name: keyof typeof SERVICE_ACCOUNTS, description: string, statements: iam.PolicyStatement[]): iam.Role => {
       const created = new iam.Role(this, name, {
         description,
@@ -64,11 +65,13 @@ export class WorkloadRoles extends Construct {
       new iam.PolicyStatement({ actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"], resources: [queue.queueArn] }),
     ]);
 
-    this.operator = role("operator", "live360 operator: VodJobs from the VOD queue, messages kept invisible while they run; the origin-verify secret", [
+    this.operator = role("operator", "live360 operator: VodJobs from the VOD queue, messages kept invisible while they run; the queues' depths; the origin-verify secret", [
       new iam.PolicyStatement({
         actions: ["sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage"],
         resources: [queue.queueArn],
       }),
+      // Found through the queue's redrive policy (GetQueueUrl by its name), then only counted.
+      new iam.PolicyStatement({ actions: ["sqs:GetQueueUrl", "sqs:GetQueueAttributes"], resources: [deadLetterQueue.queueArn] }),
       new iam.PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [props.originVerify.secretArn] }),
     ]);
   }

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { ConfigError, integerInRange, matching, nonEmptyString, oneOf } from "@live360/core";
+import { parseVodOriginUrl } from "@live360/edge";
 import { DNS_SUBDOMAIN, DNS_SUBDOMAIN_MAX_LENGTH } from "./api/v1alpha1/common.js";
 
 /** The workloads the operator deploys, each from its own image. */
@@ -61,11 +62,19 @@ export interface OperatorConfig {
   networkPolicy: NetworkPolicyConfig;
   edgeCdn: EdgeCdnConfig;
   /**
-   * Viewer insight in every edge pod: the metrics sidecar folding CMCD and beacons, and nginx
-   * sending it each request's CMCD. Off by default while the kind drills' stall regression of
-   * session 11 (docs/progress.md) is split between it and the player.
+   * Viewer insight in every edge pod: nginx spools each request's CMCD and each beacon to a file
+   * per second, the metrics sidecar folds them into viewer metrics and the heatmap. On by default;
+   * `--no-edge-insight` leaves an edge pod with nginx alone (and no viewer metrics).
    */
   edgeInsight: boolean;
+  /**
+   * The egress bucket's URL (`https://<bucket>.s3.<region>.amazonaws.com`, or `http://s3:7070/<bucket>`
+   * path-style), which every edge serves `/vod/<stream>/<stamp>/` from, without credentials (on EKS
+   * the bucket's policy admits the VPC's S3 endpoint for vod/*). An encrypted event's edges also
+   * derive its VOD assets' keys. Undefined: edges serve no VOD (CloudFront takes /vod/* from the
+   * bucket itself; encrypted assets then cannot be played).
+   */
+  vodEgressOrigin: string | undefined;
 }
 
 /**
@@ -149,7 +158,8 @@ export const DEFAULT_OPERATOR_CONFIG: OperatorConfig = {
   imagePullPolicy: "IfNotPresent",
   rtmpServiceType: "LoadBalancer",
   edgeServiceType: "ClusterIP",
-  edgeInsight: false,
+  edgeInsight: true,
+  vodEgressOrigin: undefined,
   clusterDomain: "cluster.local",
   recording: { bucket: undefined, queueUrl: undefined, s3Endpoint: undefined, sqsEndpoint: undefined, region: undefined },
   originServiceAccount: undefined,
@@ -217,6 +227,8 @@ export function resolveOperatorConfig(input: OperatorConfigInput = {}): Operator
     rtmpServiceType: oneOf("rtmpServiceType", input.rtmpServiceType ?? d.rtmpServiceType, RTMP_SERVICE_TYPES),
     edgeServiceType: oneOf("edgeServiceType", input.edgeServiceType ?? d.edgeServiceType, EDGE_SERVICE_TYPES),
     edgeInsight: input.edgeInsight ?? d.edgeInsight,
+    // Checked as the edges will parse it, so a bad URL stops the operator, not every edge.
+    vodEgressOrigin: input.vodEgressOrigin === undefined ? undefined : parseVodOriginUrl("vodEgressOrigin (--vod-egress-origin)", input.vodEgressOrigin).url,
     clusterDomain: matching(
       "clusterDomain",
       nonEmptyString("clusterDomain", input.clusterDomain ?? d.clusterDomain),

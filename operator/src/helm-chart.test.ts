@@ -46,6 +46,7 @@ const PRODUCTION_VALUES = {
   recording: { ingestBucket: "live360-ingest", queueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/live360-vod" },
   vod: {
     egressBucket: "live360-egress",
+    egressOrigin: "https://live360-egress.s3.eu-west-1.amazonaws.com",
     namespace: MEDIA_NS,
     maxConcurrentJobs: 4,
     workerServiceAccount: { annotations: { "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/live360-vod-worker" } },
@@ -162,6 +163,7 @@ describe("Helm chart charts/live360-operator", () => {
         "--ingest-bucket=live360-ingest",
         "--queue-url=https://sqs.eu-west-1.amazonaws.com/123456789012/live360-vod",
         "--vod-egress-bucket=live360-egress",
+        "--vod-egress-origin=https://live360-egress.s3.eu-west-1.amazonaws.com",
         `--vod-namespace=${MEDIA_NS}`,
         "--max-concurrent-jobs=4",
         "--rtmp-service-type=NodePort",

@@ -1,5 +1,7 @@
+import path from "node:path";
 import { k8s } from "cdk8s-plus-34";
-import type { CapacityType, Resources } from "./api/v1alpha1/index.js";
+import { HLS_ENCRYPTION_FLAGS } from "@live360/core";
+import type { CapacityType, HlsEncryption, Resources } from "./api/v1alpha1/index.js";
 
 /**
  * Pod-level building blocks every live360 workload shares, in cdk8s-plus-34's Kubernetes 1.34
@@ -21,6 +23,28 @@ export const CONTAINER_SECURITY: k8s.SecurityContext = {
 
 /** Pod fields no live360 pod varies: no API credentials, no Service environment variables. */
 export const POD_DEFAULTS = { automountServiceAccountToken: false, enableServiceLinks: false } as const;
+
+/** Where a container that encrypts HLS (origin, VOD worker) reads the secret: one file, projected from spec.hls.encryption.secretRef. */
+export const HLS_SECRET_FILE = "/etc/live360/hls/secret";
+const HLS_SECRET_VOLUME = "hls-encryption";
+
+/**
+ * What one container needs to encrypt HLS as `encryption` says (nothing without it): the flags,
+ * which name the file rather than carry the secret, and the Secret's key mounted read-only as
+ * HLS_SECRET_FILE. The file is readable by the owner and the pod's fsGroup only (0440): the pod must
+ * set fsGroup to its image's group. Renewals of the Secret reach the file in place.
+ */
+export function hlsEncryptionMount(encryption: HlsEncryption | undefined): { args: string[]; volumeMounts: k8s.VolumeMount[]; volumes: k8s.Volume[] } {
+  if (!encryption) return { args: [], volumeMounts: [], volumes: [] };
+  const { secretRef, rotationSegments } = encryption;
+  return {
+    args: [HLS_ENCRYPTION_FLAGS.secret, HLS_SECRET_FILE, HLS_ENCRYPTION_FLAGS.rotation, String(rotationSegments)],
+    volumeMounts: [{ name: HLS_SECRET_VOLUME, mountPath: path.dirname(HLS_SECRET_FILE), readOnly: true }],
+    volumes: [
+      { name: HLS_SECRET_VOLUME, secret: { secretName: secretRef.name, items: [{ key: secretRef.key, path: path.basename(HLS_SECRET_FILE) }], defaultMode: 0o440 } },
+    ],
+  };
+}
 
 /** The keys of the static AWS credentials Secret (`awsCredentialsSecret`), named as the SDK's environment variables. */
 export const AWS_CREDENTIAL_KEYS = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] as const;

@@ -20,6 +20,8 @@ export interface EngineStats {
   playingDateMs: number | undefined;
   /** Where "go to live" jumps to (media time), undefined for VOD. */
   liveSyncPosition: number | undefined;
+  /** How far behind the live edge the engine aims to play, seconds; undefined where it does not say. */
+  targetLatency: number | undefined;
 }
 
 export interface PlaylistInfo {
@@ -122,6 +124,7 @@ export class HlsJsEngine extends PlaybackEngine {
       bandwidthEstimate: hls && Number.isFinite(hls.bandwidthEstimate) ? hls.bandwidthEstimate : undefined,
       playingDateMs: hls?.playingDate?.getTime(),
       liveSyncPosition: hls?.liveSyncPosition ?? undefined,
+      targetLatency: hls?.targetLatency ?? undefined,
     };
   }
 
@@ -169,9 +172,18 @@ export class HlsJsEngine extends PlaybackEngine {
       this.emit("ready", this.rungs);
     });
     hls.on(Events.LEVEL_SWITCHED, (_event, data) => this.emit("rungSwitched", this.rungs[data.level]));
-    hls.on(Events.LEVEL_LOADED, (_event, data) =>
-      this.emit("playlist", { live: data.details.live, targetDuration: data.details.targetduration }),
-    );
+    let partHoldBackApplied = false;
+    hls.on(Events.LEVEL_LOADED, (_event, data) => {
+      // An LL-HLS playlist says how far behind its live edge to play (PART-HOLD-BACK, three parts),
+      // but hls.js ignores it once liveSyncDurationCount is configured, and two whole segments
+      // behind cost LL-HLS most of its gain (measured: make bench-latency). Taken once: hls.js adds
+      // its own margin after stalls on top of it.
+      if (this.options.lowLatency && !partHoldBackApplied && data.details.partHoldBack > 0) {
+        partHoldBackApplied = true;
+        hls.targetLatency = data.details.partHoldBack;
+      }
+      this.emit("playlist", { live: data.details.live, targetDuration: data.details.targetduration });
+    });
     hls.on(Events.FRAG_LOADED, () => this.emit("progress"));
     hls.on(Events.ERROR, (_event, data: ErrorData) => {
       const kind = classifyHlsError({ type: data.type, details: data.details, fatal: data.fatal, httpStatus: data.response?.code });
@@ -234,6 +246,7 @@ export class NativeHlsEngine extends PlaybackEngine {
       bandwidthEstimate: undefined,
       playingDateMs: start !== undefined && Number.isFinite(start) ? start + video.currentTime * 1000 : undefined,
       liveSyncPosition: video.duration === Number.POSITIVE_INFINITY && seekable.length > 0 ? seekable.end(seekable.length - 1) : undefined,
+      targetLatency: undefined,
     };
   }
 

@@ -60,6 +60,8 @@ export interface PlayerStats {
   droppedFrames: number;
   totalFrames: number;
   latencySeconds: number | undefined;
+  /** How far behind the live edge the engine aims to play (hls.js: the playlist's hold-back). */
+  targetLatencySeconds: number | undefined;
   /** Milliseconds from navigation start to the first frame on the canvas. */
   firstFrameMs: number | undefined;
 }
@@ -304,6 +306,7 @@ export class Player extends EventBus<PlayerEvents> {
       droppedFrames: quality?.droppedVideoFrames ?? 0,
       totalFrames: quality?.totalVideoFrames ?? 0,
       latencySeconds: this.isLive ? liveLatencySeconds(Date.now(), engineStats?.playingDateMs) : undefined,
+      targetLatencySeconds: this.isLive ? engineStats?.targetLatency : undefined,
       firstFrameMs: this.scene?.firstFrameAfterMs,
     };
   }
@@ -353,6 +356,13 @@ export class Player extends EventBus<PlayerEvents> {
     if (kind === "media") {
       this.engine?.recoverMedia(this.mediaRecovery.next(performance.now()));
       return;
+    }
+    if (kind === "refused") {
+      return this.setState("error", {
+        title: "This link isn't valid (any more)",
+        detail: `The server refused it (${detail}). Signed links expire: ask for a new link, then open it.`,
+        action: { label: "Try again", run: () => this.restart() },
+      });
     }
     if (kind === "fatal") {
       return this.setState("error", {

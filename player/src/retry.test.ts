@@ -14,6 +14,12 @@ describe("classifyHlsError", () => {
     expect(classifyHlsError({ type: "networkError", details: "levelLoadError", fatal: true, httpStatus: 503 })).toBe("network");
   });
 
+  test("401 or 403 for a playlist, a key or a segment is a refusal (an expired or bad signed link): final", () => {
+    expect(classifyHlsError({ type: "networkError", details: "manifestLoadError", fatal: true, httpStatus: 403 })).toBe("refused");
+    expect(classifyHlsError({ type: "networkError", details: "keyLoadError", fatal: true, httpStatus: 403 })).toBe("refused");
+    expect(classifyHlsError({ type: "networkError", details: "fragLoadError", fatal: true, httpStatus: 401 })).toBe("refused");
+  });
+
   test("something that is not a playlist, decode failures, and the rest", () => {
     expect(classifyHlsError({ type: "networkError", details: "manifestParsingError", fatal: true })).toBe("network");
     expect(classifyHlsError({ type: "otherError", details: "manifestParsingError", fatal: true })).toBe("bad-playlist");

@@ -1,14 +1,16 @@
-import { Backoff, type BackoffOptions } from "@live360/core/browser";
+import { Backoff, type BackoffOptions, type BeaconErrorKind } from "@live360/core/browser";
 
 /**
  * What went wrong, in the terms the player reacts to (and the viewer is told):
  * - `not-found`: the playlist is 404/410 — the stream has not started yet, or has ended;
  * - `network`: no answer, a reset, a 5xx: connectivity, worth retrying with backoff;
+ * - `refused`: 401/403 for a playlist, key or segment — a signed link expired or not valid: final,
+ *   asking again cannot help;
  * - `bad-playlist`: an answer that is not an HLS playlist (wrong URL, an HTML error page);
  * - `media`: the browser could not decode what it got;
  * - `fatal`: anything else hls.js cannot continue from.
  */
-export type FailureKind = "not-found" | "network" | "bad-playlist" | "media" | "fatal";
+export type FailureKind = BeaconErrorKind;
 
 /** The fields of an hls.js ERROR event the classification needs (kept as plain strings so
  * this module never loads hls.js). */
@@ -22,10 +24,14 @@ export interface HlsErrorInfo {
 const PLAYLIST_LOAD_ERRORS = new Set(["manifestLoadError", "manifestLoadTimeOut", "levelLoadError", "levelLoadTimeOut", "levelEmptyError"]);
 const PLAYLIST_PARSE_ERRORS = new Set(["manifestParsingError", "levelParsingError", "manifestIncompatibleCodecsError"]);
 
+/** Answers that mean "you may not" rather than "not now": asking again cannot help. */
+const REFUSALS = new Set([401, 403]);
+
 /** Undefined for errors hls.js recovers from by itself (non-fatal ones). */
 export function classifyHlsError(error: HlsErrorInfo): FailureKind | undefined {
   if (!error.fatal) return undefined;
   if (error.type === "networkError") {
+    if (REFUSALS.has(error.httpStatus ?? 0)) return "refused";
     if (PLAYLIST_LOAD_ERRORS.has(error.details) && (error.httpStatus === 404 || error.httpStatus === 410)) return "not-found";
     // An empty playlist is what a packager has before its first segment: not live yet.
     if (error.details === "levelEmptyError") return "not-found";
@@ -36,8 +42,6 @@ export function classifyHlsError(error: HlsErrorInfo): FailureKind | undefined {
   return "fatal";
 }
 
-/** Answers that mean "you may not" rather than "not now": asking again cannot help. */
-const REFUSALS = new Set([401, 403]);
 
 /**
  * How hls.js retries a failed media playlist (its `playlistLoadPolicy.errorRetry`). hls.js on

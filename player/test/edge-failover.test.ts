@@ -15,6 +15,7 @@ import {
   freePort,
   getText,
   launchChromium,
+  loopbackEdge,
   makeTestClip,
   publishFileToAll,
   startOriginProcess,
@@ -73,12 +74,7 @@ describe("player through the edge: the primary origin is SIGKILLed while a viewe
       await runEdge(
         resolveEdgeConfig({
           origins: origins.map((o) => o.http),
-          listenAddress: "127.0.0.1",
-          listenPort: await freePort(),
-          statusPort: await freePort(),
-          metricsPort: await freePort(),
-          workDir: work,
-          cache: { dir: path.join(work, "cache") },
+          ...(await loopbackEdge(work)),
           drainDelaySeconds: 0,
           shutdownGraceSeconds: 5,
         }),
@@ -109,7 +105,9 @@ describe("player through the edge: the primary origin is SIGKILLed while a viewe
     });
     await waitForPlayback(page, 1, 60_000);
     const calibration = await readWatch(page);
-    expect(calibration.longestStallMs).toBeGreaterThanOrEqual(900);
+    // The meter counts to its last sample before play() resumed: on a busy machine a late 50-ms tick
+    // can cut 100–200 ms off (877 ms in one CI run), so 750 ms proves it reads a real pause.
+    expect(calibration.longestStallMs).toBeGreaterThanOrEqual(750);
     await resetWatch(page);
     // A few seconds of normal playback first: the stall a busy machine causes without any failover.
     await waitForPlayback(page, 4, 60_000);

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import type { Page } from "playwright-core";
 import { waitFor } from "@live360/testkit";
-import { meanDifference, readCanvas, snapshot, waitForPlayback } from "./harness.js";
+import { readCanvas, snapshot, waitForPictureChange, waitForPlayback } from "./harness.js";
 import { startLiveOriginBench, type LiveOriginBench } from "./live-origin-bench.js";
 
 describe("player: an AES-128 encrypted live stream", () => {
@@ -32,12 +32,12 @@ describe("player: an AES-128 encrypted live stream", () => {
     const first = await readCanvas(page);
     const { currentTime } = await snapshot(page);
     await waitFor("another second of video", async () => (await snapshot(page)).currentTime > currentTime + 1);
-    const second = await readCanvas(page);
+    // testsrc2 moves: the picture on the sphere changes as the video plays.
+    await waitForPictureChange(page, first);
     // Decrypted with a wrong key the decoder gets noise and shows nothing: lit, moving pixels mean real frames.
     let lit = 0;
     for (let i = 0; i < first.data.length; i += 4) if (first.data[i]! + first.data[i + 1]! + first.data[i + 2]! > 60) lit += 1;
     expect(lit / (first.data.length / 4)).toBeGreaterThan(0.5);
-    expect(meanDifference(first, second)).toBeGreaterThan(1);
     const keys = new Set(bench.requested.filter((url) => /\/hls\/test\/keys\/\d+\.key$/.test(url)));
     expect(keys.size).toBeGreaterThanOrEqual(2);
     expect((await snapshot(page)).state).not.toBe("error");

@@ -39,6 +39,7 @@ export interface PlayerSnapshot {
   projection: string | undefined;
   rung: { width: number; height: number } | undefined;
   latencySeconds: number | undefined;
+  targetLatencySeconds: number | undefined;
   firstFrameMs: number | undefined;
 }
 
@@ -61,6 +62,7 @@ export function snapshot(page: Page): Promise<PlayerSnapshot> {
       projection: stats?.projection,
       rung: stats?.rung ? { width: stats.rung.width, height: stats.rung.height } : undefined,
       latencySeconds: stats?.latencySeconds,
+      targetLatencySeconds: stats?.targetLatencySeconds,
       firstFrameMs: stats?.firstFrameMs,
     };
   });
@@ -137,6 +139,26 @@ export function meanDifference(a: Frame, b: Frame, box = { x0: 0, y0: 0, x1: a.w
     }
   }
   return sum / n;
+}
+
+/**
+ * Reads the canvas until its picture differs from `from` by more than `minDifference` (mean
+ * |a-b| per channel) and returns that frame. A loaded machine can show a video frame on the
+ * sphere some time after the element's currentTime has passed it, so one read a second later
+ * proves little either way; a picture that never changes within the timeout is frozen.
+ */
+export async function waitForPictureChange(page: Page, from: Frame, minDifference = 1, timeoutMs = 30_000): Promise<Frame> {
+  let largest = 0;
+  try {
+    return await waitFor("the picture on the sphere to change", async () => {
+      const frame = await readCanvas(page);
+      const difference = meanDifference(from, frame);
+      largest = Math.max(largest, difference);
+      return difference > minDifference ? frame : undefined;
+    }, { timeoutMs, intervalMs: 250 });
+  } catch (err) {
+    throw new Error(`${(err as Error).message} (largest mean difference seen: ${largest.toFixed(2)}, needed > ${minDifference})`);
+  }
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {

@@ -101,4 +101,59 @@ describe("player → edge: CMCD and beacons become viewer metrics and a heatmap"
       await producer.close();
     }
   }, 180_000);
+
+  test("a crowd: 400 viewers' beacons around two points of interest; the producer's overlay carries them all, hottest where most looked", async () => {
+    // Deterministic directions (an LCG and Box–Muller), in the frame's terms (yaw right of centre,
+    // pitch up): 60 % around the stage at (−55°, 25°) — where the viewer above looked — 25 % around a
+    // screen at (40°, −10°), the rest anywhere.
+    let seed = 360;
+    const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const gaussian = (): number => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+    const clamp = (value: number, limit: number): number => Math.max(-limit, Math.min(limit, value));
+    const direction = (): [number, number, number] => {
+      const pick = random();
+      const [yaw, pitch, spread] = pick < 0.6 ? [-55, 25, 8] : pick < 0.85 ? [40, -10, 12] : [random() * 360 - 180, random() * 120 - 60, 0];
+      return [clamp(yaw + gaussian() * spread, 179.9), clamp(pitch + gaussian() * spread, 89.9), 80];
+    };
+    const VIEWERS = 400;
+    const SAMPLES = 30;
+    const statuses = await Promise.all(
+      Array.from({ length: VIEWERS }, (_, viewer) =>
+        fetch(`${bench.edge!.url}/insight/beacon`, {
+          method: "POST",
+          body: JSON.stringify({
+            v: 1, sid: `crowd-${viewer}`, cid: "test", startupMs: 900, playedMs: SAMPLES * 1000, rebufferMs: 0, rebuffers: 0, droppedFrames: 0, rungSwitches: 0, errors: [],
+            views: Array.from({ length: SAMPLES }, direction),
+          }),
+        }).then(async (res) => (await res.arrayBuffer(), res.status)),
+      ),
+    );
+    expect(new Set(statuses)).toEqual(new Set([204]));
+    const map = await waitFor(
+      "the crowd in the heatmap",
+      async () => {
+        const res = await httpGet(`${bench.edge!.url}/hls/test/heatmap.json`);
+        const body = JSON.parse(res.body.toString()) as { columns: number; samples: number; cells: number[] };
+        return body.samples >= VIEWERS * SAMPLES ? body : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 1000 },
+    );
+    // The stage's cell (column floor((−55 + 180) / 10) = 12, row floor((90 − 25) / 10) = 6) is the hottest.
+    expect(map.cells.indexOf(Math.max(...map.cells))).toBe(6 * map.columns + 12);
+    expect(await value('live360_edge_viewers{stream="test"}')).toBeGreaterThanOrEqual(VIEWERS);
+
+    const producer = await bench.page.context().newPage();
+    try {
+      await producer.setViewportSize({ width: 1280, height: 640 });
+      await producer.goto(`${bench.edge!.url}/player/?url=/hls/test/master.m3u8&heatmap=1&analytics=0`);
+      await waitForPlayback(producer, 2, 120_000);
+      await waitFor("the crowd drawn", () => producer.evaluate((least) => (window.live360!.heatmapSamples ?? 0) >= least, VIEWERS * SAMPLES), { timeoutMs: 30_000 });
+      // Between the two: the stage left of centre, the screen at the right edge (the player's yaw is the frame's negated).
+      await lookAt(producer, 10, 8);
+      // The README's picture of the overlay (docs/heatmap.png is a copy of one run's).
+      await screenshot(producer, "heatmap-crowd");
+    } finally {
+      await producer.close();
+    }
+  }, 180_000);
 });

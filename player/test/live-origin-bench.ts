@@ -8,7 +8,7 @@ import type { Page } from "playwright-core";
 import { createLogger, parseLadder } from "@live360/core";
 import { resolveEdgeConfig, runEdge, type EdgeRunner } from "@live360/edge";
 import { resolveOriginConfig, startOrigin, type Origin, type OriginConfigInput } from "@live360/origin";
-import { freePort, getText, launchChromium, makeTestClip, publishFile, tempDir, waitFor, type ChromiumSession, type Publisher } from "@live360/testkit";
+import { freePort, getText, launchChromium, loopbackEdge, makeTestClip, publishFile, tempDir, waitFor, type ChromiumSession, type Publisher } from "@live360/testkit";
 import { PLAYER_DIST, requireBuiltPlayer } from "./harness.js";
 
 export interface LiveOriginBench {
@@ -28,7 +28,9 @@ export interface LiveOriginBenchOptions {
   ladder: string;
   /** Added to the player's URL after `?url=/hls/test/master.m3u8`. */
   playerQuery?: string;
-  origin?: Pick<OriginConfigInput, "hlsEncryption">;
+  origin?: Pick<OriginConfigInput, "hlsEncryption" | "hlsFormat" | "lowLatency" | "partTargetSeconds">;
+  /** The test clip's keyframe interval (2 s). */
+  gopSeconds?: number;
   /** Play through an edge in front of the origin, with viewer insight on. */
   throughEdge?: boolean;
 }
@@ -49,7 +51,7 @@ export async function startLiveOriginBench(options: LiveOriginBenchOptions): Pro
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    const clip = await makeTestClip(dir, { width: 640, height: 320, seconds: 4, gopSeconds: 2 });
+    const clip = await makeTestClip(dir, { width: 640, height: 320, seconds: 4, gopSeconds: options.gopSeconds ?? 2 });
     const [rtmpPort, httpPort] = [await freePort(), await freePort()];
     origin = await startOrigin(
       resolveOriginConfig({
@@ -71,13 +73,8 @@ export async function startLiveOriginBench(options: LiveOriginBenchOptions): Pro
       edge = await runEdge(
         resolveEdgeConfig({
           origins: [http],
-          listenAddress: "127.0.0.1",
-          listenPort: await freePort(),
-          statusPort: await freePort(),
-          metricsPort: await freePort(),
+          ...(await loopbackEdge(work)),
           insightPort: await freePort(),
-          workDir: work,
-          cache: { dir: path.join(work, "cache") },
           drainDelaySeconds: 0,
           shutdownGraceSeconds: 5,
         }),

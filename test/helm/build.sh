@@ -8,17 +8,13 @@ set -euo pipefail
 # toolchain test/cluster/go.sh provides on a fresh machine.
 HELM_VERSION=v3.19.5
 
-log() { echo "live360 helm: $*" >&2; }
-root="${LIVE360_CACHE:-$HOME/.cache/live360}/helm/$HELM_VERSION"
-mkdir -p "$root"
-# Two test runs starting at once would race on the same output.
-exec 9>"$root/build.lock"
-flock 9
+# shellcheck source-path=SCRIPTDIR source=../cluster/go-tool.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../cluster/go-tool.sh"
+go_tool_cache helm "$HELM_VERSION" helm
+root="$GO_TOOL_ROOT"
 if [ ! -x "$root/helm" ]; then
   log "building helm $HELM_VERSION from the Go module proxy (first run only)"
-  # The same Go as the control plane build: the one on PATH if new enough, else fetched once.
-  go="$("$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../cluster/go.sh")"
-  export GOWORK=off CGO_ENABLED=0
+  go="$(go_tool_go)"
   gomod="$(cd "$root" && "$go" mod download -json "helm.sh/helm/v3@$HELM_VERSION" | sed -n 's/^\t"GoMod": "\(.*\)",$/\1/p')"
   [ -n "$gomod" ] || { log "could not download helm.sh/helm/v3@$HELM_VERSION from the Go module proxy"; exit 1; }
   # The ldflags of helm's own release build (its Makefile): the version `helm version` reports, and
@@ -30,8 +26,6 @@ if [ ! -x "$root/helm" ]; then
   for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
     ldflags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$minor"
   done
-  GOBIN="$root/bin.tmp" nice -n 15 "$go" install -trimpath -ldflags "$ldflags" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
-  mv -f "$root/bin.tmp/helm" "$root/helm"
-  rmdir "$root/bin.tmp"
+  go_tool_install helm "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" -ldflags "$ldflags"
 fi
 echo "$root/helm"

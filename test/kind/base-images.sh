@@ -11,8 +11,9 @@
 #                                        build stages only (only made when the machine has some)
 #   nginx:bookworm                       the official nginx image as the edge uses it: Debian's nginx + njs
 #   versitygw:<v>, elasticmq:<v>         the S3 and SQS servers of manifests/services.yaml
+#   prometheus:<v>                       the Prometheus of manifests/prometheus.yaml (test/promtool/build.sh prometheus)
 # Prints KEY=value lines on stdout, for a caller to read: NODE_IMAGE, NODE_BUILD_IMAGE, NGINX_IMAGE,
-# S3_IMAGE, SQS_IMAGE. Progress goes to stderr. Needs a reachable Docker engine (images.sh starts one).
+# S3_IMAGE, SQS_IMAGE, PROMETHEUS_IMAGE. Progress goes to stderr. Needs a reachable Docker engine (images.sh starts one).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -165,8 +166,19 @@ cp -p "$here/base-images/elasticmq.conf" "$sqs_context/"
 sqs_image="$repo/elasticmq:$ELASTICMQ_VERSION"
 build "$sqs_image" elasticmq.Dockerfile "$sqs_context" --build-arg "DEBIAN_IMAGE=$debian"
 
+# Its own context holding the one binary (a hard link: the cache directory also holds promtool).
+prometheus_binary="$(bash "$root/test/promtool/build.sh" prometheus)"
+prometheus_version="$("$prometheus_binary" --version 2>&1 | sed -n '1s/^prometheus, version \([^ ]*\).*/\1/p')"
+prometheus_context="$dir/prometheus-$prometheus_version"
+rm -rf "$prometheus_context"
+mkdir -p "$prometheus_context"
+ln "$prometheus_binary" "$prometheus_context/prometheus" 2>/dev/null || cp -p "$prometheus_binary" "$prometheus_context/prometheus"
+prometheus_image="$repo/prometheus:v$prometheus_version"
+build "$prometheus_image" prometheus.Dockerfile "$prometheus_context" --build-arg "DEBIAN_IMAGE=$debian"
+
 echo "NODE_IMAGE=$node_image"
 echo "NODE_BUILD_IMAGE=$node_build_image"
 echo "NGINX_IMAGE=$nginx_image"
 echo "S3_IMAGE=$s3_image"
 echo "SQS_IMAGE=$sqs_image"
+echo "PROMETHEUS_IMAGE=$prometheus_image"

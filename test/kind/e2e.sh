@@ -15,4 +15,10 @@ for tool in kubectl helm docker wrk; do need "$tool"; done
 kind get clusters 2>/dev/null | grep -qx "$CLUSTER" || die "no kind cluster $CLUSTER: run make kind-up first"
 [ -e "$here/dist/e2e.kind.js" ] || die "the suite is not built: run npm run build (make build)"
 cd "$root"
+# The machine's busiest processes every 5 s (test-artifacts/kind/top.log): kind's nodes share this
+# machine's cores, so a drill's stall can be read beside what was using them.
+mkdir -p test-artifacts/kind
+top -b -c -d 5 -w 220 | awk '/^top -/ { print; fflush(); next } $9 + 0 >= 5 { print; fflush() }' >test-artifacts/kind/top.log 2>&1 &
+sampler=$!
+trap 'kill "$sampler" 2>/dev/null || true' EXIT
 NODE_OPTIONS=--experimental-vm-modules npx jest --runInBand --testMatch '**/test/kind/dist/e2e.kind.js'

@@ -40,6 +40,7 @@ if [ "$source" = local ]; then
     case "$key" in
       S3_IMAGE) s3_image="$value" ;;
       SQS_IMAGE) sqs_image="$value" ;;
+      PROMETHEUS_IMAGE) prometheus_image="$value" ;;
       # The rest are the Dockerfiles' base arguments.
       *) base_args+=(--build-arg "$key=$value") ;;
     esac
@@ -47,6 +48,7 @@ if [ "$source" = local ]; then
 else
   s3_image="$(sed -n 's/^ *image: \(.*versitygw.*\)$/\1/p' "$here/manifests/services.yaml")"
   sqs_image="$(sed -n 's/^ *image: \(.*elasticmq.*\)$/\1/p' "$here/manifests/services.yaml")"
+  prometheus_image="$(sed -n 's/^ *image: \(.*prometheus.*\)$/\1/p' "$here/manifests/prometheus.yaml")"
 fi
 
 for image in "${images[@]}"; do
@@ -67,6 +69,7 @@ fi
 echo "IMAGE_SOURCE=$source"
 echo "S3_IMAGE=$s3_image"
 echo "SQS_IMAGE=$sqs_image"
+echo "PROMETHEUS_IMAGE=$prometheus_image"
 if [ -n "${DOCKER_HOST:-}" ]; then
   log "the images are in the Docker engine at $DOCKER_HOST (the project's own: eval \"\$(bash test/kind/docker.sh start)\" reaches it)"
   echo "DOCKER_HOST=$DOCKER_HOST"

@@ -4,7 +4,8 @@
 #      metrics-server for the edge's HPA;
 #   2. the images (make images REGISTRY=live360.local), loaded into the nodes;
 #   3. the in-cluster S3 (versitygw) and SQS (ElasticMQ) stand-ins, their static keys (Secret
-#      live360-aws-credentials) and their buckets (manifests/);
+#      live360-aws-credentials) and their buckets (manifests/), and a Prometheus scraping the
+#      annotated pods (manifests/prometheus.yaml: the edges' viewer insight);
 #   4. the CRDs and the operator chart (values.yaml), which hands those keys to the operator, the
 #      origins and the VOD workers (aws.credentialsSecret: kind has no Pod Identity);
 #   5. examples/liveevent.yaml with the test source on, its RTMP and edge Services pinned to the
@@ -12,7 +13,7 @@
 # With internet, the node image and the base images are the pinned upstream ones. Without a
 # reachable registry (or LIVE360_IMAGE_SOURCE=local) the same steps run on local stand-ins:
 # node-image/build.sh assembles the node image, base-images.sh (through make images) the
-# Dockerfiles' bases and the S3/SQS images. KIND_NODE_IMAGE names a node image of your own.
+# Dockerfiles' bases and the S3/SQS/Prometheus images. KIND_NODE_IMAGE names a node image of your own.
 # The example asks for production-sized origins (2 CPUs each) and a 1280x640 test source; on nodes
 # with fewer than 4 CPUs (every kind node has the host's) small-nodes.json is merged into it first
 # so that everything is scheduled and runs in real time. LIVE360_KIND_EVENT_PATCH=<file> picks
@@ -42,10 +43,11 @@ fi
 kubectl config use-context "kind-$CLUSTER" >/dev/null
 
 log "building the images (make images REGISTRY=$REGISTRY)"
-# KEY=value lines: IMAGE_SOURCE, S3_IMAGE, SQS_IMAGE (the stand-ins' or services.yaml's own), DOCKER_HOST.
+# KEY=value lines: IMAGE_SOURCE, S3_IMAGE, SQS_IMAGE, PROMETHEUS_IMAGE (the stand-ins' or the manifests' own), DOCKER_HOST.
 built="$(make --no-print-directory -C "$root" images REGISTRY="$REGISTRY")"
 S3_IMAGE="$(sed -n 's/^S3_IMAGE=//p' <<<"$built")"
 SQS_IMAGE="$(sed -n 's/^SQS_IMAGE=//p' <<<"$built")"
+PROMETHEUS_IMAGE="$(sed -n 's/^PROMETHEUS_IMAGE=//p' <<<"$built")"
 images=()
 for image in "${IMAGES[@]}"; do images+=("$REGISTRY/$image:$VERSION"); done
 # One archive for all: layers the images share are saved and imported once. Only the workers run
@@ -55,10 +57,10 @@ archive="$(mktemp "${TMPDIR:-/tmp}/live360-kind-images.XXXXXX.tar")"
 trap 'rm -f "$archive"' EXIT
 docker save -o "$archive" "${images[@]}"
 kind load image-archive --name "$CLUSTER" --nodes "$workers" "$archive"
-# The S3 and SQS stand-ins run on the control plane (manifests/services.yaml). Upstream, it pulls
-# their pinned images itself; offline they are loaded.
+# The S3 and SQS stand-ins and Prometheus run on the control plane (manifests/services.yaml,
+# prometheus.yaml). Upstream, it pulls their pinned images itself; offline they are loaded.
 if [ "$LIVE360_IMAGE_SOURCE" = local ]; then
-  docker save -o "$archive" "$S3_IMAGE" "$SQS_IMAGE"
+  docker save -o "$archive" "$S3_IMAGE" "$SQS_IMAGE" "$PROMETHEUS_IMAGE"
   kind load image-archive --name "$CLUSTER" --nodes "$CLUSTER-control-plane" "$archive"
 fi
 
@@ -72,6 +74,10 @@ sed -e "s#image: ghcr.io/versity/versitygw:.*#image: $S3_IMAGE#" \
     "$here/manifests/services.yaml" | kubectl apply -f - >/dev/null
 kubectl -n "$NAMESPACE" rollout status deployment/s3 deployment/sqs --timeout=180s
 kubectl -n "$NAMESPACE" wait --for=condition=Complete job/create-buckets --timeout=180s
+
+log "installing Prometheus (scrapes the annotated pods: the edges' viewer insight)"
+sed -e "s#image: prom/prometheus:.*#image: $PROMETHEUS_IMAGE#" "$here/manifests/prometheus.yaml" | kubectl apply -f - >/dev/null
+kubectl -n "$NAMESPACE" rollout status deployment/prometheus --timeout=180s
 
 log "installing the CRDs and the operator"
 kubectl apply --server-side -f "$root/crds/" >/dev/null

@@ -1,5 +1,6 @@
-import { Agent, request } from "node:http";
+import { Agent } from "node:http";
 import { parseMediaPlaylist } from "@live360/testkit";
+import { viewerGet } from "./viewer-http.js";
 
 export interface ViewerLoadOptions {
   /** e.g. http://127.0.0.1:8088/hls/test/source/index.m3u8; segments resolve relative to it. */
@@ -63,24 +64,6 @@ interface Counts {
   viewSamples: number;
 }
 
-class RunEndedError extends Error {}
-
-/** GET on the viewer's keep-alive connection; a request still waiting at `until` is abandoned. */
-function get(agent: Agent, url: string, until: number): Promise<{ status: number; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on("error", reject);
-    });
-    const timer = setTimeout(() => req.destroy(new RunEndedError()), Math.max(0, until - Date.now()));
-    req.on("close", () => clearTimeout(timer));
-    req.on("error", reject);
-    req.end();
-  });
-}
-
 /**
  * One viewer as hls.js behaves on a live stream: starts three segments from the live edge,
  * fetches each new segment once, reloads the playlist after a target duration when it changed
@@ -98,17 +81,11 @@ async function watch(options: ViewerLoadOptions, until: number, counts: Counts, 
   let nextSequence: number | undefined;
   let lastText = "";
   /** Resolves with undefined for a failure, which it records (unless the run simply ended). */
-  const fetchOk = async (url: string): Promise<Buffer | undefined> => {
-    try {
-      const res = await get(agent, url, until);
-      if (res.status === 200) return res.body;
-    } catch (err) {
-      if (err instanceof RunEndedError) return undefined;
-    }
-    counts.errors += 1;
-    timeline.errorsAt.push(Date.now());
-    return undefined;
-  };
+  const fetchOk = (url: string): Promise<Buffer | undefined> =>
+    viewerGet(agent, url, until, () => {
+      counts.errors += 1;
+      timeline.errorsAt.push(Date.now());
+    });
   try {
     while (Date.now() < until) {
       counts.playlistRequests += 1;

@@ -72,7 +72,6 @@ export async function runWrk(url: string, connections: number, seconds: number, 
   }
 }
 
-/** A process and its children (nginx's master and workers). */
 /** The process and all its descendants (`live360 edge` → nginx master → workers). */
 async function processTree(pid: number): Promise<number[]> {
   const { stdout } = await execFileAsync("ps", ["-o", "pid=", "--ppid", String(pid)]).catch(() => ({ stdout: "" }));
@@ -88,14 +87,16 @@ export async function pinProcessTree(pid: number, cpu: number): Promise<void> {
 /** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ, 100 on Linux). */
 const CLOCK_TICKS = 100;
 
-/** CPU seconds (user + system) a process and its children have used so far. */
+/** CPU seconds (user + system) one process has used so far; 0 once it is gone. */
+export async function processCpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined);
+  // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+  const fields = stat?.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return fields ? (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS : 0;
+}
+
+/** CPU seconds (user + system) a process and its descendants have used so far. */
 export async function processTreeCpuSeconds(pid: number): Promise<number> {
-  let ticks = 0;
-  for (const p of await processTree(pid)) {
-    const stat = await readFile(`/proc/${p}/stat`, "utf8").catch(() => undefined);
-    // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
-    const fields = stat?.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (fields) ticks += Number(fields[11]) + Number(fields[12]);
-  }
-  return ticks / CLOCK_TICKS;
+  const each = await Promise.all((await processTree(pid)).map(processCpuSeconds));
+  return each.reduce((sum, seconds) => sum + seconds, 0);
 }

@@ -51,6 +51,19 @@ describe("generated CRDs", () => {
     expect(CRDS.every(({ crd }) => crd.spec.names.categories?.includes("live360"))).toBe(true);
   });
 
+  test("VodJob.spec.hls.encryption has the LiveEvent's shape and defaults, described for what the VOD worker does", () => {
+    const encryptionOf = (spec: OpenApiSchema) => spec.properties?.hls?.properties?.encryption;
+    const vod = encryptionOf(vodJobSpec.schema);
+    const live = encryptionOf(liveEventSpec.schema);
+    expect(vod?.properties).toEqual(live?.properties);
+    expect(vod?.required).toEqual(["secretRef"]);
+    expect(vod?.description).toContain("the VOD worker encrypts every segment before uploading it");
+    expect(live?.description).toContain("the edge hands keys to signed URLs only");
+    const input = { source: "s3://ingest/recordings/a/20260101T000000Z.mp4", hls: { encryption: { secretRef: { name: "demo-hls" } } } };
+    expect(applyDefaults(vodJobSpec, input).hls.encryption).toEqual({ secretRef: { name: "demo-hls", key: "secret" }, rotationSegments: 10 });
+    expect(applyDefaults(vodJobSpec, { source: input.source }).hls).toEqual({});
+  });
+
   test("the examples are LiveEvent and VodJob specs, and a minimal LiveEvent gets the documented defaults", async () => {
     const liveEvent = parse(await readFile(path.join(examplesDir, "liveevent.yaml"), "utf8")) as { kind: string; spec: { streamName: string } };
     const vodJob = parse(await readFile(path.join(examplesDir, "vodjob.yaml"), "utf8")) as { kind: string; spec: { source: string } };

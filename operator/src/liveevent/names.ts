@@ -15,6 +15,8 @@ export const EDGE_SERVICE_PORT = 80;
 export const EDGE_METRICS_PORT = 9113;
 /** Loopback port between nginx and the sidecar's insight server (UDP CMCD lines, TCP beacons). */
 export const EDGE_INSIGHT_PORT = 8082;
+/** Loopback port of the sidecar's LL-HLS relay (CMAF events), which nginx passes blocking reloads and parts to. */
+export const EDGE_LL_HLS_RELAY_PORT = 8083;
 
 export type Component = "origin" | "edge" | "test-source";
 

@@ -201,6 +201,21 @@ describe("LiveEvent CRD validation (the API server applies the generated schema)
     expect(unsignedKeys.code).toBe(422);
     expect(unsignedKeys.message).toContain("spec.hls.encryption");
     expect(unsignedKeys.message).toContain("hls.encryption needs playback.signing");
+
+    const cmafEncrypted = await refusal(
+      createEvent("cmaf-encrypted", { streamName: "x", hls: { format: "cmaf", encryption: { secretRef: { name: "hls" } } }, playback: { signing: { secretRef: { name: "sign" } } } }),
+    );
+    expect(cmafEncrypted.code).toBe(422);
+    expect(cmafEncrypted.message).toContain("spec.hls.format");
+    expect(cmafEncrypted.message).toContain("hls.encryption covers format ts only so far");
+
+    const longParts = await refusal(createEvent("cmaf-long-parts", { streamName: "x", hls: { format: "cmaf", lowLatency: true, partTargetMs: 600 } }));
+    expect(longParts.code).toBe(422);
+    expect(longParts.message).toContain("spec.hls.partTargetMs");
+    expect(longParts.message).toContain("at most half a segment (500 with lowLatency's 1-second segments, else 1000)");
+
+    const format = await refusal(createEvent("bad-format", { streamName: "x", hls: { format: "dash" as never } }));
+    expect(format.message).toMatch(/spec\.hls\.format: Unsupported value: "dash": supported values: "ts", "cmaf"/);
   });
 
   test("refuses changing an immutable field with the reason and the fix", async () => {

@@ -46,7 +46,7 @@ const KITCHEN_SINK: LiveEventSpecInput = {
   publishKeySecretRef: { name: "keynote-keys" },
   projection: "cubemap",
   ladder: { preset: "mobile" },
-  hls: { lowLatency: true, windowSegments: 10 },
+  hls: { lowLatency: true, windowSegments: 10, format: "cmaf", partTargetMs: 400 },
   origin: {
     redundancy: "single",
     capacityType: "onDemand",
@@ -129,6 +129,7 @@ describe("LiveEvent desired state", () => {
       "PodDisruptionBudget/demo-edge",
       "PodDisruptionBudget/demo-origins",
       "Service/demo-edge",
+      "Service/demo-edge-peers",
       "Service/demo-origin-backup",
       "Service/demo-origin-backup-rtmp",
       "Service/demo-origin-primary",
@@ -184,6 +185,7 @@ describe("LiveEvent desired state", () => {
       "demo-origin-backup": ["StatefulSet/demo-origin-backup"],
       "demo-origin-backup-rtmp": ["StatefulSet/demo-origin-backup"],
       "demo-edge": ["Deployment/demo-edge"],
+      "demo-edge-peers": ["Deployment/demo-edge"],
     };
     for (const service of services) expect(selected(objects, service.spec?.selector ?? {})).toEqual(expected[service.metadata?.name ?? ""]);
 
@@ -246,6 +248,8 @@ describe("LiveEvent desired state", () => {
     expect(flagValues(argv, "--allow-stream")).toEqual(["demo"]);
     expect(flagValues(args(objects, "StatefulSet", "demo-origin-backup"), "--allow-stream")).toEqual(["demo"]);
     expect(argv).not.toContain("--low-latency");
+    // TS by default: the origin's own default, so no flag.
+    expect(argv).not.toContain("--hls-format");
     // No bucket and queue configured anywhere: recordings stay local, no upload flags.
     expect(argv).not.toContain("--ingest-bucket");
 
@@ -369,6 +373,82 @@ describe("LiveEvent desired state", () => {
     expect(find<KubernetesObject & { data: Record<string, string> }>(plain, "ConfigMap", "demo-edge").data["nginx.conf"]).not.toContain("edge_signed");
   });
 
+  test("an LL-HLS event's edges wait for parts in the sidecar's relay, about a part's wait on an origin before the next one (longer parts, longer waits); nginx falls back to the origins without it", () => {
+    const edgeOf = (hls: LiveEventSpecInput["hls"], config: OperatorConfigInput = {}) => {
+      const objects = liveEventResources(liveEvent("demo", { streamName: "demo", hls }), resolveOperatorConfig(config));
+      const containers = find<V1Deployment>(objects, "Deployment", "demo-edge").spec!.template.spec!.containers;
+      const conf = find<KubernetesObject & { data: Record<string, string> }>(objects, "ConfigMap", "demo-edge").data["nginx.conf"]!;
+      return { conf, sidecar: containers.find((c) => c.name === "metrics") };
+    };
+    const flag = (args: string[] | undefined, name: string): string[] => (args ?? []).flatMap((a, i) => (a === name ? [args![i + 1]!] : []));
+    /** The location whose first line contains `marker`. */
+    const locationIn = (conf: string, marker: string): string => {
+      const block = conf.slice(conf.indexOf(marker));
+      return block.slice(0, block.indexOf("\n    }"));
+    };
+    const blocking = "location ~ \"^/_edge_blocking";
+    const part = "location ~ \"^/hls/.+_[0-9]{1,12}\\.[0-9]{1,6}\\.m4s$\"";
+    const origins = ["http://demo-origin-primary.events.svc.cluster.local:8080", "http://demo-origin-backup.events.svc.cluster.local:8080"];
+
+    const longParts = edgeOf({ format: "cmaf", partTargetMs: 900 });
+    expect(flag(longParts.sidecar?.args, "--ll-hls-relay-port")).toEqual(["8083"]);
+    expect(flag(longParts.sidecar?.args, "--origin")).toEqual(origins);
+    expect(flag(longParts.sidecar?.args, "--blocking-read-timeout")).toEqual(["1500"]);
+    // The default parts (0.33 s) get the edge's default, which is made for them.
+    expect(flag(edgeOf({ format: "cmaf" }).sidecar?.args, "--blocking-read-timeout")).toEqual(["1000"]);
+    // nginx passes both kinds to the relay and waits out its whole failover; the origins stand behind it.
+    for (const marker of [blocking, part]) expect(locationIn(longParts.conf, marker)).toContain("proxy_pass http://edge_ll_relay");
+    const relayUpstream = /\n {2}upstream edge_ll_relay \{[\s\S]*?\n {2}\}/.exec(longParts.conf)?.[0] ?? "";
+    expect(relayUpstream).toContain("server 127.0.0.1:8083 max_fails=1");
+    expect(relayUpstream).toMatch(/server demo-origin-primary\S+ .*backup;[\s\S]*server demo-origin-backup\S+ .*backup;/);
+
+    // Without viewer insight the sidecar runs for the relay alone; a TS event has no relay.
+    const relayOnly = edgeOf({ format: "cmaf" }, { edgeInsight: false }).sidecar;
+    expect(flag(relayOnly?.args, "--ll-hls-relay-port")).toEqual(["8083"]);
+    expect(flag(relayOnly?.args, "--insight-port")).toEqual([]);
+    expect(relayOnly?.volumeMounts).toBeUndefined();
+    const ts = edgeOf({ format: "ts" });
+    expect(ts.conf).not.toContain("edge_ll_relay");
+    expect(flag(ts.sidecar?.args, "--ll-hls-relay-port")).toEqual([]);
+    expect(edgeOf({ format: "ts" }, { edgeInsight: false }).sidecar).toBeUndefined();
+  });
+
+  test("VOD through the edge: with the egress bucket's URL every edge serves /vod/ from it; an encrypted event's edges mount its HLS secret (nginx's group) and derive its assets' keys", () => {
+    const config = resolveOperatorConfig({ vodEgressOrigin: "https://live360-egress.s3.eu-west-1.amazonaws.com" });
+    const encrypted = liveEventResources(
+      liveEvent("demo", {
+        streamName: "demo",
+        playback: { signing: { secretRef: { name: "demo-signing" } } },
+        hls: { encryption: { secretRef: { name: "demo-hls", key: "k" }, rotationSegments: 5 } },
+      }),
+      config,
+    );
+    const conf = find<KubernetesObject & { data: Record<string, string> }>(encrypted, "ConfigMap", "demo-edge").data;
+    expect(conf["nginx.conf"]).toContain("server live360-egress.s3.eu-west-1.amazonaws.com:443;");
+    expect(conf["nginx.conf"]).toContain("js_content edge_access.vodKey;");
+    expect(conf["edge-access.js"]).toContain('fs.readFileSync("/etc/live360/hls/secret", "utf8")');
+    const pod = find<V1Deployment>(encrypted, "Deployment", "demo-edge").spec?.template.spec;
+    expect(pod?.securityContext).toEqual({ fsGroup: 101, fsGroupChangePolicy: "OnRootMismatch" });
+    expect(pod?.volumes?.find((v) => v.name === "hls-encryption")?.secret).toEqual({ secretName: "demo-hls", items: [{ key: "k", path: "secret" }], defaultMode: 0o440 });
+    expect(pod?.containers[0]?.volumeMounts).toContainEqual({ name: "hls-encryption", mountPath: "/etc/live360/hls", readOnly: true });
+    // The edge takes no flags: the file is named in its ConfigMap only, and no secret is in any manifest.
+    expect(pod?.containers[0]?.args).toBeUndefined();
+
+    // A clear event's edges serve its assets but hold no secret and hand out no key.
+    const clear = liveEventResources(liveEvent("demo", { streamName: "demo" }), config);
+    const clearConf = find<KubernetesObject & { data: Record<string, string> }>(clear, "ConfigMap", "demo-edge").data["nginx.conf"];
+    expect(clearConf).toContain("proxy_pass https://edge_vod$uri;");
+    expect(clearConf).not.toContain("edge_access.vodKey");
+    expect(JSON.stringify(clear)).not.toContain("hls-encryption");
+    expect(find<V1Deployment>(clear, "Deployment", "demo-edge").spec?.template.spec?.securityContext).toBeUndefined();
+
+    // Without the URL, edges serve no VOD, encrypted or not.
+    const none = liveEventResources(liveEvent("demo", { streamName: "demo", playback: { signing: { secretRef: { name: "demo-signing" } } }, hls: { encryption: { secretRef: { name: "demo-hls" } } } }), resolveOperatorConfig());
+    expect(find<KubernetesObject & { data: Record<string, string> }>(none, "ConfigMap", "demo-edge").data["nginx.conf"]).not.toContain("edge_vod");
+    expect(find<V1Deployment>(none, "Deployment", "demo-edge").spec?.template.spec?.volumes?.map((v) => v.name)).not.toContain("hls-encryption");
+    expect(() => resolveOperatorConfig({ vodEgressOrigin: "s3://live360-egress" })).toThrow(/vodEgressOrigin \(--vod-egress-origin\)/);
+  });
+
   test("CDN-only edges: with an origin-verify Secret the edge mounts it (read per request, so a rotation needs no restart) and refuses requests without the header; the edge NLB gets the given security groups", () => {
     const config = resolveOperatorConfig({
       edgeServiceType: "LoadBalancer",
@@ -420,6 +500,7 @@ describe("LiveEvent desired state", () => {
     });
     expect(pod?.containers[0]?.volumeMounts).toContainEqual({ name: "publish-keys", mountPath: path.dirname(PUBLISH_KEYS_FILE), readOnly: true });
     expect(argv).toContain("--low-latency");
+    expect([flag(argv, "--hls-format"), flag(argv, "--part-target")]).toEqual(["cmaf", "0.4"]);
     expect(flag(argv, "--ladder")).toBe("source,1280x640:2500k,960x480:1400k,640x320:700k");
     expect([flag(argv, "--ingest-bucket"), flag(argv, "--queue-url"), flag(argv, "--s3-endpoint"), flag(argv, "--region")]).toEqual([
       "ingest",
@@ -522,12 +603,17 @@ describe("LiveEvent desired state", () => {
     expect(hpa.spec).toMatchObject({ scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "demo-edge" }, minReplicas: 2, maxReplicas: 20 });
     // Scaled on nginx's CPU, never the metrics sidecar's.
     expect(hpa.spec.metrics).toEqual([{ type: "ContainerResource", containerResource: { name: "cpu", container: "nginx", target: { type: "Utilization", averageUtilization: 70 } } }]);
-    expect(deployment.spec?.template.spec?.containers.map((c) => c.name)).toEqual(["nginx"]);
-    // With viewer insight on: the metrics sidecar beside nginx, and the Service its peers find each other by.
-    const withInsight = liveEventResources(event, resolveOperatorConfig({ edgeInsight: true }));
-    expect(find<V1Deployment>(withInsight, "Deployment", "demo-edge").spec?.template.spec?.containers.map((c) => c.name)).toEqual(["nginx", "metrics"]);
-    expect(find(withInsight, "Service", "demo-edge-peers")).toBeDefined();
-    expect((find(withInsight, "ConfigMap", "demo-edge") as { data?: Record<string, string> }).data?.["nginx.conf"]).toContain("syslog:server=127.0.0.1:8082");
+    // Viewer insight: the metrics sidecar beside nginx, reading what nginx spools to the volume they share.
+    const pod = deployment.spec?.template.spec;
+    expect(pod?.containers.map((c) => c.name)).toEqual(["nginx", "metrics"]);
+    const spoolMounts = pod?.containers.map((c) => c.volumeMounts?.find((m) => m.name === "insight-spool")?.mountPath);
+    expect(spoolMounts).toEqual(["/var/cache/live360-edge/insight", "/var/cache/live360-edge/insight"]);
+    expect(pod?.containers[1]?.args).toEqual(expect.arrayContaining(["--insight-dir", "/var/cache/live360-edge/insight"]));
+    expect((find(objects, "ConfigMap", "demo-edge") as { data?: Record<string, string> }).data?.["nginx.conf"]).toContain("access_log /var/cache/live360-edge/insight/$insight_second.log insight if=$insight_line;");
+    // Without it: nginx alone, no peers Service.
+    const without = liveEventResources(event, resolveOperatorConfig({ edgeInsight: false }));
+    expect(find<V1Deployment>(without, "Deployment", "demo-edge").spec?.template.spec?.containers.map((c) => c.name)).toEqual(["nginx"]);
+    expect(without.some((o) => o.kind === "Service" && o.metadata?.name === "demo-edge-peers")).toBe(false);
 
     const conf = (find(objects, "ConfigMap", "demo-edge") as { data?: Record<string, string> }).data?.["nginx.conf"] ?? "";
     const primary = conf.indexOf("server demo-origin-primary.events.svc.cluster.local:8080");

@@ -1,15 +1,15 @@
 import { createHash } from "node:crypto";
-import path from "node:path";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { App, Chart } from "cdk8s";
 import { k8s } from "cdk8s-plus-34";
-import { DRAIN_FLAG_FILE, SIGNING_KEYS_ENV, STUB_STATUS_PATH, renderEdgeFiles, resolveEdgeConfig, type EdgeConfig } from "@live360/edge";
+import { DRAIN_FLAG_FILE, SIGNING_KEYS_ENV, STUB_STATUS_PATH, blockingReadTimeoutMsFor, insightSpoolDir, renderEdgeFiles, resolveEdgeConfig, type EdgeConfig } from "@live360/edge";
 import { ladderFlag, type ActiveOrigin, type LiveEvent, type LiveEventSpec, type Resources } from "../api/v1alpha1/index.js";
 import { ORIGIN_VERIFY_SECRET_KEY, type OperatorConfig } from "../config.js";
-import { CONTAINER_SECURITY, POD_DEFAULTS, awsCredentialsEnv, placement, resourceRequirements } from "../pod-spec.js";
+import { CONTAINER_SECURITY, HLS_SECRET_FILE, POD_DEFAULTS, awsCredentialsEnv, hlsEncryptionMount, placement, resourceRequirements } from "../pod-spec.js";
 import {
   EDGE_HTTP_PORT,
   EDGE_INSIGHT_PORT,
+  EDGE_LL_HLS_RELAY_PORT,
   EDGE_METRICS_PORT,
   EDGE_SERVICE_PORT,
   INGEST_TLS_SERVICE_PORT,
@@ -63,18 +63,24 @@ export const RECORDINGS_VOLUME = "recordings";
 /** The group of the origin image's user (workloads/origin/Dockerfile: USER 1000:1000). */
 const ORIGIN_GROUP_ID = 1000;
 const KEYS_DIR = "/etc/live360/keys";
-/** The HLS encryption secret, one file (mounted from spec.hls.encryption.secretRef). */
-const HLS_SECRET_FILE = "/etc/live360/hls/secret";
 /** Where the ingest's kubernetes.io/tls Secret is mounted. */
 const TLS_DIR = "/etc/live360/tls";
 /** The Secret's key is projected to this one file, whatever the key is called. */
 export const PUBLISH_KEYS_FILE = `${KEYS_DIR}/keys`;
 const EDGE_CONFIG_DIR = "/etc/live360/edge";
 const EDGE_WORK_DIR = "/var/cache/live360-edge";
+/**
+ * The insight spool (nginx-conf.ts insightSpoolDir) on its own volume in both the nginx and the
+ * sidecar container: an emptyDir's root is world-writable, so the sidecar may remove the files
+ * nginx's user wrote whatever the two images' users are.
+ */
+const INSIGHT_SPOOL_MOUNT: k8s.VolumeMount = { name: "insight-spool", mountPath: insightSpoolDir({ workDir: EDGE_WORK_DIR }) };
 /** The edge NLB's TLS listener (edgeCdn.tlsCertificateArn). */
 const EDGE_TLS_SERVICE_PORT = 443;
 /** The origin-verify Secret's directory: mounted whole (not subPath) so that kubelet's updates reach it. */
 const EDGE_ORIGIN_VERIFY_DIR = "/etc/live360/origin-verify";
+/** nginx's group in the edge image (USER 101:101, as the official nginx image's nginx user). */
+const EDGE_GROUP_ID = 101;
 const EDGE_ORIGIN_VERIFY_FILE = `${EDGE_ORIGIN_VERIFY_DIR}/${ORIGIN_VERIFY_SECRET_KEY}`;
 
 const ZONE = "topology.kubernetes.io/zone";
@@ -147,6 +153,7 @@ function originArgs(ctx: Context, role: ActiveOrigin, roles: readonly ActiveOrig
     "--shutdown-grace", String(ORIGIN_SHUTDOWN_GRACE_SECONDS),
   ];
   if (spec.hls.lowLatency) args.push("--low-latency");
+  if (spec.hls.format === "cmaf") args.push("--hls-format", "cmaf", "--part-target", String(spec.hls.partTargetMs / 1000));
   // Primary and backup number segments alike (the edge fails over by name); the backup waits
   // for the primary's numbering when both start together.
   for (const peer of roles.filter((r) => r !== role)) args.push("--peer", originHttpUrl(ctx, peer));
@@ -155,8 +162,7 @@ function originArgs(ctx: Context, role: ActiveOrigin, roles: readonly ActiveOrig
   // FFmpeg ladders) on the event's origins, keys or not.
   args.push("--allow-stream", spec.streamName);
   if (publishKeySource(ctx)) args.push("--publish-keys-file", PUBLISH_KEYS_FILE);
-  const encryption = spec.hls.encryption;
-  if (encryption) args.push("--hls-encryption-secret-file", HLS_SECRET_FILE, "--hls-key-rotation", String(encryption.rotationSegments));
+  args.push(...hlsEncryptionMount(spec.hls.encryption).args);
   if (spec.ingest.tls) args.push("--rtmps-port", String(ORIGIN_RTMPS_PORT), "--tls-cert-file", `${TLS_DIR}/tls.crt`, "--tls-key-file", `${TLS_DIR}/tls.key`);
   const recording = recordingTarget(spec, config);
   if (recording) {
@@ -211,6 +217,7 @@ function origin(ctx: Context, role: ActiveOrigin, roles: readonly ActiveOrigin[]
   });
 
   const keys = publishKeySource(ctx);
+  const hlsEncryption = hlsEncryptionMount(spec.hls.encryption);
   const recordings = spec.recording.volume;
   new k8s.KubeStatefulSet(chart, `origin-${role}`, {
     metadata: metadata(ctx, names.origin(role), "origin", role),
@@ -285,17 +292,15 @@ function origin(ctx: Context, role: ActiveOrigin, roles: readonly ActiveOrigin[]
                 ...(recordings.persistent ? [{ name: RECORDINGS_VOLUME, mountPath: `${DATA_DIR}/recordings` }] : []),
                 ...publishKeyMounts(keys),
                 ...(tls ? [{ name: "ingest-tls", mountPath: TLS_DIR, readOnly: true }] : []),
-                ...(spec.hls.encryption ? [{ name: "hls-encryption", mountPath: path.dirname(HLS_SECRET_FILE), readOnly: true }] : []),
+                ...hlsEncryption.volumeMounts,
               ],
             },
           ],
           volumes: [
             { name: "data", emptyDir: { sizeLimit: quantityOf(spec.origin.dataVolumeSize) } },
             ...publishKeyVolumes(keys),
+            ...hlsEncryption.volumes,
             // The private key readable by the origin's group (fsGroup) only; renewals reach the files in place.
-            ...(spec.hls.encryption
-              ? [{ name: "hls-encryption", secret: { secretName: spec.hls.encryption.secretRef.name, items: [{ key: spec.hls.encryption.secretRef.key, path: path.basename(HLS_SECRET_FILE) }], defaultMode: 0o440 } }]
-              : []),
             ...(tls ? [{ name: "ingest-tls", secret: { secretName: tls.secretName, items: [{ key: "tls.crt", path: "tls.crt" }, { key: "tls.key", path: "tls.key" }], defaultMode: 0o440 } }] : []),
           ],
         },
@@ -421,6 +426,12 @@ export function edgeConfig(ctx: Pick<Context, "spec" | "names" | "namespace" | "
     // One worker per requested core: nginx's `auto` would count the node's cores, not the pod's share.
     workerProcesses: Math.max(1, Math.ceil(cpuCores(ctx.spec.edge.resources.requests?.cpu) ?? 1)),
     accessLog: "stdout",
+    // LL-HLS: blocking reloads and held parts wait about a part; longer parts, a longer wait. They
+    // wait in the sidecar's relay, which answers every viewer of a part the moment it exists
+    // (nginx's cache lock would look again only every 500 ms).
+    ...(ctx.spec.hls.format === "cmaf"
+      ? { blockingPlaylistReadTimeoutMs: blockingReadTimeoutMsFor(ctx.spec.hls.partTargetMs), llHlsRelayPort: EDGE_LL_HLS_RELAY_PORT }
+      : {}),
     drainDelaySeconds: EDGE_DRAIN_DELAY_SECONDS,
     shutdownGraceSeconds: EDGE_SHUTDOWN_GRACE_SECONDS,
     // The secret reaches the pods from the Secret (env), never the operator or the ConfigMap.
@@ -428,8 +439,14 @@ export function edgeConfig(ctx: Pick<Context, "spec" | "names" | "namespace" | "
     ...(ctx.spec.playback.signing ? { signingMaxLifetimeSeconds: ctx.spec.playback.signing.maxLifetimeSeconds } : {}),
     // The CDN's origin-verify values: read from the mounted Secret per request, so a rotation needs no restart.
     ...(ctx.config.edgeCdn.originVerifySecret !== undefined ? { originVerifyFile: EDGE_ORIGIN_VERIFY_FILE } : {}),
+    ...(ctx.config.vodEgressOrigin !== undefined ? { vodOrigin: ctx.config.vodEgressOrigin } : {}),
+    // The event's HLS secret, mounted as on the origins: its VOD assets' keys come from the edges.
+    ...(edgeServesVodKeys(ctx) ? { hlsEncryptionSecretFile: HLS_SECRET_FILE } : {}),
   });
 }
+
+/** An encrypted event's edges hand out its VOD assets' keys when they serve VOD at all. */
+const edgeServesVodKeys = (ctx: Pick<Context, "spec" | "config">): boolean => ctx.spec.hls.encryption !== undefined && ctx.config.vodEgressOrigin !== undefined;
 
 /** The signing keys, from their Secret into the environment nginx (njs) reads. */
 function edgeSecretEnv(ctx: Pick<Context, "spec" | "config">): k8s.EnvVar[] {
@@ -512,6 +529,8 @@ function edge(ctx: Context, roles: readonly ActiveOrigin[]): void {
   const rules = placement(spec.edge, config.nodePools.edge, config.nodePools.require);
   const secretEnv = edgeSecretEnv(ctx);
   const verifySecret = config.edgeCdn.originVerifySecret;
+  // Only the mount: the edge's flags are its ConfigMap (edgeConfig names HLS_SECRET_FILE).
+  const vodKeys = hlsEncryptionMount(edgeServesVodKeys(ctx) ? spec.hls.encryption : undefined);
   const drainFlag = `${EDGE_WORK_DIR}/${DRAIN_FLAG_FILE}`;
   new k8s.KubeDeployment(chart, "edge", {
     metadata: metadata(ctx, names.edge, "edge"),
@@ -530,6 +549,8 @@ function edge(ctx: Context, roles: readonly ActiveOrigin[]): void {
         },
         spec: {
           ...POD_DEFAULTS,
+          // The HLS secret's file is readable by its group only (0440): nginx's.
+          ...(vodKeys.volumes.length > 0 ? { securityContext: { fsGroup: EDGE_GROUP_ID, fsGroupChangePolicy: "OnRootMismatch" } } : {}),
           terminationGracePeriodSeconds: EDGE_TERMINATION_GRACE_SECONDS,
           nodeSelector: rules.nodeSelector,
           tolerations: rules.tolerations,
@@ -555,18 +576,24 @@ function edge(ctx: Context, roles: readonly ActiveOrigin[]): void {
               volumeMounts: [
                 { name: "config", mountPath: EDGE_CONFIG_DIR, readOnly: true },
                 { name: "work", mountPath: EDGE_WORK_DIR },
+                ...(config.edgeInsight ? [INSIGHT_SPOOL_MOUNT] : []),
                 ...(verifySecret !== undefined ? [{ name: "origin-verify", mountPath: EDGE_ORIGIN_VERIFY_DIR, readOnly: true }] : []),
+                ...vodKeys.volumeMounts,
               ],
             },
-            ...(config.edgeInsight ? [edgeMetricsContainer(ctx, edgeConf)] : []),
+            ...(config.edgeInsight || edgeConf.llHlsRelayPort !== undefined ? [edgeMetricsContainer(ctx, edgeConf)] : []),
           ],
           volumes: [
             { name: "config", configMap: { name: names.edge } },
             ...(verifySecret !== undefined
               ? [{ name: "origin-verify", secret: { secretName: verifySecret, items: [{ key: ORIGIN_VERIFY_SECRET_KEY, path: ORIGIN_VERIFY_SECRET_KEY }], defaultMode: 0o444 } }]
               : []),
+            ...vodKeys.volumes,
             // The cache plus room for nginx's temp files.
             { name: "work", emptyDir: { sizeLimit: k8s.Quantity.fromString(`${Math.ceil(spec.edge.cacheSizeMegabytes * 1.25)}Mi`) } },
+            // nginx spools viewer insight here a file per second and the sidecar reads and removes
+            // them (≈ 100 KB/s per 1000 viewers): the limit is hours of a sidecar not reading.
+            ...(config.edgeInsight ? [{ name: INSIGHT_SPOOL_MOUNT.name, emptyDir: { sizeLimit: k8s.Quantity.fromString("512Mi") } }] : []),
           ],
         },
       },
@@ -668,9 +695,22 @@ function testSource(ctx: Context, roles: readonly ActiveOrigin[]): void {
   });
 }
 
-/** The edge pod's sidecar (with `edgeInsight`): stub_status metrics and viewer insight. */
+/**
+ * The edge pod's sidecar (with `edgeInsight` or a CMAF event's LL-HLS relay): stub_status
+ * metrics, viewer insight, the relay — nginx's official image has no Node.
+ */
 function edgeMetricsContainer(ctx: Pick<Context, "names" | "namespace" | "config">, edgeConf: EdgeConfig): k8s.Container {
   const { config, names } = ctx;
+  const insightArgs = [
+    "--insight-port", String(EDGE_INSIGHT_PORT),
+    "--insight-dir", insightSpoolDir(edgeConf),
+    "--insight-peers", `dns:${serviceHost(names.edgePeers, ctx.namespace, config)}:${EDGE_METRICS_PORT}`,
+  ];
+  const relayArgs = [
+    "--ll-hls-relay-port", String(edgeConf.llHlsRelayPort),
+    ...edgeConf.origins.flatMap((origin) => ["--origin", `http://${origin.hostPort}`]),
+    "--blocking-read-timeout", String(edgeConf.blockingPlaylistReadTimeoutMs),
+  ];
   return {
     name: "metrics",
     image: config.images.edgeMetrics,
@@ -680,8 +720,8 @@ function edgeMetricsContainer(ctx: Pick<Context, "names" | "namespace" | "config
       "edge-metrics",
       "--status-url", `http://127.0.0.1:${edgeConf.statusPort}${STUB_STATUS_PATH}`,
       "--port", String(EDGE_METRICS_PORT),
-      "--insight-port", String(EDGE_INSIGHT_PORT),
-      "--insight-peers", `dns:${serviceHost(names.edgePeers, ctx.namespace, config)}:${EDGE_METRICS_PORT}`,
+      ...(config.edgeInsight ? insightArgs : []),
+      ...(edgeConf.llHlsRelayPort !== undefined ? relayArgs : []),
     ],
     ports: [{ name: "metrics", containerPort: EDGE_METRICS_PORT, protocol: "TCP" }],
     // No readiness probe: a sidecar in trouble must never take the edge out of service; a hung one is restarted.
@@ -690,5 +730,6 @@ function edgeMetricsContainer(ctx: Pick<Context, "names" | "namespace" | "config
     lifecycle: { preStop: { exec: { command: ["sleep", String(EDGE_DRAIN_DELAY_SECONDS)] } } },
     resources: resourceRequirements(EDGE_METRICS_RESOURCES),
     securityContext: CONTAINER_SECURITY,
+    ...(config.edgeInsight ? { volumeMounts: [INSIGHT_SPOOL_MOUNT] } : {}),
   };
 }

@@ -2,7 +2,9 @@ import { createHash } from "node:crypto";
 import {
   Backoff,
   InvalidJobMessageError,
+  Live360Error,
   ReceiptHandleInvalidError,
+  isValidStreamName,
   parseJobMessage,
   sleep,
   transcodeDeadlineSeconds,
@@ -10,7 +12,7 @@ import {
   type Logger,
   type QueueMessage,
 } from "@live360/core";
-import { ACTIVE_DEADLINE_SECONDS, API_VERSION, DEFAULT_BACKOFF_LIMIT, VOD_JOB, type VodJob, type VodJobSpecInput } from "../api/v1alpha1/index.js";
+import { ACTIVE_DEADLINE_SECONDS, API_VERSION, DEFAULT_BACKOFF_LIMIT, VOD_JOB, type HlsEncryption, type VodJob, type VodJobSpecInput } from "../api/v1alpha1/index.js";
 import { MANAGED_BY } from "../liveevent/names.js";
 import type { VodJobSettings } from "./settings.js";
 
@@ -19,7 +21,7 @@ export interface VodJobManifest {
   apiVersion: string;
   kind: typeof VOD_JOB.kind;
   metadata: { name: string; namespace: string; labels: Record<string, string>; finalizers: string[] };
-  spec: Pick<VodJobSpecInput, "source" | "resources" | "capacityType" | "nodeSelector" | "activeDeadlineSeconds" | "ttlSecondsAfterFinished">;
+  spec: Pick<VodJobSpecInput, "source" | "hls" | "resources" | "capacityType" | "nodeSelector" | "activeDeadlineSeconds" | "ttlSecondsAfterFinished">;
 }
 
 export const STREAM_LABEL = "live360.io/stream";
@@ -67,7 +69,65 @@ export function defaultJobDeadlineSeconds(durationSeconds: number | undefined): 
   return Math.min(ACTIVE_DEADLINE_SECONDS.maximum, Math.max(ACTIVE_DEADLINE_SECONDS.minimum, seconds));
 }
 
-export function vodJobForSource(source: string, settings: VodJobSettings, recording?: { stream?: string; durationSeconds?: number }): VodJobManifest {
+/** A LiveEvent with spec.hls.encryption, as the poller is told of it. */
+export interface EncryptedLiveEvent {
+  namespace: string;
+  name: string;
+  encryption: HlsEncryption;
+}
+
+/**
+ * A recording of an encrypted LiveEvent that no VodJob in the VodJobs' namespace could encrypt:
+ * a clear VodJob would publish what the event keeps encrypted, so none is made.
+ */
+export class EncryptedElsewhereError extends Live360Error {}
+
+/**
+ * The origin's recording key, `recordings/<stream>/<UTC start>.mp4` (workloads/origin
+ * recordingKey): an S3 event names only the object, and its recording must not escape its
+ * event's encryption for want of a stream name.
+ */
+const RECORDING_KEY = /^recordings\/([^/]+)\/[^/]+\.mp4$/;
+
+/** The stream a message's recording belongs to: from live360's own message, else from the origin's key layout. */
+export function recordingStream(key: string, recording?: { stream?: string }): string | undefined {
+  if (recording?.stream) return recording.stream;
+  const stream = RECORDING_KEY.exec(key)?.[1];
+  return stream !== undefined && isValidStreamName(stream) ? stream : undefined;
+}
+
+/**
+ * The encryption of a queue-made VodJob for a recording of `stream`, given the encrypted
+ * LiveEvents of that stream: an event's in `namespace` (the VodJobs' namespace, the only place the
+ * Job pod can mount the Secret from; several there: the first by name, for a stable choice), or
+ * none when no event of the stream is encrypted. Throws EncryptedElsewhereError when the encrypted
+ * events are all in other namespaces, or when there is none but the origin said it encrypted the
+ * stream live (`encryptedLive`: the event was deleted before its recording was taken).
+ */
+export function recordingEncryption(stream: string, events: readonly EncryptedLiveEvent[], namespace: string, encryptedLive = false): HlsEncryption | undefined {
+  const byName = [...events].sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+  const here = byName.find((event) => event.namespace === namespace);
+  if (here) return here.encryption;
+  const [elsewhere] = byName;
+  if (!elsewhere && encryptedLive) {
+    // The event is gone (or no longer encrypted) but its origin encrypted the stream: the secret
+    // cannot be found here, and a clear VodJob would publish what the event kept encrypted.
+    throw new EncryptedElsewhereError(
+      `stream ${stream} was encrypted live (its origin says so in the message), but no LiveEvent of that stream with spec.hls.encryption exists now to take the secret from, and a clear VodJob would publish the recording unencrypted: re-create the LiveEvent with its spec.hls.encryption in ${namespace}, or create the VodJob by hand with spec.hls.encryption`,
+    );
+  }
+  if (!elsewhere) return undefined;
+  throw new EncryptedElsewhereError(
+    `stream ${stream} is encrypted by LiveEvent ${elsewhere.namespace}/${elsewhere.name} (spec.hls.encryption), but VodJobs from the queue are made in ${namespace}, where the Job cannot mount its Secret, and a clear VodJob would publish the recording unencrypted: put the LiveEvent in ${namespace} or create the VodJob by hand in its namespace (${elsewhere.namespace}) with spec.hls.encryption`,
+  );
+}
+
+export function vodJobForSource(
+  source: string,
+  settings: VodJobSettings,
+  recording?: { stream?: string; durationSeconds?: number },
+  encryption?: HlsEncryption,
+): VodJobManifest {
   const stream = recording?.stream;
   return {
     apiVersion: API_VERSION,
@@ -80,6 +140,7 @@ export function vodJobForSource(source: string, settings: VodJobSettings, record
     },
     spec: {
       source,
+      ...(encryption ? { hls: { encryption } } : {}),
       resources: settings.jobResources,
       capacityType: settings.jobCapacityType,
       nodeSelector: settings.jobNodeSelector,
@@ -97,6 +158,8 @@ export interface VodQueuePollerOptions {
   vodJobs: { get(key: string): VodJob | undefined; list(): VodJob[] };
   /** Creates the VodJob, or leaves an existing one as it is (server-side apply). */
   createVodJob(manifest: VodJobManifest): Promise<void>;
+  /** The LiveEvents (in the informer cache) whose spec.streamName is `stream` and which have spec.hls.encryption. */
+  encryptionForStream(stream: string): EncryptedLiveEvent[];
 }
 
 /** The messages naming one VodJob (more than one when a recording was announced twice), by message id. */
@@ -266,15 +329,23 @@ export class VodQueuePoller {
       return;
     }
     const source = `s3://${parsed.job.bucket}/${parsed.job.key}`;
-    const manifest = vodJobForSource(source, settings, parsed.job.recording);
-    const key = `${settings.namespace}/${manifest.metadata.name}`;
+    const key = `${settings.namespace}/${vodJobName(source)}`;
     const existing = vodJobs.get(key);
     if (existing && existing.spec.source !== source) {
       await this.release(message, `VodJob ${key} exists for another source (${existing.spec.source})`);
       return;
     }
     if (!existing) {
-      await this.options.createVodJob(manifest);
+      const stream = recordingStream(parsed.job.key, parsed.job.recording);
+      let encryption: HlsEncryption | undefined;
+      try {
+        encryption = stream === undefined ? undefined : recordingEncryption(stream, this.options.encryptionForStream(stream), settings.namespace, parsed.job.recording?.encrypted);
+      } catch (error) {
+        if (!(error instanceof EncryptedElsewhereError)) throw error;
+        await this.release(message, error.message);
+        return;
+      }
+      await this.options.createVodJob(vodJobForSource(source, settings, parsed.job.recording, encryption));
       logger.info("VodJob created from the VOD queue", { vodJob: key, source, messageId: message.id });
     }
     const held = this.held.get(key) ?? { source, messages: new Map<string, QueueMessage>() };

@@ -4,7 +4,7 @@
  * complete Job pods) and a real SQS server (ElasticMQ with a dead-letter queue).
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import { BatchV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Job } from "@kubernetes/client-node";
+import { BatchV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type ApiException, type KubeConfig, type V1Job } from "@kubernetes/client-node";
 import { SqsQueue, createLogger, formatRecordingJob, sleep } from "@live360/core";
 import {
   installCustomResourceDefinitions,
@@ -21,7 +21,7 @@ import {
   type SqsServer,
 } from "@live360/testkit";
 import { CRDS_DIR } from "../api/crd.js";
-import { GROUP, VERSION, type VodJob } from "../api/v1alpha1/index.js";
+import { API_VERSION, GROUP, VERSION, type LiveEventSpecInput, type VodJob, type VodJobSpecInput } from "../api/v1alpha1/index.js";
 import { resolveOperatorConfig } from "../config.js";
 import { Manager } from "../manager.js";
 import { QUEUE_LEASE_FINALIZER, vodJobName } from "./queue-poller.js";
@@ -29,7 +29,33 @@ import { vodJobController } from "./reconcile.js";
 import { resolveVodJobSettings } from "./settings.js";
 
 const NS = "vod";
-const logger = createLogger("vodjob-test", { level: process.env.LIVE360_LOG_LEVEL === "debug" ? "debug" : "error" });
+/** Where LiveEvents live that the VodJobs' namespace cannot take Secrets from. */
+const OTHER_NS = "media";
+/** What the operator logged, for the reasons of refused messages; errors are shown as before. */
+const logLines: string[] = [];
+const debug = process.env.LIVE360_LOG_LEVEL === "debug";
+const logger = createLogger("vodjob-test", {
+  level: debug ? "debug" : "warn",
+  sink: (line) => {
+    logLines.push(line);
+    if (debug || (JSON.parse(line) as { level: string }).level === "error") process.stderr.write(line + "\n");
+  },
+});
+const signing = { signing: { secretRef: { name: "signing" } } };
+const hlsSecret = (name: string) => ({ secretRef: { name } });
+/**
+ * LiveEvents whose streams' recordings the tests below send, made before the operator starts so
+ * its cache holds them when the first message comes (no LiveEvent controller runs: just objects).
+ */
+const LIVE_EVENTS: { namespace: string; name: string; spec: LiveEventSpecInput }[] = [
+  { namespace: NS, name: "enc", spec: { streamName: "enc", hls: { encryption: { ...hlsSecret("enc-hls"), rotationSegments: 4 } }, playback: signing } },
+  // The same stream encrypted in another namespace too: the VodJobs' namespace wins.
+  { namespace: OTHER_NS, name: "enc", spec: { streamName: "enc", hls: { encryption: hlsSecret("media-hls") }, playback: signing } },
+  { namespace: OTHER_NS, name: "elsewhere", spec: { streamName: "elsewhere", hls: { encryption: hlsSecret("media-hls") }, playback: signing } },
+  // A clear event of that stream in the VodJobs' namespace does not make its recordings clear.
+  { namespace: NS, name: "elsewhere-clear", spec: { streamName: "elsewhere" } },
+  { namespace: NS, name: "plain", spec: { streamName: "plain" } },
+];
 // The first run may build the control plane from source; later starts take seconds.
 const START_TIMEOUT_MS = 60 * 60_000;
 const converge = { timeoutMs: 120_000, intervalMs: 250 };
@@ -71,6 +97,25 @@ describe("VodJobs from the VOD queue (real API server, kwok, ElasticMQ)", () => 
     const counts = await q.counts();
     return counts.visible + counts.inFlight + counts.delayed === 0;
   };
+  /** The API server's refusal (status code and message) of a write that must fail. */
+  const refusal = async (write: Promise<unknown>) => {
+    const error = await write.then(
+      () => undefined,
+      (e: unknown) => e as ApiException<string>,
+    );
+    if (!error) throw new Error("the API server accepted a write that should have been refused");
+    return { code: error.code, message: (JSON.parse(error.body) as { message: string }).message };
+  };
+  const createVodJobDryRun = (name: string, spec: VodJobSpecInput) =>
+    vodJobs().createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: NS,
+      plural: "vodjobs",
+      body: { apiVersion: API_VERSION, kind: "VodJob", metadata: { name }, spec },
+      dryRun: "All",
+    }) as Promise<VodJob>;
+  const workerJob = (name: string): Promise<V1Job> => kc.makeApiClient(BatchV1Api).readNamespacedJob({ name, namespace: NS });
   const reconciles = async () => {
     const text = await manager.registry.metrics();
     return [...text.matchAll(/^live360_operator_reconcile_total\{controller="vodjob",result="[a-z]+"\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
@@ -80,7 +125,7 @@ describe("VodJobs from the VOD queue (real API server, kwok, ElasticMQ)", () => 
   const startManager = () =>
     new Manager({
       kubeConfig: proxy.kubeConfig,
-      namespaces: [NS],
+      namespaces: [NS, OTHER_NS],
       identity: "vodjob-test",
       leaderElection: undefined,
       httpPort: undefined,
@@ -90,10 +135,11 @@ describe("VodJobs from the VOD queue (real API server, kwok, ElasticMQ)", () => 
         vodJobController({
           config: resolveOperatorConfig(),
           settings: resolveVodJobSettings({ egressBucket: "egress", namespace: NS, visibilityTimeoutSeconds: 20, heartbeatSeconds: 5, maxConcurrentJobs: 2, ...JOB_DEFAULTS }),
-          namespaces: [NS],
+          namespaces: [NS, OTHER_NS],
           // Labelled: the operator's calls are told apart from the test's own.
           queue: queue.forCaller("operator"),
           resyncIntervalMs: 500,
+          queueDepthIntervalMs: 500,
         }),
       ],
     });
@@ -112,7 +158,16 @@ describe("VodJobs from the VOD queue (real API server, kwok, ElasticMQ)", () => 
     ]);
     kc = kubeConfigFor(cluster);
     await installCustomResourceDefinitions(kc, CRDS_DIR);
-    await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: NS } } });
+    for (const name of [NS, OTHER_NS]) await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
+    for (const { namespace, name, spec } of LIVE_EVENTS) {
+      await vodJobs().createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural: "liveevents",
+        body: { apiVersion: API_VERSION, kind: "LiveEvent", metadata: { name }, spec },
+      });
+    }
     await waitFor("the namespace's default service account", async () => {
       const accounts = await kc.makeApiClient(CoreV1Api).listNamespacedServiceAccount({ namespace: NS });
       return accounts.items.some((a) => a.metadata?.name === "default");
@@ -320,8 +375,109 @@ describe("VodJobs from the VOD queue (real API server, kwok, ElasticMQ)", () => 
     expect(failed.status?.conditions?.find((c) => c.type === "Failed")?.reason).toBe("InvalidSpec");
   }, 240_000);
 
+  test("the queues' depths are metrics: the dead-letter queue found through the queue's redrive policy, both read as SQS counts them", async () => {
+    // Left by the test above: two messages dead, none waiting.
+    const gauge = async (queueLabel: string, state: string): Promise<number | undefined> => {
+      const line = new RegExp(`^live360_operator_vod_queue_messages\\{queue="${queueLabel}",state="${state}"\\} (\\d+)$`, "m").exec(await manager.registry.metrics());
+      return line ? Number(line[1]) : undefined;
+    };
+    await waitFor("the dead-letter queue's depth as a metric", async () => (await gauge("dead_letter", "visible")) === (await deadLetters.counts()).visible, converge);
+    expect(await gauge("dead_letter", "visible")).toBe(2);
+    await queue.send(recordingMessage("waiting", "20260628T180000Z"), { delaySeconds: 600 });
+    await waitFor("the delayed message in the queue's depth", async () => (await gauge("jobs", "delayed")) === 1, converge);
+    expect(await gauge("jobs", "visible")).toBe(0);
+    expect(await manager.registry.metrics()).toMatch(/^live360_operator_vod_queue_depth_failures_total 0$/m);
+    // The dead-letter queue was found by name from its ARN, by the operator's own client.
+    expect(awsCalls.calls.some((c) => c.operation === "GetQueueUrl" && c.queueName === "vod-dead")).toBe(true);
+  }, 120_000);
+
+  test("a recording of a stream whose LiveEvent in the VodJobs' namespace is encrypted becomes an encrypted VodJob, from live360's message and from an S3 event alike", async () => {
+    const own = "s3://ingest/recordings/enc/20260701T180000Z.mp4";
+    const s3Event = "s3://ingest/recordings/enc/20260702T180000Z.mp4";
+    await queue.send(recordingMessage("enc", "20260701T180000Z"));
+    // An S3 event names only the object (eks-infra notifyQueueOnUpload): the stream comes from the key.
+    await queue.send(JSON.stringify({ Records: [{ eventName: "ObjectCreated:Put", s3: { bucket: { name: "ingest" }, object: { key: "recordings/enc/20260702T180000Z.mp4", size: 1024 } } }] }));
+    for (const source of [own, s3Event]) {
+      const name = vodJobName(source);
+      const done = await waitFor(`the VodJob of ${source} to succeed`, async () => {
+        const vodJob = await readVodJob(name).catch(() => undefined);
+        return vodJob?.status?.phase === "Succeeded" ? vodJob : undefined;
+      }, converge);
+      // The event in the VodJobs' namespace, with the CRD's default key; not the other namespace's event of the same stream.
+      expect(done.spec.hls).toEqual({ encryption: { secretRef: { name: "enc-hls", key: "secret" }, rotationSegments: 4 } });
+      const pod = (await workerJob(name)).spec?.template.spec;
+      const args = pod?.containers[0]?.args ?? [];
+      expect(args.slice(args.indexOf("--hls-encryption-secret-file"))).toEqual(["--hls-encryption-secret-file", "/etc/live360/hls/secret", "--hls-key-rotation", "4"]);
+      expect(pod?.volumes?.find((v) => v.name === "hls-encryption")?.secret).toEqual({ secretName: "enc-hls", items: [{ key: "secret", path: "secret" }], defaultMode: 0o440 });
+    }
+    await waitFor("both messages to be deleted", async () => {
+      const counts = await queue.counts();
+      return counts.visible + counts.inFlight === 0;
+    }, converge);
+  }, 180_000);
+
+  test("the API server validates VodJob.spec.hls.encryption like the LiveEvent's, defaults it alike, and keeps it immutable", async () => {
+    const source = "s3://ingest/recordings/schema/20260701T180000Z.mp4";
+    const noName = await refusal(createVodJobDryRun("no-name", { source, hls: { encryption: { secretRef: {} as { name: string } } } }));
+    expect(noName.code).toBe(422);
+    expect(noName.message).toContain("spec.hls.encryption.secretRef.name: Required value");
+    const noRef = await refusal(createVodJobDryRun("no-ref", { source, hls: { encryption: {} as { secretRef: { name: string } } } }));
+    expect(noRef.message).toContain("spec.hls.encryption.secretRef: Required value");
+    const zero = await refusal(createVodJobDryRun("zero", { source, hls: { encryption: { secretRef: { name: "hls" }, rotationSegments: 0 } } }));
+    expect(zero.code).toBe(422);
+    expect(zero.message).toMatch(/spec\.hls\.encryption\.rotationSegments: Invalid value: 0: .*greater than or equal to 1/);
+    const badSecret = await refusal(createVodJobDryRun("bad-secret", { source, hls: { encryption: { secretRef: { name: "Not_A_Secret" } } } }));
+    expect(badSecret.message).toContain("spec.hls.encryption.secretRef.name");
+
+    const accepted = await createVodJobDryRun("minimal", { source, hls: { encryption: { secretRef: { name: "hls" } } } });
+    expect(accepted.spec.hls).toEqual({ encryption: { secretRef: { name: "hls", key: "secret" }, rotationSegments: 10 } });
+    expect((await createVodJobDryRun("clear", { source })).spec.hls).toEqual({});
+
+    // The encrypted VodJob made above: neither its rotation nor its encryption may change.
+    const name = vodJobName("s3://ingest/recordings/enc/20260701T180000Z.mp4");
+    const patch = (spec: unknown) =>
+      vodJobs().patchNamespacedCustomObject(
+        { group: GROUP, version: VERSION, namespace: NS, plural: "vodjobs", name, body: { spec }, dryRun: "All" },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      );
+    for (const change of [{ hls: { encryption: { rotationSegments: 5 } } }, { hls: { encryption: null } }]) {
+      const refused = await refusal(patch(change));
+      expect(refused.code).toBe(422);
+      expect(refused.message).toContain("a VodJob's spec cannot change: delete it and create a new one");
+    }
+  });
+
+  test("a clear LiveEvent's recording stays a clear VodJob", async () => {
+    const source = "s3://ingest/recordings/plain/20260701T180000Z.mp4";
+    await queue.send(recordingMessage("plain", "20260701T180000Z"));
+    const name = vodJobName(source);
+    const done = await waitFor("the VodJob to succeed", async () => {
+      const vodJob = await readVodJob(name).catch(() => undefined);
+      return vodJob?.status?.phase === "Succeeded" ? vodJob : undefined;
+    }, converge);
+    expect(done.spec.hls).toEqual({});
+    expect(JSON.stringify((await workerJob(name)).spec?.template)).not.toContain("hls-encryption");
+  }, 180_000);
+
+  test("a recording of a stream encrypted only by a LiveEvent in another namespace makes no VodJob: its message is released, with the reason and the fix, until the dead-letter queue takes it", async () => {
+    const source = "s3://ingest/recordings/elsewhere/20260701T180000Z.mp4";
+    const deadBefore = (await deadLetters.counts()).visible;
+    await queue.send(recordingMessage("elsewhere", "20260701T180000Z"));
+    await waitFor("the message in the dead-letter queue", async () => (await deadLetters.counts()).visible === deadBefore + 1, converge);
+    // Never deleted, never made into a VodJob (not even for a moment: no clear asset is ever written).
+    expect(await vodJobGone(vodJobName(source))).toBe(true);
+    expect(proxy.requests.some((r) => r.method !== "GET" && r.url.includes(vodJobName(source)))).toBe(false);
+    const reasons = logLines
+      .map((line) => JSON.parse(line) as { msg: string; reason?: string; receiveCount?: number })
+      .filter((record) => record.msg === "VOD queue message released towards the dead-letter queue" && record.reason?.includes("stream elsewhere"));
+    // Each receive released it again, with a growing delay (maxReceiveCount 2).
+    expect(reasons.map((r) => r.receiveCount)).toEqual([1, 2]);
+    expect(reasons[0]?.reason).toContain(`LiveEvent ${OTHER_NS}/elsewhere`);
+    expect(reasons[0]?.reason).toContain(`put the LiveEvent in ${NS} or create the VodJob by hand in its namespace (${OTHER_NS})`);
+  }, 180_000);
+
   test("every SQS call the operator made above is a permission eks-infra grants its role (eks-infra/workload-calls.json)", async () => {
     expect(awsCalls.calls.length).toBeGreaterThan(0);
-    expect(await unlistedPermissions("operator", awsCalls.calls, {})).toEqual([]);
+    expect(await unlistedPermissions("operator", awsCalls.calls, { "vod-dead": "deadLetterQueue" })).toEqual([]);
   });
 });

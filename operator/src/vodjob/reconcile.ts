@@ -1,14 +1,16 @@
 import type { KubernetesObject, V1Job, V1Pod } from "@kubernetes/client-node";
 import { ConfigError, Gauge, SqsQueue, type JobQueue, type Logger } from "@live360/core";
-import { GROUP, VERSION, VOD_JOB_PHASES, type VodJob } from "../api/v1alpha1/index.js";
+import { GROUP, VERSION, VOD_JOB_PHASES, type LiveEvent, type VodJob } from "../api/v1alpha1/index.js";
 import type { OperatorConfig } from "../config.js";
 import type { Cache, ObjectWriter } from "../engine/client.js";
 import { Controller, type ReconcileResult } from "../engine/controller.js";
 import type { EventRecorder } from "../engine/events.js";
 import { CORE_TYPES, splitKey } from "../engine/resources.js";
+import { LIVE_EVENT_TYPE } from "../liveevent/reconcile.js";
 import type { ControllerFactory } from "../manager.js";
 import { httpWorkerProgress, type FetchWorkerProgress } from "./progress.js";
 import { QUEUE_LEASE_FINALIZER, VodQueuePoller } from "./queue-poller.js";
+import { queueDepthRunnable } from "./queue-depth.js";
 import { NoEgressBucketError, VOD_JOB_LABEL, VOD_JOB_TYPE, VOD_WORKER_SELECTOR, VodJobSpecError, vodJobResources } from "./resources.js";
 import type { VodJobSettings } from "./settings.js";
 import { statusChanged, vodJobStatus, type JobProblem } from "./status.js";
@@ -135,6 +137,8 @@ export interface VodJobControllerOptions {
   queue?: JobQueue;
   workers?: number;
   resyncIntervalMs?: number;
+  /** How often the queues' depths are read (default QUEUE_DEPTH_INTERVAL_MS). */
+  queueDepthIntervalMs?: number;
   /** Tests on kwok nodes (whose pods serve nothing) may feed progress; production reads the workers' /metrics. */
   fetchProgress?: FetchWorkerProgress;
   now?: () => Date;
@@ -158,15 +162,22 @@ export function vodJobController(options: VodJobControllerOptions): ControllerFa
     const jobs = context.informer<V1Job>(CORE_TYPES.job, { labelSelector: VOD_WORKER_SELECTOR });
     const pods = context.informer<V1Pod>(CORE_TYPES.pod, { labelSelector: VOD_WORKER_SELECTOR });
     const logger = context.logger.child("vodjob");
-    const poller = queue
-      ? new VodQueuePoller({
-          queue,
-          settings,
-          logger: logger.child("queue", { queue: queue.name }),
-          vodJobs,
-          createVodJob: async (manifest) => void (await context.writer.apply(manifest)),
-        })
-      : undefined;
+    let poller: VodQueuePoller | undefined;
+    if (queue) {
+      // The LiveEvent controller's informer (asking again shares it): a recording inherits its event's encryption.
+      const liveEvents = context.informer<LiveEvent>(LIVE_EVENT_TYPE);
+      poller = new VodQueuePoller({
+        queue,
+        settings,
+        logger: logger.child("queue", { queue: queue.name }),
+        vodJobs,
+        createVodJob: async (manifest) => void (await context.writer.apply(manifest)),
+        encryptionForStream: (stream) =>
+          liveEvents.list().flatMap(({ metadata, spec }) =>
+            spec.streamName === stream && spec.hls.encryption ? [{ namespace: metadata.namespace ?? "", name: metadata.name ?? "", encryption: spec.hls.encryption }] : [],
+          ),
+      });
+    }
     const reconciler = new VodJobReconciler({
       config,
       settings,
@@ -200,7 +211,7 @@ export function vodJobController(options: VodJobControllerOptions): ControllerFa
         for (const vodJob of vodJobs.list()) byPhase.inc({ phase: vodJob.status?.phase ?? "Pending" });
       },
     });
-    if (poller) {
+    if (queue && poller) {
       vodJobs.onChange((vodJob) => poller.vodJobChanged(vodJob));
       const held: Gauge = new Gauge({
         name: "live360_operator_vod_messages_held",
@@ -209,6 +220,7 @@ export function vodJobController(options: VodJobControllerOptions): ControllerFa
         collect: () => held.set(poller.heldMessages),
       });
       context.addRunnable("vod-queue", (signal) => poller.run(signal));
+      context.addRunnable("vod-queue-depth", queueDepthRunnable({ queue, registry: context.registry, logger: logger.child("queue-depth"), intervalMs: options.queueDepthIntervalMs }));
     }
     return controller;
   };

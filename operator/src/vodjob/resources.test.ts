@@ -114,6 +114,31 @@ describe("VodJob → worker Job", () => {
     );
   });
 
+  test("spec.hls.encryption: the worker encrypts with the Secret's key, mounted read-only for its group, and the flags name the file, never the secret", () => {
+    const source = "s3://ingest/recordings/enc/20260101T000000Z.mp4";
+    const job = vodJobResources(vodJob("enc", { source, hls: { encryption: { secretRef: { name: "demo-hls", key: "k" }, rotationSegments: 5 } } }), config, settings) as V1Job;
+    const pod = job.spec!.template.spec!;
+    const worker = pod.containers[0]!;
+    const args = worker.args ?? [];
+    const flag = (name: string) => args[args.indexOf(name) + 1];
+    expect([flag("--hls-encryption-secret-file"), flag("--hls-key-rotation")]).toEqual(["/etc/live360/hls/secret", "5"]);
+    expect(pod.volumes?.find((v) => v.name === "hls-encryption")?.secret).toEqual({ secretName: "demo-hls", items: [{ key: "k", path: "secret" }], defaultMode: 0o440 });
+    expect(worker.volumeMounts).toContainEqual({ name: "hls-encryption", mountPath: "/etc/live360/hls", readOnly: true });
+    // 0440 and a non-root worker (USER 1000:1000): only the pod's fsGroup makes the file readable.
+    expect(pod.securityContext?.fsGroup).toBe(1000);
+    expect(worker.securityContext).toMatchObject({ runAsNonRoot: true });
+
+    // The CRD's defaults: key "secret", a key per 10 segments.
+    const defaulted = vodJobResources(vodJob("enc", { source, hls: { encryption: { secretRef: { name: "demo-hls" } } } }), config, settings) as V1Job;
+    const defaultedArgs = defaulted.spec!.template.spec!.containers[0]!.args ?? [];
+    expect(defaultedArgs.slice(defaultedArgs.indexOf("--hls-encryption-secret-file"))).toEqual(["--hls-encryption-secret-file", "/etc/live360/hls/secret", "--hls-key-rotation", "10"]);
+    expect(defaulted.spec!.template.spec!.volumes?.find((v) => v.name === "hls-encryption")?.secret?.items).toEqual([{ key: "secret", path: "secret" }]);
+
+    // Neither the volume nor the flags without encryption.
+    const clear = vodJobResources(vodJob("clear", { source }), config, settings) as V1Job;
+    expect(JSON.stringify(clear)).not.toContain("hls-encryption");
+  });
+
   test("no egress bucket anywhere, or an output projection the worker cannot make: no Job, and a message saying what to set", () => {
     const source = "s3://ingest/recordings/c/20260101T000000Z.mp4";
     expect(() => vodJobResources(vodJob("c", { source }), config, resolveVodJobSettings())).toThrow(NoEgressBucketError);

@@ -6,7 +6,7 @@ import { API_VERSION, VOD_JOB, ladderFlag, type VodJob } from "../api/v1alpha1/i
 import type { OperatorConfig } from "../config.js";
 import type { ResourceType } from "../engine/resources.js";
 import { MANAGED_BY } from "../liveevent/names.js";
-import { CONTAINER_SECURITY, POD_DEFAULTS, awsCredentialsEnv, placement, resourceRequirements } from "../pod-spec.js";
+import { CONTAINER_SECURITY, POD_DEFAULTS, awsCredentialsEnv, hlsEncryptionMount, placement, resourceRequirements } from "../pod-spec.js";
 import { WORKER_HTTP_PORT } from "./progress.js";
 import type { VodJobSettings } from "./settings.js";
 
@@ -25,6 +25,8 @@ export const NON_RETRYABLE_EXIT_CODES = [2, 3];
 /** Where the worker writes its result; the kubelet hands it to the operator in the pod's status. */
 export const RESULT_FILE = "/dev/termination-log";
 const WORK_DIR = "/var/lib/live360/vod";
+/** The group of the VOD worker image's user (workloads/vod-worker/Dockerfile: USER 1000:1000). */
+const WORKER_GROUP_ID = 1000;
 /** The worker aborts FFmpeg and exits within 20 s of SIGTERM; the rest is slack. */
 const TERMINATION_GRACE_SECONDS = 30;
 
@@ -80,6 +82,7 @@ export function workerArgs(vodJob: VodJob, config: OperatorConfig, settings: Vod
   const { s3Endpoint, region } = config.recording;
   if (s3Endpoint) args.push("--s3-endpoint", s3Endpoint);
   if (region) args.push("--region", region);
+  args.push(...hlsEncryptionMount(spec.hls.encryption).args);
   return args;
 }
 
@@ -97,6 +100,7 @@ export function vodJobResources(vodJob: VodJob, config: OperatorConfig, settings
   const namespace = vodJob.metadata.namespace ?? "default";
   const { spec } = vodJob;
   const labels = vodJobLabels(name);
+  const hlsEncryption = hlsEncryptionMount(spec.hls.encryption);
   const rules = placement(spec, config.nodePools.vod, config.nodePools.require);
   const chart = new Chart(new App(), "vodjob", { namespace, disableResourceNameHashes: true });
   new k8s.KubeJob(chart, "job", {
@@ -117,6 +121,8 @@ export function vodJobResources(vodJob: VodJob, config: OperatorConfig, settings
           ...POD_DEFAULTS,
           // A pod failure policy requires it: each attempt is a new pod, so the Job sees every failure.
           restartPolicy: "Never",
+          // Lets the worker's group read the HLS encryption secret, which is mounted 0440.
+          securityContext: { fsGroup: WORKER_GROUP_ID, fsGroupChangePolicy: "OnRootMismatch" },
           serviceAccountName: settings.workerServiceAccount,
           terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
           nodeSelector: rules.nodeSelector,
@@ -139,12 +145,14 @@ export function vodJobResources(vodJob: VodJob, config: OperatorConfig, settings
               volumeMounts: [
                 { name: "work", mountPath: WORK_DIR },
                 { name: "tmp", mountPath: "/tmp" },
+                ...hlsEncryption.volumeMounts,
               ],
             },
           ],
           volumes: [
             { name: "work", emptyDir: {} },
             { name: "tmp", emptyDir: { sizeLimit: k8s.Quantity.fromString("64Mi") } },
+            ...hlsEncryption.volumes,
           ],
         },
       },

@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, test } from "@jest/globals";
-import { access, readFile, readdir } from "node:fs/promises";
+import { access, readFile, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { FileQueue, LocalDirectoryStorage, S3Storage, resolveBinary, runOnce } from "@live360/core";
+import { FileQueue, LocalDirectoryStorage, S3Storage, periodKey, resolveBinary, runOnce } from "@live360/core";
 import {
   freePort,
   getText,
+  httpGet,
   inspectVodAsset,
   listKeys,
   makeTestClip,
@@ -105,6 +106,39 @@ describe("live360 local", () => {
     expect(variant.body).toContain("#EXT-X-PLAYLIST-TYPE:VOD");
     expect(variant.body).toContain("#EXT-X-ENDLIST");
     expect(local.output()).toContain(`VOD ready: ${base}${assets[0]!.player}`);
+    local.child.kill("SIGINT");
+    expect((await local.exited).code).toBe(0);
+  }, 150_000);
+
+  test("with an HLS secret the ended stream's recording says it was encrypted, its asset is encrypted with the same secret, and local mode serves the asset's keys", async () => {
+    const dir = await tempDir("local-vod-encrypted");
+    const clip = await makeTestClip(dir, { seconds: 4, width: 640, height: 320 });
+    const secret = "local-vod-hls-secret-0123456789abcdef0123";
+    const secretFile = path.join(dir, "hls-secret");
+    await writeFile(secretFile, `${secret}\n`);
+    const { rtmpPort, httpPort } = await localPorts();
+    const data = path.join(dir, "data");
+    const local = runCli([
+      "local", "--no-test-source", "--rtmp-port", String(rtmpPort), "--http-port", String(httpPort), "--bind", "127.0.0.1",
+      "--data-dir", data, "--ladder", "source", "--reconnect-grace", "1", "--hls-encryption-secret-file", secretFile, "--hls-key-rotation", "1",
+    ]);
+    const base = `http://127.0.0.1:${httpPort}`;
+    await waitFor("origin listening", async () => (await getText(`${base}/healthz`).catch(() => undefined))?.status === 200 || undefined);
+    const publisher = await publishFile(clip, `rtmp://127.0.0.1:${rtmpPort}/live/locked`);
+    expect(await publisher.exited).toBe(0);
+    const [asset] = await waitFor("the VOD asset in /vod/", async () => {
+      const list = JSON.parse((await getText(`${base}/vod/`)).body) as Array<{ master: string }>;
+      return list.length > 0 ? list : undefined;
+    }, { timeoutMs: 90_000 });
+    const storage = new LocalDirectoryStorage(path.join(data, "buckets"));
+    const [recording] = await listKeys(storage, "ingest", "recordings/locked/");
+    expect((await storage.head("ingest", recording!)).metadata).toMatchObject({ encrypted: "true" });
+    const prefix = asset!.master.replace(/^\//, "").replace(/master\.m3u8$/, "");
+    const inspected = await inspectVodAsset(storage, "egress", prefix, { secret });
+    expect(inspected.manifest.encryption).toMatchObject({ method: "AES-128", rotationSegments: 1 });
+    const key = await httpGet(`${base}/${prefix}keys/0.key`);
+    expect(key.status).toBe(200);
+    expect(key.body.equals(periodKey(secret, prefix.replace(/\/$/, ""), 0))).toBe(true);
     local.child.kill("SIGINT");
     expect((await local.exited).code).toBe(0);
   }, 150_000);

@@ -62,8 +62,10 @@ async function replica(identity: string): Promise<Replica> {
     "--kubeconfig", cluster.kubeconfig,
     "--namespace", NAMESPACE,
     "--leader-elect", "--leader-election-namespace", NAMESPACE,
-    // Short leases so the failover happens within the test's patience, not its timing.
-    "--lease-duration", "4", "--renew-deadline", "3", "--retry-period", "0.5",
+    // Leases short enough for the test's patience, long enough that a renewal slowed by a busy CI
+    // machine (every suite shares 2 cores) does not cost the leader its lease: a leader that
+    // loses it exits, and nothing restarts it here as a Deployment would.
+    "--lease-duration", "10", "--renew-deadline", "8", "--retry-period", "1",
     "--identity", identity,
     "--metrics-port", String(port), "--bind", "127.0.0.1",
     "--rtmp-service-type", "NodePort",
@@ -135,50 +137,70 @@ describe("live360 operator process", () => {
 
   test("two replicas: one leads and reconciles; when it is killed the other takes over; SIGTERM releases the lease", async () => {
     const replicas = [await replica("operator-a"), await replica("operator-b")];
-    const holder = await waitFor("a leader", leaseHolder, converge);
-    const leader = replicas.find((r) => r.identity === holder)!;
-    const standby = replicas.find((r) => r.identity !== holder)!;
-    await waitFor("the leader to report itself", () => isLeading(leader), converge);
-    expect(await isLeading(standby)).toBe(false);
-    expect((await getText(`${standby.url}/readyz`)).body).toBe("standby\n");
-
-    await createEvent("first");
-    await readyEvent("first");
-    expect((await getText(`${leader.url}/readyz`)).body).toBe("leading\n");
-    // The gauge reads the informer cache, which sees the Ready status a moment after the API does.
-    const metrics = await waitFor("the Ready event in the leader's metrics", async () => {
-      const body = (await getText(`${leader.url}/metrics`)).body;
-      return /^live360_operator_live_events\{phase="Ready"\} 1$/m.test(body) ? body : undefined;
-    }, converge);
-    expect(metrics).toMatch(/^live360_operator_reconcile_total\{controller="liveevent",result="requeue"\} [1-9]/m);
-    expect(metrics).toMatch(/^live360_operator_queue_depth\{controller="liveevent"\} \d+$/m);
-
-    // Killed while it starts on a new event, as a Spot reclaim or an OOM kill would: no chance to
-    // release the lease or to finish. The standby takes over and completes the event, without duplicates.
-    await createEvent("second");
-    leader.process.child.kill("SIGKILL");
-    await waitFor("the standby to take the lease", async () => (await leaseHolder()) === standby.identity, converge);
-    await waitFor("the new leader to report itself", () => isLeading(standby), converge);
-    const second = await readyEvent("second");
-    const expected = liveEventResources(second, resolveOperatorConfig({ rtmpServiceType: "NodePort" }));
-    expect(await childrenOf("second")).toEqual(expected.map((o) => `${o.kind}/${o.metadata?.name}`).sort());
-
-    // The same process runs the VodJob controller: a VodJob gets its worker Job.
-    await admin.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
-      ...EVENTS,
-      plural: "vodjobs",
-      body: { apiVersion: "live360.io/v1alpha1", kind: "VodJob", metadata: { name: "replay" }, spec: { source: "s3://ingest/recordings/second.mp4" } },
-    });
-    const job = await waitFor("the VodJob's worker Job", async () => {
-      const jobs = await admin.makeApiClient(BatchV1Api).listNamespacedJob({ namespace: NAMESPACE });
-      return jobs.items.find((j) => j.metadata?.ownerReferences?.some((o) => o.kind === "VodJob" && o.name === "replay"));
-    }, converge);
-    expect(job.spec?.template.spec?.containers[0]?.args).toContain("s3://ingest/recordings/second.mp4");
-
-    standby.process.child.kill("SIGTERM");
-    expect((await standby.process.exited).code).toBe(0);
-    // Released, so a new replica need not wait for the lease to expire.
-    expect(await leaseHolder()).toBeUndefined();
+    await withReplicaLogs(replicas, () => electAndFailOver(replicas));
   });
 });
+
+/**
+ * Runs `steps`; when one fails, the error carries each replica's exit status and last log lines
+ * (a failure on a CI machine is otherwise a bare timeout).
+ */
+async function withReplicaLogs(replicas: Replica[], steps: () => Promise<void>): Promise<void> {
+  try {
+    await steps();
+  } catch (error) {
+    const logs = replicas.map((r) => {
+      const status = r.process.child.exitCode ?? r.process.child.signalCode ?? "running";
+      return `--- ${r.identity} (${status}), last lines:\n${r.process.output().split("\n").slice(-40).join("\n")}`;
+    });
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${logs.join("\n")}`);
+  }
+}
+
+async function electAndFailOver(replicas: Replica[]): Promise<void> {
+  const holder = await waitFor("a leader", leaseHolder, converge);
+  const leader = replicas.find((r) => r.identity === holder)!;
+  const standby = replicas.find((r) => r.identity !== holder)!;
+  await waitFor("the leader to report itself", () => isLeading(leader), converge);
+  expect(await isLeading(standby)).toBe(false);
+  expect((await getText(`${standby.url}/readyz`)).body).toBe("standby\n");
+
+  await createEvent("first");
+  await readyEvent("first");
+  expect((await getText(`${leader.url}/readyz`)).body).toBe("leading\n");
+  // The gauge reads the informer cache, which sees the Ready status a moment after the API does.
+  const metrics = await waitFor("the Ready event in the leader's metrics", async () => {
+    const body = (await getText(`${leader.url}/metrics`)).body;
+    return /^live360_operator_live_events\{phase="Ready"\} 1$/m.test(body) ? body : undefined;
+  }, converge);
+  expect(metrics).toMatch(/^live360_operator_reconcile_total\{controller="liveevent",result="requeue"\} [1-9]/m);
+  expect(metrics).toMatch(/^live360_operator_queue_depth\{controller="liveevent"\} \d+$/m);
+
+  // Killed while it starts on a new event, as a Spot reclaim or an OOM kill would: no chance to
+  // release the lease or to finish. The standby takes over and completes the event, without duplicates.
+  await createEvent("second");
+  leader.process.child.kill("SIGKILL");
+  await waitFor("the standby to take the lease", async () => (await leaseHolder()) === standby.identity, converge);
+  await waitFor("the new leader to report itself", () => isLeading(standby), converge);
+  const second = await readyEvent("second");
+  const expected = liveEventResources(second, resolveOperatorConfig({ rtmpServiceType: "NodePort" }));
+  expect(await childrenOf("second")).toEqual(expected.map((o) => `${o.kind}/${o.metadata?.name}`).sort());
+
+  // The same process runs the VodJob controller: a VodJob gets its worker Job.
+  await admin.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+    ...EVENTS,
+    plural: "vodjobs",
+    body: { apiVersion: "live360.io/v1alpha1", kind: "VodJob", metadata: { name: "replay" }, spec: { source: "s3://ingest/recordings/second.mp4" } },
+  });
+  const job = await waitFor("the VodJob's worker Job", async () => {
+    const jobs = await admin.makeApiClient(BatchV1Api).listNamespacedJob({ namespace: NAMESPACE });
+    return jobs.items.find((j) => j.metadata?.ownerReferences?.some((o) => o.kind === "VodJob" && o.name === "replay"));
+  }, converge);
+  expect(job.spec?.template.spec?.containers[0]?.args).toContain("s3://ingest/recordings/second.mp4");
+
+  standby.process.child.kill("SIGTERM");
+  expect((await standby.process.exited).code).toBe(0);
+  // Released, so a new replica need not wait for the lease to expire.
+  expect(await leaseHolder()).toBeUndefined();
+}
 

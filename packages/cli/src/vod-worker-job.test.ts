@@ -4,7 +4,7 @@
  * policy and its result file by the operator (the pod's termination message).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "@jest/globals";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -90,6 +90,26 @@ describe("live360 vod-worker --job", () => {
     const again = runJob("s3://ingest/recordings/jobmode/20260624T180000Z.mp4", resultFile);
     expect((await again.exited).code).toBe(JOB_EXIT.completed);
     expect(parseJobResult(await readFile(resultFile, "utf8"))).toEqual({ outcome: "already-done", masterPlaylist: "s3://egress/vod/jobmode/20260624T180000Z/master.m3u8" });
+  }, 180_000);
+
+  test("--hls-encryption-secret-file: the asset's segments are AES-128 under keys from the secret in the file; a short secret is refused naming the flag", async () => {
+    const clip = await makeTestClip(dir, { seconds: 4, container: "mp4" });
+    const recording = { stream: "sealed", startedAt: new Date("2026-06-24T19:00:00Z"), durationSeconds: 4, projection: "equirectangular" as const };
+    await storage.putFile("ingest", "recordings/sealed/20260624T190000Z.mp4", clip, { contentType: "video/mp4", metadata: recordingToMetadata(recording) });
+    const secret = "cli-vod-encryption-secret-0123456789abcdef";
+    const secretFile = path.join(dir, "hls-secret");
+    await writeFile(secretFile, `${secret}\n`, { mode: 0o600 });
+    const job = runJob("s3://ingest/recordings/sealed/20260624T190000Z.mp4", path.join(dir, "sealed.json"), { extra: ["--hls-encryption-secret-file", secretFile, "--hls-key-rotation", "5"] });
+    const { code } = await job.exited;
+    expect({ code, output: code === 0 ? "" : job.output() }).toEqual({ code: JOB_EXIT.completed, output: "" });
+    const asset = await inspectVodAsset(storage, "egress", "vod/sealed/20260624T190000Z/", { secret });
+    expect(asset.manifest.encryption).toEqual({ method: "AES-128", rotationSegments: 5, keys: "keys/<period>.key" });
+    expect(asset.variants.every((v) => v.keyPeriods.length > 0 && v.keyPeriods.every((p) => p === 0))).toBe(true);
+
+    await writeFile(secretFile, "too-short\n");
+    const refused = runJob("s3://ingest/recordings/sealed/20260624T190000Z.mp4", path.join(dir, "refused.json"), { extra: ["--hls-encryption-secret-file", secretFile] });
+    expect((await refused.exited).code).not.toBe(0);
+    expect(refused.output()).toMatch(/hlsEncryption\.secret \(--hls-encryption-secret-file\).*at least 32 random characters/s);
   }, 180_000);
 
   test("with --http-port the running job's progress is on /metrics, where the operator reads it for VodJob.status", async () => {

@@ -278,7 +278,7 @@ describe("live360 vod-worker processes against versitygw and ElasticMQ", () => {
     await jobs.delete(message!.receiptHandle);
   }, 120_000);
 
-  test("a corrupt MP4, an object that is not a video, a message that is not a job, an unknown bucket and a missing object each land in the dead-letter queue after maxReceiveCount, with the reason logged and counted; nothing is deleted", async () => {
+  test("a corrupt MP4, an object that is not a video, a message that is not a job, an unknown bucket, a missing object and an encrypted stream's recording at a worker without the secret each land in the dead-letter queue after maxReceiveCount, with the reason logged and counted; nothing is deleted or published", async () => {
     // A recording cut short (its disk filled up): the index says 12 s, the data stops a third of the way in.
     const faststart = path.join(dir, "faststart.mp4");
     await runOnce(await resolveBinary("ffmpeg"), ["-v", "error", "-y", "-i", clip, "-c", "copy", "-movflags", "+faststart", faststart]);
@@ -287,6 +287,8 @@ describe("live360 vod-worker processes against versitygw and ElasticMQ", () => {
     const text = path.join(dir, "notes.mp4");
     await writeFile(text, "these are meeting notes, not a recording\n".repeat(100));
     const notVideo = await uploadRecording("notes", "2026-11-24T15:10:00Z", text);
+    // A good recording of a stream its origin encrypted live: this worker has no secret, and a clear asset would leak it.
+    const locked = await uploadRecording("locked", "2026-11-24T15:30:00Z");
     const ingestBefore = await Promise.all([corrupt.key, notVideo.key].map(async (key) => (await storage.head("ingest", key)).etag));
 
     const jobs = queue("poison");
@@ -297,6 +299,7 @@ describe("live360 vod-worker processes against versitygw and ElasticMQ", () => {
       "{ this is not json",
       formatRecordingJob({ bucket: "someone-elses", key: corrupt.key, recording: missing }),
       formatRecordingJob({ bucket: "ingest", key: "recordings/gone/20261124T152000Z.mp4", recording: missing }),
+      JSON.stringify({ ...(JSON.parse(locked.body) as object), encrypted: true }),
     ];
     for (const body of bodies) await jobs.send(body);
     const worker = await startWorker("poison", ["--retry-delay", "0"]);
@@ -304,7 +307,7 @@ describe("live360 vod-worker processes against versitygw and ElasticMQ", () => {
     await waitFor("every message in the dead-letter queue", async () => (await dead.counts()).visible === bodies.length, { timeoutMs: 180_000, intervalMs: 500 });
 
     const metrics = await worker.metrics();
-    for (const reason of ["undecodable", "not-a-video", "invalid-message", "unknown-bucket", "object-missing"]) {
+    for (const reason of ["undecodable", "not-a-video", "invalid-message", "unknown-bucket", "object-missing", "needs-encryption"]) {
       expect(metrics).toContain(`live360_vod_jobs_rejected_total{reason="${reason}"} ${MAX_RECEIVE_COUNT}`);
     }
     expect(metrics).toContain(`live360_vod_jobs_total{result="rejected"} ${bodies.length * MAX_RECEIVE_COUNT}`);
@@ -314,6 +317,7 @@ describe("live360 vod-worker processes against versitygw and ElasticMQ", () => {
     expect(refusals.filter((line) => line.includes('"reason":"invalid-message"'))).toHaveLength(MAX_RECEIVE_COUNT);
     expect(refusals.filter((line) => line.includes('"reason":"unknown-bucket"') && line.includes("someone-elses"))).toHaveLength(MAX_RECEIVE_COUNT);
     expect(refusals.filter((line) => line.includes('"reason":"object-missing"') && line.includes("recordings/gone/"))).toHaveLength(MAX_RECEIVE_COUNT);
+    expect(refusals.filter((line) => line.includes('"reason":"needs-encryption"') && line.includes("give the worker the event's HLS secret"))).toHaveLength(MAX_RECEIVE_COUNT);
 
     const deadBodies: string[] = [];
     await waitFor("the dead letters", async () => {
@@ -326,6 +330,7 @@ describe("live360 vod-worker processes against versitygw and ElasticMQ", () => {
     expect(ingestAfter).toEqual(ingestBefore);
     expect(await listKeys(storage, "egress", "vod/broken/")).toEqual([]);
     expect(await listKeys(storage, "egress", "vod/notes/")).toEqual([]);
+    expect(await listKeys(storage, "egress", "vod/locked/")).toEqual([]);
     worker.child.kill("SIGTERM");
     expect((await worker.exited).code).toBe(0);
   }, 240_000);

@@ -12,6 +12,8 @@ export interface AwsCall {
   bucket?: string;
   key?: string;
   queueUrl?: string;
+  /** GetQueueUrl names its queue rather than giving its URL. */
+  queueName?: string;
   secretId?: string;
 }
 
@@ -30,7 +32,7 @@ export function awsCallRecorder(service: AwsCall["service"], caller: string | un
     ) =>
     (args: { input: Input }): Promise<Output> => {
       if (listener) {
-        const input = args.input as { Bucket?: unknown; Key?: unknown; QueueUrl?: unknown; SecretId?: unknown };
+        const input = args.input as { Bucket?: unknown; Key?: unknown; QueueUrl?: unknown; QueueName?: unknown; SecretId?: unknown };
         listener({
           caller,
           service,
@@ -38,6 +40,7 @@ export function awsCallRecorder(service: AwsCall["service"], caller: string | un
           ...(typeof input.Bucket === "string" ? { bucket: input.Bucket } : {}),
           ...(typeof input.Key === "string" ? { key: input.Key } : {}),
           ...(typeof input.QueueUrl === "string" ? { queueUrl: input.QueueUrl } : {}),
+          ...(typeof input.QueueName === "string" ? { queueName: input.QueueName } : {}),
           ...(typeof input.SecretId === "string" ? { secretId: input.SecretId } : {}),
         });
       }

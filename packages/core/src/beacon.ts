@@ -6,7 +6,7 @@
  */
 
 /** What the player tells the viewer went wrong (the player's FailureKind). */
-export const BEACON_ERROR_KINDS = ["not-found", "network", "bad-playlist", "media", "fatal"] as const;
+export const BEACON_ERROR_KINDS = ["not-found", "network", "refused", "bad-playlist", "media", "fatal"] as const;
 export type BeaconErrorKind = (typeof BEACON_ERROR_KINDS)[number];
 
 /** One viewing direction, degrees: yaw (right positive) and pitch of the view's centre in the frame's terms, and the field of view. */

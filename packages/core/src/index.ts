@@ -10,6 +10,7 @@ export * from "./ffmpeg/args.js";
 export * from "./ffmpeg/supervisor.js";
 export * from "./ffmpeg/probe.js";
 export * from "./ffmpeg/x264.js";
+export * from "./hls/encryption.js";
 export * from "./hls/ladder.js";
 export * from "./hls/master.js";
 export * from "./hls/variant.js";

@@ -77,6 +77,7 @@ export interface Pod {
     containers: {
       name: string;
       image: string;
+      args?: string[];
       securityContext?: { readOnlyRootFilesystem?: boolean; runAsNonRoot?: boolean; allowPrivilegeEscalation?: boolean };
       readinessProbe?: unknown;
       livenessProbe?: unknown;

@@ -94,6 +94,12 @@ describe("consistency", () => {
     expect(images).toContain(`"image":"${libValue("REGISTRY")}/vod-worker:${operatorVersion}"`);
   });
 
+  test("the in-cluster Prometheus runs the release promtool and its stand-in are built from", () => {
+    const version = /^PROMETHEUS_VERSION=(.+)$/m.exec(read("test/promtool/build.sh"))?.[1];
+    const images = yamlDocs("test/kind/manifests/prometheus.yaml").flatMap((doc) => JSON.stringify(doc).match(/"image":"[^"]+"/g) ?? []);
+    expect(images).toEqual([`"image":"prom/prometheus:v${version}"`]);
+  });
+
   test("the chart values name the images make kind-up builds and loads", () => {
     const operatorVersion = (JSON.parse(read("operator/package.json")) as { version: string }).version;
     const values = yamlDocs("test/kind/values.yaml")[0] as { image: { repository: string }; workloads: { images: Record<string, string> } };
@@ -154,6 +160,13 @@ describe("manifests against a real API server (server-side dry-run)", () => {
   test("the S3 and SQS stand-ins, their credentials and the bucket job are accepted", async () => {
     const { stdout } = await dryRun("test/kind/manifests/services.yaml");
     for (const object of ["namespace/live360", "secret/live360-aws-credentials", "deployment.apps/s3", "service/s3", "configmap/sqs-config", "deployment.apps/sqs", "service/sqs", "job.batch/create-buckets"]) {
+      expect(stdout).toContain(`${object} serverside-applied (server dry run)`);
+    }
+  });
+
+  test("Prometheus, its pod discovery Role and its configuration are accepted", async () => {
+    const { stdout } = await dryRun("test/kind/manifests/prometheus.yaml");
+    for (const object of ["serviceaccount/prometheus", "role.rbac.authorization.k8s.io/prometheus", "rolebinding.rbac.authorization.k8s.io/prometheus", "configmap/prometheus", "deployment.apps/prometheus", "service/prometheus"]) {
       expect(stdout).toContain(`${object} serverside-applied (server dry run)`);
     }
   });

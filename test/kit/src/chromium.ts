@@ -1,4 +1,4 @@
-import { access, constants, mkdir, rm } from "node:fs/promises";
+import { access, chmod, constants, mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { MissingDependencyError } from "@live360/core";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
@@ -40,6 +40,22 @@ export interface ChromiumSession {
 }
 
 /**
+ * Chromium raises its GPU process to nice -8 when it may (as root, with CAP_SYS_NICE): measured
+ * taking 50–80 % of a core at that priority while the servers under test (origins' FFmpegs, kind's
+ * nodes) shared the same two cores and fell behind real time. Started through `setpriv` without
+ * CAP_SYS_NICE its raise fails (silently, as it does for any user) and it competes at nice 0 like
+ * everything else. Not root: nothing to drop, the binary itself.
+ */
+async function withoutPriorityBoost(executablePath: string, dir: string): Promise<string> {
+  if (process.getuid?.() !== 0) return executablePath;
+  const wrapper = path.join(dir, "chromium-without-sys-nice");
+  const quoted = `'${executablePath.replace(/'/g, `'\\''`)}'`;
+  await writeFile(wrapper, `#!/bin/sh\nexec setpriv --bounding-set -sys_nice --inh-caps -sys_nice -- ${quoted} "$@"\n`);
+  await chmod(wrapper, 0o755);
+  return wrapper;
+}
+
+/**
  * Starts a real headless Chromium (the system one: `npx playwright install` cannot download
  * here) with a fresh profile, so no cache, permission or storage leaks between tests.
  */
@@ -56,7 +72,7 @@ export async function launchChromium(options: ChromiumOptions = {}): Promise<Chr
   const profile = await tempDir("chromium");
   await mkdir(path.join(profile, "data"), { recursive: true });
   const context = await chromium.launchPersistentContext(path.join(profile, "data"), {
-    executablePath,
+    executablePath: await withoutPriorityBoost(executablePath, profile),
     headless: true,
     args: [...CHROMIUM_FLAGS, ...(options.args ?? [])],
     viewport: options.viewport ?? { width: 960, height: 540 },

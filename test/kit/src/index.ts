@@ -16,6 +16,7 @@ export * from "./vod-asset.js";
 export * from "./cluster.js";
 export * from "./kube.js";
 export * from "./origin-process.js";
+export * from "./origin-pair.js";
 export * from "./rtmp-client.js";
 export * from "./soak.js";
 export * from "./aws-calls.js";

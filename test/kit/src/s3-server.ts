@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, PutBucketPolicyCommand, S3Client } from "@aws-sdk/client-s3";
 import { freePort } from "./net.js";
 import { startProcess, type ManagedProcess } from "./process.js";
 import { requireInstalled, testServicePaths } from "./test-services.js";
@@ -20,6 +20,11 @@ export interface S3Server {
   readonly root: string;
   readonly process: ManagedProcess;
   createBucket(bucket: string): Promise<void>;
+  /**
+   * Lets anyone GET the objects under `prefix` without signing: what the egress bucket's policy
+   * grants the cluster's S3 VPC endpoint for `vod/*` on EKS, so the edge can proxy VOD assets.
+   */
+  allowAnonymousRead(bucket: string, prefix: string): Promise<void>;
   /** Stops the server and removes its directory. Safe to repeat. */
   stop(): Promise<void>;
 }
@@ -49,6 +54,10 @@ export async function startS3Server(options: StartS3ServerOptions = {}): Promise
       process,
       async createBucket(bucket) {
         await client.send(new CreateBucketCommand({ Bucket: bucket }));
+      },
+      async allowAnonymousRead(bucket, prefix) {
+        const statement = { Effect: "Allow", Principal: "*", Action: ["s3:GetObject"], Resource: [`arn:aws:s3:::${bucket}/${prefix}*`] };
+        await client.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify({ Version: "2012-10-17", Statement: [statement] }) }));
       },
       async stop() {
         client.destroy();

@@ -39,6 +39,25 @@ export interface EdgeResolverConfig {
   validSeconds: number;
 }
 
+/**
+ * Where on-demand assets live (the egress bucket, read without credentials: on EKS its policy
+ * admits the cluster's S3 VPC endpoint for vod/* only). The edge serves `/vod/<stream>/<stamp>/…`
+ * from it through its cache; that is how an encrypted asset is played, since only the edge can
+ * hand out its keys.
+ */
+export interface EdgeVodOrigin {
+  /** As given, for logs and errors. */
+  url: string;
+  scheme: "http" | "https";
+  /** `host:port` for the upstream's `server`. */
+  hostPort: string;
+  /** The Host header and TLS server name S3 expects (`<bucket>.s3.<region>.amazonaws.com`). */
+  host: string;
+  /** The bucket in path-style addressing (`/egress`), or "" for a virtual-hosted bucket name. */
+  pathPrefix: string;
+  isIpLiteral: boolean;
+}
+
 export const ACCESS_LOG_TARGETS = ["off", "stdout", "file"] as const;
 export type AccessLogTarget = (typeof ACCESS_LOG_TARGETS)[number];
 
@@ -59,6 +78,13 @@ export interface EdgeConfig {
    * Undefined: off (nginx logs nothing extra and answers beacons 404).
    */
   insightPort: number | undefined;
+  /**
+   * LL-HLS relay (ll-relay.ts) on this loopback port: blocking reloads and held parts wait there,
+   * collapsed into one origin request each and answered the moment it completes, instead of on
+   * nginx's cache lock (which looks again only every 500 ms). nginx still caches the answers.
+   * Undefined: nginx's cache lock collapses them.
+   */
+  llHlsRelayPort: number | undefined;
   cache: EdgeCacheConfig;
   ttl: EdgeTtlConfig;
   /** How long concurrent misses wait for the one request that fills the cache. */
@@ -74,6 +100,15 @@ export interface EdgeConfig {
    * of the pause a viewer sees before the backup answers.
    */
   playlistReadTimeoutMs: number;
+  /**
+   * The same for LL-HLS blocking playlist reloads (`_HLS_msn`) and parts (the hinted one is held
+   * until complete), which an origin holds until the part exists — within one part target plus
+   * the encoder's delay. A player has about three part targets buffered (PART-HOLD-BACK) when
+   * its next part is late, so this bounds what a hung origin costs it. Longer would leave
+   * viewers of a hung origin waiting; shorter would send requests that were only waiting to the
+   * backup. The default suits the origin's default 0.33 s parts; see blockingReadTimeoutMsFor.
+   */
+  blockingPlaylistReadTimeoutMs: number;
   /**
    * A failed origin is skipped this long before a live request probes it again. Each probe
    * of a hung origin holds one request for the read timeout, so probing rarely keeps a hung
@@ -116,6 +151,17 @@ export interface EdgeConfig {
    * values or a file are given.
    */
   cdnOnly: boolean;
+  /** On-demand assets served under /vod/ from this bucket URL; undefined: no /vod/ at this edge. */
+  vodOrigin: EdgeVodOrigin | undefined;
+  /** CA bundle that verifies an https vodOrigin's certificate. */
+  vodOriginCaFile: string;
+  /**
+   * The HLS encryption secret (a mounted Secret's file) from which the VOD worker derived an
+   * asset's keys: the edge derives the same key for `/vod/<stream>/<stamp>/keys/<period>.key`
+   * (njs, read on every request so a file written later counts) and hands it to signed requests
+   * only. Undefined: VOD keys are refused.
+   */
+  hlsEncryptionSecretFile: string | undefined;
   /** Holds nginx.conf, the pid file, temp files and the drain flag; must be writable. */
   workDir: string;
   /** Where dynamic modules live: `/usr/lib/nginx/modules` in Debian and in the official image. */
@@ -138,11 +184,22 @@ export interface EdgeConfig {
 
 /** What callers may give: origins as URLs, everything else optional. */
 export interface EdgeConfigInput
-  extends Partial<Omit<EdgeConfig, "origins" | "cache" | "ttl" | "resolver">> {
+  extends Partial<Omit<EdgeConfig, "origins" | "cache" | "ttl" | "resolver" | "vodOrigin">> {
   origins?: readonly string[];
+  /** The egress bucket's URL: `https://<bucket>.s3.<region>.amazonaws.com`, or `http://s3:7070/<bucket>` path-style. */
+  vodOrigin?: string;
   cache?: Partial<EdgeCacheConfig>;
   ttl?: Partial<EdgeTtlConfig>;
   resolver?: EdgeResolverConfig;
+}
+
+/**
+ * The blocking read timeout for an event with parts of `partTargetMs`: one part target for the
+ * part to be cut, 0.6 s for the transcoded rungs' encoder delay (≈ 0.4 s measured with x264) and
+ * the way, never below the default.
+ */
+export function blockingReadTimeoutMsFor(partTargetMs: number): number {
+  return Math.max(DEFAULT_EDGE_CONFIG.blockingPlaylistReadTimeoutMs, Math.round(partTargetMs) + 600);
 }
 
 export const DEFAULT_EDGE_CONFIG: Omit<EdgeConfig, "origins"> = {
@@ -151,6 +208,7 @@ export const DEFAULT_EDGE_CONFIG: Omit<EdgeConfig, "origins"> = {
   statusPort: 8081,
   metricsPort: 9113,
   insightPort: undefined,
+  llHlsRelayPort: undefined,
   cache: { dir: "./.live360/edge/cache", maxSizeMegabytes: 2048, inactiveSeconds: 1200, keysZoneMegabytes: 10 },
   // Playlists change every segment, segments never change (the origin's own headers say the same).
   ttl: { playlistSeconds: 1, segmentSeconds: 86_400, overrideOrigin: false },
@@ -161,6 +219,7 @@ export const DEFAULT_EDGE_CONFIG: Omit<EdgeConfig, "origins"> = {
   connectTimeoutMs: 1000,
   readTimeoutMs: 2000,
   playlistReadTimeoutMs: 1000,
+  blockingPlaylistReadTimeoutMs: 1000,
   failTimeoutSeconds: 10,
   upstreamKeepalive: 32,
   originHealthPath: "/healthz",
@@ -171,6 +230,9 @@ export const DEFAULT_EDGE_CONFIG: Omit<EdgeConfig, "origins"> = {
   originVerifyValues: undefined,
   originVerifyFile: undefined,
   cdnOnly: false,
+  vodOrigin: undefined,
+  vodOriginCaFile: "/etc/ssl/certs/ca-certificates.crt",
+  hlsEncryptionSecretFile: undefined,
   workDir: "./.live360/edge",
   modulesDir: "/usr/lib/nginx/modules",
   user: undefined,
@@ -228,8 +290,33 @@ export function parseOriginVerifyValues(source: string, text: string): string[] 
   return values;
 }
 
-/** Signed URLs and the origin-verify check run in njs (HMAC-SHA256 is not in stock nginx). */
-export const usesNjs = (config: EdgeConfig): boolean => config.signedUrls || config.cdnOnly;
+/**
+ * Signed URLs and the origin-verify check run in njs (HMAC-SHA256 is not in stock nginx), and so
+ * does the beacons' answer (stock nginx reads a body only to proxy it).
+ */
+export const usesNjs = (config: EdgeConfig): boolean => config.signedUrls || config.cdnOnly || config.insightPort !== undefined;
+
+/** Parses the egress bucket's URL into what the edge's upstream needs, explaining every rejection. */
+export function parseVodOriginUrl(field: string, raw: string): EdgeVodOrigin {
+  const example = "give the egress bucket's URL, e.g. https://my-egress.s3.eu-west-1.amazonaws.com or http://s3:7070/egress (path-style)";
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(field, raw, `not a URL: ${example}`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError(field, raw, `use http:// or https://; ${example}`);
+  if (url.username !== "" || url.password !== "") throw new ConfigError(field, raw, "remove the user:password part: the bucket is read without credentials");
+  if (url.search !== "" || url.hash !== "") throw new ConfigError(field, raw, `remove the query and fragment; ${example}`);
+  const pathPrefix = url.pathname.replace(/\/+$/, "");
+  if (!/^(\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])?$/.test(pathPrefix)) throw new ConfigError(field, raw, `the path can only be a bucket name (path-style); ${example}`);
+  const scheme = url.protocol === "https:" ? "https" : "http";
+  const portNumber = url.port === "" ? (scheme === "https" ? 443 : 80) : Number(url.port);
+  return { url: raw, scheme, hostPort: `${url.hostname}:${portNumber}`, host: url.host, pathPrefix, isIpLiteral: isIP(url.hostname.replace(/^\[|\]$/g, "")) !== 0 };
+}
+
+const ABSOLUTE_FILE = /^\/[A-Za-z0-9._/-]+$/;
+const ABSOLUTE_FILE_FIX = "give an absolute path of letters, digits and . _ - /";
 
 /** The keys as nginx receives them (SIGNING_KEYS_ENV). */
 export const formatSigningKeys = (keys: ReadonlyMap<string, string>): string => [...keys].map(([id, secret]) => `${id}=${secret}`).join("\n");
@@ -311,11 +398,13 @@ export function resolveEdgeConfig(input: EdgeConfigInput = {}): EdgeConfig {
   const statusPort = port("statusPort (--status-port)", pick("statusPort", d.statusPort));
   const metricsPort = port("metricsPort (--metrics-port)", pick("metricsPort", d.metricsPort));
   const insightPort = input.insightPort === undefined ? undefined : port("insightPort (--insight-port)", input.insightPort);
+  const llHlsRelayPort = input.llHlsRelayPort === undefined ? undefined : port("llHlsRelayPort (--ll-hls-relay-port)", input.llHlsRelayPort);
   const ports = new Map<number, string>([[listenPort, "listenPort (--listen)"]]);
   const others: [string, number | undefined][] = [
     ["statusPort (--status-port)", statusPort],
     ["metricsPort (--metrics-port)", metricsPort],
     ["insightPort (--insight-port)", insightPort],
+    ["llHlsRelayPort (--ll-hls-relay-port)", llHlsRelayPort],
   ];
   for (const [field, value] of others) {
     if (value === undefined) continue;
@@ -347,7 +436,19 @@ export function resolveEdgeConfig(input: EdgeConfigInput = {}): EdgeConfig {
   const originVerifyFile =
     input.originVerifyFile === undefined
       ? undefined
-      : matching("originVerifyFile (--origin-verify-file)", input.originVerifyFile, /^\/[A-Za-z0-9._/-]+$/, "give an absolute path of letters, digits and . _ - /");
+      : matching("originVerifyFile (--origin-verify-file)", input.originVerifyFile, ABSOLUTE_FILE, ABSOLUTE_FILE_FIX);
+  const signedUrls = signingKeys !== undefined || input.signedUrls === true;
+  const vodOrigin = input.vodOrigin === undefined ? undefined : parseVodOriginUrl("vodOrigin (--vod-origin)", input.vodOrigin);
+  const hlsEncryptionSecretFile =
+    input.hlsEncryptionSecretFile === undefined
+      ? undefined
+      : matching("hlsEncryptionSecretFile (--hls-encryption-secret-file)", input.hlsEncryptionSecretFile, ABSOLUTE_FILE, ABSOLUTE_FILE_FIX);
+  if (hlsEncryptionSecretFile !== undefined && vodOrigin === undefined) {
+    throw new ConfigError("hlsEncryptionSecretFile (--hls-encryption-secret-file)", hlsEncryptionSecretFile, "it serves the keys of VOD assets: give vodOrigin (--vod-origin) too");
+  }
+  if (hlsEncryptionSecretFile !== undefined && !signedUrls) {
+    throw new ConfigError("hlsEncryptionSecretFile (--hls-encryption-secret-file)", hlsEncryptionSecretFile, "keys go to signed requests only: give signing keys (--signing-keys-file) too");
+  }
   const workerProcesses = pick("workerProcesses", d.workerProcesses);
   return {
     origins: resolveOrigins(input.origins),
@@ -356,6 +457,7 @@ export function resolveEdgeConfig(input: EdgeConfigInput = {}): EdgeConfig {
     statusPort,
     metricsPort,
     insightPort,
+    llHlsRelayPort,
     cache: {
       dir: safePath("cache.dir (--cache-dir)", cache.dir),
       maxSizeMegabytes: integerInRange("cache.maxSizeMegabytes (--cache-max-size)", cache.maxSizeMegabytes, 16, 10_000_000),
@@ -372,16 +474,20 @@ export function resolveEdgeConfig(input: EdgeConfigInput = {}): EdgeConfig {
     connectTimeoutMs: integerInRange("connectTimeoutMs", pick("connectTimeoutMs", d.connectTimeoutMs), 50, 60_000),
     readTimeoutMs,
     playlistReadTimeoutMs,
+    blockingPlaylistReadTimeoutMs: integerInRange("blockingPlaylistReadTimeoutMs", pick("blockingPlaylistReadTimeoutMs", d.blockingPlaylistReadTimeoutMs), 100, 60_000),
     failTimeoutSeconds: integerInRange("failTimeoutSeconds", pick("failTimeoutSeconds", d.failTimeoutSeconds), 1, 300),
     upstreamKeepalive: integerInRange("upstreamKeepalive", pick("upstreamKeepalive", d.upstreamKeepalive), 1, 10_000),
     originHealthPath: matching("originHealthPath", pick("originHealthPath", d.originHealthPath), /^\/[A-Za-z0-9._~/-]*$/, "give an absolute path such as /healthz"),
     resolver: resolveResolver(input.resolver),
     signingKeys,
     signingMaxLifetimeSeconds: integerInRange("signingMaxLifetimeSeconds (--signing-max-lifetime)", pick("signingMaxLifetimeSeconds", d.signingMaxLifetimeSeconds), 60, 31_536_000),
-    signedUrls: signingKeys !== undefined || input.signedUrls === true,
+    signedUrls,
     originVerifyValues,
     originVerifyFile,
     cdnOnly: originVerifyValues !== undefined || originVerifyFile !== undefined,
+    vodOrigin,
+    vodOriginCaFile: safePath("vodOriginCaFile", pick("vodOriginCaFile", d.vodOriginCaFile)),
+    hlsEncryptionSecretFile,
     workDir: safePath("workDir (--work-dir)", pick("workDir", d.workDir)),
     modulesDir: safePath("modulesDir", pick("modulesDir", d.modulesDir)),
     user: input.user === undefined ? undefined : matching("user", input.user, /^[a-z_][a-z0-9_-]*$/, "give a system user name such as nginx"),

@@ -9,15 +9,17 @@ import path from "node:path";
 import { createLogger, renderMasterPlaylist } from "@live360/core";
 import {
   Cleanup,
-  HlsStandIn,
   freePort,
   headerOf,
+  HlsStandIn,
   httpGet,
+  loopbackEdge,
   parseMediaPlaylist,
   startLiveHlsWriter,
   statusOf,
   tempDir,
   waitFor,
+  type HttpResult,
   type LiveHlsWriter,
 } from "@live360/testkit";
 import { ORIGIN_VERIFY_HEADER, resolveEdgeConfig, type EdgeConfigInput } from "./config.js";
@@ -57,12 +59,7 @@ async function startEdge(cleanup: Cleanup, bench: Bench, over: EdgeConfigInput =
   const work = await tempDir("edge");
   const config = resolveEdgeConfig({
     origins: [bench.primary.url, bench.backup.url],
-    listenAddress: "127.0.0.1",
-    listenPort: await freePort(),
-    statusPort: await freePort(),
-    metricsPort: await freePort(),
-    workDir: work,
-    cache: { dir: path.join(work, "cache") },
+    ...(await loopbackEdge(work)),
     drainDelaySeconds: 1,
     shutdownGraceSeconds: 15,
     ...over,
@@ -371,6 +368,25 @@ describe("signed URLs", () => {
     expect(await statusOf(`${edge.url}/healthz`)).toBe(200);
   });
 
+  test("a CDN may keep a signed answer no longer than its link is good for: max-age is cut to the link's remaining lifetime, the origin's shorter one is kept", async () => {
+    const maxAge = (res: HttpResult): number => Number(/max-age=(\d+)/.exec(headerOf(res, "cache-control") ?? "")?.[1]);
+    const soon = signedStreamPrefix(current, STREAM, Math.floor(Date.now() / 1000) + 120);
+    const variant = await httpGet(`${edge.url}${soon}source/index.m3u8`);
+    const segment = parseMediaPlaylist(variant.body.toString()).segments.at(-1)!;
+    const res = await httpGet(`${edge.url}${soon}source/${segment}`);
+    expect(res.status).toBe(200);
+    // The origin says a year (immutable): the link has two minutes left.
+    expect(headerOf(res, "cache-control")).toMatch(/^public, max-age=\d+, immutable$/);
+    expect(maxAge(res)).toBeGreaterThan(100);
+    expect(maxAge(res)).toBeLessThanOrEqual(120);
+    // From the edge's cache the same: the cut is per link, not per copy.
+    const hit = await httpGet(`${edge.url}${signedStreamPrefix(current, STREAM, Math.floor(Date.now() / 1000) + 30)}source/${segment}`);
+    expect(headerOf(hit, "x-cache-status")).toBe("HIT");
+    expect(maxAge(hit)).toBeLessThanOrEqual(30);
+    // A playlist's 1 s is shorter than any link: kept.
+    expect(maxAge(variant)).toBe(1);
+  });
+
   test("an HLS encryption key goes to signed requests only, and is never cached", async () => {
     // What an encrypting origin serves at /hls/<stream>/keys/<period>.key.
     const key = Buffer.from("00112233445566778899aabbccddeeff", "hex");
@@ -478,15 +494,19 @@ describe("viewer insight (CMCD and beacons through real nginx)", () => {
     const segment = `/hls/${STREAM}/source/${segments.at(-1)}`;
     const served = await httpGet(`${edge.url}${segment}?${cmcdQuery("viewer-one", "br=450,ot=av")}`);
     expect(served.status).toBe(200);
-    await httpGet(`${edge.url}${VARIANT_PATH}?${cmcdQuery("viewer-two", "ot=m")}`);
+    // A playlist request counts only when it reports a starvation (nginx logs no other: segment
+    // requests and beacons carry the rest of what a playlist's CMCD says).
+    await httpGet(`${edge.url}${VARIANT_PATH}?${cmcdQuery("viewer-two", "bs,ot=m")}`);
+    await httpGet(`${edge.url}${VARIANT_PATH}?${cmcdQuery("playlists-only", "ot=m")}`);
     // Without CMCD, or with CMCD that is not, nothing is counted for a viewer.
-    await httpGet(`${edge.url}${VARIANT_PATH}`);
-    await httpGet(`${edge.url}${VARIANT_PATH}?CMCD=${encodeURIComponent("sid=unquoted")}`);
-    await httpGet(`${edge.url}${VARIANT_PATH}?CMCD=%E0%A4%A`);
-    // nginx logs over UDP after answering: wait for the lines to arrive.
+    await httpGet(`${edge.url}${segment}`);
+    await httpGet(`${edge.url}${segment}?CMCD=${encodeURIComponent("sid=unquoted")}`);
+    await httpGet(`${edge.url}${segment}?CMCD=%E0%A4%A`);
+    // nginx spools the lines; the insight server reads each second's file once it is over.
     await waitFor("two viewers", async () => (await metric(new RegExp(`live360_edge_viewers\\{stream="${STREAM}"\\} (\\d+)`))) === 2, { timeoutMs: 10_000 });
     expect(await metric(new RegExp(`live360_edge_viewer_delivered_bytes_total\\{stream="${STREAM}",rung="source"\\} (\\d+)`))).toBe(served.body.length);
     await waitFor("both bad CMCD lines counted", async () => (await metric(/live360_edge_insight_rejected_total\{reason="cmcd-bad-value"\} (\d+)/)) === 2, { timeoutMs: 10_000 });
+    expect(await metric(new RegExp(`live360_edge_viewer_buffer_starvations_total\\{stream="${STREAM}"\\} (\\d+)`))).toBe(1);
     // The stub_status metrics are still there beside the insight.
     expect(await metric(/nginx_up (\d+)/)).toBe(1);
 
@@ -508,6 +528,7 @@ describe("viewer insight (CMCD and beacons through real nginx)", () => {
       ],
     };
     expect(await postBeacon(JSON.stringify(beacon))).toBe(204);
+    await waitFor("the beacon folded", async () => (await metric(new RegExp(`live360_edge_viewer_startup_seconds_count\\{stream="${STREAM}"\\} (\\d+)`))) === 1, { timeoutMs: 10_000 });
     expect(await metric(new RegExp(`live360_edge_viewer_startup_seconds_bucket\\{le="1.5",stream="${STREAM}"\\} (\\d+)`))).toBe(1);
     expect(await metric(new RegExp(`live360_edge_viewer_startup_seconds_bucket\\{le="1",stream="${STREAM}"\\} (\\d+)`))).toBe(0);
     expect(await metric(new RegExp(`live360_edge_viewer_rebuffer_ratio_bucket\\{le="0.05",stream="${STREAM}"\\} (\\d+)`))).toBe(1);
@@ -520,22 +541,44 @@ describe("viewer insight (CMCD and beacons through real nginx)", () => {
     expect(map.cells[7 * map.columns + 21]).toBe(2);
     expect((await httpGet(`${edge.url}/hls/nobody-watches/heatmap.json`)).status).toBe(404);
 
-    expect(await postBeacon("{not json")).toBe(400);
-    expect(await postBeacon(JSON.stringify({ ...beacon, email: "viewer@example.com" }))).toBe(400);
+    // Whatever a beacon holds, nginx answers 204 (the sender learns nothing); the insight server
+    // judges it later and counts what it drops.
+    expect(await postBeacon("{not json")).toBe(204);
+    expect(await postBeacon(JSON.stringify({ ...beacon, email: "viewer@example.com" }))).toBe(204);
     // Larger than nginx lets through, and larger than a beacon but under nginx's limit.
     expect(await postBeacon("x".repeat(64 * 1024))).toBe(413);
-    expect(await postBeacon(JSON.stringify({ ...beacon, views: [], pad: "x".repeat(9000) }))).toBe(400);
+    expect(await postBeacon(JSON.stringify({ ...beacon, views: [], pad: "x".repeat(9000) }))).toBe(204);
+    expect((await fetch(`${edge.url}/insight/beacon`)).status).toBe(405);
+    await waitFor("the bad beacons counted", async () => (await metric(/live360_edge_insight_rejected_total\{reason="beacon-too-large"\} (\d+)/)) === 2, { timeoutMs: 10_000 });
     expect(await metric(/live360_edge_insight_rejected_total\{reason="beacon-not-json"\} (\d+)/)).toBe(1);
     expect(await metric(/live360_edge_insight_rejected_total\{reason="beacon-bad-field"\} (\d+)/)).toBe(1);
-    expect(await metric(/live360_edge_insight_rejected_total\{reason="beacon-too-large"\} (\d+)/)).toBe(1);
-    expect((await fetch(`${edge.url}/insight/beacon`)).status).toBe(405);
+  }, 60_000);
+
+  test("every error answer is counted by its code, CMCD or not; answers that succeed add nothing", async () => {
+    const code = async (c: string): Promise<number> => (await metric(new RegExp(`live360_edge_error_responses_total\\{code="${c}"\\} (\\d+)`))) ?? 0;
+    const [notFoundBefore, tooLargeBefore] = [await code("404"), await code("413")];
+    const missing = `/hls/${STREAM}/source/seg_999999999.ts`;
+    expect((await httpGet(`${edge.url}${missing}`)).status).toBe(404);
+    expect((await httpGet(`${edge.url}${missing}?${cmcdQuery("viewer-404", "ot=av")}`)).status).toBe(404);
+    expect((await httpGet(`${edge.url}/no/such/thing`)).status).toBe(404);
+    expect(await postBeacon("x".repeat(64 * 1024))).toBe(413);
+    // Successes, with and without CMCD: no error line.
+    const { segments } = await originPlaylist(bench);
+    expect((await httpGet(`${edge.url}/hls/${STREAM}/source/${segments.at(-1)}`)).status).toBe(200);
+    expect((await httpGet(`${edge.url}${VARIANT_PATH}?${cmcdQuery("viewer-404", "ot=m")}`)).status).toBe(200);
+    await waitFor("the three 404s counted", async () => (await code("404")) - notFoundBefore === 3, { timeoutMs: 10_000 });
+    expect((await code("413")) - tooLargeBefore).toBe(1);
+    // Give a late line the time to arrive: still three.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect((await code("404")) - notFoundBefore).toBe(3);
+    expect((await httpGet(metricsUrl)).body.toString()).not.toMatch(/live360_edge_error_responses_total\{code="(200|204|206|304)"\}/);
   }, 60_000);
 
   test("a flood of beacons from one session is held to its rate and answered the same", async () => {
     const beacon = JSON.stringify({ v: 1, sid: "flooder", cid: STREAM, playedMs: 0, rebufferMs: 0, rebuffers: 0, droppedFrames: 0, rungSwitches: 0, errors: [], views: [[0, 0, 90]] });
     const statuses = await Promise.all(Array.from({ length: 50 }, () => postBeacon(beacon)));
     expect(new Set(statuses)).toEqual(new Set([204]));
-    expect(await metric(/live360_edge_insight_rejected_total\{reason="rate-limited"\} (\d+)/)).toBe(47);
+    await waitFor("the flood held to its rate", async () => (await metric(/live360_edge_insight_rejected_total\{reason="rate-limited"\} (\d+)/)) === 47, { timeoutMs: 10_000 });
   }, 60_000);
   test("two edges, each with its own viewers: either edge's heatmap adds the other's grid; a dead peer is left out", async () => {
     const other = await startEdge(cleanup, bench, { insightPort: await freePort(), signedUrls: false });
@@ -550,6 +593,10 @@ describe("viewer insight (CMCD and beacons through real nginx)", () => {
       }).then((res) => res.status);
     expect(await post(merging.url, "here", [[30, 12, 80]])).toBe(204);
     expect(await post(other.url, "there", [[-100, -25, 80], [-100, -25, 80]])).toBe(204);
+    // Both beacons folded before asking (an answer is cached for 5 s).
+    for (const e of [merging, other]) {
+      await waitFor("the beacon folded", async () => (await httpGet(`http://127.0.0.1:${e.config.metricsPort}/metrics`)).body.toString().includes('live360_edge_viewer_played_seconds_total{stream="merged"} 1\n'), { timeoutMs: 10_000 });
+    }
     const res = await httpGet(`${merging.url}/hls/merged/heatmap.json`);
     expect(res.status).toBe(200);
     const map = JSON.parse(res.body.toString()) as { samples: number; columns: number; edges: number; cells: number[] };

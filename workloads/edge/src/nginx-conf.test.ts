@@ -40,6 +40,8 @@ const KUBERNETES: EdgeConfigInput = {
   accessLog: "stdout",
   signingKeys: new Map([["k1", SECRET]]),
   originVerifyFile: "/etc/live360/origin-verify/values",
+  vodOrigin: "https://live360-egress.s3.eu-west-1.amazonaws.com",
+  hlsEncryptionSecretFile: "/etc/live360/hls-encryption/secret",
 };
 
 describe("renderNginxConf", () => {
@@ -61,7 +63,7 @@ describe("renderNginxConf", () => {
     const withoutSecret = resolveEdgeConfig({ ...KUBERNETES, signingKeys: undefined, signedUrls: true });
     expect(withoutSecret.signingKeys).toBeUndefined();
     expect(renderNginxConf(withoutSecret)).toBe(renderNginxConf(resolveEdgeConfig(KUBERNETES)));
-    expect(renderNginxConf(resolveEdgeConfig({ ...KUBERNETES, signingKeys: undefined }))).not.toContain(SIGNING_KEYS_ENV);
+    expect(renderNginxConf(resolveEdgeConfig({ ...KUBERNETES, signingKeys: undefined, hlsEncryptionSecretFile: undefined }))).not.toContain(SIGNING_KEYS_ENV);
   });
 
   test("the parts the issue asks for are present", () => {
@@ -72,6 +74,16 @@ describe("renderNginxConf", () => {
     expect(text).toMatch(/keepalive \d+;/);
     expect(text).toContain("add_header X-Cache-Status $upstream_cache_status always;");
     expect(text).toContain("stub_status;");
+  });
+
+  test("the LL-HLS relay's upstream: the relay first, the origins behind it as backups, the last never marked failed (nothing is behind it)", () => {
+    const upstreamOf = (origins: string[]): string =>
+      /\n {2}upstream edge_ll_relay \{[\s\S]*?\n {2}\}/.exec(renderNginxConf(resolveEdgeConfig({ origins, llHlsRelayPort: 8083 })))?.[0] ?? "";
+    expect(upstreamOf(["http://127.0.0.1:8180"]).split("\n").slice(3, 5)).toEqual([
+      "    server 127.0.0.1:8083 max_fails=1 fail_timeout=10s;  # relay",
+      "    server 127.0.0.1:8180 max_fails=0 backup;  # primary",
+    ]);
+    expect(upstreamOf(["http://127.0.0.1:8180", "http://127.0.0.1:8280"])).toMatch(/8180 max_fails=1 fail_timeout=10s backup; {2}# primary\n {4}server 127\.0\.0\.1:8280 max_fails=0 backup; {2}# backup/);
   });
 
   test("is pure: the same config renders the same text", () => {
@@ -90,12 +102,17 @@ describe("nginx -t on the generated files (Debian nginx)", () => {
     await testNginxConf(nginx, dir, path.join(dir, "nginx.conf"));
   }
 
-  test("local configuration passes", async () => {
+  test("local configuration passes, with the LL-HLS relay too", async () => {
     await nginxTest({ ...LOCAL, listenPort: 18080 });
+    await nginxTest({ ...LOCAL, listenPort: 18080, llHlsRelayPort: 18083 });
   });
 
   test("signed URLs (njs) and a DNS-named backup resolved at start pass", async () => {
     await nginxTest({ origins: ["http://127.0.0.1:8180", "http://localhost:8280"], signingKeys: new Map([["k1", SECRET]]) });
+  });
+
+  test("VOD from an https bucket by name, its keys from a secret file, pass", async () => {
+    await nginxTest({ origins: ["http://127.0.0.1:8180"], signingKeys: new Map([["k1", SECRET]]), vodOrigin: "https://localhost:9443/egress", hlsEncryptionSecretFile: "/etc/live360/hls-encryption/secret" });
   });
 
   test("re-resolving Service names is refused on nginx older than 1.27.3, with the way out", async () => {

@@ -1,28 +1,30 @@
 /**
- * The edge in front of two real origins (`live360 origin` processes, testkit startOriginProcess) fed the
+ * The edge in front of two real origins (`live360 origin` processes, testkit startFedOriginPair) fed the
  * same test stream by one encoder (FFmpeg tee to both RTMP ingests): collapsing counted in the
  * origins' own access metrics, failover on SIGKILL and on a stopped stream (404), return to the
  * primary, and what happens to segment names and media sequences across origins (numbered by
- * the wall clock, so they line up even across a restart).
+ * the wall clock, so they line up even across a restart). All of it in both HLS formats: classic
+ * MPEG-TS, and CMAF with LL-HLS parts (issue #15: a failover between origins stays seamless).
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import path from "node:path";
 import { createLogger } from "@live360/core";
 import {
   Cleanup,
-  freePort,
   headerOf,
   httpGet,
+  loopbackEdge,
   makeTestClip,
   originRequestCount,
   parseMediaPlaylist,
   publishFile,
-  publishFileToAll,
-  startOriginProcess,
+  startFedOriginPair,
+  startPeeredOrigin,
   tempDir,
   waitFor,
   type MediaPlaylist,
+  type OriginPorts,
   type OriginProcess,
+  type OriginRole,
   type Publisher,
 } from "@live360/testkit";
 import { resolveEdgeConfig } from "./config.js";
@@ -35,12 +37,13 @@ const ADMIN_TOKEN = "edge-test-admin-token";
 const WINDOW_SEGMENTS = 6;
 const logger = createLogger("edge-real-origins", { level: "warn" });
 
-type Ports = { httpPort: number; rtmpPort: number };
+const FORMATS = ["ts", "cmaf"] as const;
+/** Each format as the operator starts it (2 s segments; CMAF with its default parts). */
+const formatArgs = (format: (typeof FORMATS)[number]): string[] => ["--hls-format", format];
 
 /** As the operator runs them: each origin names the other as its peer, the backup waits for the primary. */
-function startOrigin(name: "primary" | "backup", ports: Ports, dataDir: string, peer: Ports, reconnectGraceSeconds = 3): Promise<OriginProcess> {
-  const peerArgs = ["--peer", `http://127.0.0.1:${peer.httpPort}`, ...(name === "backup" ? ["--wait-for-peers"] : [])];
-  return startOriginProcess({ name, ...ports, dataDir, stream: STREAM, adminToken: ADMIN_TOKEN, args: ["--reconnect-grace", String(reconnectGraceSeconds), ...peerArgs] });
+function startOrigin(name: OriginRole, ports: OriginPorts, dataDir: string, peer: OriginPorts, format: (typeof FORMATS)[number]): Promise<OriginProcess> {
+  return startPeeredOrigin(name, ports, dataDir, peer, { stream: STREAM, adminToken: ADMIN_TOKEN, args: ["--reconnect-grace", "3", ...formatArgs(format)] });
 }
 
 /** Both origins list `name`, and it began within `maxSkewMs` on each (by their program date-times). */
@@ -82,41 +85,33 @@ interface Poll {
   playlist: MediaPlaylist | undefined;
 }
 
-describe("edge in front of two real origins fed the same stream", () => {
+describe.each(FORMATS)("%s: edge in front of two real origins fed the same stream", (format) => {
   const cleanup = new Cleanup();
   let primary: OriginProcess;
   let backup: OriginProcess;
   let edge: EdgeRunner;
   let clip: string;
-  let peerPorts: { primary: Ports; backup: Ports };
+  let peerPorts: Record<OriginRole, OriginPorts>;
   const requested = new Set<string>();
 
   beforeAll(async () => {
     const dir = await tempDir("edge-real");
     clip = await makeTestClip(dir, { seconds: 6, gopSeconds: 2 });
-    const [primaryPorts, backupPorts] = [
-      { httpPort: await freePort(), rtmpPort: await freePort() },
-      { httpPort: await freePort(), rtmpPort: await freePort() },
-    ];
-    peerPorts = { primary: backupPorts, backup: primaryPorts };
-    primary = await startOrigin("primary", primaryPorts, path.join(dir, "primary"), backupPorts);
-    cleanup.add(null, () => primary.process.stop());
-    backup = await startOrigin("backup", backupPorts, path.join(dir, "backup"), primaryPorts);
-    cleanup.add(null, () => backup.process.stop());
-    const encoder = await publishFileToAll(clip, [primary.rtmp, backup.rtmp], { loop: true });
-    cleanup.add(encoder, (p) => p.stop());
-    for (const origin of [primary, backup]) {
-      await waitFor(`${origin.name} live playlist`, async () => ((await playlistOf(origin.http))?.segments.length ?? 0) >= 3, { timeoutMs: 60_000, intervalMs: 200 });
-    }
+    const pair = await startFedOriginPair({
+      dir,
+      clip,
+      stream: STREAM,
+      cleanup,
+      adminToken: ADMIN_TOKEN,
+      args: ["--reconnect-grace", "3", ...formatArgs(format)],
+      ready: async (origin) => ((await playlistOf(origin.http))?.segments.length ?? 0) >= 3,
+    });
+    ({ primary, backup } = pair);
+    peerPorts = { primary: pair.ports.backup, backup: pair.ports.primary };
     const work = await tempDir("edge-real-work");
     const config = resolveEdgeConfig({
       origins: [primary.http, backup.http],
-      listenAddress: "127.0.0.1",
-      listenPort: await freePort(),
-      statusPort: await freePort(),
-      metricsPort: await freePort(),
-      workDir: work,
-      cache: { dir: path.join(work, "cache") },
+      ...(await loopbackEdge(work)),
       drainDelaySeconds: 1,
       shutdownGraceSeconds: 10,
     });
@@ -207,7 +202,7 @@ describe("edge in front of two real origins fed the same stream", () => {
   let republisher: Publisher;
 
   test("primary back (restarted, encoder reconnected): traffic returns to it without errors; its numbering lines up with the backup's", async () => {
-    const restarted = await startOrigin("primary", { httpPort: primary.httpPort, rtmpPort: primary.rtmpPort }, primary.dataDir, peerPorts.primary);
+    const restarted = cleanup.add(await startOrigin("primary", { httpPort: primary.httpPort, rtmpPort: primary.rtmpPort }, primary.dataDir, peerPorts.primary, format), (o) => o.process.stop());
     primary = restarted;
     republisher = await publishFile(clip, primary.rtmp, { loop: true });
     cleanup.add(republisher, (p) => p.stop());
@@ -285,23 +280,23 @@ describe("edge in front of two real origins fed the same stream", () => {
   }, 60_000);
 });
 
-describe("an encoder that reconnects to the primary after a gap of several segments", () => {
+describe.each(FORMATS)("%s: an encoder that reconnects to the primary after a gap of several segments", (format) => {
   const cleanup = new Cleanup();
   afterAll(() => cleanup.run(), 60_000);
 
   test("the primary's continued stream takes the backup's numbering again instead of trailing it", async () => {
     const dir = await tempDir("edge-real-reconnect");
     const clip = await makeTestClip(dir, { seconds: 6, gopSeconds: 2 });
-    const ports = { primary: { httpPort: await freePort(), rtmpPort: await freePort() }, backup: { httpPort: await freePort(), rtmpPort: await freePort() } };
     // A grace long enough that the reconnect continues the stream rather than starting it anew.
-    const primary = await startOrigin("primary", ports.primary, path.join(dir, "primary"), ports.backup, 20);
-    cleanup.add(null, () => primary.process.stop());
-    const backup = await startOrigin("backup", ports.backup, path.join(dir, "backup"), ports.primary, 20);
-    cleanup.add(null, () => backup.process.stop());
-    cleanup.add(await publishFileToAll(clip, [primary.rtmp, backup.rtmp], { loop: true }), (p) => p.stop());
-    for (const origin of [primary, backup]) {
-      await waitFor(`${origin.name} live playlist`, async () => ((await playlistOf(origin.http))?.segments.length ?? 0) >= 3, { timeoutMs: 60_000, intervalMs: 200 });
-    }
+    const { primary, backup } = await startFedOriginPair({
+      dir,
+      clip,
+      stream: STREAM,
+      cleanup,
+      adminToken: ADMIN_TOKEN,
+      args: ["--reconnect-grace", "20", ...formatArgs(format)],
+      ready: async (origin) => ((await playlistOf(origin.http))?.segments.length ?? 0) >= 3,
+    });
     const segmentNumber = (name: string): number => Number(/(\d+)/.exec(name)![1]);
     const lastBeforeGap = segmentNumber((await playlistOf(primary.http))!.segments.at(-1)!);
     // Only the primary loses its encoder (the tee carries on to the backup), for three segments.

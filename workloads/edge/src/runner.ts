@@ -6,9 +6,10 @@ import { Live360Error, ListenError, TypedEmitter, createLogger, sleep, type Logg
 import { ORIGIN_VERIFY_ENV, SIGNING_KEYS_ENV, formatSigningKeys, type EdgeConfig } from "./config.js";
 import type { PeerSource } from "./insight/peers.js";
 import { startEdgeInsight, type InsightServer } from "./insight/server.js";
+import { startLlHlsRelay, type LlHlsRelay } from "./ll-relay.js";
 import { startEdgeMetrics, type EdgeMetricsServer } from "./metrics.js";
 import { checkNginxSupports, resolveNginx, testNginxConf, type NginxBinary } from "./nginx-binary.js";
-import { STUB_STATUS_PATH, drainFlagPath, renderEdgeFiles } from "./nginx-conf.js";
+import { STUB_STATUS_PATH, drainFlagPath, insightSpoolDir, renderEdgeFiles } from "./nginx-conf.js";
 
 /** nginx exited while the edge was supposed to be running. */
 export class NginxExitedError extends Live360Error {
@@ -53,6 +54,7 @@ export class EdgeRunner extends TypedEmitter<EdgeRunnerEvents> {
   private readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private metrics: EdgeMetricsServer | undefined;
   private insight: InsightServer | undefined;
+  private relay: LlHlsRelay | undefined;
 
   private constructor(
     readonly config: EdgeConfig,
@@ -83,6 +85,7 @@ export class EdgeRunner extends TypedEmitter<EdgeRunnerEvents> {
     const nginx = await resolveNginx();
     await checkNginxSupports(nginx, config);
     await mkdir(path.join(config.workDir, "tmp"), { recursive: true });
+    if (config.insightPort !== undefined) await mkdir(insightSpoolDir(config), { recursive: true });
     await mkdir(config.cache.dir, { recursive: true });
     // A flag left behind by a previous run would keep a fresh edge out of the load balancer.
     await rm(drainFlagPath(config), { force: true });
@@ -92,14 +95,15 @@ export class EdgeRunner extends TypedEmitter<EdgeRunnerEvents> {
     if (config.signingKeys !== undefined) env[SIGNING_KEYS_ENV] = formatSigningKeys(config.signingKeys);
     if (config.originVerifyValues !== undefined) env[ORIGIN_VERIFY_ENV] = config.originVerifyValues.join("\n");
     await testNginxConf(nginx, config.workDir, confPath, env);
-    // Listening before nginx starts, so nginx's first insight lines find the port open.
-    const insight = config.insightPort === undefined ? undefined : await startEdgeInsight(config.insightPort, log.child("insight"), options.insightPeers);
+    const insight = config.insightPort === undefined ? undefined : await startEdgeInsight(config.insightPort, insightSpoolDir(config), log.child("insight"), options.insightPeers);
+    const relay = config.llHlsRelayPort === undefined ? undefined : await startLlHlsRelay(config, config.llHlsRelayPort, log.child("ll-hls-relay"));
     const child = spawn(nginx.path, ["-p", config.workDir, "-c", confPath, "-g", "daemon off;"], {
       env,
       stdio: ["ignore", "ignore", "pipe"],
     });
     const runner = new EdgeRunner(config, nginx, child, log);
     runner.insight = insight?.server;
+    runner.relay = relay;
     try {
       await runner.waitUntilServing(options.startTimeoutMs ?? 15_000);
       runner.metrics = await startEdgeMetrics({
@@ -124,6 +128,11 @@ export class EdgeRunner extends TypedEmitter<EdgeRunnerEvents> {
     });
     runner.emit("ready");
     return runner;
+  }
+
+  /** The LL-HLS relay run beside nginx (with llHlsRelayPort); undefined without one. */
+  get llHlsRelay(): LlHlsRelay | undefined {
+    return this.relay;
   }
 
   get draining(): boolean {
@@ -198,6 +207,7 @@ export class EdgeRunner extends TypedEmitter<EdgeRunnerEvents> {
       }
       await this.metrics?.close();
       await this.insight?.close();
+      await this.relay?.close();
       await rm(drainFlagPath(this.config), { force: true });
       this.log.info("edge stopped", { afterMs: Date.now() - startedAt });
       this.emit("closed");

@@ -26,6 +26,15 @@ describe("origin configuration", () => {
     expect(resolveOriginConfig({ lowLatency: true }).segmentSeconds).toBe(1);
   });
 
+  test("HLS format: TS by default; CMAF with a part target of at most half a segment, and no encryption yet", () => {
+    expect(resolveOriginConfig()).toMatchObject({ hlsFormat: "ts", partTargetSeconds: 0.33 });
+    expect(resolveOriginConfig({ hlsFormat: "cmaf", lowLatency: true, partTargetSeconds: 0.33 })).toMatchObject({ hlsFormat: "cmaf", segmentSeconds: 1, partTargetSeconds: 0.33 });
+    expect(() => resolveOriginConfig({ hlsFormat: "dash" as never })).toThrow(/hlsFormat \(--hls-format\).*"dash"/);
+    expect(() => resolveOriginConfig({ hlsFormat: "cmaf", lowLatency: true, partTargetSeconds: 0.6 })).toThrow(/partTargetSeconds \(--part-target\).*half the segment duration \(0\.5 s\)/);
+    expect(() => resolveOriginConfig({ hlsFormat: "cmaf", partTargetSeconds: 0.1 })).toThrow(ConfigError);
+    expect(() => resolveOriginConfig({ hlsFormat: "cmaf", hlsEncryption: { secret: "0123456789abcdef0123456789abcdef", rotationSegments: 10 } })).toThrow(/--hls-format ts with encryption/);
+  });
+
   test("peers are kept as base URLs", () => {
     expect(resolveOriginConfig({ peers: ["http://origin-backup.events.svc:8080/"] }).peers).toEqual(["http://origin-backup.events.svc:8080"]);
   });

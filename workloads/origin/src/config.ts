@@ -3,6 +3,7 @@ import {
   ConfigError,
   DEFAULT_LADDER,
   EDGE_UPSTREAM_KEEPALIVE_SECONDS,
+  HLS_ENCRYPTION_FLAGS,
   integerInRange,
   isValidStreamName,
   nonEmptyString,
@@ -12,10 +13,11 @@ import {
   validateLadder,
   PROJECTIONS,
   STREAM_NAME_PATTERN,
+  resolveHlsEncryption,
+  type HlsEncryptionConfig,
   type Projection,
   type Rendition,
 } from "@live360/core";
-import type { HlsEncryptionConfig } from "./encryption.js";
 
 /** Everything an origin needs, fully resolved; build it with resolveOriginConfig. */
 export interface OriginConfig {
@@ -30,6 +32,14 @@ export interface OriginConfig {
   segmentSeconds: number;
   /** Segments kept in each live playlist (the sliding window). */
   windowSegments: number;
+  /**
+   * `ts`: MPEG-TS segments written by FFmpeg's HLS muxer (HLS v6, every player). `cmaf`:
+   * fragmented-MP4 segments cut into LL-HLS parts by the origin (cmaf/), with blocking playlist
+   * reload and preload hints.
+   */
+  hlsFormat: HlsFormat;
+  /** `cmaf`: the LL-HLS part target (`PART-TARGET`), seconds. */
+  partTargetSeconds: number;
   /** How long an ended stream's HLS stays (with an end list) so an encoder can reconnect. */
   reconnectGraceSeconds: number;
   /** Upper bound for a clean SIGTERM shutdown, inside Kubernetes' grace period. */
@@ -148,6 +158,9 @@ export const DEFAULT_INGEST_LIMITS: IngestLimits = {
   maxChunkStreams: 32,
 };
 
+export const HLS_FORMATS = ["ts", "cmaf"] as const;
+export type HlsFormat = (typeof HLS_FORMATS)[number];
+
 export const DEFAULT_SEGMENT_SECONDS = 2;
 export const LOW_LATENCY_SEGMENT_SECONDS = 1;
 
@@ -159,6 +172,10 @@ export const DEFAULT_ORIGIN_CONFIG: Omit<OriginConfig, "segmentSeconds"> = {
   ladder: [...DEFAULT_LADDER],
   lowLatency: false,
   windowSegments: 6,
+  hlsFormat: "ts",
+  // 0.33 s: glass-to-glass ≈ 1.05 s in hls.js (make bench-latency), against ≈ 2.2 s with 0.5 s
+  // parts (PART-HOLD-BACK is three parts); below it each part costs a moof and a request.
+  partTargetSeconds: 0.33,
   reconnectGraceSeconds: 10,
   shutdownGraceSeconds: 25,
   allowedStreams: undefined,
@@ -198,6 +215,9 @@ export function resolveOriginConfig(input: OriginConfigInput = {}): OriginConfig
     ladder: validateLadder("ladder (--ladder)", [...merged.ladder]),
     segmentSeconds: numberInRange("segmentSeconds", segmentSeconds, 0.5, 10),
     windowSegments: integerInRange("windowSegments (--window)", merged.windowSegments, 3, 60),
+    hlsFormat: oneOf("hlsFormat (--hls-format)", merged.hlsFormat, HLS_FORMATS),
+    // Below 0.2 s a part is a handful of frames and its moof costs more than it carries.
+    partTargetSeconds: numberInRange("partTargetSeconds (--part-target)", merged.partTargetSeconds, 0.2, 2),
     reconnectGraceSeconds: numberInRange("reconnectGraceSeconds (--reconnect-grace)", merged.reconnectGraceSeconds, 0, 600),
     shutdownGraceSeconds: numberInRange("shutdownGraceSeconds (--shutdown-grace)", merged.shutdownGraceSeconds, 1, 600),
     x264Preset: oneOf("x264Preset", merged.x264Preset, X264_PRESETS),
@@ -206,12 +226,18 @@ export function resolveOriginConfig(input: OriginConfigInput = {}): OriginConfig
     peers: merged.peers.map(peerUrl),
     allowedStreams: merged.allowedStreams?.map(allowedStream),
     rtmps: merged.rtmps && resolveRtmps(merged.rtmps),
-    hlsEncryption: merged.hlsEncryption && resolveHlsEncryption(merged.hlsEncryption),
+    hlsEncryption: merged.hlsEncryption && resolveHlsEncryption(merged.hlsEncryption, HLS_ENCRYPTION_FLAGS),
     limits: resolveIngestLimits({ ...DEFAULT_INGEST_LIMITS, ...stripUndefined(merged.limits) }),
     httpLimits: resolveHttpLimits({ ...DEFAULT_HTTP_LIMITS, ...stripUndefined(merged.httpLimits) }),
   };
   if (config.rtmps && (config.rtmps.port === config.rtmpPort || config.rtmps.port === config.httpPort)) {
     throw new ConfigError("rtmps.port (--rtmps-port)", config.rtmps.port, "use a port other than --rtmp-port and --http-port");
+  }
+  if (config.hlsFormat === "cmaf" && config.hlsEncryption) {
+    throw new ConfigError("hlsFormat (--hls-format)", "cmaf", "HLS encryption covers MPEG-TS segments only so far: use --hls-format ts with encryption");
+  }
+  if (config.hlsFormat === "cmaf" && config.partTargetSeconds > config.segmentSeconds / 2) {
+    throw new ConfigError("partTargetSeconds (--part-target)", config.partTargetSeconds, `use at most half the segment duration (${config.segmentSeconds / 2} s): a segment needs at least two parts to gain anything over plain segments`);
   }
   if (config.rtmpPort === config.httpPort) {
     throw new ConfigError("httpPort (--http-port)", config.httpPort, "use a different port from --rtmp-port");
@@ -263,16 +289,6 @@ function resolveHttpLimits(limits: HttpLimits): HttpLimits {
     throw new ConfigError("httpLimits.headersTimeoutSeconds (--http-headers-timeout)", resolved.headersTimeoutSeconds, `use at most --http-request-timeout (${resolved.requestTimeoutSeconds})`);
   }
   return resolved;
-}
-
-/** Key periods of 10 segments: 20 s with the default segments, a few keys per minute per viewer. */
-export const DEFAULT_KEY_ROTATION_SEGMENTS = 10;
-
-function resolveHlsEncryption(encryption: HlsEncryptionConfig): HlsEncryptionConfig {
-  if (encryption.secret.length < 32) {
-    throw new ConfigError("hlsEncryption.secret (--hls-encryption-secret-file)", `<${encryption.secret.length} characters>`, "use at least 32 random characters, the same on both origins of an event");
-  }
-  return { secret: encryption.secret, rotationSegments: integerInRange("hlsEncryption.rotationSegments (--hls-key-rotation)", encryption.rotationSegments, 1, 10_000) };
 }
 
 function resolveRtmps(rtmps: NonNullable<OriginConfigInput["rtmps"]>): RtmpsConfig {

@@ -9,6 +9,17 @@ import { parseH264Sps } from "./nms.js";
 
 export const FLV_FILE_HEADER = Buffer.from([0x46, 0x4c, 0x56, 0x01, 0x05, 0, 0, 0, 0x09, 0, 0, 0, 0]);
 
+/**
+ * The FLV file header for a ladder FFmpeg: its flags say which tracks there are, and FFmpeg's
+ * probing waits for every track the flags announce. A video-only stream announced with audio
+ * left the ladder probing for minutes (found by the latency bench's video-only encoder).
+ */
+export function flvFileHeader(tracks: { audio: boolean }): Buffer {
+  const header = Buffer.from(FLV_FILE_HEADER);
+  header[4] = tracks.audio ? 0x05 : 0x01;
+  return header;
+}
+
 const TAG_AUDIO = 8;
 const TAG_VIDEO = 9;
 const TAG_SCRIPT = 18;

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "@jest/globals";
 import { parseLadder } from "@live360/core";
-import { TIMELINE_OFFSET_SECONDS, buildLiveHlsArgs, segmentNumberAt, type LiveHlsPlan } from "./hls-command.js";
+import { TIMELINE_OFFSET_SECONDS, buildLiveCmafArgs, buildLiveHlsArgs, segmentNumberAt, type LiveHlsPlan } from "./hls-command.js";
 
 const plan = (over: Partial<LiveHlsPlan> = {}): LiveHlsPlan => ({
   outputDir: "/data/hls/test",
@@ -76,5 +76,31 @@ describe("live HLS command", () => {
     expect(valueOf(args, "-tune:v:1")).toBe("zerolatency");
     expect(valueOf(args, "-var_stream_map")).toBe("v:0,name:source v:1,name:240p v:2,name:160p");
     expect(args).not.toContain("0:a:0");
+  });
+});
+describe("live CMAF command", () => {
+  test("the same encoding, each rendition (video and its audio) a fragmented MP4 on its own pipe from fd 3", () => {
+    const args = buildLiveCmafArgs(plan(), 0.46);
+    expect(valueOf(args, "-filter_complex")).toBe(valueOf(buildLiveHlsArgs(plan()), "-filter_complex"));
+    // Progress on pipe:1 (stdout), media in on pipe:0, one output per rendition.
+    expect(args.filter((a) => a.startsWith("pipe:"))).toEqual(["pipe:1", "pipe:0", "pipe:3", "pipe:4", "pipe:5"]);
+    // Per output: its maps, then its codecs (stream index 0 of that output), then the muxer.
+    const second = args.slice(args.indexOf("pipe:3") + 1, args.indexOf("pipe:4"));
+    expect(second.slice(0, 4)).toEqual(["-map", "[v0]", "-map", "0:a:0"]);
+    expect(valueOf(second, "-c:v:0")).toBe("libx264");
+    expect(valueOf(second, "-force_key_frames:v:0")).toBe("source");
+    expect(valueOf(second, "-c:a")).toBe("copy");
+    expect(valueOf(second, "-output_ts_offset")).toBe(String(TIMELINE_OFFSET_SECONDS));
+    expect(valueOf(second, "-frag_duration")).toBe("460000");
+    const first = args.slice(args.indexOf("pipe:0") + 1, args.indexOf("pipe:3"));
+    expect(valueOf(first, "-c:v:0")).toBe("copy");
+    expect(args).not.toContain("-f hls");
+    expect(args.filter((a) => a === "-output_ts_offset")).toHaveLength(3);
+  });
+
+  test("without audio nothing maps it", () => {
+    const args = buildLiveCmafArgs(plan({ hasAudio: false }), 0.46);
+    expect(args).not.toContain("0:a:0");
+    expect(args).not.toContain("-c:a");
   });
 });

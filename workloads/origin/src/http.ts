@@ -3,9 +3,9 @@ import { readFile, stat } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import path from "node:path";
 import type { Duplex } from "node:stream";
-import { secretsEqual } from "@live360/core";
+import { encryptSegment, keyPeriod, periodKey, secretsEqual, segmentIv, withKeyTags, type HlsEncryptionConfig } from "@live360/core";
 import type { OriginConfig } from "./config.js";
-import { encryptSegment, keyPeriod, periodKey, segmentIv, withKeyTags, type HlsEncryptionConfig } from "./encryption.js";
+import { CMAF_PATH, serveCmaf, type CmafStreamView } from "./cmaf-http.js";
 import { MASTER_PLAYLIST } from "./master.js";
 import type { OriginMetrics } from "./metrics.js";
 
@@ -25,6 +25,8 @@ export interface OriginHttpBackend {
    */
   stat(full: boolean): unknown;
   dropPublisher(stream: string): boolean;
+  /** A CMAF stream's playlists and media (hlsFormat `cmaf`), while it has a ladder. */
+  cmaf(stream: string): CmafStreamView | undefined;
   /** Extra GET/HEAD routes served beside the origin's own, e.g. local mode's `/vod/`. */
   routes?: readonly OriginRoute[];
 }
@@ -104,6 +106,18 @@ export function createOriginHttpServer(backend: OriginHttpBackend): Server {
     const served = kind === "playlist" && encryption ? withKeyTags(body.toString("utf8"), encryption.rotationSegments) : body;
     send(res, 200, served, { "Content-Type": CONTENT_TYPES[".m3u8"]!, "Cache-Control": playlistCache }, req.method === "HEAD");
     return kind;
+  }
+
+  async function serveCmafStream(req: IncomingMessage, res: ServerResponse, match: RegExpExecArray): Promise<RequestKind> {
+    const stream = match[1]!;
+    const view = backend.hasStream(stream) ? backend.cmaf(stream) : undefined;
+    const headOnly = req.method === "HEAD";
+    const respond = { send: (status: number, body: string | Buffer, headers?: Record<string, string>) => send(res, status, body, headers, headOnly), notFound: () => void notFound(res, "other") };
+    if (!view) return notFound(res, match[2] ? "master" : match[4] === "index.m3u8" ? "playlist" : "segment");
+    return serveCmaf(req, res, match, view, respond, {
+      draining: backend.isDraining(),
+      stale: () => Date.now() - view.ladder.lastPartAtMs > staleAfterMs && !backend.isProducing(stream, staleAfterMs),
+    });
   }
 
   /** Segment N encrypted with its period's key and IV N: the same bytes on both origins of an event. */
@@ -188,7 +202,9 @@ export function createOriginHttpServer(backend: OriginHttpBackend): Server {
       send(res, 405, "method not allowed\n", { Allow: "GET, HEAD, OPTIONS, POST" });
       return "other";
     }
-    const hls = HLS_PATH.exec(pathname);
+    const cmaf = config.hlsFormat === "cmaf" ? CMAF_PATH.exec(pathname) : null;
+    if (cmaf) return serveCmafStream(req, res, cmaf);
+    const hls = config.hlsFormat === "ts" ? HLS_PATH.exec(pathname) : null;
     if (hls) return serveHls(req, res, hls);
     const key = KEY_PATH.exec(pathname);
     if (key) return serveKey(req, res, key);

@@ -7,4 +7,3 @@ export type { StreamStats } from "./pipeline.js";
 export * from "./upload-sink.js";
 export * from "./metrics.js";
 export type { OriginRoute } from "./http.js";
-export * from "./encryption.js";

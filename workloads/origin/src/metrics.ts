@@ -12,7 +12,9 @@ export interface OriginMetrics {
   ffmpegRestarts: Counter<"stream">;
   ffmpegStalls: Counter;
   ladderSkips: Counter;
+  cmafPackagerErrors: Counter;
   ffmpegSpeed: Gauge<"stream">;
+  segments: Counter<"stream" | "rendition">;
   inputBitrate: Gauge<"stream">;
   recordings: Counter<"result">;
   recordingUploadFailures: Counter<"step">;
@@ -50,6 +52,11 @@ export function createOriginMetrics(): OriginMetrics {
       labelNames: ["limit"],
       registers,
     }),
+    cmafPackagerErrors: new Counter({
+      name: "live360_origin_cmaf_packager_errors_total",
+      help: "CMAF variants whose FFmpeg output the packager could not cut (the variant stalls until the ladder restarts)",
+      registers,
+    }),
     streamsLive: new Gauge({ name: "live360_origin_streams_live", help: "Streams with an active publisher", registers }),
     ffmpegRestarts: new Counter({
       name: "live360_origin_ffmpeg_restarts_total",
@@ -71,6 +78,12 @@ export function createOriginMetrics(): OriginMetrics {
       name: "live360_origin_ffmpeg_speed",
       help: "Ladder FFmpeg processing speed (1 = real time)",
       labelNames: ["stream"],
+      registers,
+    }),
+    segments: new Counter({
+      name: "live360_origin_segments_total",
+      help: "Segments that appeared in each variant playlist of a live stream (read once a second)",
+      labelNames: ["stream", "rendition"],
       registers,
     }),
     inputBitrate: new Gauge({

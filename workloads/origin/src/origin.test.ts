@@ -8,7 +8,7 @@ import { connect } from "node:net";
 import path from "node:path";
 import { createLogger, parseLadder, parseMediaPlaylist as parseSegments, probe, resolveBinary, runOnce } from "@live360/core";
 import {
-  freePort,
+  loopbackOrigin,
   getText,
   httpGet,
   keyframeTimes,
@@ -29,18 +29,15 @@ const LADDER = parseLadder("ladder", "source,480x240:600k,320x160:300k");
 const quiet = { logger: createLogger("origin", { level: process.env.LIVE360_LOG_LEVEL === "debug" ? "debug" : "error" }) };
 
 async function originOn(dir: string, over: Partial<OriginConfig> = {}): Promise<{ origin: Origin; http: string; rtmp: string }> {
-  const [rtmpPort, httpPort] = [await freePort(), await freePort()];
+  const local = await loopbackOrigin(dir);
   const config = resolveOriginConfig({
-    rtmpPort,
-    httpPort,
-    bindAddress: "127.0.0.1",
-    dataDir: path.join(dir, "data"),
+    ...local.settings,
     ladder: LADDER,
     reconnectGraceSeconds: 2,
     ...over,
   });
   const origin = await startOrigin(config, quiet);
-  return { origin, http: `http://127.0.0.1:${httpPort}`, rtmp: `rtmp://127.0.0.1:${rtmpPort}/live` };
+  return { origin, http: local.http, rtmp: local.rtmp };
 }
 
 function segmentsOf(playlist: string): string[] {
@@ -200,6 +197,27 @@ describe("origin with a live publisher", () => {
     expect((await getText(`${env.http}/healthz`)).status).toBe(200);
     expect((await getText(`${env.http}/readyz`)).status).toBe(200);
     expect(await metric(env.http, "live360_origin_streams_live")).toBe(1);
+  });
+
+  test("every segment a variant playlist gains is counted once: live360_origin_segments_total{stream,rendition} keeps pace with each playlist", async () => {
+    const renditions = [...(await getText(`${env.http}/hls/test/master.m3u8`)).body.matchAll(/^(\S+)\/index\.m3u8$/gm)].map((m) => m[1]!);
+    expect(renditions).toHaveLength(3);
+    /** The newest segment's number in the playlist minus the count: constant while each new segment is counted once. */
+    const offsets = async (): Promise<number[]> =>
+      Promise.all(
+        renditions.map(async (rendition) => {
+          const newest = Math.max(...segmentsOf((await getText(`${env.http}/hls/test/${rendition}/index.m3u8`)).body).map((uri) => Number(/seg_(\d+)\.ts/.exec(uri)![1])));
+          return newest - (await metric(env.http, "live360_origin_segments_total", `stream="test",rendition="${rendition}"`));
+        }),
+      );
+    const counted = async (): Promise<number[]> => Promise.all(renditions.map((r) => metric(env.http, "live360_origin_segments_total", `stream="test",rendition="${r}"`)));
+    const before = await offsets();
+    const countsBefore = await counted();
+    expect(countsBefore.every((c) => c >= 1)).toBe(true);
+    await waitFor("three more segments counted in every variant", async () => (await counted()).every((c, i) => c >= countsBefore[i]! + 3), { timeoutMs: 30_000 });
+    // A segment listed between the read of the playlist and the count's next sample shifts one offset by one.
+    const after = await offsets();
+    after.forEach((offset, i) => expect(Math.abs(offset - before[i]!)).toBeLessThanOrEqual(1));
   });
 
   test("once a window of segments exists, AVERAGE-BANDWIDTH is their measured average (within 5 %) for every variant", async () => {
@@ -367,11 +385,16 @@ describe("origin publish rules, recording and robustness", () => {
       timeoutMs: 20_000,
     });
     expect(await metric(env.http, "live360_origin_streams_live")).toBe(0);
+    // Their per-stream series went with them.
+    expect((await getText(`${env.http}/metrics`)).body).not.toMatch(/^live360_origin_segments_total\{/m);
   });
 
   test("a file published faster than real time is recorded whole", async () => {
     const long = await makeTestClip(dir, { seconds: 20, gopSeconds: 1 });
     const recordings = path.join(dir, "data", "recordings");
+    // The recordings of the tests before (remuxed from .flv through .mp4.partial) finished first,
+    // so that a late one is not taken for this one.
+    await waitFor("earlier recordings finished", async () => !(await readdir(recordings).catch(() => [])).some((f) => f.endsWith(".flv") || f.endsWith(".partial")), { timeoutMs: 30_000 });
     const before = new Set(await readdir(recordings).catch(() => []));
     const ffmpeg = await resolveBinary("ffmpeg");
     await runOnce(ffmpeg, ["-hide_banner", "-loglevel", "error", "-i", long, "-c", "copy", "-f", "flv", `${env.rtmp}/${keysFileStream}?key=let-me-in`], { timeoutMs: 30_000 });
@@ -427,4 +450,25 @@ describe("origin publish rules, recording and robustness", () => {
     const playlist = await readFile(path.join(dir, "data", "hls", keysFileStream, "source", "index.m3u8"), "utf8");
     expect(playlist).toContain("#EXT-X-ENDLIST");
   });
+});
+
+describe("a video-only publish (no audio track, as a camera or the latency bench's encoder sends)", () => {
+  test.each([["ts"], ["cmaf"]] as const)("makes the ladder in %s, without audio", async (hlsFormat) => {
+    const dir = await tempDir(`origin-video-only-${hlsFormat}`);
+    const clip = await makeTestClip(dir, { seconds: 4, gopSeconds: 1, audio: false });
+    const env = await originOn(dir, { hlsFormat, lowLatency: true, ladder: parseLadder("ladder", "source") });
+    const publisher = await publishFile(clip, `${env.rtmp}/quiet`, { loop: true });
+    try {
+      // FFmpeg waits for every track an FLV header announces: announced with audio, it never started.
+      const master = await waitFor("the master playlist", async () => {
+        const res = await getText(`${env.http}/hls/quiet/master.m3u8`);
+        return res.status === 200 ? res.body : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 250 });
+      expect(master).toMatch(/CODECS="avc1\.[0-9A-Fa-f]{6}"/);
+      expect(master).not.toContain("mp4a");
+    } finally {
+      await publisher.stop();
+      await env.origin.close();
+    }
+  }, 90_000);
 });

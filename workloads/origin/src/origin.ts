@@ -104,6 +104,7 @@ export class Origin {
       isDraining: () => this.draining,
       stat: (full) => (full ? this.stat() : redactStat(this.stat())),
       dropPublisher: (stream) => this.dropPublisher(stream),
+      cmaf: (stream) => this.streams.get(stream)?.pipeline.cmaf,
       routes,
     });
   }
@@ -195,6 +196,7 @@ export class Origin {
           publisher.reject(`${why} (${refusal.detail})`);
         },
         onRecordingPart: (part) => this.track(this.deliverRecording(publisher.stream, part, undefined)),
+        continuedCmaf: existing?.pipeline.cmaf?.ladder,
       },
       continuing,
     );
@@ -302,7 +304,8 @@ export class Origin {
 
   private async handOff(recording: FinishedRecording, failure: string): Promise<void> {
     try {
-      await this.sink.deliver(recording);
+      // An encrypted stream's recording says so: its VOD asset must not be published clear.
+      await this.sink.deliver(this.config.hlsEncryption ? { ...recording, encrypted: true } : recording);
       this.metrics.recordings.inc({ result: "delivered" });
     } catch (err) {
       this.metrics.recordings.inc({ result: "failed" });
@@ -317,6 +320,7 @@ export class Origin {
     // A reconnecting encoder may have taken the stream over meanwhile.
     if (this.streams.get(stream) !== entry) return;
     this.streams.delete(stream);
+    entry.pipeline.cmaf?.ladder.close();
     try {
       await rm(this.streamDir(stream), { recursive: true, force: true });
       this.log.info("stream removed after reconnect grace", { stream });
@@ -368,7 +372,11 @@ export class Origin {
       await Promise.race([work, sleep(this.config.shutdownGraceSeconds * 1000, deadline.signal)]);
       deadline.abort();
       this.sink.close?.();
-      for (const entry of this.streams.values()) clearTimeout(entry.graceTimer);
+      for (const entry of this.streams.values()) {
+        clearTimeout(entry.graceTimer);
+        // Held LL-HLS requests are answered (503) rather than cut off.
+        entry.pipeline.cmaf?.ladder.close();
+      }
       await this.ingest.stop();
       await new Promise<void>((resolve) => {
         this.http.close(() => resolve());

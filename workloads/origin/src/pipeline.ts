@@ -1,6 +1,7 @@
 import path from "node:path";
 import {
   FfmpegSupervisor,
+  VARIANT_PLAYLIST,
   ladderForSource,
   sleep,
   type Logger,
@@ -8,13 +9,18 @@ import {
   type ResolvedBinary,
 } from "@live360/core";
 import type { OriginConfig } from "./config.js";
-import { FLV_FILE_HEADER, VideoHeaderError, audioIsAac, classifyTag, sameTagBody, tagTimestampMs, videoCodecOf, videoInfoFromHeader, type VideoCodecInfo } from "./flv.js";
-import { buildLiveHlsArgs, orderedRenditions, type LiveHlsPlan } from "./hls-command.js";
+import { VideoHeaderError, audioIsAac, classifyTag, sameTagBody, tagTimestampMs, videoCodecOf, videoInfoFromHeader, flvFileHeader, type VideoCodecInfo } from "./flv.js";
+import { CmafLiveLadder } from "./cmaf/live-ladder.js";
+import { fragmentSeconds } from "./cmaf/output-args.js";
+import type { CmafStreamView } from "./cmaf-http.js";
+import { buildLiveCmafArgs, buildLiveHlsArgs, orderedRenditions, type LiveHlsPlan } from "./hls-command.js";
+import { renderCmafMasterPlaylist } from "./ll-hls/master.js";
 import { clockNumbering, decideNumbering, listedSegmentNumbers, type NumberingDecision, type SegmentNumbering } from "./numbering.js";
 import { describeVariant, writeMasterPlaylist } from "./master.js";
 import type { OriginMetrics } from "./metrics.js";
 import type { Publisher } from "./nms.js";
 import type { SourceRecorder } from "./recording.js";
+import { SegmentCounter } from "./segment-counter.js";
 import type { StreamRefusal } from "./stream-errors.js";
 
 export interface PipelineDeps {
@@ -29,6 +35,11 @@ export interface PipelineDeps {
    * holds one set); the origin closes, finalizes and delivers it while the stream goes on.
    */
   onRecordingPart: (part: SourceRecorder) => void;
+  /**
+   * hlsFormat `cmaf`: the in-memory ladder of this stream's earlier publish (an encoder
+   * reconnecting within the grace), continued after a discontinuity when its variants match.
+   */
+  continuedCmaf?: CmafLiveLadder;
 }
 
 /** What /stat reports for one stream (to anyone: redactStat in origin.ts takes out what is not). */
@@ -64,7 +75,10 @@ const MASTER_POLL_MS = 200;
  * Tags are handed to FFmpeg and the recording in batches: one pipe write per tag woke FFmpeg
  * ~80 times a second and was the origin's largest Node cost (bench/origin profile). A keyframe
  * is passed on at once, because it is what lets FFmpeg close a segment; the frames between
- * wait at most this long, well under the time a segment waits for its closing keyframe.
+ * wait at most this long, well under the time a segment waits for its closing keyframe. With
+ * CMAF parts the ladder gets every tag at once (the recording still in batches): the frame after
+ * a part's duration is what lets FFmpeg write that part, its muxer interleaves audio and video
+ * (a video frame waits for the audio up to its time), and LL-HLS players wait for each part.
  */
 const FEED_FLUSH_MS = 40;
 
@@ -116,6 +130,8 @@ export class StreamPipeline {
   private inputBitrateBps = 0;
   private lastBytes = 0;
   private readonly statsTimer: NodeJS.Timeout;
+  /** TS only: counts the segments FFmpeg's playlists list (the CMAF ladder counts its own). */
+  private readonly segmentCounter: SegmentCounter | undefined;
   private readonly stopController = new AbortController();
   private stopPromise: Promise<void> | undefined;
   private ended = false;
@@ -140,6 +156,8 @@ export class StreamPipeline {
   private ladderSkippedTags: number | undefined;
   /** When the ladder's current FFmpeg run began: the master playlist describes its segments only. */
   private ladderRunStartedAtMs = 0;
+  /** hlsFormat `cmaf`: the ladder's parts, segments and playlists, in memory. */
+  private cmafLadder: CmafLiveLadder | undefined;
 
   constructor(
     readonly publisher: Publisher,
@@ -151,8 +169,13 @@ export class StreamPipeline {
   ) {
     this.log = deps.logger.child("stream", { stream: publisher.stream });
     this.streamDir = path.join(deps.config.dataDir, "hls", publisher.stream);
+    // Before attaching: a publisher's buffered tags are delivered at once and may start the ladder.
+    this.segmentCounter = deps.config.hlsFormat === "ts" ? new SegmentCounter(this.streamDir, publisher.stream, deps.metrics.segments) : undefined;
     this.detach = publisher.attach((tag) => this.onTag(tag));
-    this.statsTimer = setInterval(() => this.sampleInput(), 1000);
+    this.statsTimer = setInterval(() => {
+      this.sampleInput();
+      this.segmentCounter?.sample().catch((error: unknown) => this.log.debug("segment count not read", { error }));
+    }, 1000);
   }
 
   get stream(): string {
@@ -205,7 +228,10 @@ export class StreamPipeline {
     }
     if (alreadyRunning && !this.parametersChanged && this.ladderTakes(kind)) this.ladderBatch.push(tag);
     if (kind === "keyframe") this.flushBatches();
-    else this.flushTimer ??= setTimeout(() => this.flushBatches(), FEED_FLUSH_MS);
+    else {
+      if (this.deps.config.hlsFormat === "cmaf") this.feedLadder();
+      this.flushTimer ??= setTimeout(() => this.flushBatches(), FEED_FLUSH_MS);
+    }
   }
 
   /**
@@ -308,8 +334,12 @@ export class StreamPipeline {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     if (this.recordingBatch.length > 0) this.recording.write(...this.recordingBatch);
-    if (this.ladderBatch.length > 0) this.supervisor?.write(...this.ladderBatch);
     this.recordingBatch = [];
+    this.feedLadder();
+  }
+
+  private feedLadder(): void {
+    if (this.ladderBatch.length > 0) this.supervisor?.write(...this.ladderBatch);
     this.ladderBatch = [];
   }
 
@@ -381,16 +411,24 @@ export class StreamPipeline {
     this.renditions = ladderForSource(this.deps.config.ladder, source).map((r) =>
       r.passthrough && this.video?.codec !== "h264" ? { ...r, videoBitrateKbps: estimateBitrateKbps(r.width, r.height) } : r,
     );
+    const cmaf = this.deps.config.hlsFormat === "cmaf" ? this.openCmafLadder() : undefined;
     const supervisor = new FfmpegSupervisor({
       name: `hls/${this.stream}`,
       binary: this.deps.ffmpeg,
       logger: this.log,
       pipeStdin: true,
-      args: (attempt) => buildLiveHlsArgs(this.plan(attempt)),
+      args: (attempt) => (cmaf ? buildLiveCmafArgs(this.plan(attempt), fragmentSeconds(this.deps.config.partTargetSeconds)) : buildLiveHlsArgs(this.plan(attempt))),
+      outputPipes: cmaf?.variantNames.length,
     });
     const { metrics } = this.deps;
+    if (cmaf) {
+      supervisor.on("output", (index, chunk, pid) => pid === supervisor.pid && cmaf.push(index, chunk));
+      supervisor.on("outputsClosed", () => cmaf.endRun());
+    }
     supervisor.on("spawn", (pid, attempt) => {
       this.log.info("ladder ffmpeg spawned", { pid, attempt, variants: this.renditions.map((r) => r.name) });
+      // Every run starts at the held GOP's keyframe, which arrived at gopStartedAtMs.
+      cmaf?.startRun({ firstSegmentNumber: this.firstSegmentNumber, keyframeAtMs: this.gopStartedAtMs });
       // The preamble's GOP already holds every tag since the last keyframe.
       this.ladderBatch = [];
       this.ladderSkippedTags = undefined;
@@ -409,15 +447,76 @@ export class StreamPipeline {
     // FFmpeg reports on while it flushes after the stream ended; its series is gone by then.
     supervisor.on("progress", (p) => this.ended || metrics.ffmpegSpeed.set({ stream: this.stream }, p.speed));
     this.supervisor = supervisor;
+    this.segmentCounter?.watch(this.renditions.map((r) => r.name));
     this.ladderRunStartedAtMs = Date.now();
     supervisor.start();
-    void this.publishMasterPlaylist();
+    if (!cmaf) void this.publishMasterPlaylist();
+  }
+
+  /**
+   * The CMAF ladder for this launch: the earlier publish's, when its variants are the ones this
+   * source makes (the viewers' playlists go on after a discontinuity), else a new one.
+   */
+  private openCmafLadder(): CmafLiveLadder {
+    const { config, metrics } = this.deps;
+    const variants = orderedRenditions(this.plan(0)).map((r) => r.name);
+    const continued = this.deps.continuedCmaf;
+    const ladder =
+      continued && continued.variantNames.join() === variants.join()
+        ? continued
+        : new CmafLiveLadder({
+            variants,
+            segmentSeconds: config.segmentSeconds,
+            partTargetSeconds: config.partTargetSeconds,
+            fragmentSeconds: fragmentSeconds(config.partTargetSeconds),
+            windowSegments: config.windowSegments,
+            logger: this.log,
+            onSegment: (variant) => metrics.segments.inc({ stream: this.stream, rendition: variant }),
+            // The variant has nothing more to serve from this FFmpeg: a fresh one starts it again.
+            onPackagerError: () => {
+              metrics.cmafPackagerErrors.inc();
+              this.supervisor?.replace();
+            },
+          });
+    ladder.reopen();
+    if (ladder !== continued) continued?.close();
+    this.cmafLadder = ladder;
+    return ladder;
+  }
+
+  /** hlsFormat `cmaf`: what the HTTP layer serves of this stream; undefined before the ladder starts. */
+  get cmaf(): CmafStreamView | undefined {
+    const ladder = this.cmafLadder;
+    return ladder && { ladder, masterPlaylist: () => this.cmafMasterPlaylist(ladder) };
+  }
+
+  /** The master playlist of a CMAF ladder, measured over its current run's segments. */
+  private cmafMasterPlaylist(ladder: CmafLiveLadder): string | undefined {
+    const summaries = ladder.summaries();
+    if (!summaries) return undefined;
+    const variants = summaries.map((summary) => {
+      const rendition = this.renditions.find((r) => r.name === summary.name)!;
+      return {
+        init: summary.init,
+        entry: {
+          uri: `${summary.name}/${VARIANT_PLAYLIST}`,
+          // Measured on the segments' bytes, which carry the muxed audio too.
+          bandwidth: summary.peakBps,
+          averageBandwidth: summary.averageBps,
+          width: rendition.width,
+          height: rendition.height,
+          frameRate: summary.frameRate,
+        },
+      };
+    });
+    return renderCmafMasterPlaylist(variants, this.deps.config.projection);
   }
 
   /** What a freshly spawned FFmpeg needs before live tags: FLV header, codec headers, current GOP. */
   private sendPreamble(): void {
     const headers = [this.metadataTag, this.audioHeader, this.videoHeader].filter((tag) => tag !== undefined);
-    this.supervisor!.write(FLV_FILE_HEADER, ...headers, ...this.gop);
+    // Audio is announced only if it will be mapped (plan().hasAudio): FFmpeg waits for what is announced.
+    this.supervisor!.write(flvFileHeader({ audio: this.audioHeader !== undefined }), ...headers, ...this.gop);
   }
 
   /**
@@ -478,12 +577,14 @@ export class StreamPipeline {
     this.detach = undefined;
     this.flushBatches();
     clearInterval(this.statsTimer);
+    this.segmentCounter?.close();
     this.stopController.abort();
     this.deps.metrics.inputBitrate.remove({ stream: this.stream });
     this.deps.metrics.ffmpegSpeed.remove({ stream: this.stream });
     // Stream names come from publishers: a label kept after the stream would grow without bound.
     this.deps.metrics.ffmpegRestarts.remove({ stream: this.stream });
-    this.stopPromise = this.supervisor?.finish(5000) ?? Promise.resolve();
+    // A CMAF ladder's playlists end once FFmpeg has flushed its last fragments.
+    this.stopPromise = (this.supervisor?.finish(5000) ?? Promise.resolve()).then(() => this.cmafLadder?.end());
     return this.stopPromise;
   }
 

@@ -12,6 +12,8 @@ export interface FinishedRecording {
   startedAt: Date;
   durationSeconds: number;
   projection: Projection;
+  /** The stream was served encrypted (RecordingInfo.encrypted). */
+  encrypted?: true;
 }
 
 /**

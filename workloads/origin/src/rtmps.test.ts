@@ -7,11 +7,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { copyFile } from "node:fs/promises";
 import { connect as connectTcp, createServer, type Server, type Socket } from "node:net";
-import path from "node:path";
 import { connect as connectTls } from "node:tls";
 import { createLogger, parseLadder } from "@live360/core";
 import {
   freePort,
+  loopbackOrigin,
   getText,
   makeTestClip,
   publishFile,
@@ -87,13 +87,10 @@ describe("RTMPS ingest", () => {
     dir = await tempDir("rtmps");
     clip = await makeTestClip(dir, { seconds: 4, gopSeconds: 1 });
     certificate = await selfSignedCertificate(dir, "first");
-    const [rtmpPort, httpPort] = [await freePort(), await freePort()];
+    const local = await loopbackOrigin(dir);
     rtmpsPort = await freePort();
     const config = resolveOriginConfig({
-      rtmpPort,
-      httpPort,
-      bindAddress: "127.0.0.1",
-      dataDir: path.join(dir, "data"),
+      ...local.settings,
       ladder: parseLadder("ladder", "source"),
       allowedStreams: ["secure", "gst"],
       publishKeys: new Map([["secure", KEY], ["gst", KEY]]),
@@ -101,7 +98,7 @@ describe("RTMPS ingest", () => {
       limits: { publishTimeoutSeconds: 3 },
     });
     origin = await startOrigin(config, quiet);
-    http = `http://127.0.0.1:${httpPort}`;
+    http = local.http;
   }, 60_000);
 
   afterAll(async () => {

@@ -10,7 +10,7 @@ import path from "node:path";
 import { stat } from "node:fs/promises";
 import { S3Storage, SqsQueue, createLogger, parseJobMessage, parseLadder, probe, type RecordingJob, type ServiceTimeouts } from "@live360/core";
 import {
-  freePort,
+  loopbackOrigin,
   getText,
   makeTestClip,
   publishFile,
@@ -84,12 +84,9 @@ describe("recording hand-off to S3 + SQS", () => {
     const originStorage = new S3Storage({ endpoint: s3Switch.url, region: s3.region, credentials: s3.credentials, timeouts: ORIGIN_TIMEOUTS });
     // The queue URL names the switch too: the SDK may send to the queue URL's host.
     const originQueue = new SqsQueue({ queueUrl: sqs.queueUrls.vod!.replace(sqs.endpoint, sqsSwitch.url), endpoint: sqsSwitch.url, region: sqs.region, credentials: sqs.credentials, timeouts: ORIGIN_TIMEOUTS });
-    const [rtmpPort, httpPort] = [await freePort(), await freePort()];
+    const local = await loopbackOrigin(dir);
     const config = resolveOriginConfig({
-      rtmpPort,
-      httpPort,
-      bindAddress: "127.0.0.1",
-      dataDir: path.join(dir, "data"),
+      ...local.settings,
       ladder: parseLadder("ladder", "source"),
       reconnectGraceSeconds: 1,
       // Shutdown waits this long for hand-offs S3 cannot take; the test restarts with S3 down.
@@ -105,8 +102,7 @@ describe("recording hand-off to S3 + SQS", () => {
     };
     awsCalls = recordAwsCalls("origin");
     origin = await startTestOrigin();
-    http = `http://127.0.0.1:${httpPort}`;
-    rtmp = `rtmp://127.0.0.1:${rtmpPort}/live`;
+    ({ http, rtmp } = local);
     // Live beside every hand-off: a stuck upload must not touch another stream's HLS.
     healthy = await publishFile(clip, `${rtmp}/healthy`, { loop: true });
     await waitFor("the healthy stream's playlist", async () => (await newestHealthySegment()) !== undefined, { timeoutMs: 45_000, intervalMs: 250 });

@@ -8,6 +8,8 @@ import { Live360Error, ObjectNotFoundError, utcStamp, type ObjectStorage, type P
  *                                                       /asset.json
  *                                                       /poster.jpg
  *                                                       /<variant>/index.m3u8, seg_00000.ts, …
+ *
+ * With encryption, the variant playlists name `../keys/<period>.key`, which is not in the bucket.
  */
 export const VOD_PREFIX = "vod/";
 export const MASTER_PLAYLIST = "master.m3u8";
@@ -50,6 +52,12 @@ export interface AssetManifest {
   variants: AssetVariant[];
   /** The recording it was made from; a job for the same object (same ETag) is already done. */
   source: { bucket: string; key: string; etag: string | undefined; sizeBytes: number };
+  /**
+   * Present when the segments are AES-128 encrypted: a key per `rotationSegments` segments, at
+   * `keys/<period>.key` beside the master playlist, served by whoever holds the secret (the edge),
+   * never stored with the asset.
+   */
+  encryption?: { method: "AES-128"; rotationSegments: number; keys: string };
 }
 
 export class AssetManifestError extends Live360Error {}

@@ -4,6 +4,7 @@ import {
   ConfigError,
   DEFAULT_LADDER,
   DEFAULT_TRANSCODE_DEADLINE,
+  HLS_ENCRYPTION_FLAGS,
   MAX_VISIBILITY_TIMEOUT_SECONDS,
   MAX_WAIT_TIME_SECONDS,
   integerInRange,
@@ -14,6 +15,8 @@ import {
   validateBucketName,
   validateLadder,
   InvalidObjectNameError,
+  resolveHlsEncryption,
+  type HlsEncryptionConfig,
   type Rendition,
   type TranscodeDeadline,
 } from "@live360/core";
@@ -67,6 +70,11 @@ export interface VodWorkerConfig {
   transcodeDeadlineFactor: number;
   /** The least time any transcode gets, however short the recording (see transcodeDeadlineFactor). */
   transcodeDeadlineMinSeconds: number;
+  /**
+   * AES-128 of the assets it writes (keys per period of an asset, derived from the secret: whoever
+   * serves the keys needs the same secret); undefined: clear.
+   */
+  hlsEncryption: HlsEncryptionConfig | undefined;
 }
 
 export const DEFAULT_VOD_WORKER_CONFIG: Omit<VodWorkerConfig, "egressBucket"> = {
@@ -88,6 +96,7 @@ export const DEFAULT_VOD_WORKER_CONFIG: Omit<VodWorkerConfig, "egressBucket"> = 
   transcodeStallTimeoutSeconds: 60,
   transcodeDeadlineFactor: DEFAULT_TRANSCODE_DEADLINE.factor,
   transcodeDeadlineMinSeconds: DEFAULT_TRANSCODE_DEADLINE.minSeconds,
+  hlsEncryption: undefined,
 };
 
 const X264_PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"] as const;
@@ -116,6 +125,7 @@ export function resolveVodWorkerConfig(input: Partial<VodWorkerConfig>): VodWork
     // Below 1 demands faster than real time: for fast nodes (and tests), never below the minimum.
     transcodeDeadlineFactor: numberInRange("transcodeDeadlineFactor (--transcode-deadline-factor)", merged.transcodeDeadlineFactor, 0.01, 100),
     transcodeDeadlineMinSeconds: numberInRange("transcodeDeadlineMinSeconds (--transcode-deadline-min)", merged.transcodeDeadlineMinSeconds, 1, 86_400),
+    hlsEncryption: merged.hlsEncryption && resolveHlsEncryption(merged.hlsEncryption, HLS_ENCRYPTION_FLAGS),
   };
   // A heartbeat must land well before the visibility runs out, or a slow API call would let a
   // second worker take the job while the first still works on it.

@@ -5,7 +5,7 @@ import { Live360Error } from "@live360/core";
  * queue's maxReceiveCount it lands in the dead-letter queue, where an operator can look at it
  * (the reference architecture deleted these and lost them).
  */
-export const REJECT_REASONS = ["invalid-message", "unknown-bucket", "object-missing", "not-a-video", "undecodable"] as const;
+export const REJECT_REASONS = ["invalid-message", "unknown-bucket", "object-missing", "not-a-video", "undecodable", "needs-encryption"] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
 export class JobRejectedError extends Live360Error {

@@ -10,11 +10,13 @@ import {
   ObjectNotFoundError,
   VARIANT_PLAYLIST,
   describeVariant,
+  encryptVariant,
   parseMediaPlaylist,
   probe,
   recordingFromMetadata,
   renderMasterPlaylist,
   transcodeDeadlineSeconds,
+  vodContentId,
   type FfmpegProgress,
   type Logger,
   type ObjectInfo,
@@ -84,10 +86,19 @@ export async function processJob(spec: JobSpec, ctx: JobContext): Promise<JobOut
   const source = await headSource(storage, spec);
   const recording = spec.recording ?? recordingFromObject(spec, source);
   const prefix = assetPrefix(recording.stream, recording.startedAt);
+  if (recording.encrypted && !config.hlsEncryption) {
+    throw new JobRejectedError(
+      "needs-encryption",
+      `stream ${recording.stream} was encrypted live, and a clear asset would publish it unencrypted: give the worker the event's HLS secret (--hls-encryption-secret-file; VodJob spec.hls.encryption)`,
+    );
+  }
   ctx.onAsset?.(prefix, recording);
 
   const existing = await readAssetManifest(storage, config.egressBucket, prefix).catch(() => undefined);
-  if (existing && sameSource(existing, spec, source) && (await hasMasterPlaylist(storage, config.egressBucket, prefix))) {
+  const encryption = assetEncryption(config);
+  // An asset made clear (or with other key periods) is made again when encryption is asked for now.
+  const sameEncryption = (existing?.encryption?.rotationSegments ?? 0) === (encryption?.rotationSegments ?? 0);
+  if (existing && sameSource(existing, spec, source) && sameEncryption && (await hasMasterPlaylist(storage, config.egressBucket, prefix))) {
     return { kind: "already-done", prefix, manifest: existing };
   }
 
@@ -128,6 +139,11 @@ export async function processJob(spec: JobSpec, ctx: JobContext): Promise<JobOut
     ctx.onPhase?.("transcode", (Date.now() - started) / 1000);
 
     const manifest = await describeAsset(plan, spec, source, recording);
+    if (config.hlsEncryption) {
+      // After describing the variants, which probes their clear segments.
+      for (const rendition of plan.renditions) await encryptVariant(path.join(outputDir, rendition.name), vodContentId(prefix), config.hlsEncryption);
+      manifest.asset.encryption = encryption;
+    }
     await writeFile(path.join(outputDir, MASTER_PLAYLIST), renderMasterPlaylist(manifest.entries));
     await writeFile(path.join(outputDir, ASSET_MANIFEST), JSON.stringify(manifest.asset, null, 2) + "\n");
 
@@ -163,6 +179,11 @@ function recordingFromObject(spec: JobSpec, source: ObjectInfo): RecordingInfo {
     if (error instanceof InvalidJobMessageError) throw new JobRejectedError("invalid-message", error.message);
     throw error;
   }
+}
+
+/** What asset.json says of the encryption this worker applies (the secret never leaves it). */
+function assetEncryption(config: VodWorkerConfig): AssetManifest["encryption"] {
+  return config.hlsEncryption && { method: "AES-128", rotationSegments: config.hlsEncryption.rotationSegments, keys: "keys/<period>.key" };
 }
 
 function sameSource(manifest: AssetManifest, spec: JobSpec, source: ObjectInfo): boolean {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
-import { ObjectNotFoundError, type ObjectStorage } from "@live360/core";
+import { ObjectNotFoundError, periodKey, type HlsEncryptionConfig, type ObjectStorage } from "@live360/core";
 import { listAssets, VOD_PREFIX } from "./asset.js";
 
 /** Structurally the origin's OriginRoute, so the origin serves VOD without depending on this package. */
@@ -15,6 +15,7 @@ export interface VodRoute {
  */
 const ASSET_FILE = /^\/vod\/([a-z0-9][a-z0-9-]{0,62})\/(\d{8}T\d{6}Z)\/(master\.m3u8|asset\.json|poster\.jpg|[a-z0-9_-]{1,32}\/(?:index\.m3u8|seg_\d{5,9}\.ts))$/;
 const LISTING = /^\/vod\/?$/;
+const ASSET_KEY = /^\/vod\/([a-z0-9][a-z0-9-]{0,62}\/\d{8}T\d{6}Z)\/keys\/(\d{1,12})\.key$/;
 
 const CONTENT_TYPES: Record<string, string> = {
   m3u8: "application/vnd.apple.mpegurl",
@@ -26,9 +27,13 @@ const CONTENT_TYPES: Record<string, string> = {
 /**
  * `GET /vod/` lists the complete assets of the egress bucket (JSON, newest first) and
  * `GET /vod/<stream>/<timestamp>/…` serves their files, from local buckets or from S3 alike.
+ * With `encryption` (`live360 local` given an HLS secret, whose worker encrypts its assets with
+ * it) the assets' keys too, derived as the worker derived them: as openly as the local origin
+ * serves its live keys, since a local run has no signed links. Deployed, the edge serves them.
  */
-export function vodRoutes(storage: ObjectStorage, bucket: string): VodRoute[] {
+export function vodRoutes(storage: ObjectStorage, bucket: string, encryption?: HlsEncryptionConfig): VodRoute[] {
   return [
+    ...(encryption ? [assetKeyRoute(encryption)] : []),
     {
       pattern: LISTING,
       async handle(req, res) {
@@ -83,4 +88,17 @@ export function vodRoutes(storage: ObjectStorage, bucket: string): VodRoute[] {
       },
     },
   ];
+}
+
+function assetKeyRoute(encryption: HlsEncryptionConfig): VodRoute {
+  return {
+    pattern: ASSET_KEY,
+    handle(req, res, match) {
+      const [, asset, period] = match as unknown as [string, string, string];
+      const key = periodKey(encryption.secret, `${VOD_PREFIX}${asset}`, Number(period));
+      res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": key.length, "Cache-Control": "private, no-store" });
+      res.end(req.method === "HEAD" ? undefined : key);
+      return Promise.resolve();
+    },
+  };
 }

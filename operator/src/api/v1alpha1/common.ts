@@ -1,4 +1,4 @@
-import { PROJECTIONS } from "@live360/core";
+import { DEFAULT_KEY_ROTATION_SEGMENTS, PROJECTIONS } from "@live360/core";
 import { schema, type StoredOf } from "../schema.js";
 
 /** API group and version of every live360 custom resource. */
@@ -73,6 +73,24 @@ export const secretKeyReference = (description: string, defaultKey: string, keyD
     name: schema.string("Name of a Secret in the same namespace.", { pattern: DNS_SUBDOMAIN, maxLength: DNS_SUBDOMAIN_MAX_LENGTH }),
     key: schema.string(keyDescription, { pattern: /^[-._a-zA-Z0-9]+$/, maxLength: 253 }).default(defaultKey),
   });
+
+/**
+ * AES-128 HLS encryption, one shape for LiveEvents and VodJobs: the origin and the VOD worker take
+ * the same flags (--hls-encryption-secret-file, --hls-key-rotation) from it. `description` says who
+ * encrypts what and who hands out the keys, which differ between the two.
+ */
+export const hlsEncryption = (description: string) =>
+  schema.object(description, {
+    secretRef: secretKeyReference(
+      "The Secret holding the key derivation secret (at least 32 characters), e.g. kubectl create secret generic demo-hls --from-literal=secret=$(openssl rand -base64 32).",
+      "secret",
+      "Key in the Secret holding the secret.",
+    ),
+    rotationSegments: schema
+      .integer("Segments per key: a leaked key opens this many segments only.", { minimum: 1, maximum: 10000 })
+      .default(DEFAULT_KEY_ROTATION_SEGMENTS),
+  });
+export type HlsEncryption = StoredOf<ReturnType<typeof hlsEncryption>>;
 
 /** The standard metav1.Condition shape, so `kubectl wait --for=condition=…` works. */
 export const conditions = <const T extends readonly string[]>(description: string, types: T) =>

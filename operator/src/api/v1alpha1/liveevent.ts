@@ -1,7 +1,7 @@
 import type { V1ObjectMeta } from "@kubernetes/client-node";
 import { STREAM_NAME_PATTERN } from "@live360/core";
 import { schema, type InputOf, type StoredOf } from "../schema.js";
-import { DNS_SUBDOMAIN, DNS_SUBDOMAIN_MAX_LENGTH, conditions, observedGeneration, placementFields, projection, resources, secretKeyReference } from "./common.js";
+import { DNS_SUBDOMAIN, DNS_SUBDOMAIN_MAX_LENGTH, conditions, hlsEncryption, observedGeneration, placementFields, projection, resources, secretKeyReference } from "./common.js";
 import { ladder } from "./ladder.js";
 
 /**
@@ -73,25 +73,24 @@ export const liveEventSpec = schema
           "1-second segments and zero-latency encoding instead of 2-second segments: about half the glass-to-glass delay, slightly more bits and requests. Set the encoder's keyframe interval to 1 s (the test source follows this setting by itself).",
         )
         .default(false),
+      format: schema
+        .enumeration(
+          "ts: MPEG-TS segments, played everywhere. cmaf: fragmented-MP4 segments cut into Low-Latency HLS parts (partTargetMs) with blocking playlist reload and preload hints, cached and collapsed by the edge: the lowest latency, for hls.js, Safari and other LL-HLS players (others play the whole segments).",
+          ["ts", "cmaf"] as const,
+        )
+        .default("ts"),
+      partTargetMs: schema
+        .integer("With format cmaf: the duration of an LL-HLS part in milliseconds (PART-TARGET), at most half a segment.", { minimum: 200, maximum: 1000 })
+        .default(333),
       windowSegments: schema
         .integer(
           "Segments listed in each live playlist (the sliding window): how far back a viewer can seek and how much a slow player can fall behind.",
           { minimum: 3, maximum: 60 },
         )
         .default(6),
-      encryption: schema
-        .object(
-          "AES-128 encryption of the live HLS: the origins encrypt every segment as they serve it, with a key per rotationSegments segments derived from the Secret (the same on both origins, so failover needs nothing more); the edge hands keys to signed URLs only, so playback.signing is required.",
-          {
-            secretRef: secretKeyReference(
-              "The Secret holding the key derivation secret (at least 32 characters), e.g. kubectl create secret generic demo-hls --from-literal=secret=$(openssl rand -base64 32).",
-              "secret",
-              "Key in the Secret holding the secret.",
-            ),
-            rotationSegments: schema.integer("Segments per key: a leaked key opens this many segments only.", { minimum: 1, maximum: 10000 }).default(10),
-          },
-        )
-        .optional(),
+      encryption: hlsEncryption(
+        "AES-128 encryption of the live HLS: the origins encrypt every segment as they serve it, with a key per rotationSegments segments derived from the Secret (the same on both origins, so failover needs nothing more); the edge hands keys to signed URLs only, so playback.signing is required.",
+      ).optional(),
     })
     .default({}),
   playback: schema
@@ -204,6 +203,16 @@ export const liveEventSpec = schema
     "!has(self.hls.encryption) || has(self.playback.signing)",
     "hls.encryption needs playback.signing: the edge hands encryption keys to signed URLs only, so without signing no viewer could decrypt",
     { fieldPath: ".hls.encryption" },
+  )
+  .rule(
+    "self.hls.format != 'cmaf' || !has(self.hls.encryption)",
+    "hls.encryption covers format ts only so far: use format ts for an encrypted event",
+    { fieldPath: ".hls.format" },
+  )
+  .rule(
+    "self.hls.format != 'cmaf' || self.hls.partTargetMs * 2 <= (self.hls.lowLatency ? 1000 : 2000)",
+    "hls.partTargetMs must be at most half a segment (500 with lowLatency's 1-second segments, else 1000): a segment needs at least two parts",
+    { fieldPath: ".hls.partTargetMs" },
   )
   .rule(
     "!(self.publishing.open && has(self.publishKeySecretRef))",

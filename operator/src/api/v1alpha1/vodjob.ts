@@ -1,7 +1,7 @@
 import type { V1ObjectMeta } from "@kubernetes/client-node";
 import { PROJECTIONS } from "@live360/core";
 import { schema, type InputOf, type StoredOf } from "../schema.js";
-import { conditions, observedGeneration, placementFields, projection, resources } from "./common.js";
+import { conditions, hlsEncryption, observedGeneration, placementFields, projection, resources } from "./common.js";
 import { ladder } from "./ladder.js";
 
 /**
@@ -50,6 +50,13 @@ export const vodJobSpec = schema
             PROJECTIONS,
           )
           .optional(),
+      })
+      .default({}),
+    hls: schema
+      .object("HLS packaging of the asset.", {
+        encryption: hlsEncryption(
+          "AES-128 encryption of the asset: the VOD worker encrypts every segment before uploading it, with a key per rotationSegments segments derived from the Secret and the asset's path (vod/<stream>/<UTC start>), so never a live stream's key; no key is stored with the asset. The Secret must be in the VodJob's namespace. A VodJob the operator makes from the VOD queue copies this from the LiveEvent of the recording's stream.",
+        ).optional(),
       })
       .default({}),
     backoffLimit: schema

@@ -89,11 +89,12 @@ describe("live360 edge", () => {
     const base = `http://127.0.0.1:${listen}`;
     expect(await readFile(`/proc/${edge.child.pid}/cmdline`, "utf8")).not.toContain(current);
 
-    const sign = async (...args: string[]) => {
-      const run = startProcess(process.execPath, [cli, "sign-url", "--keys-file", keysFile, "--stream", "show", "--base", base, "--max-lifetime", "7200", ...args]);
+    const signAny = async (...args: string[]) => {
+      const run = startProcess(process.execPath, [cli, "sign-url", "--keys-file", keysFile, "--base", base, "--max-lifetime", "7200", ...args]);
       const { code } = await run.exited;
       return { code, output: run.output().trim() };
     };
+    const sign = (...args: string[]) => signAny("--stream", "show", ...args);
     const minted = await sign("--ttl", "600");
     expect(minted.code).toBe(0);
     // The newest key signs by default.
@@ -108,6 +109,57 @@ describe("live360 edge", () => {
     expect(tooLong.output).toContain("--ttl=9000: use a number from 1 to 7200");
     const unknown = await sign("--key-id", "k3");
     expect(unknown.output).toContain('--key-id="k3": use one of the file\'s key ids: k1, k2');
-    for (const refused of [tooLong, unknown]) expect(refused.output).not.toContain(current);
+
+    // An on-demand asset: this edge serves no /vod/, so a good link gets past the signature check
+    // to a 404 while the same link tampered stops at the 403.
+    const asset = await signAny("--asset", "show/20261207T101500Z");
+    expect(asset.output).toMatch(new RegExp(`^${base}/s/k2/\\d+/[A-Za-z0-9_-]{43}/vod/show/20261207T101500Z/master\\.m3u8$`));
+    expect(await statusOf(asset.output)).toBe(404);
+    expect(await statusOf(asset.output.replace("20261207T101500Z", "20261207T101501Z"))).toBe(403);
+    const both = await sign("--asset", "show/20261207T101500Z");
+    expect(both.code).toBe(2);
+    expect(both.output).toContain("give exactly one");
+    const badAsset = await signAny("--asset", "show/yesterday");
+    expect(badAsset.code).toBe(2);
+    expect(badAsset.output).toContain('--asset="show/yesterday": give the asset\'s <stream>/<UTC start>');
+    for (const refused of [tooLong, unknown, both, badAsset]) expect(refused.output).not.toContain(current);
+  }, 60_000);
+});
+
+describe("live360 edge-metrics (the edge pod's sidecar)", () => {
+  test("--ll-hls-relay-port: relays LL-HLS requests to the origins given, in order (a stream missing on the first goes to the next); bad relay flags exit 2 naming the field", async () => {
+    const [primaryRoot, backupRoot] = [await tempDir("relay-primary"), await tempDir("relay-backup")];
+    await mkdir(path.join(backupRoot, "test", "source"), { recursive: true });
+    await writeFile(path.join(backupRoot, "test", "source", "index.m3u8"), "#EXTM3U\n#EXT-X-VERSION:6\n");
+    const primary = cleanup.add(await HlsStandIn.start({ root: primaryRoot, port: await freePort() }), (o) => o.kill());
+    const backup = cleanup.add(await HlsStandIn.start({ root: backupRoot, port: await freePort() }), (o) => o.kill());
+    const relayPort = await freePort();
+    const sidecar = cleanup.process(
+      startProcess(process.execPath, [
+        cli, "edge-metrics",
+        "--status-url", `http://127.0.0.1:${await freePort()}/stub_status`,
+        "--port", String(await freePort()),
+        "--bind", "127.0.0.1",
+        "--ll-hls-relay-port", String(relayPort),
+        "--origin", primary.url,
+        "--origin", backup.url,
+        "--blocking-read-timeout", "1500",
+      ]),
+    );
+    const relayed = await waitFor(
+      "the relay to answer",
+      () => fetch(`http://127.0.0.1:${relayPort}/hls/test/source/index.m3u8?_HLS_msn=3&_HLS_part=1&cmcd=x`).then((r) => r, () => undefined),
+      { timeoutMs: 15_000, intervalMs: 200 },
+    );
+    expect(relayed.status).toBe(200);
+    expect(relayed.headers.get("x-live360-served-by")).toBe("backup");
+    expect(await relayed.text()).toBe("#EXTM3U\n#EXT-X-VERSION:6\n");
+    expect([primary.count("/hls/test/source/index.m3u8"), backup.count("/hls/test/source/index.m3u8")]).toEqual([1, 1]);
+    sidecar.signal("SIGTERM");
+    expect((await sidecar.exited).code).toBe(0);
+
+    const bad = startProcess(process.execPath, [cli, "edge-metrics", "--port", String(await freePort()), "--ll-hls-relay-port", String(relayPort), "--origin", primary.url, "--blocking-read-timeout", "5"]);
+    expect((await bad.exited).code).toBe(2);
+    expect(bad.output()).toContain("blockingPlaylistReadTimeoutMs=5: ");
   }, 60_000);
 });

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { Command, Option } from "commander";
-import { ConfigError, createLogger, parseNumberFlag, secretText } from "@live360/core";
+import { ConfigError, DEFAULT_KEY_ROTATION_SEGMENTS, HLS_ENCRYPTION_FLAGS, createLogger, type Logger, parseNumberFlag, readSecretFile, resolveHlsEncryption, secretText } from "@live360/core";
 import {
   ACCESS_LOG_TARGETS,
   DEFAULT_EDGE_CONFIG,
@@ -9,6 +9,7 @@ import {
   ORIGIN_VERIFY_HEADER,
   SIGNING_KEYS_ENV,
   parseOriginVerifyValues,
+  insightSpoolDir,
   parsePeerSource,
   parseSigningKeys,
   STUB_STATUS_PATH,
@@ -17,7 +18,9 @@ import {
   runEdge,
   startEdgeMetrics,
   startEdgeInsight,
+  startLlHlsRelay,
   type AccessLogTarget,
+  type LlHlsRelay,
   type EdgeConfig,
   type EdgeConfigInput,
 } from "@live360/edge";
@@ -37,6 +40,7 @@ interface EdgeFlags {
   statusPort: string;
   metricsPort: string;
   insightPort?: string;
+  llHlsRelayPort?: string;
   insightPeers?: string;
   resolver?: string;
   accessLog: AccessLogTarget;
@@ -47,6 +51,8 @@ interface EdgeFlags {
   signingKeysFile?: string;
   signingMaxLifetime: string;
   originVerifyFile?: string;
+  vodOrigin?: string;
+  hlsEncryptionSecretFile?: string;
 }
 
 function edgeConfigFromFlags(flags: EdgeFlags): EdgeConfig {
@@ -59,6 +65,7 @@ function edgeConfigFromFlags(flags: EdgeFlags): EdgeConfig {
     statusPort: parseNumberFlag("--status-port", flags.statusPort),
     metricsPort: parseNumberFlag("--metrics-port", flags.metricsPort),
     insightPort: flags.insightPort === undefined ? undefined : parseNumberFlag("--insight-port", flags.insightPort),
+    llHlsRelayPort: flags.llHlsRelayPort === undefined ? undefined : parseNumberFlag("--ll-hls-relay-port", flags.llHlsRelayPort),
     resolver: flags.resolver ? { addresses: flags.resolver.split(",").map((a) => a.trim()), validSeconds: 10 } : undefined,
     accessLog: flags.accessLog,
     user: flags.user,
@@ -68,7 +75,17 @@ function edgeConfigFromFlags(flags: EdgeFlags): EdgeConfig {
     signingKeys: signingKeysFrom(flags.signingKeysFile, process.env[SIGNING_KEYS_ENV]),
     signingMaxLifetimeSeconds: parseNumberFlag("--signing-max-lifetime", flags.signingMaxLifetime),
     ...originVerifyFrom(flags.originVerifyFile, process.env[ORIGIN_VERIFY_ENV]),
+    vodOrigin: flags.vodOrigin,
+    // Checked here as the worker reads it; nginx reads the file itself on every key request.
+    ...(flags.hlsEncryptionSecretFile === undefined ? {} : { hlsEncryptionSecretFile: checkedHlsSecretFile(flags.hlsEncryptionSecretFile) }),
   });
+}
+
+/** The VOD keys' secret file, readable and long enough now, as an absolute path for nginx. */
+function checkedHlsSecretFile(file: string): string {
+  const field = `hlsEncryptionSecretFile (${HLS_ENCRYPTION_FLAGS.secret})`;
+  resolveHlsEncryption({ secret: readSecretFile(field, file).trim(), rotationSegments: DEFAULT_KEY_ROTATION_SEGMENTS }, HLS_ENCRYPTION_FLAGS);
+  return path.resolve(file);
 }
 
 /**
@@ -111,8 +128,9 @@ export function edgeCommand(): Command {
     .option("--work-dir <dir>", "nginx.conf, pid file, temp files, access log and the drain flag", d.workDir)
     .option("--status-port <port>", "loopback port serving nginx stub_status", String(d.statusPort))
     .option("--metrics-port <port>", "Prometheus /metrics (stub_status under nginx-prometheus-exporter names)", String(d.metricsPort))
-    .option("--insight-port <port>", "viewer insight on this loopback port (UDP and TCP): CMCD and player beacons become per-stream viewer metrics on /metrics and /hls/<stream>/heatmap.json; off without it")
+    .option("--insight-port <port>", "viewer insight, its server on this loopback port: CMCD and player beacons (spooled by nginx to <work-dir>/insight) become per-stream viewer metrics on /metrics and /hls/<stream>/heatmap.json; off without it")
     .option("--insight-peers <peers>", INSIGHT_PEERS_HELP)
+    .option("--ll-hls-relay-port <port>", "LL-HLS: blocking reloads and held parts wait in a relay on this loopback port (one origin request each, every waiter answered at once) instead of on nginx's cache lock, which looks again only every 500 ms; off without it")
     .option("--resolver <addresses>", "DNS servers to re-resolve origin names with, comma-separated (nginx ≥ 1.27.3)")
     .addOption(new Option("--access-log <target>", "where the access log goes").choices(ACCESS_LOG_TARGETS).default(d.accessLog))
     .option("--user <name>", "user for nginx workers when started as root")
@@ -125,6 +143,8 @@ export function edgeCommand(): Command {
       "--origin-verify-file <file>",
       `CDN-only: answer only requests whose ${ORIGIN_VERIFY_HEADER} header is one of the file's values (one per line, ≥ 32 characters; two during a rotation; also: env ${ORIGIN_VERIFY_ENV}); health checks stay open`,
     )
+    .option("--vod-origin <url>", "serve on-demand assets under /vod/<stream>/<stamp>/ from the egress bucket at this URL (read without credentials), through the cache: https://<bucket>.s3.<region>.amazonaws.com or http://s3:7070/<bucket>")
+    .option(`${HLS_ENCRYPTION_FLAGS.secret} <file>`, "encrypted VOD assets: the secret the VOD worker encrypted with; the edge derives each asset's keys from it and hands them to signed requests only")
     .action(async (flags: EdgeFlags) => {
       const config = edgeConfigFromFlags(flags);
       if (flags.printConfig !== undefined) {
@@ -137,6 +157,31 @@ export function edgeCommand(): Command {
     });
 }
 
+interface EdgeMetricsFlags {
+  statusUrl: string;
+  port: string;
+  bind: string;
+  insightPort?: string;
+  insightDir: string;
+  insightPeers?: string;
+  llHlsRelayPort?: string;
+  origin: string[];
+  blockingReadTimeout: string;
+}
+
+/**
+ * The LL-HLS relay in the metrics sidecar (the operator's edge pods, whose nginx container has no
+ * Node): its origins and timeouts validated as the edge's own configuration would be.
+ */
+function startRelayFromFlags(flags: EdgeMetricsFlags, logger: Logger): Promise<LlHlsRelay> {
+  const config = resolveEdgeConfig({
+    origins: flags.origin,
+    llHlsRelayPort: parseNumberFlag("--ll-hls-relay-port", flags.llHlsRelayPort!),
+    blockingPlaylistReadTimeoutMs: parseNumberFlag("--blocking-read-timeout", flags.blockingReadTimeout),
+  });
+  return startLlHlsRelay(config, config.llHlsRelayPort!, logger.child("ll-hls-relay"));
+}
+
 /** The metrics sidecar on its own, for a pod running the official nginx image. */
 export function edgeMetricsCommand(): Command {
   const d = DEFAULT_EDGE_CONFIG;
@@ -145,12 +190,18 @@ export function edgeMetricsCommand(): Command {
     .option("--status-url <url>", "stub_status URL", `http://127.0.0.1:${d.statusPort}${STUB_STATUS_PATH}`)
     .option("--port <port>", "port for /metrics", String(d.metricsPort))
     .option("--bind <address>", "address to listen on", "0.0.0.0")
-    .option("--insight-port <port>", "viewer insight: the loopback port nginx.conf sends CMCD lines (UDP) and beacons (TCP) to, as rendered with the same insightPort")
+    .option("--insight-port <port>", "viewer insight: the loopback port nginx.conf proxies heatmap requests to, as rendered with the same insightPort")
+    .option("--insight-dir <dir>", "viewer insight: the directory nginx spools CMCD lines and beacons to (<nginx work dir>/insight)", insightSpoolDir(d))
     .option("--insight-peers <peers>", INSIGHT_PEERS_HELP)
-    .action(async (flags: { statusUrl: string; port: string; bind: string; insightPort?: string; insightPeers?: string }) => {
+    .option("--ll-hls-relay-port <port>", "LL-HLS: run the edge's relay (see `live360 edge --ll-hls-relay-port`) on this loopback port, as rendered into nginx.conf with the same llHlsRelayPort")
+    .option("--origin <url>", "LL-HLS relay: origin base URL, repeatable, in the order of the edge's --origin", collect, [])
+    .option("--blocking-read-timeout <ms>", "LL-HLS relay: how long an origin may take over a blocking reload or a held part, as in nginx.conf", String(d.blockingPlaylistReadTimeoutMs))
+    .action(async (flags: EdgeMetricsFlags) => {
       const logger = createLogger("edge-metrics");
+      const relay = flags.llHlsRelayPort === undefined ? undefined : await startRelayFromFlags(flags, logger);
       const insight = flags.insightPort === undefined ? undefined : await startEdgeInsight(
               parseNumberFlag("--insight-port", flags.insightPort),
+              flags.insightDir,
               logger.child("insight"),
               flags.insightPeers === undefined ? undefined : parsePeerSource("--insight-peers", flags.insightPeers),
             );
@@ -164,6 +215,7 @@ export function edgeMetricsCommand(): Command {
       await closeOnSignal(async () => {
         await server.close();
         await insight?.server.close();
+        await relay?.close();
       });
     });
 }

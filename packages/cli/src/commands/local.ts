@@ -125,10 +125,12 @@ export function localCommand(): Command {
         workDir: path.join(config.dataDir, "vod-work"),
         httpPort: 0,
         ...(vod.waitTimeSeconds !== undefined ? { waitTimeSeconds: vod.waitTimeSeconds } : {}),
+        // Encrypted live, encrypted on demand: an asset must not publish what the stream kept closed.
+        hlsEncryption: config.hlsEncryption,
       });
       const metrics = createOriginMetrics();
       const recordingSink = new UploadingRecordingSink({ storage: vod.storage, queue: vod.queue, bucket: vod.ingestBucket, logger: logger.child("recordings"), metrics });
-      const origin = await startOrigin(config, { logger, metrics, recordingSink, routes: vodRoutes(vod.storage, vod.egressBucket) });
+      const origin = await startOrigin(config, { logger, metrics, recordingSink, routes: vodRoutes(vod.storage, vod.egressBucket, config.hlsEncryption) });
       const worker = await runVodWorker(vodConfig, { storage: vod.storage, queue: vod.queue, logger: logger.child("vod") });
       const host = config.bindAddress === "0.0.0.0" ? "localhost" : config.bindAddress;
       const base = `http://${host}:${config.httpPort}`;

@@ -41,6 +41,7 @@ interface OperatorFlags extends ServiceEndpointFlags, VodJobFlags {
   rtmpServiceType: OperatorConfig["rtmpServiceType"];
   edgeServiceType: OperatorConfig["edgeServiceType"];
   edgeInsight?: boolean;
+  vodEgressOrigin?: string;
   clusterDomain: string;
   originServiceAccount?: string;
   awsCredentialsSecret?: string;
@@ -88,7 +89,8 @@ export function operatorConfigFromFlags(flags: OperatorFlags): OperatorConfig {
     imagePullPolicy: flags.imagePullPolicy,
     rtmpServiceType: flags.rtmpServiceType,
     edgeServiceType: flags.edgeServiceType,
-    edgeInsight: flags.edgeInsight === true,
+    edgeInsight: flags.edgeInsight !== false,
+    vodEgressOrigin: flags.vodEgressOrigin || undefined,
     clusterDomain: flags.clusterDomain,
     originServiceAccount: flags.originServiceAccount,
     awsCredentialsSecret: flags.awsCredentialsSecret,
@@ -139,7 +141,8 @@ export function operatorCommand(): Command {
         .default(d.rtmpServiceType),
     )
     .addOption(new Option("--edge-service-type <type>", "the edge Service viewers or the CDN reach").choices(EDGE_SERVICE_TYPES).default(d.edgeServiceType))
-    .option("--edge-insight", "viewer insight in every edge pod: a metrics sidecar folding the players' CMCD and beacons into viewer metrics and the heatmap")
+    .option("--no-edge-insight", "no viewer insight in the edge pods (by default a metrics sidecar folds the players' CMCD and beacons, spooled by nginx, into viewer metrics and the heatmap)")
+    .option("--vod-egress-origin <url>", "the egress bucket's URL, read without credentials (https://<bucket>.s3.<region>.amazonaws.com, or http://s3:7070/<bucket> path-style): every edge serves /vod/<stream>/<stamp>/ from it, and an encrypted event's edges its assets' keys")
     .option("--cluster-domain <suffix>", "DNS suffix of Service names in URLs", d.clusterDomain)
     .option("--origin-service-account <name>", "ServiceAccount of origin pods, with AWS access to the ingest bucket and queue (eks-infra: live360-origin)")
     .option(

@@ -2,10 +2,10 @@ import { fileURLToPath } from "node:url";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { Option, type Command } from "commander";
-import { ConfigError, PROJECTIONS, S3Storage, SqsQueue, loadPublishKeys, parseLadder, secretText, parseNumberFlag, type Logger } from "@live360/core";
+import { ConfigError, PROJECTIONS, S3Storage, SqsQueue, loadPublishKeys, parseLadder, parseNumberFlag, type Logger } from "@live360/core";
 import {
-  DEFAULT_KEY_ROTATION_SEGMENTS,
   DEFAULT_ORIGIN_CONFIG,
+  HLS_FORMATS,
   DEFAULT_RTMPS_PORT,
   UploadingRecordingSink,
   createOriginMetrics,
@@ -13,24 +13,24 @@ import {
   resolveOriginConfig,
   type OriginConfig,
   type OriginOptions,
-  type HlsEncryptionConfig,
   type OriginConfigInput,
 } from "@live360/origin";
 import { collect } from "./flags.js";
+import { addHlsEncryptionOptions, hlsEncryptionFromFlags, type HlsEncryptionFlags } from "./hls-encryption-options.js";
 
 /** Raw flag values as commander hands them over (strings until validated). */
-export interface OriginFlags extends ServiceEndpointFlags {
+export interface OriginFlags extends ServiceEndpointFlags, HlsEncryptionFlags {
   rtmpPort: string;
   rtmpsPort: string;
   tlsCertFile?: string;
   tlsKeyFile?: string;
-  hlsEncryptionSecretFile?: string;
-  hlsKeyRotation: string;
   httpPort: string;
   bind: string;
   dataDir: string;
   ladder?: string;
   lowLatency?: boolean;
+  hlsFormat: string;
+  partTarget: string;
   window: string;
   reconnectGrace: string;
   shutdownGrace: string;
@@ -66,17 +66,19 @@ export function addOriginOptions(command: Command): Command {
     .option("--rtmp-port <port>", "RTMP ingest port (publish to rtmp://host:<port>/live/<stream>)", String(d.rtmpPort))
     .option("--rtmps-port <port>", "RTMPS ingest port, with --tls-cert-file and --tls-key-file (publish to rtmps://host:<port>/live/<stream>)", String(DEFAULT_RTMPS_PORT))
     .option("--tls-cert-file <file>", "PEM certificate (chain) for RTMPS, e.g. a kubernetes.io/tls Secret's tls.crt; read again when it changes")
-    .option("--tls-key-file <file>", "PEM private key for RTMPS (tls.key)")
-    .option(
-      "--hls-encryption-secret-file <file>",
-      "encrypt the HLS it serves with AES-128, keys derived from the secret in this file (≥ 32 characters, the same on both origins; also: env LIVE360_HLS_ENCRYPTION_SECRET)",
-    )
-    .option("--hls-key-rotation <segments>", "segments per encryption key", String(DEFAULT_KEY_ROTATION_SEGMENTS))
+    .option("--tls-key-file <file>", "PEM private key for RTMPS (tls.key)");
+  addHlsEncryptionOptions(command, "the HLS it serves (the same secret on both origins)")
     .option("--http-port <port>", "HTTP port for HLS, /stat, /metrics, /healthz, /readyz and /player/", String(d.httpPort))
     .option("--bind <address>", "address to listen on", d.bindAddress)
     .option("--data-dir <dir>", "directory for HLS output, recordings and ingest state", d.dataDir)
     .option("--ladder <rungs>", 'ABR ladder: "source" (pass-through) and WIDTHxHEIGHT:KBPSk rungs, e.g. source,1920x960:5000k,960x480:1600k (default: source,1920x960,1080x540,960x480; only rungs smaller than the source are used)')
     .option("--low-latency", "1 s segments and zero-latency x264 tuning (set the encoder's keyframe interval to 1 s)")
+    .addOption(
+      new Option("--hls-format <format>", "ts: MPEG-TS segments (every player); cmaf: fragmented-MP4 segments with Low-Latency HLS parts, blocking playlist reload and preload hints")
+        .choices(HLS_FORMATS)
+        .default(d.hlsFormat),
+    )
+    .option("--part-target <seconds>", "LL-HLS part duration with --hls-format cmaf (at most half a segment)", String(d.partTargetSeconds))
     .option("--window <segments>", "segments kept in each live playlist", String(d.windowSegments))
     .option("--reconnect-grace <seconds>", "how long an ended stream stays (with an end list) so its encoder can reconnect", String(d.reconnectGraceSeconds))
     .option("--shutdown-grace <seconds>", "upper bound for a clean shutdown on SIGTERM", String(d.shutdownGraceSeconds))
@@ -139,12 +141,6 @@ function defaultPlayerDir(): string | undefined {
   return existsSync(path.join(candidate, "index.html")) ? candidate : undefined;
 }
 
-/** The secret from its file (a mounted Secret, trimmed) or the environment; never a flag value. */
-function hlsEncryptionFromFlags(flags: OriginFlags): HlsEncryptionConfig | undefined {
-  const secret = secretText("hlsEncryption.secret (--hls-encryption-secret-file)", flags.hlsEncryptionSecretFile, process.env.LIVE360_HLS_ENCRYPTION_SECRET)?.trim();
-  return secret === undefined ? undefined : { secret, rotationSegments: parseNumberFlag("--hls-key-rotation", flags.hlsKeyRotation) };
-}
-
 /** RTMPS needs both files; one without the other is a mistake named at start-up. */
 function rtmpsFromFlags(flags: OriginFlags): OriginConfigInput["rtmps"] {
   if (flags.tlsCertFile === undefined && flags.tlsKeyFile === undefined) return undefined;
@@ -169,6 +165,8 @@ export function originConfigFromFlags(flags: OriginFlags): OriginConfig {
     dataDir: flags.dataDir,
     ladder: flags.ladder ? parseLadder("--ladder", flags.ladder) : undefined,
     lowLatency: flags.lowLatency ?? false,
+    hlsFormat: flags.hlsFormat as OriginConfig["hlsFormat"],
+    partTargetSeconds: parseNumberFlag("--part-target", flags.partTarget),
     windowSegments: parseNumberFlag("--window", flags.window),
     reconnectGraceSeconds: parseNumberFlag("--reconnect-grace", flags.reconnectGrace),
     shutdownGraceSeconds: parseNumberFlag("--shutdown-grace", flags.shutdownGrace),

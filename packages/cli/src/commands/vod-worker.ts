@@ -26,9 +26,10 @@ import {
   type VodWorkerConfig,
 } from "@live360/vod-worker";
 import { closeOnSignal } from "./lifecycle.js";
+import { addHlsEncryptionOptions, hlsEncryptionFromFlags, type HlsEncryptionFlags } from "./hls-encryption-options.js";
 import { addServiceEndpointOptions, s3StorageFromFlags, sqsQueueFromFlags, type ServiceEndpointFlags } from "./origin-options.js";
 
-interface VodWorkerFlags extends ServiceEndpointFlags {
+interface VodWorkerFlags extends ServiceEndpointFlags, HlsEncryptionFlags {
   egressBucket?: string;
   ingestBucket?: string;
   queueUrl?: string;
@@ -76,6 +77,7 @@ function configFromFlags(flags: VodWorkerFlags): VodWorkerConfig {
     transcodeStallTimeoutSeconds: parseNumberFlag("--transcode-stall-timeout", flags.transcodeStallTimeout),
     transcodeDeadlineFactor: parseNumberFlag("--transcode-deadline-factor", flags.transcodeDeadlineFactor),
     transcodeDeadlineMinSeconds: parseNumberFlag("--transcode-deadline-min", flags.transcodeDeadlineMin),
+    hlsEncryption: hlsEncryptionFromFlags(flags),
   });
 }
 
@@ -90,7 +92,7 @@ export function vodWorkerCommand(): Command {
     .option("--job <s3-url>", "one-shot: transcode s3://<bucket>/<key> and exit (0 done, 1 failed, 3 refused, 143 SIGTERM); no queue")
     .option("--result-file <file>", "with --job: write the outcome there as JSON (the asset's master playlist URL, or the error); a Kubernetes Job points it at the termination message")
     .option("--ingest-bucket <bucket>", "refuse jobs for any other bucket (reason unknown-bucket)");
-  return addServiceEndpointOptions(command)
+  addServiceEndpointOptions(command)
     .option("--concurrency <n>", "jobs worked on at the same time, each with its own FFmpeg", String(d.concurrency))
     .option("--visibility-timeout <seconds>", "how long a received message stays hidden; the heartbeat extends it, so this bounds how soon a dead worker's job is retried", String(d.visibilityTimeoutSeconds))
     .option("--heartbeat <seconds>", "how often a running job extends its message's visibility (at most half the visibility timeout)", String(d.heartbeatSeconds))
@@ -103,7 +105,8 @@ export function vodWorkerCommand(): Command {
         .choices(OUTPUT_PROJECTIONS)
         .default(d.projection),
     )
-    .option("--work-dir <dir>", "downloads and FFmpeg output, one directory per job", d.workDir)
+    .option("--work-dir <dir>", "downloads and FFmpeg output, one directory per job", d.workDir);
+  return addHlsEncryptionOptions(command, "the assets it writes (whoever serves their keys needs the same secret)")
     .option("--transcode-stall-timeout <seconds>", "a transcode reporting no progress this long is killed and its job retried", String(d.transcodeStallTimeoutSeconds))
     .option("--transcode-deadline-factor <n>", "a transcode still running after the recording's duration times this (at least --transcode-deadline-min) is killed and its job retried", String(d.transcodeDeadlineFactor))
     .option("--transcode-deadline-min <seconds>", "the least time a transcode gets before its deadline, however short the recording", String(d.transcodeDeadlineMinSeconds))

@@ -136,4 +136,41 @@ describe("FfmpegSupervisor with a real ffmpeg", () => {
       await sup.close();
     });
   });
+
+  test("reads output pipes as FFmpeg fills them, per child, and says when a child's outputs are complete", async () => {
+    const ffmpeg = await resolveBinary("ffmpeg");
+    // Two outputs on fds 3 and 4: a fragmented MP4 (what the CMAF ladder writes) and raw bytes.
+    const args = () =>
+      baseArgs()
+        .opt("-f", "lavfi")
+        .input("testsrc2=size=160x80:rate=10:duration=1")
+        .opt("-map", "0:v")
+        .opt("-c:v", "mpeg4")
+        .opt("-f", "mp4")
+        .opt("-movflags", "+empty_moov+frag_keyframe")
+        .output("pipe:3")
+        .opt("-map", "0:v")
+        .opt("-c:v", "rawvideo")
+        .opt("-f", "rawvideo")
+        .output("pipe:4")
+        .build();
+    const sup = new FfmpegSupervisor({ name: "outputs", binary: ffmpeg, logger: quiet, args, outputPipes: 2, restart: false });
+    const received: Buffer[][] = [[], []];
+    const order: string[] = [];
+    sup.on("output", (index, chunk, pid) => {
+      expect(pid).toBe(sup.pid);
+      received[index]!.push(chunk);
+    });
+    sup.on("outputsClosed", () => order.push("outputsClosed"));
+    sup.on("exited", () => order.push("exited"));
+    sup.start();
+    await waitFor(sup, "exited");
+    expect(order).toEqual(["outputsClosed", "exited"]);
+    const mp4 = Buffer.concat(received[0]!);
+    expect(mp4.subarray(4, 8).toString("latin1")).toBe("ftyp");
+    expect(mp4.includes(Buffer.from("moof"))).toBe(true);
+    // 10 frames of 160x80 yuv420p, every byte delivered.
+    expect(Buffer.concat(received[1]!).length).toBe(10 * 160 * 80 * 1.5);
+    await sup.close();
+  });
 });

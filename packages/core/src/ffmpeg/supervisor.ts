@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
 import { Backoff } from "../backoff.js";
 import { Live360Error } from "../errors.js";
 import { TypedEmitter } from "../events.js";
@@ -67,6 +68,11 @@ export interface SupervisorOptions {
   logger: Logger;
   /** Whether the caller feeds media on stdin. */
   pipeStdin?: boolean;
+  /**
+   * Output pipes at fds 3, 4, … (FFmpeg's `pipe:3`…), read as they fill and emitted as `output`:
+   * a muxer that writes to a pipe nobody reads blocks, so they are always read.
+   */
+  outputPipes?: number;
   /** `false`: run once (a transcode job reports failure instead of retrying here). */
   restart?: RestartPolicy | false;
   /** How long close() waits for a graceful exit before SIGKILL. */
@@ -95,6 +101,13 @@ export interface SupervisorEvents {
   startupfailure: [FfmpegStartupError];
   died: [FfmpegDiedError];
   restarting: [attempt: number, delayMs: number];
+  /** Bytes FFmpeg wrote to output pipe `index` (fd 3 + index) of the child `pid`. */
+  output: [index: number, chunk: Buffer, pid: number];
+  /**
+   * The child `pid` is gone and every byte it wrote has been emitted: a reader of its outputs
+   * ends them now (before any restart's `spawn`).
+   */
+  outputsClosed: [pid: number];
   /** The process finished on its own with code 0 (its input ended). */
   exited: [];
   /** The supervisor gave up; it will not start FFmpeg again. */
@@ -256,10 +269,16 @@ export class FfmpegSupervisor extends TypedEmitter<SupervisorEvents> {
     this.killReason = undefined;
     this.inputPendingSince = undefined;
     this.lastProgressAt = Date.now();
+    const outputs = this.options.outputPipes ?? 0;
     const child = spawn(this.options.binary.path, args, {
-      stdio: [this.options.pipeStdin ? "pipe" : "ignore", "pipe", "pipe"],
+      stdio: [this.options.pipeStdin ? "pipe" : "ignore", "pipe", "pipe", ...Array.from({ length: outputs }, () => "pipe" as const)],
     });
     this.child = child;
+    for (let index = 0; index < outputs; index += 1) {
+      const pipe = child.stdio[3 + index] as Readable;
+      pipe.on("data", (chunk: Buffer) => this.emit("output", index, chunk, child.pid!));
+      pipe.on("error", () => undefined);
+    }
     // A child that dies while we write must not take the process down with EPIPE.
     child.stdin?.on("error", () => undefined);
     child.on("error", (err) => {
@@ -335,6 +354,8 @@ export class FfmpegSupervisor extends TypedEmitter<SupervisorEvents> {
 
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.child !== child) return;
+    // 'close' comes after every stdio stream has ended, so no output of this child follows.
+    if ((this.options.outputPipes ?? 0) > 0 && child.pid !== undefined) this.emit("outputsClosed", child.pid);
     clearTimeout(this.stableTimer);
     clearInterval(this.watchdog);
     if (this.state === "closed") return;

@@ -16,15 +16,18 @@ export interface PlaylistSegment {
   discontinuity: boolean;
 }
 
-/** The segments a media playlist lists, in order, and whether it has its end list. */
-export function parseMediaPlaylist(playlist: string): { segments: PlaylistSegment[]; ended: boolean } {
+/** The segments a media playlist lists, in order, the first one's media sequence number, and whether it has its end list. */
+export function parseMediaPlaylist(playlist: string): { segments: PlaylistSegment[]; mediaSequence: number; ended: boolean } {
   const segments: PlaylistSegment[] = [];
   let duration: number | undefined;
   let discontinuity = false;
+  let mediaSequence = 0;
   for (const raw of playlist.split("\n")) {
     const line = raw.trim();
     const extinf = /^#EXTINF:([\d.]+)/.exec(line);
-    if (extinf) duration = Number(extinf[1]);
+    const sequence = /^#EXT-X-MEDIA-SEQUENCE:(\d+)$/.exec(line);
+    if (sequence) mediaSequence = Number(sequence[1]);
+    else if (extinf) duration = Number(extinf[1]);
     else if (line === "#EXT-X-DISCONTINUITY") discontinuity = true;
     else if (line !== "" && !line.startsWith("#") && duration !== undefined) {
       segments.push({ uri: line, duration, discontinuity });
@@ -32,7 +35,7 @@ export function parseMediaPlaylist(playlist: string): { segments: PlaylistSegmen
       discontinuity = false;
     }
   }
-  return { segments, ended: playlist.includes("#EXT-X-ENDLIST") };
+  return { segments, mediaSequence, ended: playlist.includes("#EXT-X-ENDLIST") };
 }
 
 /** First segment listed in a playlist, or undefined when none is listed yet. */

@@ -152,6 +152,10 @@ export class FileQueue implements JobQueue {
     return counts;
   }
 
+  deadLetterQueue(): Promise<JobQueue | undefined> {
+    return Promise.resolve(this.deadLetter?.queue);
+  }
+
   /** Takes up to `max` visible messages, oldest first, dead-lettering those received too often. */
   private async claim(max: number, visibilitySeconds: number): Promise<QueueMessage[]> {
     const now = Date.now();

@@ -112,4 +112,18 @@ describe("job messages", () => {
     );
     expect(() => recordingFromMetadata({}, "s3://live360-ingest/a.mp4")).toThrow(InvalidJobMessageError);
   });
+
+  test("an encrypted stream's recording says so in the message and the metadata, and nothing else is taken for it", () => {
+    const secretOne: RecordingInfo = { ...recording, encrypted: true };
+    const body = formatRecordingJob({ bucket: "live360-ingest", key: "recordings/test/20261124T135544Z.mp4", recording: secretOne });
+    expect(JSON.parse(body)).toMatchObject({ encrypted: true });
+    expect(parseJobMessage(body)).toMatchObject({ job: { recording: secretOne } });
+    // A clear recording's message and metadata carry no field at all (older workers read them as before).
+    expect(JSON.parse(formatRecordingJob({ bucket: "live360-ingest", key: "k.mp4", recording }))).not.toHaveProperty("encrypted");
+    expect(recordingToMetadata(recording)).not.toHaveProperty("encrypted");
+    expect(recordingToMetadata(secretOne)).toMatchObject({ encrypted: "true" });
+    expect(recordingFromMetadata(recordingToMetadata(secretOne), "s3://live360-ingest/a.mp4")).toEqual(secretOne);
+    expect(reasonFor(JSON.stringify({ ...JSON.parse(body), encrypted: "yes" }))).toBe('encrypted "yes" is not true (leave it out for a clear recording)');
+    expect(() => recordingFromMetadata({ ...recordingToMetadata(recording), encrypted: "no" }, "s3://live360-ingest/a.mp4")).toThrow(/encrypted "no" is not true/);
+  });
 });

@@ -7,7 +7,7 @@ import { InvalidObjectNameError, validateBucketName } from "../storage/storage.j
  * The messages a VOD worker accepts. Two wirings produce them:
  * - live360's own message, sent by the origin's recording sink after the upload completed:
  *     { "type": "live360.recording", "version": 1, "bucket", "key", "stream", "startedAt",
- *       "durationSeconds", "projection" }
+ *       "durationSeconds", "projection", "encrypted"? }
  * - an S3 event notification (`s3:ObjectCreated:*` delivered straight to SQS, as the AWS
  *   reference architecture wires it), which names only the object; the recording's details are
  *   then read from the object's metadata (recordingFromMetadata).
@@ -23,6 +23,11 @@ export interface RecordingInfo {
   startedAt: Date;
   durationSeconds: number;
   projection: Projection;
+  /**
+   * The origin served this stream AES-128 encrypted: its VOD asset must be encrypted too, and a
+   * worker (or operator) without the secret refuses it rather than publish it clear. Absent: clear.
+   */
+  encrypted?: true;
 }
 
 export interface RecordingJob {
@@ -60,6 +65,7 @@ export function formatRecordingJob(job: { bucket: string; key: string; recording
     startedAt: job.recording.startedAt.toISOString(),
     durationSeconds: job.recording.durationSeconds,
     projection: job.recording.projection,
+    ...(job.recording.encrypted ? { encrypted: true } : {}),
   });
 }
 
@@ -87,6 +93,7 @@ export function recordingToMetadata(recording: RecordingInfo): Record<string, st
     "started-at": recording.startedAt.toISOString(),
     "duration-seconds": String(recording.durationSeconds),
     projection: recording.projection,
+    ...(recording.encrypted ? { encrypted: "true" } : {}),
   };
 }
 
@@ -101,6 +108,8 @@ export function recordingFromMetadata(metadata: Record<string, string>, descript
       startedAt: metadata["started-at"],
       durationSeconds: metadata["duration-seconds"] === undefined ? undefined : Number(metadata["duration-seconds"]),
       projection: metadata.projection,
+      // Metadata values are strings: "true" is what recordingToMetadata writes; anything else is shown as refused.
+      encrypted: metadata.encrypted === "true" ? true : metadata.encrypted,
     },
     fail,
   );
@@ -162,7 +171,9 @@ function checkRecording(fields: Record<string, unknown>, fail: Fail): RecordingI
     return fail(`durationSeconds ${show(durationSeconds)} is not a positive number`);
   }
   if (!isProjection(projection)) return fail(`projection ${show(projection)} is not one of ${PROJECTIONS.join(", ")}`);
-  return { stream, startedAt: started, durationSeconds, projection };
+  const { encrypted } = fields;
+  if (encrypted !== undefined && encrypted !== true) return fail(`encrypted ${show(encrypted)} is not true (leave it out for a clear recording)`);
+  return { stream, startedAt: started, durationSeconds, projection, ...(encrypted ? { encrypted } : {}) };
 }
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;

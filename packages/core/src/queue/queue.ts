@@ -23,6 +23,8 @@ export interface JobQueue {
   delete(receiptHandle: string): Promise<void>;
   /** Approximate, like SQS's ApproximateNumberOfMessages* attributes. */
   counts(): Promise<QueueCounts>;
+  /** Where messages received too often go (SQS: the redrive policy's target); undefined when nowhere. */
+  deadLetterQueue(): Promise<JobQueue | undefined>;
 }
 
 export interface SendOptions {

@@ -149,6 +149,33 @@ export class SqsQueue implements JobQueue {
     };
   }
 
+  /**
+   * The redrive policy's target queue, as a queue with this one's endpoint, credentials and
+   * timeouts: its URL is looked up by the name and account in the target's ARN.
+   */
+  async deadLetterQueue(): Promise<SqsQueue | undefined> {
+    const out = await this.call("get attributes", ({ sqs, client }) =>
+      client.send(new sqs.GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: ["RedrivePolicy"] })),
+    );
+    const policy = out.Attributes?.RedrivePolicy;
+    if (policy === undefined || policy === "") return undefined;
+    let target: unknown;
+    try {
+      target = (JSON.parse(policy) as { deadLetterTargetArn?: unknown }).deadLetterTargetArn;
+    } catch {
+      throw new QueueError(`${this.name}: its RedrivePolicy is not JSON: ${policy}`);
+    }
+    // arn:aws:sqs:<region>:<account>:<name>
+    const arn = typeof target === "string" ? /^arn:[^:]+:sqs:[^:]*:([^:]*):([^:]+)$/.exec(target) : null;
+    if (!arn) throw new QueueError(`${this.name}: its RedrivePolicy names no dead-letter queue ARN: ${policy}`);
+    const [, account, queueName] = arn;
+    const found = await this.call("get the dead-letter queue's URL", ({ sqs, client }) =>
+      client.send(new sqs.GetQueueUrlCommand({ QueueName: queueName, ...(account ? { QueueOwnerAWSAccountId: account } : {}) })),
+    );
+    if (!found.QueueUrl) throw new QueueError(`${this.name}: no URL for its dead-letter queue ${queueName}`);
+    return new SqsQueue({ ...this.options, queueUrl: found.QueueUrl });
+  }
+
   private async call<T>(operation: string, request: (sdk: Awaited<ReturnType<SqsQueue["sdk"]>>) => Promise<T>, receiptHandle?: string): Promise<T> {
     try {
       return await request(await this.sdk());

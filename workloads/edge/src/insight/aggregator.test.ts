@@ -145,6 +145,18 @@ describe("InsightAggregator", () => {
     expect(insight.heatmap("demo").samples).toBe(0);
   });
 
+  test("error answers by code: common codes by name, the rest as 4xx / 5xx, successes not at all", async () => {
+    const { insight, value } = setup();
+    for (const status of [404, 404, 502, 503, 418, 507, 200, 304, 99, 600]) insight.recordResponseStatus(status);
+    const name = "live360_edge_error_responses_total";
+    expect(await value(name, { code: "404" })).toBe(2);
+    expect(await value(name, { code: "502" })).toBe(1);
+    expect(await value(name, { code: "503" })).toBe(1);
+    expect(await value(name, { code: "4xx" })).toBe(1);
+    expect(await value(name, { code: "5xx" })).toBe(1);
+    for (const code of ["200", "304", "99", "600", "418", "507"]) expect(await value(name, { code })).toBeUndefined();
+  });
+
   test("a cell size that does not divide 180 is refused", () => {
     expect(() => setup({ heatmapCellDegrees: 7 })).toThrow(/heatmapCellDegrees 7 must divide 180/);
   });

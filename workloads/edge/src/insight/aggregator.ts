@@ -52,7 +52,9 @@ export type InsightRejection =
   | "cmcd-duplicate-key"
   | "beacon-too-large"
   | "beacon-not-json"
-  | "beacon-bad-field";
+  | "beacon-bad-field"
+  | "spool-stale"
+  | "spool-too-large";
 
 /** A request the edge answered, as its access log tells it. */
 export interface ServedRequest {
@@ -96,6 +98,9 @@ interface StreamState {
   grids: Uint32Array[];
   slotStarts: number[];
 }
+
+/** Error codes counted under their own label; the rest fall under `4xx` / `5xx`, which bounds the label whatever clients cause. */
+const COUNTED_ERROR_CODES = new Set([400, 403, 404, 405, 408, 413, 414, 416, 429, 499, 500, 502, 503, 504]);
 
 export const isStreamName = (name: string): boolean => STREAM.test(name);
 
@@ -155,12 +160,24 @@ export class InsightAggregator {
         buckets: [250, 500, 1000, 2000, 3000, 4500, 6000, 8000, 12000, 20000],
         registers,
       }),
+      errorResponses: new Counter({
+        name: "live360_edge_error_responses_total",
+        help: "Requests the edge answered with a 4xx or 5xx status, by code (less common codes as 4xx / 5xx)",
+        labelNames: ["code"],
+        registers,
+      }),
       rejected: new Counter({ name: "live360_edge_insight_rejected_total", help: "CMCD and beacons dropped, by reason", labelNames: ["reason"], registers }),
     };
   }
 
   reject(reason: InsightRejection): void {
     this.metrics.rejected.inc({ reason });
+  }
+
+  /** The status of a spooled line: error answers are counted by code (stub_status has no codes). */
+  recordResponseStatus(status: number): void {
+    if (status < 400 || status > 599) return;
+    this.metrics.errorResponses.inc({ code: COUNTED_ERROR_CODES.has(status) ? String(status) : `${Math.floor(status / 100)}xx` });
   }
 
   /** A request the edge served, with the CMCD it carried. */

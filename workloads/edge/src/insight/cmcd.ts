@@ -54,6 +54,8 @@ const TOKEN_VALUES: Record<string, ReadonlySet<string>> = {
   sf: new Set(["d", "h", "s", "o"]),
 };
 const BOOLEAN_KEYS = new Set(["bs", "su"]);
+/** The spec's keys, known well-formed without the KEY pattern (the parser runs for every request a player makes). */
+const SPEC_KEYS = new Set([...INTEGER_KEYS, ...STRING_KEYS, ...Object.keys(TOKEN_VALUES), ...BOOLEAN_KEYS, "pr"]);
 // The spec's keys are short lowercase words; custom keys carry a hyphenated, reverse-DNS prefix
 // ("com.example-myKey").
 const KEY = /^(?:[a-z]{1,8}|[a-z0-9.]{1,32}-[A-Za-z0-9.-]{1,32})$/;
@@ -93,7 +95,7 @@ export function parseCmcd(value: string): Cmcd | CmcdError {
   for (const pair of pairs) {
     const eq = pair.indexOf("=");
     const key = eq === -1 ? pair : pair.slice(0, eq);
-    if (!KEY.test(key)) return new CmcdError("bad-pair");
+    if (!SPEC_KEYS.has(key) && !KEY.test(key)) return new CmcdError("bad-pair");
     if (seen.has(key)) return new CmcdError("duplicate-key");
     seen.add(key);
     if (eq === -1) {
@@ -109,7 +111,8 @@ export function parseCmcd(value: string): Cmcd | CmcdError {
     } else if (STRING_KEYS.has(key)) {
       const match = STRING.exec(raw);
       if (!match) return new CmcdError("bad-value");
-      const text = match[1]!.replace(/\\(["\\])/g, "$1");
+      const inner = match[1]!;
+      const text = inner.includes("\\") ? inner.replace(/\\(["\\])/g, "$1") : inner;
       if (text.length > MAX_STRING) return new CmcdError("bad-value");
       result[key] = text;
     } else if (key in TOKEN_VALUES) {

@@ -1,0 +1,323 @@
+/**
+ * `make bench-latency` (issue #15): glass-to-glass latency in a real player, every system side by
+ * side in one run, fed by one encoder at once (glass.ts: each frame carries the time it was handed
+ * to the encoder). In one headless Chromium page, one `<video>` per system played by the same
+ * hls.js (the player's pinned version, low-latency mode); each presented frame is drawn into a
+ * canvas and its stamp read back: latency = now − stamp. hls.js may play up to 1.5× to reach its
+ * target latency (as the player does in low-latency mode), so where a player happened to start
+ * does not decide the result.
+ *
+ * Systems: live360 LL-HLS (CMAF, 1 s segments, 0.5 s parts) through the edge and straight from
+ * the origin; live360 classic TS with 1 s and 2 s segments; MediaMTX's LL-HLS (1 s segments,
+ * 200 ms parts, its documented low-latency setting) — all with the source passed through (no
+ * ladder), so the packagers and caches are compared, not x264.
+ *
+ * Beside the latency, the CPU of the LL-HLS origin and of the 1 s TS origin over the measured
+ * window (same source, same pass-through ladder): the cost of cutting parts in Node; then, with
+ * everything else stopped, the same two with a transcoding ladder.
+ *
+ * Env: BENCH_SECONDS (60) measured after BENCH_WARMUP_SECONDS (15) of playback;
+ * BENCH_PART_TARGET (0.33) live360's part target in seconds; BENCH_LADDER (`source`) the origins'
+ * ladder during the latency run (pass-through: the packagers are compared, not x264);
+ * BENCH_FULL_LADDER (`source,480x240:500k,320x160:250k`) the ladder of a second phase measuring
+ * the origins' CPU alone, LL-HLS against TS 1 s (the issue's "same ladder" comparison).
+ * Writes bench/results/latency.{md,json,svg}.
+ */
+import { execFile, spawn } from "node:child_process";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { createLogger } from "@live360/core";
+import { resolveEdgeConfig, runEdge } from "@live360/edge";
+import { Cleanup, freePort, getText, launchChromium, loopbackEdge, startOriginProcess, startStaticServer, tempDir, waitFor, type OriginProcess } from "@live360/testkit";
+import { percentile } from "@live360/bench/dist/analysis.js";
+import { ProcessTreeSampler } from "@live360/bench/dist/proc-tree.js";
+import { envNumber } from "./env.js";
+import { GLASS_WIDTH, STAMP_BITS, STAMP_BLOCK, STAMP_LEFT, STAMP_TOP, decodeStamp, startGlassSource } from "./glass.js";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+const RESULTS_DIR = path.join(ROOT, "bench/results");
+const STREAM = "test";
+const logger = createLogger("bench-latency", { level: "warn" });
+
+interface System {
+  name: string;
+  url: string;
+  /**
+   * Whole segments hls.js stays behind the live edge, for TS (as the player's low-latency mode
+   * does); undefined for LL-HLS, where hls.js plays the playlist's PART-HOLD-BACK behind it.
+   */
+  liveSyncDurationCount?: number;
+}
+
+export interface LatencyResult {
+  name: string;
+  samples: number;
+  p50Ms: number;
+  p95Ms: number;
+  minMs: number;
+  maxMs: number;
+  /** hls.js's target latency at the end, and the median of its own latency measure (behind the playlist's live edge). */
+  playerTargetMs: number;
+  playerLatencyP50Ms: number;
+}
+
+/** Runs in the page: plays every system and records now − stamp for each presented frame. */
+function pageScript(systems: readonly System[], decodeSource: string, stamp: readonly number[]): string {
+  return `
+const decodeStamp = ${decodeSource};
+window.samples = {};
+window.players = {};
+window.playerLatency = {};
+window.errors = [];
+for (const system of ${JSON.stringify(systems)}) {
+  const video = document.createElement("video");
+  video.muted = true;
+  video.playsInline = true;
+  video.width = 320;
+  document.body.append(video);
+  const canvas = document.createElement("canvas");
+  canvas.width = ${GLASS_WIDTH};
+  canvas.height = ${STAMP_TOP + STAMP_BLOCK + 2};
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  window.samples[system.name] = [];
+  const hls = new Hls({ lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.5, backBufferLength: 10, ...(system.liveSyncDurationCount ? { liveSyncDurationCount: system.liveSyncDurationCount } : {}) });
+  hls.on(Hls.Events.ERROR, (_, data) => { if (data.fatal) window.errors.push(system.name + ": " + data.details); });
+  hls.loadSource(system.url);
+  hls.attachMedia(video);
+  window.players[system.name] = hls;
+  window.playerLatency[system.name] = [];
+  // hls.js's own view: how far behind the playlist's live edge it plays (its target and its
+  // measure); glass-to-glass minus this is the way from camera to playlist and from buffer to screen.
+  setInterval(() => { if (window.measuring && Number.isFinite(hls.latency)) window.playerLatency[system.name].push(hls.latency * 1000); }, 500);
+  video.play().catch(() => undefined);
+  const onFrame = () => {
+    if (window.measuring && video.videoWidth === ${GLASS_WIDTH}) {
+      context.drawImage(video, 0, 0);
+      const rgba = context.getImageData(0, 0, ${GLASS_WIDTH}, ${STAMP_TOP + STAMP_BLOCK + 2}).data;
+      const sent = decodeStamp(rgba, ${GLASS_WIDTH}, ${stamp.join(", ")});
+      const latency = Date.now() - sent;
+      if (latency > -100 && latency < 60000) window.samples[system.name].push(latency);
+    }
+    video.requestVideoFrameCallback(onFrame);
+  };
+  video.requestVideoFrameCallback(onFrame);
+}`;
+}
+
+async function mediaMtxBinary(): Promise<string> {
+  const { stdout } = await promisify(execFile)("bash", [path.join(ROOT, "bench/latency/build-mediamtx.sh")], { maxBuffer: 16 * 1024 * 1024 });
+  return stdout.trim().split("\n").at(-1)!;
+}
+
+async function startMediaMtx(cleanup: Cleanup, dir: string): Promise<{ rtmp: string; url: string; version: string }> {
+  const binary = await mediaMtxBinary();
+  const [rtmpPort, hlsPort] = [await freePort(), await freePort()];
+  const config = path.join(dir, "mediamtx.yml");
+  // MediaMTX's LL-HLS as its documentation sets it up: segments of 1 s, parts of 200 ms.
+  await writeFile(
+    config,
+    [
+      "logLevel: warn",
+      "rtsp: no",
+      "webrtc: no",
+      "srt: no",
+      "api: no",
+      "metrics: no",
+      "playback: no",
+      "rtmp: yes",
+      `rtmpAddress: 127.0.0.1:${rtmpPort}`,
+      "hls: yes",
+      `hlsAddress: 127.0.0.1:${hlsPort}`,
+      "hlsVariant: lowLatency",
+      "hlsSegmentCount: 7",
+      "hlsSegmentDuration: 1s",
+      "hlsPartDuration: 200ms",
+      "hlsAllowOrigin: '*'",
+      "paths:",
+      "  all_others:",
+      "",
+    ].join("\n"),
+  );
+  const child = spawn(binary, [config], { stdio: ["ignore", "inherit", "inherit"] });
+  cleanup.add(null, async () => {
+    child.kill("SIGTERM");
+    await new Promise((resolve) => child.once("close", resolve));
+  });
+  await waitFor("MediaMTX listening", async () => (await getText(`http://127.0.0.1:${hlsPort}/`).catch(() => undefined)) !== undefined, { timeoutMs: 10_000, intervalMs: 100 });
+  return { rtmp: `rtmp://127.0.0.1:${rtmpPort}/live/${STREAM}`, url: `http://127.0.0.1:${hlsPort}/live/${STREAM}/index.m3u8`, version: path.basename(binary).replace("mediamtx-", "") };
+}
+
+/** A bar per system, p50 solid and p95 light, in ms. */
+function chart(results: readonly LatencyResult[]): string {
+  const width = 640;
+  const rowHeight = 34;
+  const left = 260;
+  const max = Math.max(...results.map((r) => r.p95Ms)) * 1.1;
+  const scale = (ms: number): number => ((width - left - 20) * ms) / max;
+  const rows = results.map((r, i) => {
+    const y = 30 + i * rowHeight;
+    return [
+      `<text x="${left - 8}" y="${y + 16}" text-anchor="end" font-size="13">${r.name}</text>`,
+      `<rect x="${left}" y="${y}" width="${scale(r.p95Ms).toFixed(1)}" height="22" fill="#9ecae1"/>`,
+      `<rect x="${left}" y="${y}" width="${scale(r.p50Ms).toFixed(1)}" height="22" fill="#3182bd"/>`,
+      `<text x="${left + scale(r.p95Ms) + 4}" y="${y + 16}" font-size="12">${(r.p50Ms / 1000).toFixed(2)} / ${(r.p95Ms / 1000).toFixed(2)} s</text>`,
+    ].join("");
+  });
+  const height = 40 + results.length * rowHeight;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif"><text x="10" y="18" font-size="14">Glass-to-glass latency, hls.js in Chromium: p50 (dark) / p95 (light)</text>${rows.join("")}</svg>\n`;
+}
+
+interface CpuComparison {
+  ladder: string;
+  when: string;
+  cmafCpuSecondsPerMediaSecond: number;
+  tsCpuSecondsPerMediaSecond: number;
+  ratio: number;
+}
+
+/** The CPU of two origins' process trees (Node + FFmpeg) over the next `seconds`. */
+async function compareOriginCpu(cmaf: OriginProcess, ts: OriginProcess, seconds: number, ladder: string, when = "during the latency run"): Promise<CpuComparison> {
+  const samplers = await Promise.all([cmaf, ts].map((o) => ProcessTreeSampler.create(o.process.pid)));
+  for (const sampler of samplers) {
+    sampler.start(500);
+    await sampler.markBaseline();
+  }
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const [cmafCpu, tsCpu] = await Promise.all(samplers.map((s) => s.stop()));
+  return { ladder, when, cmafCpuSecondsPerMediaSecond: cmafCpu!.cpuSeconds / seconds, tsCpuSecondsPerMediaSecond: tsCpu!.cpuSeconds / seconds, ratio: cmafCpu!.cpuSeconds / tsCpu!.cpuSeconds };
+}
+
+/** An LL-HLS and a 1 s TS origin making `ladder` from one encoder, no viewers: their CPU side by side. */
+async function fullLadderCpu(dir: string, ladder: string, partTarget: number, seconds: number): Promise<CpuComparison> {
+  const cleanup = new Cleanup();
+  try {
+    const start = async (name: string, args: string[]): Promise<OriginProcess> => {
+      const started = await startOriginProcess({ name, rtmpPort: await freePort(), httpPort: await freePort(), dataDir: path.join(dir, name), stream: STREAM, args: ["--ladder", ladder, "--low-latency", ...args] });
+      cleanup.add(null, () => started.process.stop());
+      return started;
+    };
+    const cmaf = await start("cmaf", ["--hls-format", "cmaf", "--part-target", String(partTarget)]);
+    const ts = await start("ts", []);
+    cleanup.add(await startGlassSource([cmaf.rtmp, ts.rtmp]), (s) => s.stop());
+    for (const origin of [cmaf, ts]) {
+      await waitFor(`${origin.name}: a master playlist`, async () => (await getText(`${origin.http}/hls/${STREAM}/master.m3u8`).catch(() => undefined))?.status === 200, { timeoutMs: 60_000, intervalMs: 250 });
+    }
+    // Past the start (FFmpeg's probing, the first segments) before measuring.
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    return await compareOriginCpu(cmaf, ts, seconds, ladder, "alone, no viewers");
+  } finally {
+    await cleanup.run();
+  }
+}
+
+async function main(): Promise<void> {
+  const seconds = envNumber("BENCH_SECONDS", 60);
+  const warmupSeconds = envNumber("BENCH_WARMUP_SECONDS", 15);
+  const partTarget = envNumber("BENCH_PART_TARGET", 0.33);
+  const ladder = process.env.BENCH_LADDER ?? "source";
+  const fullLadder = process.env.BENCH_FULL_LADDER ?? "source,480x240:500k,320x160:250k";
+  const cleanup = new Cleanup();
+  try {
+    const dir = await tempDir("bench-latency");
+    const origin = async (name: string, args: string[]) => {
+      const started = await startOriginProcess({ name, rtmpPort: await freePort(), httpPort: await freePort(), dataDir: path.join(dir, name), stream: STREAM, args: ["--ladder", ladder, ...args] });
+      cleanup.add(null, () => started.process.stop());
+      return started;
+    };
+    const cmaf = await origin("cmaf", ["--hls-format", "cmaf", "--low-latency", "--part-target", String(partTarget)]);
+    const ts1 = await origin("ts-1s", ["--low-latency"]);
+    const ts2 = await origin("ts-2s", []);
+    const mediamtx = await startMediaMtx(cleanup, dir);
+    const edge = cleanup.add(
+      await runEdge(resolveEdgeConfig({ origins: [cmaf.http], ...(await loopbackEdge(path.join(dir, "edge"))), drainDelaySeconds: 0, shutdownGraceSeconds: 5 }), { logger }),
+      (e) => e.close(),
+    );
+    cleanup.add(await startGlassSource([cmaf.rtmp, ts1.rtmp, ts2.rtmp, mediamtx.rtmp]), (s) => s.stop());
+    const master = (base: string): string => `${base}/hls/${STREAM}/master.m3u8`;
+    const systems: System[] = [
+      { name: `live360 LL-HLS (${partTarget} s parts) via edge`, url: master(edge.url) },
+      { name: `live360 LL-HLS (${partTarget} s parts) from origin`, url: master(cmaf.http) },
+      { name: "live360 TS 1 s", url: master(ts1.http), liveSyncDurationCount: 2 },
+      { name: "live360 TS 2 s", url: master(ts2.http), liveSyncDurationCount: 2 },
+      { name: `MediaMTX ${mediamtx.version} LL-HLS`, url: mediamtx.url },
+    ];
+    for (const system of systems) {
+      await waitFor(`${system.name}: a playlist`, async () => (await getText(system.url).catch(() => undefined))?.status === 200, { timeoutMs: 60_000, intervalMs: 250 });
+    }
+
+    const require = createRequire(path.join(ROOT, "player/package.json"));
+    const hlsDist = path.dirname(require.resolve("hls.js/dist/hls.min.js"));
+    const hlsVersion = (JSON.parse(await readFile(path.join(hlsDist, "../package.json"), "utf8")) as { version: string }).version;
+    const pageDir = path.join(dir, "page");
+    await mkdir(pageDir, { recursive: true });
+    const decodeSource = decodeStamp.toString();
+    await writeFile(
+      path.join(pageDir, "index.html"),
+      `<!doctype html><meta charset="utf-8"><body><script src="/hls/hls.min.js"></script><script>${pageScript(systems, decodeSource, [STAMP_BITS, STAMP_BLOCK, STAMP_LEFT, STAMP_TOP])}</script></body>`,
+    );
+    const pages = cleanup.add(await startStaticServer([{ prefix: "/hls/", dir: hlsDist }, { prefix: "/", dir: pageDir }]), (s) => s.close());
+    const browser = cleanup.add(await launchChromium({ viewport: { width: 1700, height: 400 } }), (b) => b.close());
+    const page = await browser.newPage();
+    await page.goto(`${pages.origin}/index.html`);
+    await new Promise((resolve) => setTimeout(resolve, warmupSeconds * 1000));
+    await page.evaluate("window.measuring = true");
+    const cpuBefore = os.loadavg()[0] ?? 0;
+    const cpu = await compareOriginCpu(cmaf, ts1, seconds, ladder);
+    const { samples, errors, playerLatency, targets } = (await page.evaluate(
+      "({ samples: window.samples, errors: window.errors, playerLatency: window.playerLatency, targets: Object.fromEntries(Object.entries(window.players).map(([name, hls]) => [name, hls.targetLatency * 1000])) })",
+    )) as { samples: Record<string, number[]>; errors: string[]; playerLatency: Record<string, number[]>; targets: Record<string, number> };
+    const results: LatencyResult[] = systems.map(({ name }) => {
+      const values = samples[name] ?? [];
+      return {
+        name,
+        samples: values.length,
+        p50Ms: percentile(values, 50),
+        p95Ms: percentile(values, 95),
+        minMs: Math.min(...values),
+        maxMs: Math.max(...values),
+        playerTargetMs: targets[name] ?? Number.NaN,
+        playerLatencyP50Ms: percentile(playerLatency[name] ?? [], 50),
+      };
+    });
+    const loadAverage = Math.max(cpuBefore, os.loadavg()[0] ?? 0);
+    // The latency systems stop; the ladder's CPU is measured alone.
+    await cleanup.run();
+    const ladderCpu = await fullLadderCpu(path.join(dir, "ladder"), fullLadder, partTarget, seconds);
+    const table = [
+      "| system | frames measured | p50 | p95 | min | max | hls.js target | hls.js latency p50 |",
+      "|---|---|---|---|---|---|---|---|",
+      ...results.map((r) => `| ${r.name} | ${r.samples} | ${(r.p50Ms / 1000).toFixed(2)} s | ${(r.p95Ms / 1000).toFixed(2)} s | ${(r.minMs / 1000).toFixed(2)} s | ${(r.maxMs / 1000).toFixed(2)} s | ${(r.playerTargetMs / 1000).toFixed(2)} s | ${(r.playerLatencyP50Ms / 1000).toFixed(2)} s |`),
+    ].join("\n");
+    const report = [
+      "# Glass-to-glass latency (`make bench-latency`)",
+      "",
+      `${new Date().toISOString()}: ${seconds} s measured after ${warmupSeconds} s of playback, one encoder (x264 zerolatency, 640x320, 25 fps, a keyframe a second) sending to every system at once; hls.js ${hlsVersion} in headless Chromium, low-latency mode, one \`<video>\` per system in one page; ${os.cpus().length} cores, load average ${loadAverage.toFixed(1)}. Fatal player errors: ${errors.length === 0 ? "none" : errors.join("; ")}.`,
+      "",
+      table,
+      "",
+      "hls.js target / latency: where hls.js aims to play and plays behind the playlist's live edge (for LL-HLS the target is the playlist's PART-HOLD-BACK); glass-to-glass minus it is the way from camera to playlist plus from buffer to screen.",
+      "",
+      "![latency](latency.svg)",
+      "",
+      "Origin CPU, LL-HLS against TS 1 s with the same ladder (process tree: Node + the ladder's FFmpeg), CPU-seconds per media second:",
+      "",
+      "| ladder | measured | LL-HLS | TS 1 s | LL-HLS ÷ TS |",
+      "|---|---|---|---|---|",
+      ...[cpu, ladderCpu].map((c) => `| \`${c.ladder}\` | ${c.when} | ${c.cmafCpuSecondsPerMediaSecond.toFixed(3)} | ${c.tsCpuSecondsPerMediaSecond.toFixed(3)} | **${c.ratio.toFixed(2)}×** |`),
+      "",
+    ].join("\n");
+    await mkdir(RESULTS_DIR, { recursive: true });
+    await writeFile(path.join(RESULTS_DIR, "latency.md"), report);
+    await writeFile(path.join(RESULTS_DIR, "latency.json"), JSON.stringify({ at: new Date().toISOString(), seconds, hlsJs: hlsVersion, mediamtx: mediamtx.version, loadAverage, errors, results, cpu: [cpu, ladderCpu] }, null, 2) + "\n");
+    await writeFile(path.join(RESULTS_DIR, "latency.svg"), chart(results));
+    console.log(report);
+  } finally {
+    await cleanup.run();
+  }
+}
+
+await main();
