@@ -21,13 +21,14 @@ const PAGES = {
 <script src="/lib/shaka/shaka-player.compiled.js"></script>
 <script>
 window.errors = [];
-window.start = async (url, cmcd) => {
+window.start = async (url, cmcd, extra) => {
   shaka.polyfill.installAll();
   const video = document.getElementById("v");
   const player = new shaka.Player();
   await player.attach(video);
   player.addEventListener("error", (event) => window.errors.push(String(event.detail && event.detail.code)));
   if (cmcd) player.configure({ cmcd });
+  if (extra) player.configure(extra);
   await player.load(url);
   await video.play();
 };
@@ -46,14 +47,25 @@ window.start = async (url) => {
 </script>`,
 };
 
-describe("other players through the edge", () => {
+// Both formats the origin makes: MPEG-TS, and CMAF with LL-HLS parts (issue #15), which players
+// without low-latency support must still play as whole fMP4 segments.
+describe.each([["ts"], ["cmaf"]] as const)("other players through the edge, %s", (format) => {
   let bench: LiveOriginBench;
   let pages: StaticServer;
   let masterUrl: string;
 
   beforeAll(async () => {
     // analytics=0: the project's own player page stays out of the viewer metrics.
-    bench = await startLiveOriginBench({ name: "player-compat", ladder: "source,320x160:300k", throughEdge: true, playerQuery: "&analytics=0" });
+    bench = await startLiveOriginBench({
+      name: `player-compat-${format}`,
+      ladder: "source,320x160:300k",
+      throughEdge: true,
+      playerQuery: "&analytics=0",
+      // CMAF with 2 s segments: LL players' latency comes from the parts (PART-HOLD-BACK), and
+      // players without LL-HLS (video.js) get whole segments with room to buffer — with 1 s
+      // segments video.js stalled at the live edge between its playlist reloads.
+      ...(format === "cmaf" ? { gopSeconds: 1, origin: { hlsFormat: "cmaf", partTargetSeconds: 0.5 } } : {}),
+    });
     const dir = await tempDir("player-compat-pages");
     for (const [name, html] of Object.entries(PAGES)) await writeFile(path.join(dir, name), html);
     pages = await startStaticServer([
@@ -72,7 +84,12 @@ describe("other players through the edge", () => {
   async function play(page: string, cmcd?: Record<string, unknown>): Promise<Page> {
     const tab = await bench.page.context().newPage();
     await tab.goto(`${pages.origin}/${page}`);
-    await tab.evaluate(([url, config]) => (window as unknown as { start(u: string, c: unknown): Promise<void> }).start(url as string, config), [masterUrl, cmcd] as const);
+    // Shaka Player 5.2 probes a variant's segments for CEA-608 captions, picks the live playlist's
+    // open LL-HLS segment, which has parts but no URI yet, and fails (TypeError in its HLS parser).
+    // Its documented switch turns the probe off; the master's CLOSED-CAPTIONS=NONE would too, but
+    // video.js 8 did not start with it, so the origin does not write it.
+    const extra = format === "cmaf" && page === "shaka.html" ? { manifest: { hls: { disableClosedCaptionsDetection: true } } } : undefined;
+    await tab.evaluate(([url, config, more]) => (window as unknown as { start(u: string, c: unknown, m: unknown): Promise<void> }).start(url as string, config, more), [masterUrl, cmcd, extra] as const);
     await waitFor(`${page}: 8 s of live playback`, () => tab.evaluate(() => document.querySelector("video")!.currentTime > 8), { timeoutMs: 90_000, intervalMs: 500 });
     expect(await tab.evaluate(() => (window as unknown as { errors: string[] }).errors)).toEqual([]);
     return tab;
@@ -81,8 +98,14 @@ describe("other players through the edge", () => {
   test("Shaka Player plays the live ladder, and its CMCD counts as a viewer at the edge", async () => {
     const tab = await play("shaka.html", { enabled: true, useHeaders: false, sessionId: "shaka-session-1", contentId: "test" });
     try {
-      const metrics = (await httpGet(`http://127.0.0.1:${bench.edge!.config.metricsPort}/metrics`)).body.toString();
-      expect(metrics).toMatch(/^live360_edge_viewers\{stream="test"\} 1$/m);
+      // The edge folds its request log in once a second's file has settled (2 s, read every second):
+      // on a loaded machine the last seconds of playback arrive a few seconds later.
+      const metricsUrl = `http://127.0.0.1:${bench.edge!.config.metricsPort}/metrics`;
+      let metrics = "";
+      await waitFor("Shaka's session counted as a viewer at the edge", async () => /^live360_edge_viewers\{stream="test"\} 1$/m.test((metrics = (await httpGet(metricsUrl)).body.toString())), {
+        timeoutMs: 30_000,
+        intervalMs: 500,
+      });
       const delivered = [...metrics.matchAll(/^live360_edge_viewer_delivered_bytes_total\{stream="test",rung="([^"]+)"\} (\d+)/gm)];
       expect(delivered.reduce((sum, [, , bytes]) => sum + Number(bytes), 0)).toBeGreaterThan(10_000);
       // Every CMCD payload Shaka sent parsed.

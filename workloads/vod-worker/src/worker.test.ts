@@ -5,7 +5,7 @@
  * packages/cli/src/vod-worker-process.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import { S3Storage, SqsQueue, formatRecordingJob, type ObjectStorage, type PutOptions, type RecordingInfo } from "@live360/core";
+import { ReceiptHandleInvalidError, S3Storage, SqsQueue, formatRecordingJob, type JobQueue, type ObjectStorage, type PutOptions, type RecordingInfo } from "@live360/core";
 import {
   inspectVodAsset,
   listKeys,
@@ -45,7 +45,7 @@ describe("VOD worker against versitygw and ElasticMQ", () => {
   beforeAll(async () => {
     [s3, sqs] = await Promise.all([
       startS3Server({ buckets: ["ingest", "egress"] }),
-      startSqsServer({ queues: [1, 2, 3, 4, 5, 6, 7].map((n) => ({ name: `vod-${n}`, deadLetter: { name: `vod-${n}-dead`, maxReceiveCount: 3 } })) }),
+      startSqsServer({ queues: [1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => ({ name: `vod-${n}`, deadLetter: { name: `vod-${n}-dead`, maxReceiveCount: 3 } })) }),
     ]);
     storage = new S3Storage({ endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials });
     awsCalls = recordAwsCalls("vodWorker");
@@ -143,6 +143,80 @@ describe("VOD worker against versitygw and ElasticMQ", () => {
     const alreadyDone = await new Promise<boolean>((resolve) => again.on("completed", (event) => resolve(event.alreadyDone)));
     await again.stop();
     expect(alreadyDone).toBe(true);
+  }, 240_000);
+
+  test("a heartbeat that reaches SQS just after the job's delete is not counted as a lost message", async () => {
+    const sqsQueue = nextQueue();
+    const { key, recording } = await uploadRecording("late-beat", "2026-11-24T12:00:00Z");
+    await sqsQueue.send(formatRecordingJob({ bucket: "ingest", key, recording }));
+    // The real queue; its delete waits for the next heartbeat to be sent and holds that heartbeat
+    // until the delete is done, so the beat meets a deleted message every time.
+    let deleteDone!: () => void;
+    const deleted = new Promise<void>((resolve) => (deleteDone = resolve));
+    let beatDuringDelete: (() => void) | undefined;
+    let lateBeatRefused: unknown;
+    const racing: JobQueue = Object.assign(Object.create(sqsQueue) as JobQueue, {
+      async changeVisibility(handle: string, seconds: number): Promise<void> {
+        if (!beatDuringDelete) return sqsQueue.changeVisibility(handle, seconds);
+        beatDuringDelete();
+        await deleted;
+        try {
+          await sqsQueue.changeVisibility(handle, seconds);
+        } catch (error) {
+          lateBeatRefused = error;
+          throw error;
+        }
+      },
+      async delete(handle: string): Promise<void> {
+        await new Promise<void>((resolve) => (beatDuringDelete = resolve));
+        await sqsQueue.delete(handle);
+        deleteDone();
+      },
+    });
+    const worker = await startTestWorker(racing, storage, { heartbeatSeconds: 1 });
+    try {
+      const completed = new Promise<boolean>((resolve) => worker.on("completed", (event) => resolve(event.alreadyDone)));
+      expect(await completed).toBe(false);
+      await waitFor("the late heartbeat answered", () => lateBeatRefused !== undefined, { timeoutMs: 10_000 });
+    } finally {
+      await worker.stop();
+    }
+    // SQS refused the late beat for its handle, and the worker knew why.
+    expect(lateBeatRefused).toBeInstanceOf(ReceiptHandleInvalidError);
+    expect(await metricValue(worker, "live360_vod_heartbeats_total", 'result="lost"')).toBe(0);
+    expect(await metricValue(worker, "live360_vod_jobs_total", 'result="completed"')).toBe(1);
+    expect(await sqsQueue.counts()).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+  }, 180_000);
+
+  test("with a secret, segments are AES-128 under a key per period: unreadable as they are, decodable with their period's key and number as IV; a clear asset is made again encrypted", async () => {
+    const secret = "vod-encryption-test-secret-0123456789abcdef";
+    const queue = nextQueue();
+    const { key, recording } = await uploadRecording("locked", "2026-11-24T12:00:00Z");
+    const body = formatRecordingJob({ bucket: "ingest", key, recording });
+    const prefix = "vod/locked/20261124T120000Z/";
+    const transcodeWith = async (over: Partial<VodWorkerConfig>): Promise<boolean> => {
+      await queue.send(body);
+      const worker = await startWorker(queue, over);
+      const alreadyDone = await new Promise<boolean>((resolve) => worker.on("completed", ({ alreadyDone: done }) => resolve(done)));
+      await worker.stop();
+      return alreadyDone;
+    };
+    expect(await transcodeWith({})).toBe(false);
+    expect((await inspectVodAsset(storage, "egress", prefix)).manifest.encryption).toBeUndefined();
+    // The same recording again, now with encryption: not "already done", made again.
+    expect(await transcodeWith({ hlsEncryption: { secret, rotationSegments: 1 } })).toBe(false);
+    const asset = await inspectVodAsset(storage, "egress", prefix, { secret });
+    expect(asset.manifest.encryption).toEqual({ method: "AES-128", rotationSegments: 1, keys: "keys/<period>.key" });
+    for (const variant of asset.variants) {
+      // One key per segment: periods 0 and 1 for the clip's two segments.
+      expect(variant.keyPeriods).toEqual([0, 1]);
+      expect(variant.totalSeconds).toBeGreaterThan(CLIP_SECONDS - 6);
+    }
+    // No key is stored with the asset, and without the secret the segments do not decode.
+    expect(asset.layout.filter((k) => k.includes("key"))).toEqual([]);
+    await expect(inspectVodAsset(storage, "egress", prefix)).rejects.toThrow(/does not decode/);
+    // A third run with the same settings finds it done.
+    expect(await transcodeWith({ hlsEncryption: { secret, rotationSegments: 1 } })).toBe(true);
   }, 240_000);
 
   test("an S3 ObjectCreated event works as a job (details from the object's metadata); cubemap re-projects the lower rungs", async () => {

@@ -59,6 +59,11 @@ const PROGRESS_LOG_INTERVAL_MS = 5000;
 class RunningJob {
   readonly controller = new AbortController();
   readonly status: RunningJobStatus;
+  /**
+   * Set once the message's delete is under way: a heartbeat still in flight may then reach SQS
+   * after the delete and be refused for its handle, which is the job ending, not the message lost.
+   */
+  deleting = false;
 
   constructor(readonly message: QueueMessage) {
     this.status = {
@@ -280,6 +285,7 @@ export class VodWorker extends TypedEmitter<VodWorkerEvents> {
     try {
       // The asset is complete: an SQS outage now is waited out (the heartbeat goes on), not
       // answered by handing the message back, which would only bring it here again to be found done.
+      job.deleting = true;
       await retryTransient("delete", job.message.id, () => this.deps.queue.delete(job.message.receiptHandle), {
         signal: job.controller.signal,
         logger,
@@ -361,6 +367,8 @@ export class VodWorker extends TypedEmitter<VodWorkerEvents> {
         .then(() => this.metrics.heartbeats.inc({ result: "ok" }))
         .catch((error: unknown) => {
           if (error instanceof ReceiptHandleInvalidError) {
+            // The delete path handles a message received elsewhere itself.
+            if (job.deleting) return;
             this.metrics.heartbeats.inc({ result: "lost" });
             job.abort("lost-message");
           } else {
