@@ -7,10 +7,12 @@
  * target latency (as the player does in low-latency mode), so where a player happened to start
  * does not decide the result.
  *
- * Systems: live360 LL-HLS (CMAF, 1 s segments, 0.5 s parts) through the edge and straight from
- * the origin; live360 classic TS with 1 s and 2 s segments; MediaMTX's LL-HLS (1 s segments,
- * 200 ms parts, its documented low-latency setting) — all with the source passed through (no
- * ladder), so the packagers and caches are compared, not x264.
+ * Systems: live360 LL-HLS (CMAF, 1 s segments, 0.33 s parts) through the edge (with its LL-HLS
+ * relay, as the operator runs a CMAF event's edge) and straight from the origin; live360 classic
+ * TS with 1 s and 2 s segments; MediaMTX's LL-HLS (1 s segments, 200 ms parts, its documented
+ * low-latency setting) — all with the source passed through (no ladder), so the packagers and
+ * caches are compared, not x264. Each player's stalls are counted and described: one costs
+ * hls.js a second of target latency for the rest of the session.
  *
  * Beside the latency, the CPU of the LL-HLS origin and of the 1 s TS origin over the measured
  * window (same source, same pass-through ladder): the cost of cutting parts in Node; then, with
@@ -63,6 +65,21 @@ export interface LatencyResult {
   /** hls.js's target latency at the end, and the median of its own latency measure (behind the playlist's live edge). */
   playerTargetMs: number;
   playerLatencyP50Ms: number;
+  /** hls.js's stalls from the page's start (atMs since then), in warm-up and measurement alike. */
+  stalls: Stall[];
+}
+
+/** What the player had when hls.js reported a stall. */
+interface Stall {
+  atMs: number;
+  measuring: boolean;
+  targetMs: number;
+  latencyMs: number;
+  playlistAgeMs?: number;
+  /** The playlist's last part as `<segment>.<part>`. */
+  lastPart?: string;
+  currentTime: number;
+  bufferedEnd?: number;
 }
 
 /** Runs in the page: plays every system and records now − stamp for each presented frame. */
@@ -73,6 +90,8 @@ window.samples = {};
 window.players = {};
 window.playerLatency = {};
 window.errors = [];
+window.stalls = {};
+window.startedAt = Date.now();
 for (const system of ${JSON.stringify(systems)}) {
   const video = document.createElement("video");
   video.muted = true;
@@ -85,7 +104,25 @@ for (const system of ${JSON.stringify(systems)}) {
   const context = canvas.getContext("2d", { willReadFrequently: true });
   window.samples[system.name] = [];
   const hls = new Hls({ lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.5, backBufferLength: 10, ...(system.liveSyncDurationCount ? { liveSyncDurationCount: system.liveSyncDurationCount } : {}) });
-  hls.on(Hls.Events.ERROR, (_, data) => { if (data.fatal) window.errors.push(system.name + ": " + data.details); });
+  window.stalls[system.name] = [];
+  // A stall (hls.js's BUFFER_STALLED_ERROR) raises hls.js's target latency by
+  // liveSyncOnStallIncrease for the rest of the session: each is kept with what the player had.
+  hls.on(Hls.Events.ERROR, (_, data) => {
+    if (data.fatal) window.errors.push(system.name + ": " + data.details);
+    if (data.details !== Hls.ErrorDetails.BUFFER_STALLED_ERROR) return;
+    const details = hls.levels[hls.currentLevel]?.details;
+    const lastPart = details?.partList?.at(-1);
+    window.stalls[system.name].push({
+      atMs: Date.now(),
+      measuring: Boolean(window.measuring),
+      targetMs: Math.round(hls.targetLatency * 1000),
+      latencyMs: Math.round(hls.latency * 1000),
+      playlistAgeMs: details ? Math.round(details.age * 1000) : undefined,
+      lastPart: lastPart ? lastPart.fragment.sn + "." + lastPart.index : undefined,
+      currentTime: video.currentTime,
+      bufferedEnd: video.buffered.length ? video.buffered.end(video.buffered.length - 1) : undefined,
+    });
+  });
   hls.loadSource(system.url);
   hls.attachMedia(video);
   window.players[system.name] = hls;
@@ -149,6 +186,17 @@ async function startMediaMtx(cleanup: Cleanup, dir: string): Promise<{ rtmp: str
   });
   await waitFor("MediaMTX listening", async () => (await getText(`http://127.0.0.1:${hlsPort}/`).catch(() => undefined)) !== undefined, { timeoutMs: 10_000, intervalMs: 100 });
   return { rtmp: `rtmp://127.0.0.1:${rtmpPort}/live/${STREAM}`, url: `http://127.0.0.1:${hlsPort}/live/${STREAM}/index.m3u8`, version: path.basename(binary).replace("mediamtx-", "") };
+}
+
+/** "1 + 0 (at 4.2 s: buffer 0.05 s, playlist 0.31 s old)": each stall's time since the page's start, the buffer left and the playlist's age. */
+function stallSummary(stalls: readonly Stall[]): string {
+  const warmup = stalls.filter((s) => !s.measuring).length;
+  const each = stalls.map((s) => {
+    const buffer = s.bufferedEnd === undefined ? "none" : `${(s.bufferedEnd - s.currentTime).toFixed(2)} s`;
+    const age = s.playlistAgeMs === undefined ? "" : `, playlist ${(s.playlistAgeMs / 1000).toFixed(2)} s old`;
+    return `${(s.atMs / 1000).toFixed(1)} s: buffer ${buffer}${age}`;
+  });
+  return `${warmup} + ${stalls.length - warmup}${each.length ? ` (${each.join("; ")})` : ""}`;
 }
 
 /** A bar per system, p50 solid and p95 light, in ms. */
@@ -233,7 +281,8 @@ async function main(): Promise<void> {
     const ts2 = await origin("ts-2s", []);
     const mediamtx = await startMediaMtx(cleanup, dir);
     const edge = cleanup.add(
-      await runEdge(resolveEdgeConfig({ origins: [cmaf.http], ...(await loopbackEdge(path.join(dir, "edge"))), drainDelaySeconds: 0, shutdownGraceSeconds: 5 }), { logger }),
+      // With the LL-HLS relay, as the operator runs the edge of every CMAF event.
+      await runEdge(resolveEdgeConfig({ origins: [cmaf.http], ...(await loopbackEdge(path.join(dir, "edge"))), llHlsRelayPort: await freePort(), drainDelaySeconds: 0, shutdownGraceSeconds: 5 }), { logger }),
       (e) => e.close(),
     );
     cleanup.add(await startGlassSource([cmaf.rtmp, ts1.rtmp, ts2.rtmp, mediamtx.rtmp]), (s) => s.stop());
@@ -267,9 +316,9 @@ async function main(): Promise<void> {
     await page.evaluate("window.measuring = true");
     const cpuBefore = os.loadavg()[0] ?? 0;
     const cpu = await compareOriginCpu(cmaf, ts1, seconds, ladder);
-    const { samples, errors, playerLatency, targets } = (await page.evaluate(
-      "({ samples: window.samples, errors: window.errors, playerLatency: window.playerLatency, targets: Object.fromEntries(Object.entries(window.players).map(([name, hls]) => [name, hls.targetLatency * 1000])) })",
-    )) as { samples: Record<string, number[]>; errors: string[]; playerLatency: Record<string, number[]>; targets: Record<string, number> };
+    const { samples, errors, playerLatency, targets, stalls, startedAt } = (await page.evaluate(
+      "({ samples: window.samples, errors: window.errors, playerLatency: window.playerLatency, stalls: window.stalls, startedAt: window.startedAt, targets: Object.fromEntries(Object.entries(window.players).map(([name, hls]) => [name, hls.targetLatency * 1000])) })",
+    )) as { samples: Record<string, number[]>; errors: string[]; playerLatency: Record<string, number[]>; targets: Record<string, number>; stalls: Record<string, Stall[]>; startedAt: number };
     const results: LatencyResult[] = systems.map(({ name }) => {
       const values = samples[name] ?? [];
       return {
@@ -281,6 +330,7 @@ async function main(): Promise<void> {
         maxMs: Math.max(...values),
         playerTargetMs: targets[name] ?? Number.NaN,
         playerLatencyP50Ms: percentile(playerLatency[name] ?? [], 50),
+        stalls: (stalls[name] ?? []).map((stall) => ({ ...stall, atMs: stall.atMs - startedAt })),
       };
     });
     const loadAverage = Math.max(cpuBefore, os.loadavg()[0] ?? 0);
@@ -288,9 +338,13 @@ async function main(): Promise<void> {
     await cleanup.run();
     const ladderCpu = await fullLadderCpu(path.join(dir, "ladder"), fullLadder, partTarget, seconds);
     const table = [
-      "| system | frames measured | p50 | p95 | min | max | hls.js target | hls.js latency p50 |",
-      "|---|---|---|---|---|---|---|---|",
-      ...results.map((r) => `| ${r.name} | ${r.samples} | ${(r.p50Ms / 1000).toFixed(2)} s | ${(r.p95Ms / 1000).toFixed(2)} s | ${(r.minMs / 1000).toFixed(2)} s | ${(r.maxMs / 1000).toFixed(2)} s | ${(r.playerTargetMs / 1000).toFixed(2)} s | ${(r.playerLatencyP50Ms / 1000).toFixed(2)} s |`),
+      "| system | frames measured | p50 | p95 | min | max | hls.js target | hls.js latency p50 | stalls (warm-up + measured) |",
+      "|---|---|---|---|---|---|---|---|---|",
+      ...results.map(
+        (r) =>
+          `| ${r.name} | ${r.samples} | ${(r.p50Ms / 1000).toFixed(2)} s | ${(r.p95Ms / 1000).toFixed(2)} s | ${(r.minMs / 1000).toFixed(2)} s | ${(r.maxMs / 1000).toFixed(2)} s | ` +
+          `${(r.playerTargetMs / 1000).toFixed(2)} s | ${(r.playerLatencyP50Ms / 1000).toFixed(2)} s | ${stallSummary(r.stalls)} |`,
+      ),
     ].join("\n");
     const report = [
       "# Glass-to-glass latency (`make bench-latency`)",
