@@ -182,6 +182,13 @@ bench-viewers: system-deps build
 bench-latency: system-deps build
 	node bench/edge/dist/latency.js
 
+# LL-HLS session starts (issue 15): BENCH_SESSIONS (10) fresh hls.js sessions per system, one at a
+# time, on live360 LL-HLS (via the edge, from the origin) and MediaMTX: first frame, latency, stalls
+# with hls.js's log before each. ~6 min; bench/results/ll-startup.md.
+.PHONY: bench-ll-startup
+bench-ll-startup: system-deps build
+	node bench/edge/dist/ll-startup.js
+
 # LL-HLS origin offload (issue 15): BENCH_VIEWERS (1000) simulated LL-HLS viewers through the edge,
 # then straight to the origin; origin requests per part per variant. ~3 min; bench/results/ll-offload.md.
 .PHONY: bench-ll-offload

@@ -25,19 +25,18 @@
  * the origins' CPU alone, LL-HLS against TS 1 s (the issue's "same ladder" comparison).
  * Writes bench/results/latency.{md,json,svg}.
  */
-import { execFile, spawn } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { createLogger } from "@live360/core";
 import { resolveEdgeConfig, runEdge } from "@live360/edge";
 import { Cleanup, freePort, getText, launchChromium, loopbackEdge, startOriginProcess, startStaticServer, tempDir, waitFor, type OriginProcess } from "@live360/testkit";
 import { percentile } from "@live360/bench/dist/analysis.js";
 import { ProcessTreeSampler } from "@live360/bench/dist/proc-tree.js";
 import { envNumber } from "./env.js";
+import { startMediaMtx } from "./mediamtx.js";
 import { GLASS_WIDTH, STAMP_BITS, STAMP_BLOCK, STAMP_LEFT, STAMP_TOP, decodeStamp, startGlassSource } from "./glass.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -80,6 +79,8 @@ interface Stall {
   lastPart?: string;
   currentTime: number;
   bufferedEnd?: number;
+  /** hls.js's log lines of the second before the stall (Unix ms first). */
+  log: string[];
 }
 
 /** Runs in the page: plays every system and records now − stamp for each presented frame. */
@@ -103,7 +104,14 @@ for (const system of ${JSON.stringify(systems)}) {
   canvas.height = ${STAMP_TOP + STAMP_BLOCK + 2};
   const context = canvas.getContext("2d", { willReadFrequently: true });
   window.samples[system.name] = [];
-  const hls = new Hls({ lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.5, backBufferLength: 10, ...(system.liveSyncDurationCount ? { liveSyncDurationCount: system.liveSyncDurationCount } : {}) });
+  // hls.js's log of the last second is kept with each stall (debug build, lines held in memory).
+  const lines = [];
+  const note = (level) => (...args) => {
+    lines.push({ t: Date.now(), text: level + " " + args.map(String).join(" ").slice(0, 300) });
+    while (lines.length > 0 && Date.now() - lines[0].t > 1000) lines.shift();
+  };
+  const debug = { trace: () => undefined, debug: note("debug"), log: note("log"), info: note("info"), warn: note("warn"), error: note("error") };
+  const hls = new Hls({ lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.5, backBufferLength: 10, debug, ...(system.liveSyncDurationCount ? { liveSyncDurationCount: system.liveSyncDurationCount } : {}) });
   window.stalls[system.name] = [];
   // A stall (hls.js's BUFFER_STALLED_ERROR) raises hls.js's target latency by
   // liveSyncOnStallIncrease for the rest of the session: each is kept with what the player had.
@@ -121,6 +129,7 @@ for (const system of ${JSON.stringify(systems)}) {
       lastPart: lastPart ? lastPart.fragment.sn + "." + lastPart.index : undefined,
       currentTime: video.currentTime,
       bufferedEnd: video.buffered.length ? video.buffered.end(video.buffered.length - 1) : undefined,
+      log: lines.map((l) => l.t + " " + l.text),
     });
   });
   hls.loadSource(system.url);
@@ -143,49 +152,6 @@ for (const system of ${JSON.stringify(systems)}) {
   };
   video.requestVideoFrameCallback(onFrame);
 }`;
-}
-
-async function mediaMtxBinary(): Promise<string> {
-  const { stdout } = await promisify(execFile)("bash", [path.join(ROOT, "bench/latency/build-mediamtx.sh")], { maxBuffer: 16 * 1024 * 1024 });
-  return stdout.trim().split("\n").at(-1)!;
-}
-
-async function startMediaMtx(cleanup: Cleanup, dir: string): Promise<{ rtmp: string; url: string; version: string }> {
-  const binary = await mediaMtxBinary();
-  const [rtmpPort, hlsPort] = [await freePort(), await freePort()];
-  const config = path.join(dir, "mediamtx.yml");
-  // MediaMTX's LL-HLS as its documentation sets it up: segments of 1 s, parts of 200 ms.
-  await writeFile(
-    config,
-    [
-      "logLevel: warn",
-      "rtsp: no",
-      "webrtc: no",
-      "srt: no",
-      "api: no",
-      "metrics: no",
-      "playback: no",
-      "rtmp: yes",
-      `rtmpAddress: 127.0.0.1:${rtmpPort}`,
-      "hls: yes",
-      `hlsAddress: 127.0.0.1:${hlsPort}`,
-      "hlsVariant: lowLatency",
-      "hlsSegmentCount: 7",
-      "hlsSegmentDuration: 1s",
-      "hlsPartDuration: 200ms",
-      "hlsAllowOrigin: '*'",
-      "paths:",
-      "  all_others:",
-      "",
-    ].join("\n"),
-  );
-  const child = spawn(binary, [config], { stdio: ["ignore", "inherit", "inherit"] });
-  cleanup.add(null, async () => {
-    child.kill("SIGTERM");
-    await new Promise((resolve) => child.once("close", resolve));
-  });
-  await waitFor("MediaMTX listening", async () => (await getText(`http://127.0.0.1:${hlsPort}/`).catch(() => undefined)) !== undefined, { timeoutMs: 10_000, intervalMs: 100 });
-  return { rtmp: `rtmp://127.0.0.1:${rtmpPort}/live/${STREAM}`, url: `http://127.0.0.1:${hlsPort}/live/${STREAM}/index.m3u8`, version: path.basename(binary).replace("mediamtx-", "") };
 }
 
 /** "1 + 0 (at 4.2 s: buffer 0.05 s, playlist 0.31 s old)": each stall's time since the page's start, the buffer left and the playlist's age. */
@@ -279,7 +245,7 @@ async function main(): Promise<void> {
     const cmaf = await origin("cmaf", ["--hls-format", "cmaf", "--low-latency", "--part-target", String(partTarget)]);
     const ts1 = await origin("ts-1s", ["--low-latency"]);
     const ts2 = await origin("ts-2s", []);
-    const mediamtx = await startMediaMtx(cleanup, dir);
+    const mediamtx = await startMediaMtx(cleanup, dir, STREAM);
     const edge = cleanup.add(
       // With the LL-HLS relay, as the operator runs the edge of every CMAF event.
       await runEdge(resolveEdgeConfig({ origins: [cmaf.http], ...(await loopbackEdge(path.join(dir, "edge"))), llHlsRelayPort: await freePort(), drainDelaySeconds: 0, shutdownGraceSeconds: 5 }), { logger }),
@@ -299,14 +265,14 @@ async function main(): Promise<void> {
     }
 
     const require = createRequire(path.join(ROOT, "player/package.json"));
-    const hlsDist = path.dirname(require.resolve("hls.js/dist/hls.min.js"));
+    const hlsDist = path.dirname(require.resolve("hls.js/dist/hls.js"));
     const hlsVersion = (JSON.parse(await readFile(path.join(hlsDist, "../package.json"), "utf8")) as { version: string }).version;
     const pageDir = path.join(dir, "page");
     await mkdir(pageDir, { recursive: true });
     const decodeSource = decodeStamp.toString();
     await writeFile(
       path.join(pageDir, "index.html"),
-      `<!doctype html><meta charset="utf-8"><body><script src="/hls/hls.min.js"></script><script>${pageScript(systems, decodeSource, [STAMP_BITS, STAMP_BLOCK, STAMP_LEFT, STAMP_TOP])}</script></body>`,
+      `<!doctype html><meta charset="utf-8"><body><script src="/hls/hls.js"></script><script>${pageScript(systems, decodeSource, [STAMP_BITS, STAMP_BLOCK, STAMP_LEFT, STAMP_TOP])}</script></body>`,
     );
     const pages = cleanup.add(await startStaticServer([{ prefix: "/hls/", dir: hlsDist }, { prefix: "/", dir: pageDir }]), (s) => s.close());
     const browser = cleanup.add(await launchChromium({ viewport: { width: 1700, height: 400 } }), (b) => b.close());
