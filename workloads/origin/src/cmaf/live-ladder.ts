@@ -73,6 +73,11 @@ class LiveVariant {
 
   constructor(readonly name: string) {}
 
+  /** Every segment still served: the window's and the retired ones. */
+  get servable(): CmafSegment[] {
+    return [...this.segments, ...this.retired];
+  }
+
   get open(): OpenCmafSegment | undefined {
     const open = this.packager?.open;
     return open && this.init ? { ...open, init: this.init, ...(this.seamPending ? { discontinuity: true } : {}) } : undefined;
@@ -203,14 +208,14 @@ export class CmafLiveLadder {
   initByHash(variantName: string, hash: string): CmafInit | undefined {
     const variant = this.variants.find((v) => v.name === variantName);
     if (!variant) return undefined;
-    const inits = [variant.init, ...[...variant.segments, ...variant.retired].map((s) => s.init)];
+    const inits = [variant.init, ...variant.servable.map((s) => s.init)];
     return inits.find((init) => init !== undefined && initName(init) === `init_${hash}.mp4`);
   }
 
   /** A complete segment's bytes (its parts, concatenated), while it is in the window or just retired from it. */
   segmentBytes(variantName: string, msn: number): Buffer | undefined {
     const variant = this.variants.find((v) => v.name === variantName);
-    const segment = variant && [...variant.segments, ...variant.retired].find((s) => s.number === msn);
+    const segment = variant?.servable.find((s) => s.number === msn);
     return segment && Buffer.concat(segment.parts.map((p) => p.data));
   }
 
