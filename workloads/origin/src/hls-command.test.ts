@@ -80,7 +80,7 @@ describe("live HLS command", () => {
 });
 describe("live CMAF command", () => {
   test("the same encoding, each rendition (video and its audio) a fragmented MP4 on its own pipe from fd 3", () => {
-    const args = buildLiveCmafArgs(plan(), 0.46);
+    const args = buildLiveCmafArgs(plan());
     expect(valueOf(args, "-filter_complex")).toBe(valueOf(buildLiveHlsArgs(plan()), "-filter_complex"));
     // Progress on pipe:1 (stdout), media in on pipe:0, one output per rendition.
     expect(args.filter((a) => a.startsWith("pipe:"))).toEqual(["pipe:1", "pipe:0", "pipe:3", "pipe:4", "pipe:5"]);
@@ -91,7 +91,8 @@ describe("live CMAF command", () => {
     expect(valueOf(second, "-force_key_frames:v:0")).toBe("source");
     expect(valueOf(second, "-c:a")).toBe("copy");
     expect(valueOf(second, "-output_ts_offset")).toBe(String(TIMELINE_OFFSET_SECONDS));
-    expect(valueOf(second, "-frag_duration")).toBe("460000");
+    // A fragment per frame (at most): the packager plans the parts (part-plan.ts).
+    expect(valueOf(second, "-frag_duration")).toBe("1");
     const first = args.slice(args.indexOf("pipe:0") + 1, args.indexOf("pipe:3"));
     expect(valueOf(first, "-c:v:0")).toBe("copy");
     expect(args).not.toContain("-f hls");
@@ -99,7 +100,7 @@ describe("live CMAF command", () => {
   });
 
   test("without audio nothing maps it", () => {
-    const args = buildLiveCmafArgs(plan({ hasAudio: false }), 0.46);
+    const args = buildLiveCmafArgs(plan({ hasAudio: false }));
     expect(args).not.toContain("0:a:0");
     expect(args).not.toContain("-c:a");
   });

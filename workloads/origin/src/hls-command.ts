@@ -85,7 +85,7 @@ export function buildLiveHlsArgs(plan: LiveHlsPlan): string[] {
  * the origin's CmafPackagers cut into parts and segments. Encoding is the TS ladder's, so the
  * keyframes, and with them the segment cuts, are the same.
  */
-export function buildLiveCmafArgs(plan: LiveHlsPlan, partTargetSeconds: number): string[] {
+export function buildLiveCmafArgs(plan: LiveHlsPlan): string[] {
   const args = ladderInput();
   const { ordered, videoSource } = addScaling(args, plan);
   ordered.forEach((r, i) => {
@@ -93,7 +93,7 @@ export function buildLiveCmafArgs(plan: LiveHlsPlan, partTargetSeconds: number):
     if (plan.hasAudio) args.opt("-map", "0:a:0");
     addVideoCodec(args, plan, r, 0);
     addAudioCodec(args, plan);
-    addCmafOutput(args, `pipe:${CMAF_FIRST_OUTPUT_FD + i}`, partTargetSeconds);
+    addCmafOutput(args, `pipe:${CMAF_FIRST_OUTPUT_FD + i}`);
   });
   return args.build();
 }

@@ -11,7 +11,6 @@ import {
 import type { OriginConfig } from "./config.js";
 import { VideoHeaderError, audioIsAac, classifyTag, sameTagBody, tagTimestampMs, videoCodecOf, videoInfoFromHeader, flvFileHeader, type VideoCodecInfo } from "./flv.js";
 import { CmafLiveLadder } from "./cmaf/live-ladder.js";
-import { fragmentSeconds } from "./cmaf/output-args.js";
 import type { CmafStreamView } from "./cmaf-http.js";
 import { buildLiveCmafArgs, buildLiveHlsArgs, orderedRenditions, type LiveHlsPlan } from "./hls-command.js";
 import { renderCmafMasterPlaylist } from "./ll-hls/master.js";
@@ -417,7 +416,7 @@ export class StreamPipeline {
       binary: this.deps.ffmpeg,
       logger: this.log,
       pipeStdin: true,
-      args: (attempt) => (cmaf ? buildLiveCmafArgs(this.plan(attempt), fragmentSeconds(this.deps.config.partTargetSeconds)) : buildLiveHlsArgs(this.plan(attempt))),
+      args: (attempt) => (cmaf ? buildLiveCmafArgs(this.plan(attempt)) : buildLiveHlsArgs(this.plan(attempt))),
       outputPipes: cmaf?.variantNames.length,
     });
     const { metrics } = this.deps;
@@ -468,7 +467,6 @@ export class StreamPipeline {
             variants,
             segmentSeconds: config.segmentSeconds,
             partTargetSeconds: config.partTargetSeconds,
-            fragmentSeconds: fragmentSeconds(config.partTargetSeconds),
             windowSegments: config.windowSegments,
             logger: this.log,
             onSegment: (variant) => metrics.segments.inc({ stream: this.stream, rendition: variant }),

@@ -161,12 +161,30 @@ describe("moof reader", () => {
       // data offset, first sample flags, then duration + size + composition offset per sample
       fullBox("trun", 1, 0xb05, u32(3, 100, SYNC), u32(544, 900, 0), u32(528, 300, 1584), u32(528, 200, -1072)),
     );
-    expect(readMoof(moof(video), defaultsOf)).toEqual([{ trackId: 1, baseMediaDecodeTime: 161_072, sampleCount: 3, duration: 1600, firstSampleIsSync: true, firstCompositionOffset: 0 }]);
+    expect(readMoof(moof(video), defaultsOf)).toEqual([
+      {
+        trackId: 1,
+        baseMediaDecodeTime: 161_072,
+        sampleCount: 3,
+        duration: 1600,
+        firstSampleIsSync: true,
+        firstCompositionOffset: 0,
+        // Data offset 100 from the moof (default-base-is-moof), then each sample after the one before.
+        samples: [
+          { duration: 544, size: 900, flags: SYNC, compositionOffset: 0, offset: 100 },
+          { duration: 528, size: 300, flags: defaultsOf(1)!.defaultSampleFlags, compositionOffset: 1584, offset: 1000 },
+          { duration: 528, size: 200, flags: defaultsOf(1)!.defaultSampleFlags, compositionOffset: -1072, offset: 1300 },
+        ],
+      },
+    ]);
   });
 
   test("a first sample that is not sync, from trun first_sample_flags", () => {
     const traf = box("traf", fullBox("tfhd", 0, 0x020000, u32(1)), fullBox("tfdt", 1, 0, u64(5)), fullBox("trun", 1, 0x904, u32(1, NON_SYNC), u32(512, -1024)));
-    expect(readMoof(moof(traf), defaultsOf)).toEqual([{ trackId: 1, baseMediaDecodeTime: 5, sampleCount: 1, duration: 512, firstSampleIsSync: false, firstCompositionOffset: -1024 }]);
+    // No data offset and no size: where the sample lies is not known.
+    expect(readMoof(moof(traf), defaultsOf)).toEqual([
+      { trackId: 1, baseMediaDecodeTime: 5, sampleCount: 1, duration: 512, firstSampleIsSync: false, firstCompositionOffset: -1024, samples: [{ duration: 512, size: undefined, flags: NON_SYNC, compositionOffset: -1024, offset: undefined }] },
+    ]);
   });
 
   test("per-sample flags when there are no first_sample_flags", () => {
@@ -178,6 +196,9 @@ describe("moof reader", () => {
     // tfhd: default duration 1000 and default flags sync; trun: sizes only.
     const tfhdDefaults = box("traf", fullBox("tfhd", 0, 0x28, u32(1, 1000, SYNC)), fullBox("tfdt", 0, 0, u32(0)), fullBox("trun", 0, 0x200, u32(4, 1, 2, 3, 4)));
     expect(readMoof(moof(tfhdDefaults), defaultsOf)).toMatchObject([{ sampleCount: 4, duration: 4000, firstSampleIsSync: true }]);
+    // The tfhd's default size (0x10) with a moof-relative data offset: every sample's place is known.
+    const sizes = box("traf", fullBox("tfhd", 0, 0x020018, u32(2, 1024, 371)), fullBox("tfdt", 0, 0, u32(0)), fullBox("trun", 0, 0x01, u32(2, 64)));
+    expect(readMoof(moof(sizes), defaultsOf)).toMatchObject([{ samples: [{ duration: 1024, size: 371, offset: 64 }, { duration: 1024, size: 371, offset: 435 }] }]);
     // Nothing in the tfhd or trun: track 2's trex says 1024 ticks, sync (AAC).
     const trexDefaults = box("traf", fullBox("tfhd", 0, 0, u32(2)), fullBox("tfdt", 0, 0, u32(480_000)), fullBox("trun", 0, 0, u32(22)));
     expect(readMoof(moof(trexDefaults), defaultsOf)).toMatchObject([{ trackId: 2, sampleCount: 22, duration: 22 * 1024, firstSampleIsSync: true }]);

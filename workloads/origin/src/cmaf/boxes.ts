@@ -173,6 +173,25 @@ export class BoxSplitter {
 export interface TrackDefaults {
   defaultSampleDuration: number;
   defaultSampleFlags: number;
+  defaultSampleSize?: number;
+}
+
+/** One sample of a track fragment, with every default resolved. */
+export interface FragmentSample {
+  /** In the track's timescale. */
+  duration: number;
+  /** Bytes; undefined when neither the trun, the tfhd nor the trex gives it. */
+  size: number | undefined;
+  /** ISO/IEC 14496-12 sample flags. */
+  flags: number;
+  /** Signed: its presentation time is its decode time + this. */
+  compositionOffset: number;
+  /**
+   * Where its bytes begin, counted from the first byte of the moof; undefined when the fragment
+   * places its data some other way than moof-relative offsets (CMAF's default-base-is-moof with
+   * a data offset in every trun, which FFmpeg writes).
+   */
+  offset: number | undefined;
 }
 
 /** What the packager needs from one `traf` of a `moof`. */
@@ -187,6 +206,8 @@ export interface TrackFragment {
   firstSampleIsSync: boolean;
   /** The first sample's composition offset (trun v1 offsets are signed): its presentation time is tfdt + this. */
   firstCompositionOffset: number;
+  /** Every sample, in decode order. */
+  samples: FragmentSample[];
 }
 
 /** sample_is_non_sync_sample in ISO/IEC 14496-12 sample flags. */
@@ -198,6 +219,7 @@ const TFHD_SAMPLE_DESCRIPTION_INDEX = 0x02;
 const TFHD_DEFAULT_DURATION = 0x08;
 const TFHD_DEFAULT_SIZE = 0x10;
 const TFHD_DEFAULT_FLAGS = 0x20;
+const TFHD_DEFAULT_BASE_IS_MOOF = 0x02_0000;
 // trun flags
 const TRUN_DATA_OFFSET = 0x01;
 const TRUN_FIRST_SAMPLE_FLAGS = 0x04;
@@ -296,48 +318,66 @@ class FieldReader {
 
 interface Tfhd {
   trackId: number;
+  /** Data offsets count from the moof (default-base-is-moof, no explicit base data offset). */
+  moofRelative: boolean;
   defaultDuration?: number;
+  defaultSize?: number;
   defaultFlags?: number;
 }
 
 function readTfhd(r: FieldReader): Tfhd {
   r.u8();
   const flags = r.u24();
-  const tfhd: Tfhd = { trackId: r.u32() };
+  const tfhd: Tfhd = { trackId: r.u32(), moofRelative: (flags & TFHD_DEFAULT_BASE_IS_MOOF) !== 0 && (flags & TFHD_BASE_DATA_OFFSET) === 0 };
   if (flags & TFHD_BASE_DATA_OFFSET) r.skip(8);
   if (flags & TFHD_SAMPLE_DESCRIPTION_INDEX) r.skip(4);
   if (flags & TFHD_DEFAULT_DURATION) tfhd.defaultDuration = r.u32();
-  if (flags & TFHD_DEFAULT_SIZE) r.skip(4);
+  if (flags & TFHD_DEFAULT_SIZE) tfhd.defaultSize = r.u32();
   if (flags & TFHD_DEFAULT_FLAGS) tfhd.defaultFlags = r.u32();
   return tfhd;
 }
 
-/** Folds one trun into the running fragment totals. */
-function readTrun(r: FieldReader, fragment: TrackFragment, defaultDuration: number, defaultFlags: number): void {
+interface SampleDefaults {
+  duration: number;
+  size: number | undefined;
+  flags: number;
+  moofRelative: boolean;
+}
+
+/**
+ * A hostile sample count must not become a huge loop: a count the trun's bytes cannot hold is
+ * refused, and so is a count beyond this when the samples take no bytes of their own (all
+ * defaults), where the box size bounds nothing. FFmpeg writes at most a fragment's frames.
+ */
+const MAX_SAMPLES_PER_TRUN = 100_000;
+
+/** Folds one trun into the running fragment totals and its sample list. */
+function readTrun(r: FieldReader, fragment: TrackFragment, defaults: SampleDefaults): void {
   const version = r.u8();
   const flags = r.u24();
   const count = r.u32();
-  if (flags & TRUN_DATA_OFFSET) r.skip(4);
+  const dataOffset = flags & TRUN_DATA_OFFSET ? r.i32() : undefined;
   const firstFlags = flags & TRUN_FIRST_SAMPLE_FLAGS ? r.u32() : undefined;
   const entryBytes = [TRUN_DURATION, TRUN_SIZE, TRUN_FLAGS, TRUN_COMPOSITION_OFFSET].filter((f) => flags & f).length * 4;
   // Checked before the loop: a hostile count cannot make us iterate past the box.
   if (count * entryBytes > r.remaining) throw new Mp4BoxError("malformed", `trun claims ${count} samples that its ${r.remaining} bytes cannot hold`);
-  const isFirst = fragment.sampleCount === 0 && count > 0;
-  if (entryBytes === 0) {
-    fragment.duration += count * defaultDuration;
-  } else {
-    for (let i = 0; i < count; i++) {
-      fragment.duration += flags & TRUN_DURATION ? r.u32() : defaultDuration;
-      if (flags & TRUN_SIZE) r.skip(4);
-      const sampleFlags = flags & TRUN_FLAGS ? r.u32() : defaultFlags;
-      const offset = flags & TRUN_COMPOSITION_OFFSET ? (version === 0 ? r.u32() : r.i32()) : 0;
-      if (isFirst && i === 0) {
-        fragment.firstSampleIsSync = ((firstFlags ?? sampleFlags) & NON_SYNC_SAMPLE) === 0;
-        fragment.firstCompositionOffset = offset;
-      }
-    }
+  if (count > MAX_SAMPLES_PER_TRUN) throw new Mp4BoxError("malformed", `trun claims ${count} samples, more than ${MAX_SAMPLES_PER_TRUN}`);
+  // Without a data offset a run's data follows the previous run's, which this reader does not track.
+  let offset = defaults.moofRelative && dataOffset !== undefined ? dataOffset : undefined;
+  for (let i = 0; i < count; i++) {
+    const duration = flags & TRUN_DURATION ? r.u32() : defaults.duration;
+    const size = flags & TRUN_SIZE ? r.u32() : defaults.size;
+    const sampleFlags = flags & TRUN_FLAGS ? r.u32() : i === 0 && firstFlags !== undefined ? firstFlags : defaults.flags;
+    const compositionOffset = flags & TRUN_COMPOSITION_OFFSET ? (version === 0 ? r.u32() : r.i32()) : 0;
+    fragment.samples.push({ duration, size, flags: i === 0 && firstFlags !== undefined ? firstFlags : sampleFlags, compositionOffset, offset });
+    offset = offset !== undefined && size !== undefined ? offset + size : undefined;
+    fragment.duration += duration;
   }
-  if (isFirst && entryBytes === 0) fragment.firstSampleIsSync = ((firstFlags ?? defaultFlags) & NON_SYNC_SAMPLE) === 0;
+  const first = fragment.sampleCount === 0 ? fragment.samples[0] : undefined;
+  if (first) {
+    fragment.firstSampleIsSync = (first.flags & NON_SYNC_SAMPLE) === 0;
+    fragment.firstCompositionOffset = first.compositionOffset;
+  }
   fragment.sampleCount += count;
 }
 
@@ -361,16 +401,22 @@ function readTraf(buf: Buffer, traf: Child, defaultsOf: (trackId: number) => Tra
     duration: 0,
     firstSampleIsSync: false,
     firstCompositionOffset: 0,
+    samples: [],
   };
-  const defaultDuration = tfhd.defaultDuration ?? trex.defaultSampleDuration;
-  const defaultFlags = tfhd.defaultFlags ?? trex.defaultSampleFlags;
-  for (const trun of boxes.filter((b) => b.type === "trun")) readTrun(new FieldReader(buf, trun.start, trun.end, "trun"), fragment, defaultDuration, defaultFlags);
+  const defaults: SampleDefaults = {
+    duration: tfhd.defaultDuration ?? trex.defaultSampleDuration,
+    size: tfhd.defaultSize ?? trex.defaultSampleSize,
+    flags: tfhd.defaultFlags ?? trex.defaultSampleFlags,
+    moofRelative: tfhd.moofRelative,
+  };
+  for (const trun of boxes.filter((b) => b.type === "trun")) readTrun(new FieldReader(buf, trun.start, trun.end, "trun"), fragment, defaults);
   return fragment;
 }
 
 /**
- * The track fragments of a `moof`: per `traf`, its track, decode time, sample count, duration and
- * whether it starts with a sync sample. Sample durations come from the trun, else the tfhd's
+ * The track fragments of a `moof`: per `traf`, its track, decode time, sample count, duration,
+ * whether it starts with a sync sample, and every sample's duration, size, flags, composition
+ * offset and place. Sample durations come from the trun, else the tfhd's
  * default, else the track's trex; the first sample's flags from trun first_sample_flags, else its
  * own flags, else the tfhd's then the trex's default. Returns an error for anything that does
  * not add up instead of throwing.
@@ -386,5 +432,18 @@ export function readMoof(moof: Mp4Box, defaultsOf: (trackId: number) => TrackDef
     // Every read above is bounds-checked, so this would be a bug here; still a value, not a throw,
     // as the caller is a stream handler.
     return new Mp4BoxError("malformed", `unreadable moof: ${String(error)}`);
+  }
+}
+
+/** The moof's `mfhd` sequence number, if it has a readable one. */
+export function moofSequenceNumber(moof: Mp4Box): number | undefined {
+  try {
+    const mfhd = children(moof.bytes, moof.headerSize, moof.bytes.length).find((b) => b.type === "mfhd");
+    if (!mfhd) return undefined;
+    const r = new FieldReader(moof.bytes, mfhd.start, mfhd.end, "mfhd");
+    r.skip(4);
+    return r.u32();
+  } catch {
+    return undefined;
   }
 }

@@ -28,7 +28,7 @@ describe("init segment", () => {
   beforeAll(async () => {
     dir = await tempDir("cmaf-init");
     clip = await makeTestClip(dir, { width: 320, height: 160, seconds: 2, gopSeconds: 1 });
-    outputs = await makeLadderOutputs(clip, 0.5);
+    outputs = await makeLadderOutputs(clip);
   }, 120_000);
 
   test("codec strings, handlers, timescales and trex defaults of FFmpeg's fragmented MP4", async () => {

@@ -57,7 +57,7 @@ export function parseInit(data: Buffer): ParsedInit | CmafInitError {
     if (id === undefined || !handler || !info || !trex) return new CmafInitError(`track ${id ?? "?"} of the init segment lacks a tkhd, hdlr, sample description or trex`);
     // A zero timescale would turn every duration into Infinity downstream.
     if (!timescale || timescale <= 0) return new CmafInitError(`track ${id} has timescale ${timescale}`);
-    tracks.push({ id, handler, timescale, codec: info.codec, defaultSampleDuration: trex.default_sample_duration, defaultSampleFlags: trex.default_sample_flags });
+    tracks.push({ id, handler, timescale, codec: info.codec, defaultSampleDuration: trex.default_sample_duration, defaultSampleFlags: trex.default_sample_flags, defaultSampleSize: trex.default_sample_size });
   }
   if (tracks.length === 0) return new CmafInitError("the init segment has no tracks");
   return {

@@ -21,8 +21,6 @@ export interface CmafLiveLadderOptions {
   variants: readonly string[];
   segmentSeconds: number;
   partTargetSeconds: number;
-  /** FFmpeg's `-frag_duration` in seconds (CmafPackagerOptions.fragmentSeconds). */
-  fragmentSeconds?: number;
   /** Complete segments listed per variant. */
   windowSegments: number;
   logger: Logger;
@@ -116,13 +114,13 @@ export class CmafLiveLadder {
     // After earlier runs: on from the highest segment, or at the given number if that is later
     // (a reconnect numbered by the clock or a peer; the variants' windows then start again).
     const run: Run = { firstSegmentNumber: Math.max(start.firstSegmentNumber, highest + 1), keyframeAtMs: start.keyframeAtMs, firstPresentationSeconds: undefined };
-    const { segmentSeconds } = this.options;
+    const { segmentSeconds, partTargetSeconds } = this.options;
     for (const variant of this.variants) {
       variant.init = undefined;
       variant.seamPending = discontinuous;
       variant.packager = new CmafPackager({
         segmentSeconds,
-        fragmentSeconds: this.options.fragmentSeconds,
+        partTargetSeconds,
         // Every rendition starts at the run's first keyframe, so each packager's first segment is the run's first.
         numberAt: (t) => {
           run.firstPresentationSeconds ??= t;
@@ -232,15 +230,20 @@ export class CmafLiveLadder {
       let bytes = 0;
       let seconds = 0;
       let frames = 0;
+      // Parts without video (the audio after a stream's last frame) do not dilute the frame rate.
+      let videoSeconds = 0;
       let peakBps = 0;
       for (const segment of ofRun) {
         const segmentBytes = segment.parts.reduce((sum, p) => sum + p.data.length, 0);
         bytes += segmentBytes;
         seconds += segment.durationSeconds;
-        frames += segment.parts.reduce((sum, p) => sum + p.videoFrames, 0);
+        for (const part of segment.parts) {
+          frames += part.videoFrames;
+          if (part.videoFrames > 0) videoSeconds += part.durationSeconds;
+        }
         if (segment.durationSeconds > 0) peakBps = Math.max(peakBps, (segmentBytes * 8) / segment.durationSeconds);
       }
-      summaries.push({ name: variant.name, init, peakBps, averageBps: seconds > 0 ? (bytes * 8) / seconds : 0, frameRate: seconds > 0 ? frames / seconds : 0 });
+      summaries.push({ name: variant.name, init, peakBps, averageBps: seconds > 0 ? (bytes * 8) / seconds : 0, frameRate: videoSeconds > 0 ? frames / videoSeconds : 0 });
     }
     return summaries;
   }

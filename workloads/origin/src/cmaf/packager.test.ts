@@ -23,7 +23,23 @@ const numberAt = (startSeconds: number): number => 5000 + Math.round((startSecon
 const programDateTimeAt = (startSeconds: number): Date => new Date(EPOCH_MS + startSeconds * 1000);
 
 function packager(over: Partial<CmafPackagerOptions> = {}): CmafPackager {
-  return new CmafPackager({ segmentSeconds: SEGMENT_SECONDS, numberAt, programDateTimeAt, ...over });
+  return new CmafPackager({ segmentSeconds: SEGMENT_SECONDS, partTargetSeconds: PART_SECONDS, numberAt, programDateTimeAt, ...over });
+}
+
+/**
+ * The stream's boxes up to the one whose arrival completes part `parts` (FFmpeg writes a fragment
+ * per packet, so parts are known only by feeding): the init, then those fragments.
+ */
+function throughParts(output: Buffer, parts: number): { init: Buffer; fragments: Buffer } {
+  const { boxes } = new BoxSplitter().push(output);
+  const initEnd = boxes.findIndex((b) => b.type === "moof");
+  const p = packager();
+  let emitted = 0;
+  for (let i = 0; i < boxes.length; i++) {
+    emitted += p.push(boxes[i]!.bytes).filter((e) => e.type === "part").length;
+    if (emitted === parts) return { init: Buffer.concat(boxes.slice(0, initEnd).map((b) => b.bytes)), fragments: Buffer.concat(boxes.slice(initEnd, i + 1).map((b) => b.bytes)) };
+  }
+  throw new Error(`the stream has fewer than ${parts} parts`);
 }
 
 interface Packaged {
@@ -103,7 +119,7 @@ describe("CMAF packager on FFmpeg's fragmented MP4", () => {
     dir = await tempDir("cmaf-packager");
     // 6 s of H.264 (2 s GOP, as an encoder sends it) + AAC.
     clip = await makeTestClip(dir, { width: 320, height: 160, seconds: 6, gopSeconds: 2 });
-    outputs = await makeLadderOutputs(clip, PART_SECONDS);
+    outputs = await makeLadderOutputs(clip);
     copied = packaged(feedAll(packager(), oddChunks(outputs.copied, 1)));
     gop1s = packaged(feedAll(packager(), oddChunks(outputs.gop1s, 2)));
     aligned = packaged(feedAll(packager(), oddChunks(outputs.aligned, 3)));
@@ -119,20 +135,31 @@ describe("CMAF packager on FFmpeg's fragmented MP4", () => {
     expect(copied.init.timescales.vide).toBe(16_000);
   });
 
-  test("parts are the part target long, except the last before a keyframe and the stream's last", () => {
+  test("parts follow the GOP's plan: within PART-TARGET, the middle ones ≥ 85 % of it, the remainder shared by the first and last", () => {
     for (const p of [copied, gop1s, aligned]) {
+      // The stream's first GOP is planned before the encoder's GOP is known (as long as a segment):
+      // the 85 % holds from the second on.
+      const secondGop = p.parts.findIndex((part, i) => i > 0 && part.independent);
       p.parts.forEach((part, i) => {
-        const next = p.parts[i + 1];
-        if (next && !next.independent) expect(Math.abs(part.durationSeconds - PART_SECONDS)).toBeLessThan(EPSILON);
-        else expect(part.durationSeconds).toBeLessThanOrEqual(PART_SECONDS + EPSILON);
-        expect(part.durationSeconds).toBeGreaterThan(FRAME_SECONDS - EPSILON);
+        expect(part.durationSeconds).toBeLessThanOrEqual(PART_SECONDS + EPSILON);
+        const next = p.parts.slice(i + 1).find((later) => later.videoFrames > 0);
+        // Neither independent nor a segment's last: rfc8216bis 4.4.4.9's 85 %.
+        if (i >= secondGop && !part.independent && next && !(next.independent && next.index === 0)) expect(part.durationSeconds).toBeGreaterThanOrEqual(0.85 * PART_SECONDS - EPSILON);
       });
-      // Part starts are contiguous decode times.
-      p.parts.slice(1).forEach((part, i) => expect(Math.abs(part.startSeconds - (p.parts[i]!.startSeconds + p.parts[i]!.durationSeconds))).toBeLessThan(EPSILON));
+      // Part starts are contiguous decode times (the video's: the stream's audio after its last frame is a part of its own).
+      const video = p.parts.filter((part) => part.videoFrames > 0);
+      expect(p.parts.length - video.length).toBe(1);
+      expect(p.parts.at(-1)!.videoFrames).toBe(0);
+      video.slice(1).forEach((part, i) => expect(Math.abs(part.startSeconds - (video[i]!.startSeconds + video[i]!.durationSeconds))).toBeLessThan(EPSILON));
     }
-    // Measured: a 2 s GOP in 0.3 s parts is 6 × 0.3 + 0.2; a 1 s GOP 3 × 0.3 + 0.1.
-    expect(copied.parts.slice(0, 7).map((p) => Number(p.durationSeconds.toFixed(3)))).toEqual([0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.2]);
-    expect(gop1s.parts.slice(0, 4).map((p) => Number(p.durationSeconds.toFixed(3)))).toEqual([0.3, 0.3, 0.3, 0.1]);
+    const frames = (p: Packaged): number[][] => p.segments.map((s) => s.parts.filter((part) => part.videoFrames > 0).map((part) => part.videoFrames));
+    // 30 fps, 0.3 s parts (at most 9 frames, at least 8 in the middle): a 2 s GOP (60 frames) is
+    // 9 + 9 + 9 + 8 + 8 + 8 + 9 — not 6 × 9 + 6 as a cut at the target gives.
+    for (const p of [copied, aligned]) expect(frames(p)).toEqual([[9, 9, 9, 8, 8, 8, 9], [9, 9, 9, 8, 8, 8, 9], [9, 9, 9, 8, 8, 8, 9]]);
+    // A 1 s GOP inside a 2 s segment: the first GOP's last part is not exempt (the middle keyframe
+    // begins a part, not a segment), so its remainder all goes first: 6 + 3 × 8; the second GOP
+    // ends the segment: 7 + 8 + 8 + 7. The stream's first GOP was planned as a whole segment.
+    expect(frames(gop1s)).toEqual([[9, 9, 9, 3, 7, 8, 8, 7], [6, 8, 8, 8, 7, 8, 8, 7], [6, 8, 8, 8, 7, 8, 8, 7]]);
   });
 
   test("INDEPENDENT exactly where the keyframes are", async () => {
@@ -158,7 +185,7 @@ describe("CMAF packager on FFmpeg's fragmented MP4", () => {
       let frames = 0;
       for (const part of p.parts) {
         if (part.independent) firstFrames.push(frames);
-        frames += videoOf(part).sampleCount;
+        frames += part.videoFrames > 0 ? videoOf(part).sampleCount : 0;
       }
       expect(await keyframeIndices(await playable(dir, name, p))).toEqual(firstFrames);
     }
@@ -168,7 +195,10 @@ describe("CMAF packager on FFmpeg's fragmented MP4", () => {
     for (const p of [copied, gop1s, aligned]) {
       expect(p.segments).toHaveLength(3);
       p.segments.forEach((segment, i) => {
-        expect(Math.abs(segment.durationSeconds - SEGMENT_SECONDS)).toBeLessThan(EPSILON);
+        // The last also holds the audio after the stream's last frame.
+        const audioAfter = i === 2 ? segment.parts.at(-1)!.durationSeconds : 0;
+        expect(audioAfter).toBeLessThan(PART_SECONDS);
+        expect(Math.abs(segment.durationSeconds - audioAfter - SEGMENT_SECONDS)).toBeLessThan(EPSILON);
         expect(segment.parts[0]!.independent).toBe(true);
         expect(segment.parts.map((part) => part.index)).toEqual(segment.parts.map((_, k) => k));
         expect(segment.parts.every((part) => part.segment === segment.number)).toBe(true);
@@ -189,16 +219,31 @@ describe("CMAF packager on FFmpeg's fragmented MP4", () => {
     expect(gop1s.segments.map((s) => s.parts.filter((p) => p.independent).length)).toEqual([2, 2, 2]);
   });
 
-  test("told FFmpeg's fragment duration, a segment closes with its last part (cut short by the keyframe after it), not one part later", () => {
-    for (const [output, reference] of [[outputs.copied, copied], [outputs.aligned, aligned]] as const) {
-      const early = packaged(feedAll(packager({ fragmentSeconds: PART_SECONDS }), oddChunks(output)));
-      // The same segments and parts; only the moment each segment is announced changes.
-      expect(segmentsOf(early.segments)).toEqual(segmentsOf(reference.segments));
-      const order = early.events.filter((e) => e.type !== "init").map((e) => (e.type === "part" ? `p${e.part.segment}.${e.part.index}` : e.type === "segment" ? `s${e.segment.number}` : e.type));
-      for (const segment of early.segments) {
-        expect(order.indexOf(`s${segment.number}`)).toBe(order.indexOf(`p${segment.number}.${segment.parts.length - 1}`) + 1);
+  test("a part is handed out when its last frame arrives: a segment's parts are all out before the keyframe that closes it", () => {
+    for (const output of [outputs.copied, outputs.aligned]) {
+      const { boxes } = new BoxSplitter().push(output);
+      const p = packager();
+      const events: CmafEvent[] = [];
+      for (const b of boxes) {
+        const next = p.push(b.bytes);
+        // The fragment that closes segment 5000 is the next segment's keyframe; no part is cut with it.
+        if (next.some((e) => e.type === "segment")) {
+          expect(next.map((e) => e.type)).toEqual(["segment"]);
+          expect(events.filter((e) => e.type === "part")).toHaveLength(7);
+          break;
+        }
+        events.push(...next);
       }
     }
+  });
+
+  test("each part is one moof + mdat however many fragments FFmpeg wrote for it", () => {
+    for (const p of [copied, gop1s, aligned]) {
+      for (const part of p.parts) expect(new BoxSplitter().push(part.data).boxes.map((b) => b.type)).toEqual(["moof", "mdat"]);
+    }
+    // FFmpeg wrote a fragment per packet: far more moofs than parts.
+    const moofs = new BoxSplitter().push(outputs.copied).boxes.filter((b) => b.type === "moof").length;
+    expect(moofs).toBeGreaterThan(5 * copied.parts.length);
   });
 
   test("renditions with aligned keyframes cut at the same instants with the same numbers", () => {
@@ -232,9 +277,9 @@ describe("CMAF packager on FFmpeg's fragmented MP4", () => {
     const whole = packaged(feedAll(packager(), [outputs.copied]));
     expect(partsOf(whole.parts)).toEqual(partsOf(copied.parts));
     expect(segmentsOf(whole.segments)).toEqual(segmentsOf(copied.segments));
-    const { boxes } = new BoxSplitter().push(outputs.copied);
     // The init and two parts, fed a byte at a time.
-    const head = Buffer.concat(boxes.slice(0, boxes.findIndex((b) => b.type === "moof") + 4).map((b) => b.bytes));
+    const { init, fragments } = throughParts(outputs.copied, 2);
+    const head = Buffer.concat([init, fragments]);
     const bytewise = packaged(feedAll(packager(), [...head].map((b) => Buffer.from([b]))));
     const headWhole = packaged(feedAll(packager(), [head]));
     expect(bytewise.parts).toHaveLength(2);
@@ -268,7 +313,8 @@ describe("CMAF packager on FFmpeg's fragmented MP4", () => {
 
   test("keyframes further apart than the target make longer segments, still numbered without gaps", () => {
     const p = packaged(feedAll(packager({ segmentSeconds: 1 }), oddChunks(outputs.copied, 6)));
-    expect(p.segments.map((s) => Number(s.durationSeconds.toFixed(3)))).toEqual([2, 2, 2]);
+    expect(p.segments.map((s) => Number(s.durationSeconds.toFixed(3)))).toEqual(copied.segments.map((s) => Number(s.durationSeconds.toFixed(3))));
+    expect(p.segments.slice(0, 2).map((s) => Number(s.durationSeconds.toFixed(3)))).toEqual([2, 2]);
     // numberAt would say 5000, 5001, 5002 for a 1 s target, but it is asked once: 5000 then by one.
     expect(p.segments.map((s) => s.number)).toEqual([5000, 5001, 5002]);
   });
@@ -282,16 +328,18 @@ describe("CMAF packager on FFmpeg's fragmented MP4", () => {
     expect(last.type === "error" && last.error.message).toMatch(/ended .* into a box/);
     const segments = events.flatMap((e) => (e.type === "segment" ? [e.segment] : []));
     expect(segments.map((s) => s.number)).toEqual([5000, 5001, 5002]);
-    // The final segment lacks only the cut-off part.
-    expect(segments[2]!.parts).toHaveLength(copied.segments[2]!.parts.length - 1);
+    // The final segment lacks only what the cut-off fragments held: its last frame or two.
+    const lost = copied.segments[2]!.durationSeconds - segments[2]!.durationSeconds;
+    expect(lost).toBeGreaterThan(FRAME_SECONDS - EPSILON);
+    expect(lost).toBeLessThan(3 * FRAME_SECONDS);
+    expect(segmentsOf(segments.slice(0, 2))).toEqual(segmentsOf(copied.segments.slice(0, 2)));
     expect(p.push(Buffer.alloc(10))).toEqual([]);
   });
 
   test("the open segment is visible while it is written", () => {
     const p = packager();
-    const { boxes } = new BoxSplitter().push(outputs.copied);
-    const initAndThreeParts = boxes.findIndex((b) => b.type === "moof") + 6;
-    for (const b of boxes.slice(0, initAndThreeParts)) p.push(b.bytes);
+    const { init, fragments } = throughParts(outputs.copied, 3);
+    p.push(Buffer.concat([init, fragments]));
     const open = p.open!;
     expect({ ...open, parts: partsOf(open.parts) }).toEqual({ number: 5000, parts: partsOf(copied.parts.slice(0, 3)), programDateTime: copied.segments[0]!.programDateTime });
   });
@@ -305,11 +353,8 @@ describe("CMAF packager on hostile or unexpected streams", () => {
   beforeAll(async () => {
     const dir = await tempDir("cmaf-hostile");
     const clip = await makeTestClip(dir, { width: 320, height: 160, seconds: 3, gopSeconds: 2 });
-    outputs = await makeLadderOutputs(clip, PART_SECONDS);
-    const { boxes } = new BoxSplitter().push(outputs.copied);
-    const initEnd = boxes.findIndex((b) => b.type === "moof");
-    init = Buffer.concat(boxes.slice(0, initEnd).map((b) => b.bytes));
-    firstParts = Buffer.concat(boxes.slice(initEnd, initEnd + 4).map((b) => b.bytes));
+    outputs = await makeLadderOutputs(clip);
+    ({ init, fragments: firstParts } = throughParts(outputs.copied, 2));
   }, 180_000);
 
   function errorOf(events: CmafEvent[]): Error {
@@ -319,11 +364,11 @@ describe("CMAF packager on hostile or unexpected streams", () => {
     return errors[0]!;
   }
 
-  /** An audio-only fragment (track 2, AAC), as FFmpeg writes at the end of a stream whose audio outlasts the video. */
-  const audioOnly = (tfdt: number): Buffer =>
+  /** An audio-only fragment (track 2, AAC) of `samples` packets: the video paused, the audio went on. */
+  const audioOnly = (tfdt: number, samples = 15): Buffer =>
     Buffer.concat([
-      box("moof", fullBox("mfhd", 0, 0, u32(99)), box("traf", fullBox("tfhd", 0, 0x020028, u32(2, 1024, 0x0200_0000)), fullBox("tfdt", 1, 0, u64(tfdt)), fullBox("trun", 1, 0x201, u32(3, 0, 10, 10, 10)))),
-      box("mdat", Buffer.alloc(30)),
+      box("moof", fullBox("mfhd", 0, 0, u32(99)), box("traf", fullBox("tfhd", 0, 0x020028, u32(2, 1024, 0x0200_0000)), fullBox("tfdt", 1, 0, u64(tfdt)), fullBox("trun", 1, 0x201, u32(samples, 0, ...Array<number>(samples).fill(10))))),
+      box("mdat", Buffer.alloc(10 * samples)),
     ]);
 
   test("random bytes after the init: one typed error, later input ignored, nothing thrown", () => {
@@ -378,12 +423,14 @@ describe("CMAF packager on hostile or unexpected streams", () => {
     expect((error as CmafStreamError).reason).toBe("bad-number");
   });
 
-  test("an audio-only fragment is a part timed by its audio, never independent; before any keyframe it is dropped", () => {
+  test("audio a whole part target ahead of the video is a part of its own, timed by its audio, never independent; before any keyframe it is dropped", () => {
     const p = packager();
     const events = p.push(Buffer.concat([init, firstParts, audioOnly(48_000 * 11)]));
     const parts = events.flatMap((e) => (e.type === "part" ? [e.part] : []));
     expect(parts).toHaveLength(3);
-    expect(parts[2]).toMatchObject({ segment: 5000, index: 2, independent: false, startSeconds: 11, durationSeconds: (3 * 1024) / 48_000 });
+    expect(parts[2]).toMatchObject({ segment: 5000, index: 2, independent: false, startSeconds: 11, durationSeconds: (15 * 1024) / 48_000 });
+    // Less audio than a part waits for the video.
+    expect(packager().push(Buffer.concat([init, firstParts, audioOnly(48_000 * 11, 3)])).filter((e) => e.type === "part")).toHaveLength(2);
     expect(packager().push(Buffer.concat([init, audioOnly(0)]))).toEqual([expect.objectContaining({ type: "init" })]);
   });
 });

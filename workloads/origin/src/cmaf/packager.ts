@@ -2,20 +2,24 @@
  * Cuts one rendition's fragmented-MP4 stream from FFmpeg (cmafOutputArgs) into what LL-HLS serves:
  * the init segment once, then parts as they complete, and segments as they close.
  *
- * - A part is one FFmpeg fragment: the boxes after the previous `mdat` (a `styp`, `prft`… if any,
- *   then the `moof`) up to and including its `mdat`. Its bytes are FFmpeg's, never rewritten: the
- *   copied rung's samples stay the encoder's.
- * - A segment begins with an independent part (its first video sample is a keyframe) once the open
- *   segment has reached the segment target, less hlsCutThreshold's margin for timestamp jitter. Each
- *   segment is measured on its own (no drift), so renditions whose keyframes are aligned (the
- *   ladder forces the source's) cut at the same instants and get the same numbers.
- * - Timing is the lead track's (the first video track, else the first track): FFmpeg cuts a
- *   fragment for all tracks at once, and the video decides independence.
+ * - FFmpeg writes a fragment per frame (and per audio packet); the packager gathers them into
+ *   parts planned per GOP (part-plan.ts: parts close to PART-TARGET, the remainder shared by the
+ *   GOP's first and last part instead of a one-frame part at the end) and joins each part's
+ *   fragments into one moof + mdat (chunk.ts). A part is handed out the moment the fragment of its
+ *   last frame arrives. The samples' bytes are never rewritten: the copied rung's stay the encoder's.
+ * - A video keyframe always begins a part. A segment begins with one once the open segment has
+ *   reached the segment target, less hlsCutThreshold's margin for timestamp jitter. Each segment
+ *   is measured on its own (no drift), so renditions whose keyframes are aligned (the ladder
+ *   forces the source's) cut at the same instants and get the same numbers.
+ * - Timing is the lead track's (the first video track, else the first track): the video decides
+ *   independence and where parts end; audio goes with the part open when it arrives.
  */
 import { Live360Error, hlsCutThreshold } from "@live360/core";
 import type { CmafInit, CmafPart, CmafSegment, LlHlsVariantState } from "../ll-hls/model.js";
 import { BoxSplitter, DEFAULT_MAX_BOX_BYTES, Mp4BoxError, readMoof, type Mp4Box, type TrackFragment } from "./boxes.js";
+import { joinFragments, type ReceivedFragment } from "./chunk.js";
 import { CmafInitError, parseInit, type InitTrack, type ParsedInit } from "./init.js";
+import { maxFramesPerPart, planGopParts } from "./part-plan.js";
 
 export type CmafStreamErrorReason =
   /** A box where the stream's structure does not allow one (a moof before the init, a second moov…). */
@@ -49,6 +53,8 @@ export type CmafEvent =
 export interface CmafPackagerOptions {
   /** The segment target (seconds): a segment closes at the first keyframe at or after it. */
   segmentSeconds: number;
+  /** PART-TARGET (seconds): no part is longer, unless one fragment from FFmpeg already is. */
+  partTargetSeconds: number;
   /**
    * Number of the first segment. Called once, with the presentation time (seconds, on FFmpeg's
    * output timeline: the encoder's timestamps + TIMELINE_OFFSET_SECONDS under -copyts) of the
@@ -66,14 +72,6 @@ export interface CmafPackagerOptions {
   numberAt(startSeconds: number): number;
   /** Wall-clock time of a presentation time on the same timeline, for EXT-X-PROGRAM-DATE-TIME. */
   programDateTimeAt(startSeconds: number): Date;
-  /**
-   * The `-frag_duration` FFmpeg was given (cmafOutputArgs), if known. FFmpeg ends a fragment early
-   * only at a keyframe (`frag_keyframe`) or at the end, so a fragment shorter than this is followed
-   * by a keyframe: a segment that has reached its target closes with it, instead of when the next
-   * fragment arrives one part later (meanwhile players see a segment with every part but no
-   * EXTINF, and hints naming a segment that has not begun).
-   */
-  fragmentSeconds?: number;
   /** Largest box accepted (DEFAULT_MAX_BOX_BYTES); also bounds the boxes before one mdat. */
   maxBoxBytes?: number;
   /** Longest segment held while waiting for a keyframe; default max(30 s, 3 targets). */
@@ -81,6 +79,52 @@ export interface CmafPackagerOptions {
   /** Most bytes held in one open segment; default 128 MiB. */
   maxSegmentBytes?: number;
 }
+
+/** A fragment with the lead track's view of it (CmafPackager.timing). */
+interface TimedFragment extends ReceivedFragment {
+  timing: FragmentTiming;
+}
+
+interface FragmentTiming {
+  decodeSeconds: number;
+  presentationSeconds: number;
+  durationSeconds: number;
+  /** Its first lead sample is a sync sample: a keyframe of the video (any sample of audio alone). */
+  independent: boolean;
+  /** Lead track samples in it (0: only other tracks' samples, e.g. audio between two frames). */
+  leadSamples: number;
+  videoFrames: number;
+}
+
+/** The part being gathered. */
+interface PendingPart {
+  fragments: TimedFragment[];
+  bytes: number;
+  leadSamples: number;
+  leadSeconds: number;
+  /** Seconds of fragments without lead samples (timed by their longest track). */
+  otherSeconds: number;
+}
+
+/** The parts planned for the GOP being received. */
+interface GopPlan {
+  /** Lead samples and seconds since the GOP's first keyframe. */
+  samples: number;
+  seconds: number;
+  /** The sample counts (from the GOP's start) at which the parts still to come end, soonest first. */
+  partEnds: number[];
+  /** Samples of a full part: the parts after the planned ones, when the GOP runs longer. */
+  fullPart: number;
+  /** Parts ended by the plan so far. */
+  partsCut: number;
+  /** How long the segment was when the GOP began: whether the GOP is expected to end it. */
+  segmentSecondsAtStart: number;
+}
+
+const emptyPending = (): PendingPart => ({ fragments: [], bytes: 0, leadSamples: 0, leadSeconds: 0, otherSeconds: 0 });
+
+/** Timestamps are an encoder's milliseconds (FLV): whether a GOP is expected to reach the segment target allows for their rounding. */
+const TIME_SLACK_SECONDS = 0.0015;
 
 interface OpenSegment {
   number: number;
@@ -97,6 +141,7 @@ const INIT_BOXES = new Set(["ftyp", "free", "skip", "uuid", "moov"]);
 export class CmafPackager {
   private readonly splitter: BoxSplitter;
   private readonly cutAtSeconds: number;
+  private readonly partTargetSeconds: number;
   private readonly maxBoxBytes: number;
   private readonly maxSegmentSeconds: number;
   private readonly maxSegmentBytes: number;
@@ -104,9 +149,13 @@ export class CmafPackager {
   private initBytes = 0;
   private parsed: ParsedInit | undefined;
   private lead: InitTrack | undefined;
-  /** Boxes of the part being received, before its mdat. */
+  /** Boxes of the fragment being received, before its mdat. */
   private group: Mp4Box[] = [];
   private groupBytes = 0;
+  private pending = emptyPending();
+  private gop: GopPlan | undefined;
+  /** Lead samples and seconds of the last complete GOP: what the next one is expected to be. */
+  private previousGop: { samples: number; seconds: number } | undefined;
   private segment: OpenSegment | undefined;
   /** The number of the last closed segment: the next one is one more. */
   private lastNumber: number | undefined;
@@ -117,6 +166,7 @@ export class CmafPackager {
     this.maxBoxBytes = options.maxBoxBytes ?? DEFAULT_MAX_BOX_BYTES;
     this.splitter = new BoxSplitter(this.maxBoxBytes);
     this.cutAtSeconds = hlsCutThreshold(options.segmentSeconds);
+    this.partTargetSeconds = options.partTargetSeconds;
     this.maxSegmentSeconds = options.maxSegmentSeconds ?? Math.max(30, 3 * options.segmentSeconds);
     this.maxSegmentBytes = options.maxSegmentBytes ?? 128 * 1024 * 1024;
   }
@@ -134,7 +184,7 @@ export class CmafPackager {
 
   /** Bytes held for boxes, parts and the open segment that have not been handed out as a segment. */
   get bufferedBytes(): number {
-    return this.splitter.bufferedBytes + this.initBytes + this.groupBytes + (this.segment?.bytes ?? 0);
+    return this.splitter.bufferedBytes + this.initBytes + this.groupBytes + this.pending.bytes + (this.segment?.bytes ?? 0);
   }
 
   push(chunk: Buffer): CmafEvent[] {
@@ -153,6 +203,8 @@ export class CmafPackager {
     if (this.failure || this.ended) return [];
     this.ended = true;
     const events: CmafEvent[] = [];
+    const failed = this.flushPart(events);
+    if (failed) return this.fail(events, failed);
     this.closeSegment(events);
     const truncated =
       this.splitter.end() ??
@@ -162,6 +214,7 @@ export class CmafPackager {
     this.initBytes = 0;
     this.group = [];
     this.groupBytes = 0;
+    this.pending = emptyPending();
     if (truncated) {
       this.failure = truncated;
       events.push({ type: "error", error: truncated });
@@ -175,6 +228,7 @@ export class CmafPackager {
     this.initBytes = 0;
     this.group = [];
     this.groupBytes = 0;
+    this.pending = emptyPending();
     this.segment = undefined;
     events.push({ type: "error", error });
     return events;
@@ -195,12 +249,14 @@ export class CmafPackager {
       this.group.push(box);
       return undefined;
     }
-    const moof = this.group.find((b) => b.type === "moof");
-    if (!moof) return new CmafStreamError("unexpected-box", "an mdat without a moof before it");
+    const moofIndex = this.group.findIndex((b) => b.type === "moof");
+    if (moofIndex < 0) return new CmafStreamError("unexpected-box", "an mdat without a moof before it");
+    const moof = this.group[moofIndex]!;
+    const moofAt = this.group.slice(0, moofIndex).reduce((sum, b) => sum + b.bytes.length, 0);
     const data = Buffer.concat([...this.group.map((b) => b.bytes), box.bytes]);
     this.group = [];
     this.groupBytes = 0;
-    return this.onFragment(moof, data, events);
+    return this.onFragment(moof, moofAt, data, events);
   }
 
   private onInitBox(box: Mp4Box, events: CmafEvent[]): CmafPackagerError | undefined {
@@ -219,46 +275,154 @@ export class CmafPackager {
     return undefined;
   }
 
-  private onFragment(moof: Mp4Box, data: Buffer, events: CmafEvent[]): CmafPackagerError | undefined {
+  private onFragment(moof: Mp4Box, moofAt: number, data: Buffer, events: CmafEvent[]): CmafPackagerError | undefined {
     const tracks = this.parsed!.tracks;
     const fragments = readMoof(moof, (id) => tracks.find((t) => t.id === id));
     if (fragments instanceof Mp4BoxError) return fragments;
     const timing = this.timing(fragments);
     if (!timing) return new CmafStreamError("empty-fragment", "a fragment without samples");
+    const fragment: TimedFragment = { data, moof, moofAt, tracks: fragments, timing };
 
-    let segment = this.segment;
-    if (segment && timing.independent && segment.durationSeconds >= this.cutAtSeconds) {
-      this.closeSegment(events);
-      segment = undefined;
+    if (timing.independent) {
+      const failed = this.onIndependent(timing, events);
+      if (failed) return failed;
     }
+    let segment = this.segment;
     if (!segment) {
       // A segment must start with a keyframe: what precedes the first one cannot be decoded.
-      if (!timing.independent) return undefined;
+      if (!timing.independent) return this.holdBeforeKeyframe(fragment);
       const number = this.lastNumber === undefined ? this.options.numberAt(timing.presentationSeconds) : this.lastNumber + 1;
       if (!Number.isSafeInteger(number) || number < 0) return new CmafStreamError("bad-number", `numberAt(${timing.presentationSeconds}) returned ${number}`);
       segment = { number, programDateTime: this.options.programDateTimeAt(timing.presentationSeconds), parts: [], durationSeconds: 0, bytes: 0 };
       this.segment = segment;
+      if (!this.leadIsVideo) this.startGop(timing);
     }
+    if (timing.leadSamples > 0) {
+      // The part would outgrow PART-TARGET with this fragment: it ends before it (floating-point slack only:
+      // rfc8216bis 4.4.4.9 allows no part longer than the target).
+      if (this.pending.leadSamples > 0 && this.pending.leadSeconds + timing.durationSeconds > this.partTargetSeconds + 1e-6) {
+        const failed = this.flushPart(events);
+        if (failed) return failed;
+      }
+      this.pending.leadSamples += timing.leadSamples;
+      this.pending.leadSeconds += timing.durationSeconds;
+    } else {
+      this.pending.otherSeconds += timing.durationSeconds;
+    }
+    this.pending.fragments.push(fragment);
+    this.pending.bytes += data.length;
+    if (segment.bytes + this.pending.bytes > this.maxSegmentBytes) return this.tooLong(segment);
+
+    const gop = this.gop;
+    if (gop && timing.leadSamples > 0) {
+      gop.samples += timing.leadSamples;
+      gop.seconds += timing.durationSeconds;
+      // The first GOP is planned from its first frame's duration, which millisecond timestamps
+      // make 33 or 34 ms at 30 fps: until its first part ends it is re-planned on the average so
+      // far, so every rendition converges on the same parts.
+      if (!this.previousGop && gop.partsCut === 0) this.planGop(gop.seconds / gop.samples, gop.samples - timing.leadSamples);
+      if (gop.partEnds.length > 0 && gop.samples >= gop.partEnds[0]!) {
+        while (gop.partEnds.length > 0 && gop.partEnds[0]! <= gop.samples) gop.partEnds.shift();
+        // Past the plan (a GOP longer than the last): full parts until the keyframe.
+        if (gop.partEnds.length === 0) gop.partEnds.push(gop.samples + gop.fullPart);
+        gop.partsCut++;
+        return this.flushPart(events);
+      }
+    }
+    // Audio a whole part ahead of the video (the video paused): the part goes out as it is.
+    if (this.pending.otherSeconds - this.pending.leadSeconds >= this.partTargetSeconds) return this.flushPart(events);
+    return undefined;
+  }
+
+  /**
+   * Before a segment is open, what comes before the next keyframe is dropped — except the audio
+   * after the last video frame, which an open segment would carry into the keyframe's part: kept,
+   * an origin that joins mid-stream (a backup) makes that part byte for byte as its peer does.
+   */
+  private holdBeforeKeyframe(fragment: TimedFragment): undefined {
+    if (fragment.timing.leadSamples > 0 || this.pending.otherSeconds + fragment.timing.durationSeconds > this.partTargetSeconds) {
+      this.pending = emptyPending();
+      if (fragment.timing.leadSamples > 0) return undefined;
+    }
+    this.pending.fragments.push(fragment);
+    this.pending.bytes += fragment.data.length;
+    this.pending.otherSeconds += fragment.timing.durationSeconds;
+    return undefined;
+  }
+
+  private get leadIsVideo(): boolean {
+    return this.lead!.handler === "vide";
+  }
+
+  /** A fragment starting with a sync sample: the segment may close here, and a video keyframe starts a part and a GOP. */
+  private onIndependent(timing: FragmentTiming, events: CmafEvent[]): CmafPackagerError | undefined {
+    const segment = this.segment;
+    if (segment && segment.durationSeconds + this.pending.leadSeconds >= this.cutAtSeconds) {
+      // The audio that came after the segment's last frame goes with the keyframe into the next
+      // segment's first part, not into a tiny part of its own (holdBeforeKeyframe does the same).
+      const failed = this.pending.leadSamples > 0 ? this.flushPart(events) : undefined;
+      if (failed) return failed;
+      this.closeSegment(events);
+    } else if (this.leadIsVideo && this.pending.leadSamples > 0) {
+      const failed = this.flushPart(events);
+      if (failed) return failed;
+    }
+    if (this.leadIsVideo) this.startGop(timing);
+    return undefined;
+  }
+
+  /**
+   * Plans the parts of the GOP (for audio alone: of the segment) beginning with this fragment,
+   * expecting it as long as the previous one — the encoder's GOP — or the segment target at first.
+   */
+  private startGop(timing: FragmentTiming): void {
+    if (this.gop && this.gop.samples > 0) this.previousGop = { samples: this.gop.samples, seconds: this.gop.seconds };
+    this.gop = { samples: 0, seconds: 0, partEnds: [], fullPart: 1, partsCut: 0, segmentSecondsAtStart: this.segment?.durationSeconds ?? 0 };
+    const previous = this.previousGop;
+    this.planGop(previous ? previous.seconds / previous.samples : timing.durationSeconds / Math.max(1, timing.leadSamples), 0);
+  }
+
+  /** Sets the part ends still to come of the GOP being received, for samples of `sampleSeconds`, past `passed` samples. */
+  private planGop(sampleSeconds: number, passed: number): void {
+    const gop = this.gop!;
+    // Samples without duration (a broken stream) plan nothing: parts then end by PART-TARGET and keyframes only.
+    if (!(sampleSeconds > 0)) return;
+    const samples = this.previousGop?.samples ?? Math.round(this.options.segmentSeconds / sampleSeconds);
+    const endsSegment = gop.segmentSecondsAtStart + samples * sampleSeconds >= this.cutAtSeconds - TIME_SLACK_SECONDS;
+    const ends: number[] = [];
+    for (const frames of planGopParts({ frames: samples, frameSeconds: sampleSeconds, partTargetSeconds: this.partTargetSeconds, endsSegment })) ends.push((ends.at(-1) ?? 0) + frames);
+    gop.partEnds = ends.filter((end) => end > passed);
+    gop.fullPart = maxFramesPerPart(sampleSeconds, this.partTargetSeconds);
+  }
+
+  /** Hands out the gathered fragments as the open segment's next part. */
+  private flushPart(events: CmafEvent[]): CmafPackagerError | undefined {
+    const pending = this.pending;
+    const segment = this.segment;
+    if (pending.fragments.length === 0 || !segment) return undefined;
+    this.pending = emptyPending();
+    const data = joinFragments(pending.fragments);
+    if (data instanceof Mp4BoxError) return data;
+    const leadFirst = pending.fragments.find((f) => f.timing.leadSamples > 0)?.timing;
     const part: CmafPart = {
       segment: segment.number,
       index: segment.parts.length,
-      independent: timing.independent,
-      durationSeconds: timing.durationSeconds,
-      startSeconds: timing.decodeSeconds,
-      videoFrames: timing.videoFrames,
+      independent: leadFirst?.independent ?? false,
+      durationSeconds: leadFirst ? pending.leadSeconds : pending.otherSeconds,
+      startSeconds: (leadFirst ?? pending.fragments[0]!.timing).decodeSeconds,
+      videoFrames: pending.fragments.reduce((sum, f) => sum + f.timing.videoFrames, 0),
       data,
     };
     segment.parts.push(part);
     segment.durationSeconds += part.durationSeconds;
     segment.bytes += data.length;
-    if (segment.durationSeconds > this.maxSegmentSeconds || segment.bytes > this.maxSegmentBytes) {
-      return new CmafStreamError("segment-too-long", `segment ${segment.number} reached ${segment.durationSeconds.toFixed(3)} s / ${segment.bytes} bytes without a keyframe to cut at`);
-    }
+    if (segment.durationSeconds > this.maxSegmentSeconds || segment.bytes > this.maxSegmentBytes) return this.tooLong(segment);
     events.push({ type: "part", part });
-    // A fragment cut short by the keyframe after it (see fragmentSeconds): the segment is complete.
-    const cutShort = this.options.fragmentSeconds !== undefined && part.durationSeconds < this.options.fragmentSeconds - 0.001;
-    if (cutShort && segment.durationSeconds >= this.cutAtSeconds) this.closeSegment(events);
     return undefined;
+  }
+
+  private tooLong(segment: OpenSegment): CmafStreamError {
+    return new CmafStreamError("segment-too-long", `segment ${segment.number} reached ${segment.durationSeconds.toFixed(3)} s / ${segment.bytes + this.pending.bytes} bytes without a keyframe to cut at`);
   }
 
   private closeSegment(events: CmafEvent[]): void {
@@ -274,7 +438,7 @@ export class CmafPackager {
    * a stream with the audio left after the last video frame) is timed by its longest traf and is
    * never independent.
    */
-  private timing(fragments: readonly TrackFragment[]): { decodeSeconds: number; presentationSeconds: number; durationSeconds: number; independent: boolean; videoFrames: number } | undefined {
+  private timing(fragments: readonly TrackFragment[]): FragmentTiming | undefined {
     const timescaleOf = (f: TrackFragment): number => this.parsed!.tracks.find((t) => t.id === f.trackId)!.timescale;
     const withSamples = fragments.filter((f) => f.sampleCount > 0);
     const lead = withSamples.find((f) => f.trackId === this.lead!.id);
@@ -286,7 +450,8 @@ export class CmafPackager {
       presentationSeconds: (timed.baseMediaDecodeTime + timed.firstCompositionOffset) / timescale,
       durationSeconds: timed.duration / timescale,
       independent: lead !== undefined && lead.firstSampleIsSync,
-      videoFrames: lead !== undefined && this.lead!.handler === "vide" ? lead.sampleCount : 0,
+      leadSamples: lead?.sampleCount ?? 0,
+      videoFrames: lead !== undefined && this.leadIsVideo ? lead.sampleCount : 0,
     };
   }
 }

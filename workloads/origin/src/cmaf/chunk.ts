@@ -1,0 +1,126 @@
+/**
+ * Joins consecutive fragments of FFmpeg's fragmented MP4 into one CMAF chunk: one `moof` (a `traf`
+ * per track) and one `mdat`. FFmpeg writes a fragment per frame (`frag_every_frame`) so that the
+ * packager can choose where parts end; served as they come, each frame and each audio packet
+ * would cost a ~110-byte `moof` + `mdat` header (≈ 60 kbit/s per rendition at 25 fps with AAC),
+ * and every player would parse ≈ 70 fragments a second. Joined, a part has the shape of one
+ * fragment, as every player already plays it.
+ *
+ * Only boxes are rewritten: every sample's bytes are copied unchanged, in the same order per
+ * track, so the pass-through rung stays bit-identical to the encoder's.
+ */
+import { Mp4BoxError, moofSequenceNumber, type FragmentSample, type Mp4Box, type TrackFragment } from "./boxes.js";
+
+/** One fragment as the packager received it. */
+export interface ReceivedFragment {
+  /** Its bytes: any boxes before the moof (styp, prft…), the moof, then the mdat. */
+  data: Buffer;
+  moof: Mp4Box;
+  /** Where the moof starts in `data`. */
+  moofAt: number;
+  tracks: readonly TrackFragment[];
+}
+
+interface TrackRun {
+  trackId: number;
+  baseMediaDecodeTime: number;
+  /** Decode time of each sample (the fragment's tfdt + the durations before it), for the durations between fragments. */
+  decodeTimes: number[];
+  samples: FragmentSample[];
+  bytes: Buffer[];
+}
+
+function box(type: string, ...body: Buffer[]): Buffer {
+  const size = 8 + body.reduce((sum, b) => sum + b.length, 0);
+  const header = Buffer.allocUnsafe(8);
+  header.writeUInt32BE(size, 0);
+  header.write(type, 4, "latin1");
+  return Buffer.concat([header, ...body]);
+}
+
+function fullBoxHeader(version: number, flags: number): Buffer {
+  const out = Buffer.allocUnsafe(4);
+  out.writeUInt32BE(((version & 0xff) << 24) | (flags & 0xff_ffff), 0);
+  return out;
+}
+
+const TFHD_DEFAULT_BASE_IS_MOOF = 0x02_0000;
+/** data offset + per-sample duration, size, flags and composition offset. */
+const TRUN_ALL = 0x01 | 0x100 | 0x200 | 0x400 | 0x800;
+/** moof header (8) + mfhd (16). */
+const MOOF_LEAD_BYTES = 24;
+/** traf header (8) + tfhd (16) + tfdt v1 (20) + trun header, flags, count, data offset (20). */
+const TRAF_FIXED_BYTES = 64;
+const TRUN_ENTRY_BYTES = 16;
+
+/**
+ * One chunk holding every sample of `fragments`, in order; a single fragment is returned as it
+ * came. Samples whose place FFmpeg's fragments do not give by moof-relative offsets (other
+ * muxers' layouts) make the fragments be served one after the other instead, which CMAF also
+ * allows. A sample outside its fragment's bytes is an error: the fragment is corrupt.
+ */
+export function joinFragments(fragments: readonly ReceivedFragment[]): Buffer | Mp4BoxError {
+  if (fragments.length === 1) return fragments[0]!.data;
+  const runs = new Map<number, TrackRun>();
+  for (const fragment of fragments) {
+    for (const track of fragment.tracks) {
+      if (track.samples.length === 0) continue;
+      let run = runs.get(track.trackId);
+      if (!run) {
+        run = { trackId: track.trackId, baseMediaDecodeTime: track.baseMediaDecodeTime, decodeTimes: [], samples: [], bytes: [] };
+        runs.set(track.trackId, run);
+      }
+      let decodeTime = track.baseMediaDecodeTime;
+      for (const sample of track.samples) {
+        if (sample.offset === undefined || sample.size === undefined) return Buffer.concat(fragments.map((f) => f.data));
+        const start = fragment.moofAt + sample.offset;
+        if (sample.offset < 0 || start + sample.size > fragment.data.length) {
+          return new Mp4BoxError("malformed", `a sample of track ${track.trackId} (${sample.size} bytes at ${sample.offset} from its moof) lies outside its fragment's ${fragment.data.length} bytes`);
+        }
+        run.decodeTimes.push(decodeTime);
+        run.samples.push(sample);
+        run.bytes.push(fragment.data.subarray(start, start + sample.size));
+        decodeTime += sample.duration;
+      }
+    }
+  }
+  // In track order, as FFmpeg writes its trafs (a part may begin with either track's fragment).
+  const tracks = [...runs.values()].sort((a, b) => a.trackId - b.trackId);
+  // A version-1 trun holds signed composition offsets; an unsigned one of 2^31 or more does not fit.
+  if (tracks.some((t) => t.samples.some((s) => s.compositionOffset > 0x7fff_ffff))) return Buffer.concat(fragments.map((f) => f.data));
+
+  const moofBytes = MOOF_LEAD_BYTES + tracks.reduce((sum, t) => sum + TRAF_FIXED_BYTES + TRUN_ENTRY_BYTES * t.samples.length, 0);
+  // The mdat's header (8 bytes) sits between the moof and the first sample.
+  let dataOffset = moofBytes + 8;
+  const trafs = tracks.map((track) => {
+    const entries = Buffer.allocUnsafe(TRUN_ENTRY_BYTES * track.samples.length);
+    track.samples.forEach((sample, i) => {
+      // Within the chunk a sample lasts until the next one's decode time, as FFmpeg writes it
+      // inside one fragment; the last keeps the duration FFmpeg gave it.
+      const next = track.decodeTimes[i + 1];
+      const duration = next === undefined ? sample.duration : next - track.decodeTimes[i]!;
+      entries.writeUInt32BE(Math.max(0, Math.min(0xffff_ffff, duration)), TRUN_ENTRY_BYTES * i);
+      entries.writeUInt32BE(sample.size!, TRUN_ENTRY_BYTES * i + 4);
+      entries.writeUInt32BE(sample.flags >>> 0, TRUN_ENTRY_BYTES * i + 8);
+      entries.writeInt32BE(sample.compositionOffset, TRUN_ENTRY_BYTES * i + 12);
+    });
+    const tfhd = Buffer.allocUnsafe(4);
+    tfhd.writeUInt32BE(track.trackId, 0);
+    const tfdt = Buffer.allocUnsafe(8);
+    tfdt.writeBigUInt64BE(BigInt(track.baseMediaDecodeTime), 0);
+    const trunHead = Buffer.allocUnsafe(8);
+    trunHead.writeUInt32BE(track.samples.length, 0);
+    trunHead.writeInt32BE(dataOffset, 4);
+    dataOffset += track.bytes.reduce((sum, b) => sum + b.length, 0);
+    return box(
+      "traf",
+      box("tfhd", fullBoxHeader(0, TFHD_DEFAULT_BASE_IS_MOOF), tfhd),
+      box("tfdt", fullBoxHeader(1, 0), tfdt),
+      box("trun", fullBoxHeader(1, TRUN_ALL), trunHead, entries),
+    );
+  });
+  const sequence = Buffer.allocUnsafe(4);
+  sequence.writeUInt32BE(moofSequenceNumber(fragments[0]!.moof) ?? 0, 0);
+  const moof = box("moof", box("mfhd", fullBoxHeader(0, 0), sequence), ...trafs);
+  return Buffer.concat([moof, box("mdat", ...tracks.flatMap((t) => t.bytes))]);
+}
