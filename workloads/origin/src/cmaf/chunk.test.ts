@@ -28,12 +28,18 @@ function fragment(tracks: { id: number; tfdt: number; samples: { duration: numbe
     return traf;
   });
   const moofBytes = box("moof", fullBox("mfhd", 0, 0, u32(sequence)), ...trafs);
-  const data = Buffer.concat([moofBytes, box("mdat", ...tracks.flatMap((t) => t.samples.map((s) => s.bytes)))]);
-  const moof = new BoxSplitter().push(data).boxes[0]!;
-  const read = readMoof(moof, defaultsOf);
-  if (read instanceof Mp4BoxError) throw read;
-  return { data, moof, moofAt: 0, tracks: read };
+  return received(Buffer.concat([moofBytes, box("mdat", ...tracks.flatMap((t) => t.samples.map((s) => s.bytes)))]));
 }
+
+/** A moof + mdat as the packager hands it over. */
+function received(data: Buffer): ReceivedFragment {
+  const [moof, mdat] = new BoxSplitter().push(data).boxes;
+  const tracks = readMoof(moof!, defaultsOf);
+  if (tracks instanceof Mp4BoxError) throw tracks;
+  return { boxes: [moof!.bytes, mdat!.bytes], bytes: data.length, moof: moof!, mdat: mdat!, mdatAt: moof!.bytes.length, tracks };
+}
+
+const dataOf = (fragment: ReceivedFragment): Buffer => Buffer.concat(fragment.boxes);
 
 const bytes = (text: string): Buffer => Buffer.from(text);
 
@@ -76,7 +82,7 @@ describe("joining fragments into one chunk", () => {
 
   test("a single fragment is served as FFmpeg wrote it", () => {
     const only = fragment([{ id: 1, tfdt: 0, samples: [{ duration: 512, bytes: bytes("frame"), flags: SYNC }] }]);
-    expect(joinFragments([only])).toBe(only.data);
+    expect(joinFragments([only])).toEqual(dataOf(only));
   });
 
   test("fragments that place their data other than by moof-relative offsets are served one after the other", () => {
@@ -84,16 +90,15 @@ describe("joining fragments into one chunk", () => {
     // No data offset in the trun: the reader cannot place the sample.
     const noOffset = box("moof", fullBox("mfhd", 0, 0, u32(2)), box("traf", fullBox("tfhd", 0, 0x020000, u32(1)), fullBox("tfdt", 1, 0, u64(512)), fullBox("trun", 0, 0x300, u32(1, 512, 5))));
     const data = Buffer.concat([noOffset, box("mdat", bytes("frame"))]);
-    const moof = new BoxSplitter().push(data).boxes[0]!;
-    const tracks = readMoof(moof, defaultsOf);
-    if (tracks instanceof Mp4BoxError) throw tracks;
-    expect(joinFragments([relative, { data, moof, moofAt: 0, tracks }])).toEqual(Buffer.concat([relative.data, data]));
+    expect(joinFragments([relative, received(data)])).toEqual(Buffer.concat([dataOf(relative), data]));
   });
 
-  test("a sample outside its fragment's bytes is a malformed fragment, not a read past the buffer", () => {
+  test("a sample outside its fragment's mdat is a malformed fragment, not a read past the buffer", () => {
     const good = fragment([{ id: 1, tfdt: 0, samples: [{ duration: 512, bytes: bytes("frame"), flags: SYNC }] }]);
+    // The trun says 5 bytes; the mdat holds 3.
     const cut = fragment([{ id: 1, tfdt: 512, samples: [{ duration: 512, bytes: bytes("frame"), flags: NON_SYNC }] }]);
-    const truncated = { ...cut, data: cut.data.subarray(0, cut.data.length - 2) };
+    const short = box("mdat", bytes("fra"));
+    const truncated = { ...cut, mdat: { type: "mdat", bytes: short, headerSize: 8 }, boxes: [cut.moof.bytes, short] };
     const error = joinFragments([good, truncated]);
     expect(error).toBeInstanceOf(Mp4BoxError);
     expect((error as Mp4BoxError).reason).toBe("malformed");

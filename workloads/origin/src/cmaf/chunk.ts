@@ -13,13 +13,18 @@ import { Mp4BoxError, moofSequenceNumber, type FragmentSample, type Mp4Box, type
 
 /** One fragment as the packager received it. */
 export interface ReceivedFragment {
-  /** Its bytes: any boxes before the moof (styp, prft…), the moof, then the mdat. */
-  data: Buffer;
+  /** Its boxes' bytes, in order: any before the moof (styp, prft…), the moof, …, the mdat. Kept apart: no copy per fragment. */
+  boxes: readonly Buffer[];
+  /** Their total length. */
+  bytes: number;
   moof: Mp4Box;
-  /** Where the moof starts in `data`. */
-  moofAt: number;
+  mdat: Mp4Box;
+  /** Bytes from the moof's first byte to the mdat's (the moof and any boxes between them). */
+  mdatAt: number;
   tracks: readonly TrackFragment[];
 }
+
+const bytesOf = (fragments: readonly ReceivedFragment[]): Buffer => Buffer.concat(fragments.flatMap((f) => f.boxes));
 
 interface TrackRun {
   trackId: number;
@@ -57,10 +62,10 @@ const TRUN_ENTRY_BYTES = 16;
  * One chunk holding every sample of `fragments`, in order; a single fragment is returned as it
  * came. Samples whose place FFmpeg's fragments do not give by moof-relative offsets (other
  * muxers' layouts) make the fragments be served one after the other instead, which CMAF also
- * allows. A sample outside its fragment's bytes is an error: the fragment is corrupt.
+ * allows. A sample outside its fragment's mdat is an error: the fragment is corrupt.
  */
 export function joinFragments(fragments: readonly ReceivedFragment[]): Buffer | Mp4BoxError {
-  if (fragments.length === 1) return fragments[0]!.data;
+  if (fragments.length === 1) return bytesOf(fragments);
   const runs = new Map<number, TrackRun>();
   for (const fragment of fragments) {
     for (const track of fragment.tracks) {
@@ -72,14 +77,15 @@ export function joinFragments(fragments: readonly ReceivedFragment[]): Buffer | 
       }
       let decodeTime = track.baseMediaDecodeTime;
       for (const sample of track.samples) {
-        if (sample.offset === undefined || sample.size === undefined) return Buffer.concat(fragments.map((f) => f.data));
-        const start = fragment.moofAt + sample.offset;
-        if (sample.offset < 0 || start + sample.size > fragment.data.length) {
-          return new Mp4BoxError("malformed", `a sample of track ${track.trackId} (${sample.size} bytes at ${sample.offset} from its moof) lies outside its fragment's ${fragment.data.length} bytes`);
+        if (sample.offset === undefined || sample.size === undefined) return bytesOf(fragments);
+        const mdat = fragment.mdat;
+        const start = sample.offset - fragment.mdatAt;
+        if (start < mdat.headerSize || start + sample.size > mdat.bytes.length) {
+          return new Mp4BoxError("malformed", `a sample of track ${track.trackId} (${sample.size} bytes at ${sample.offset} from its moof) lies outside its mdat`);
         }
         run.decodeTimes.push(decodeTime);
         run.samples.push(sample);
-        run.bytes.push(fragment.data.subarray(start, start + sample.size));
+        run.bytes.push(mdat.bytes.subarray(start, start + sample.size));
         decodeTime += sample.duration;
       }
     }
@@ -87,7 +93,7 @@ export function joinFragments(fragments: readonly ReceivedFragment[]): Buffer | 
   // In track order, as FFmpeg writes its trafs (a part may begin with either track's fragment).
   const tracks = [...runs.values()].sort((a, b) => a.trackId - b.trackId);
   // A version-1 trun holds signed composition offsets; an unsigned one of 2^31 or more does not fit.
-  if (tracks.some((t) => t.samples.some((s) => s.compositionOffset > 0x7fff_ffff))) return Buffer.concat(fragments.map((f) => f.data));
+  if (tracks.some((t) => t.samples.some((s) => s.compositionOffset > 0x7fff_ffff))) return bytesOf(fragments);
 
   const moofBytes = MOOF_LEAD_BYTES + tracks.reduce((sum, t) => sum + TRAF_FIXED_BYTES + TRUN_ENTRY_BYTES * t.samples.length, 0);
   // The mdat's header (8 bytes) sits between the moof and the first sample.

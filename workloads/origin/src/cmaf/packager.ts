@@ -251,12 +251,12 @@ export class CmafPackager {
     }
     const moofIndex = this.group.findIndex((b) => b.type === "moof");
     if (moofIndex < 0) return new CmafStreamError("unexpected-box", "an mdat without a moof before it");
-    const moof = this.group[moofIndex]!;
-    const moofAt = this.group.slice(0, moofIndex).reduce((sum, b) => sum + b.bytes.length, 0);
-    const data = Buffer.concat([...this.group.map((b) => b.bytes), box.bytes]);
+    const group = this.group;
+    const bytes = this.groupBytes + box.bytes.length;
     this.group = [];
     this.groupBytes = 0;
-    return this.onFragment(moof, moofAt, data, events);
+    const mdatAt = group.slice(moofIndex).reduce((sum, b) => sum + b.bytes.length, 0);
+    return this.onFragment({ boxes: [...group.map((b) => b.bytes), box.bytes], bytes, moof: group[moofIndex]!, mdat: box, mdatAt }, events);
   }
 
   private onInitBox(box: Mp4Box, events: CmafEvent[]): CmafPackagerError | undefined {
@@ -275,13 +275,13 @@ export class CmafPackager {
     return undefined;
   }
 
-  private onFragment(moof: Mp4Box, moofAt: number, data: Buffer, events: CmafEvent[]): CmafPackagerError | undefined {
+  private onFragment(received: Omit<ReceivedFragment, "tracks">, events: CmafEvent[]): CmafPackagerError | undefined {
     const tracks = this.parsed!.tracks;
-    const fragments = readMoof(moof, (id) => tracks.find((t) => t.id === id));
+    const fragments = readMoof(received.moof, (id) => tracks.find((t) => t.id === id));
     if (fragments instanceof Mp4BoxError) return fragments;
     const timing = this.timing(fragments);
     if (!timing) return new CmafStreamError("empty-fragment", "a fragment without samples");
-    const fragment: TimedFragment = { data, moof, moofAt, tracks: fragments, timing };
+    const fragment: TimedFragment = { ...received, tracks: fragments, timing };
 
     if (timing.independent) {
       const failed = this.onIndependent(timing, events);
@@ -310,7 +310,7 @@ export class CmafPackager {
       this.pending.otherSeconds += timing.durationSeconds;
     }
     this.pending.fragments.push(fragment);
-    this.pending.bytes += data.length;
+    this.pending.bytes += fragment.bytes;
     if (segment.bytes + this.pending.bytes > this.maxSegmentBytes) return this.tooLong(segment);
 
     const gop = this.gop;
@@ -345,7 +345,7 @@ export class CmafPackager {
       if (fragment.timing.leadSamples > 0) return undefined;
     }
     this.pending.fragments.push(fragment);
-    this.pending.bytes += fragment.data.length;
+    this.pending.bytes += fragment.bytes;
     this.pending.otherSeconds += fragment.timing.durationSeconds;
     return undefined;
   }
