@@ -59,6 +59,45 @@ export function decodeStamp(rgba: ArrayLike<number>, width: number, bits: number
   return value;
 }
 
+/**
+ * JavaScript for a glass page, shared by the latency benches: `glassVideo()` appends a muted
+ * `<video>` and returns it with `stampLatencyMs()`, now − the stamp of the frame it presents
+ * (undefined before the first frame or when the stamp is unreadable); `hlsLog(keepMs)` is an
+ * hls.js `debug` logger (debug build) keeping its lines of the last `keepMs` as `{ t (Unix ms), text }`.
+ */
+export function glassPageHelpers(): string {
+  const rows = STAMP_TOP + STAMP_BLOCK + 2;
+  return `
+const decodeStamp = ${decodeStamp.toString()};
+const glassVideo = () => {
+  const video = document.createElement("video");
+  video.muted = true;
+  video.playsInline = true;
+  document.body.append(video);
+  const canvas = document.createElement("canvas");
+  canvas.width = ${GLASS_WIDTH};
+  canvas.height = ${rows};
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  const stampLatencyMs = () => {
+    if (video.videoWidth !== ${GLASS_WIDTH}) return undefined;
+    context.drawImage(video, 0, 0);
+    const rgba = context.getImageData(0, 0, ${GLASS_WIDTH}, ${rows}).data;
+    const latency = Date.now() - decodeStamp(rgba, ${GLASS_WIDTH}, ${STAMP_BITS}, ${STAMP_BLOCK}, ${STAMP_LEFT}, ${STAMP_TOP});
+    return latency > -100 && latency < 60000 ? latency : undefined;
+  };
+  return { video, stampLatencyMs };
+};
+const hlsLog = (keepMs) => {
+  const lines = [];
+  const note = (level) => (...args) => {
+    lines.push({ t: Date.now(), text: level + " " + args.map(String).join(" ").slice(0, 300) });
+    while (lines.length > 0 && Date.now() - lines[0].t > keepMs) lines.shift();
+  };
+  return { lines, debug: { trace: () => undefined, debug: note("debug"), log: note("log"), info: note("info"), warn: note("warn"), error: note("error") } };
+};
+`;
+}
+
 export interface GlassSource {
   readonly framesSent: number;
   stop(): Promise<void>;

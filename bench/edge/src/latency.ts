@@ -37,7 +37,7 @@ import { percentile } from "@live360/bench/dist/analysis.js";
 import { ProcessTreeSampler } from "@live360/bench/dist/proc-tree.js";
 import { envNumber } from "./env.js";
 import { startMediaMtx } from "./mediamtx.js";
-import { GLASS_WIDTH, STAMP_BITS, STAMP_BLOCK, STAMP_LEFT, STAMP_TOP, decodeStamp, startGlassSource } from "./glass.js";
+import { glassPageHelpers, startGlassSource } from "./glass.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const RESULTS_DIR = path.join(ROOT, "bench/results");
@@ -84,9 +84,8 @@ interface Stall {
 }
 
 /** Runs in the page: plays every system and records now − stamp for each presented frame. */
-function pageScript(systems: readonly System[], decodeSource: string, stamp: readonly number[]): string {
-  return `
-const decodeStamp = ${decodeSource};
+function pageScript(systems: readonly System[]): string {
+  return `${glassPageHelpers()}
 window.samples = {};
 window.players = {};
 window.playerLatency = {};
@@ -94,23 +93,11 @@ window.errors = [];
 window.stalls = {};
 window.startedAt = Date.now();
 for (const system of ${JSON.stringify(systems)}) {
-  const video = document.createElement("video");
-  video.muted = true;
-  video.playsInline = true;
+  const { video, stampLatencyMs } = glassVideo();
   video.width = 320;
-  document.body.append(video);
-  const canvas = document.createElement("canvas");
-  canvas.width = ${GLASS_WIDTH};
-  canvas.height = ${STAMP_TOP + STAMP_BLOCK + 2};
-  const context = canvas.getContext("2d", { willReadFrequently: true });
   window.samples[system.name] = [];
-  // hls.js's log of the last second is kept with each stall (debug build, lines held in memory).
-  const lines = [];
-  const note = (level) => (...args) => {
-    lines.push({ t: Date.now(), text: level + " " + args.map(String).join(" ").slice(0, 300) });
-    while (lines.length > 0 && Date.now() - lines[0].t > 1000) lines.shift();
-  };
-  const debug = { trace: () => undefined, debug: note("debug"), log: note("log"), info: note("info"), warn: note("warn"), error: note("error") };
+  // hls.js's log of the last second is kept with each stall.
+  const { lines, debug } = hlsLog(1000);
   const hls = new Hls({ lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.5, backBufferLength: 10, debug, ...(system.liveSyncDurationCount ? { liveSyncDurationCount: system.liveSyncDurationCount } : {}) });
   window.stalls[system.name] = [];
   // A stall (hls.js's BUFFER_STALLED_ERROR) raises hls.js's target latency by
@@ -141,13 +128,8 @@ for (const system of ${JSON.stringify(systems)}) {
   setInterval(() => { if (window.measuring && Number.isFinite(hls.latency)) window.playerLatency[system.name].push(hls.latency * 1000); }, 500);
   video.play().catch(() => undefined);
   const onFrame = () => {
-    if (window.measuring && video.videoWidth === ${GLASS_WIDTH}) {
-      context.drawImage(video, 0, 0);
-      const rgba = context.getImageData(0, 0, ${GLASS_WIDTH}, ${STAMP_TOP + STAMP_BLOCK + 2}).data;
-      const sent = decodeStamp(rgba, ${GLASS_WIDTH}, ${stamp.join(", ")});
-      const latency = Date.now() - sent;
-      if (latency > -100 && latency < 60000) window.samples[system.name].push(latency);
-    }
+    const latency = window.measuring ? stampLatencyMs() : undefined;
+    if (latency !== undefined) window.samples[system.name].push(latency);
     video.requestVideoFrameCallback(onFrame);
   };
   video.requestVideoFrameCallback(onFrame);
@@ -269,10 +251,9 @@ async function main(): Promise<void> {
     const hlsVersion = (JSON.parse(await readFile(path.join(hlsDist, "../package.json"), "utf8")) as { version: string }).version;
     const pageDir = path.join(dir, "page");
     await mkdir(pageDir, { recursive: true });
-    const decodeSource = decodeStamp.toString();
     await writeFile(
       path.join(pageDir, "index.html"),
-      `<!doctype html><meta charset="utf-8"><body><script src="/hls/hls.js"></script><script>${pageScript(systems, decodeSource, [STAMP_BITS, STAMP_BLOCK, STAMP_LEFT, STAMP_TOP])}</script></body>`,
+      `<!doctype html><meta charset="utf-8"><body><script src="/hls/hls.js"></script><script>${pageScript(systems)}</script></body>`,
     );
     const pages = cleanup.add(await startStaticServer([{ prefix: "/hls/", dir: hlsDist }, { prefix: "/", dir: pageDir }]), (s) => s.close());
     const browser = cleanup.add(await launchChromium({ viewport: { width: 1700, height: 400 } }), (b) => b.close());

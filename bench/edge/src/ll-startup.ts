@@ -21,7 +21,7 @@ import { resolveEdgeConfig, runEdge } from "@live360/edge";
 import { Cleanup, freePort, getText, launchChromium, loopbackEdge, startOriginProcess, startStaticServer, tempDir, waitFor } from "@live360/testkit";
 import { percentile } from "@live360/bench/dist/analysis.js";
 import { envNumber } from "./env.js";
-import { GLASS_WIDTH, STAMP_BITS, STAMP_BLOCK, STAMP_LEFT, STAMP_TOP, decodeStamp, startGlassSource } from "./glass.js";
+import { glassPageHelpers, startGlassSource } from "./glass.js";
 import { startMediaMtx } from "./mediamtx.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -51,23 +51,14 @@ interface Session {
 }
 
 /** Runs in the page: `window.session(url, seconds)` plays one fresh hls.js session and reports it. */
-function pageScript(decodeSource: string, stamp: readonly number[]): string {
-  return `
-const decodeStamp = ${decodeSource};
+function pageScript(): string {
+  return `${glassPageHelpers()}
 window.session = (url, seconds) => new Promise((resolve) => {
   const started = performance.now();
-  const lines = [];
-  const note = (level) => (...args) => lines.push({ t: performance.now(), text: level + " " + args.map(String).join(" ").slice(0, 300) });
-  const video = document.createElement("video");
-  video.muted = true;
-  video.playsInline = true;
-  document.body.append(video);
-  const canvas = document.createElement("canvas");
-  canvas.width = ${GLASS_WIDTH};
-  canvas.height = ${STAMP_TOP + STAMP_BLOCK + 2};
-  const context = canvas.getContext("2d", { willReadFrequently: true });
-  const hls = new Hls({ lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.5, backBufferLength: 10,
-    debug: { trace: () => undefined, debug: note("debug"), log: note("log"), info: note("info"), warn: note("warn"), error: note("error") } });
+  const startedWall = Date.now();
+  const { lines, debug } = hlsLog(1000);
+  const { video, stampLatencyMs } = glassVideo();
+  const hls = new Hls({ lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.5, backBufferLength: 10, debug });
   const result = { firstFrameMs: undefined, bufferAtFirstFrameS: undefined, latencyAtFirstFrameMs: undefined, latencyAtEndMs: undefined, targetAtEndMs: 0, stalls: [], fatal: [] };
   const ahead = () => video.buffered.length ? video.buffered.end(video.buffered.length - 1) - video.currentTime : 0;
   let lastLatency;
@@ -77,25 +68,21 @@ window.session = (url, seconds) => new Promise((resolve) => {
     if (data.details !== Hls.ErrorDetails.BUFFER_STALLED_ERROR) return;
     const now = performance.now();
     result.stalls.push({ atMs: Math.round(now - started), bufferAheadS: ahead(), latencyMs: lastLatency ?? -1,
-      log: lines.filter((l) => now - l.t < 1000).map((l) => Math.round(l.t - started) + " " + l.text) });
+      log: lines.map((l) => (l.t - startedWall) + " " + l.text) });
   });
   hls.loadSource(url);
   hls.attachMedia(video);
   video.play().catch(() => undefined);
   const onFrame = () => {
-    if (video.videoWidth === ${GLASS_WIDTH}) {
-      context.drawImage(video, 0, 0);
-      const rgba = context.getImageData(0, 0, ${GLASS_WIDTH}, ${STAMP_TOP + STAMP_BLOCK + 2}).data;
-      const latency = Date.now() - decodeStamp(rgba, ${GLASS_WIDTH}, ${stamp.join(", ")});
-      if (latency > -100 && latency < 60000) {
-        lastLatency = latency;
-        if (result.firstFrameMs === undefined) {
-          result.firstFrameMs = Math.round(performance.now() - started);
-          result.bufferAtFirstFrameS = ahead();
-          result.latencyAtFirstFrameMs = latency;
-        }
-        if (performance.now() - started > (seconds - 1) * 1000) endLatencies.push(latency);
+    const latency = stampLatencyMs();
+    if (latency !== undefined) {
+      lastLatency = latency;
+      if (result.firstFrameMs === undefined) {
+        result.firstFrameMs = Math.round(performance.now() - started);
+        result.bufferAtFirstFrameS = ahead();
+        result.latencyAtFirstFrameMs = latency;
       }
+      if (performance.now() - started > (seconds - 1) * 1000) endLatencies.push(latency);
     }
     video.requestVideoFrameCallback(onFrame);
   };
@@ -154,7 +141,7 @@ async function main(): Promise<void> {
     // The debug build: its log lines tell what the player did before a stall.
     await writeFile(
       path.join(pageDir, "index.html"),
-      `<!doctype html><meta charset="utf-8"><body><script src="/hls/hls.js"></script><script>${pageScript(decodeStamp.toString(), [STAMP_BITS, STAMP_BLOCK, STAMP_LEFT, STAMP_TOP])}</script></body>`,
+      `<!doctype html><meta charset="utf-8"><body><script src="/hls/hls.js"></script><script>${pageScript()}</script></body>`,
     );
     const pages = cleanup.add(await startStaticServer([{ prefix: "/hls/", dir: hlsDist }, { prefix: "/", dir: pageDir }]), (s) => s.close());
     const browser = cleanup.add(await launchChromium({ viewport: { width: 800, height: 500 } }), (b) => b.close());
