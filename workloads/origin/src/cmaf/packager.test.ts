@@ -423,6 +423,34 @@ describe("CMAF packager on hostile or unexpected streams", () => {
     expect((error as CmafStreamError).reason).toBe("bad-number");
   });
 
+  test("a fragment stream with bytes changed anywhere never throws, keeps its memory bounded and yields only typed errors", () => {
+    const { fragments } = throughParts(outputs.copied, 8);
+    for (let seed = 1; seed <= 300; seed++) {
+      let state = seed;
+      const next = (): number => {
+        state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
+        return state / 2_147_483_648;
+      };
+      const mutated = Buffer.from(fragments);
+      for (let flips = 1 + Math.floor(next() * 4); flips > 0; flips--) mutated[Math.floor(next() * mutated.length)] = Math.floor(next() * 256);
+      const p = packager();
+      let maxBuffered = 0;
+      const events: CmafEvent[] = [];
+      for (const chunk of oddChunks(Buffer.concat([init, mutated]), seed)) {
+        events.push(...p.push(chunk));
+        maxBuffered = Math.max(maxBuffered, p.bufferedBytes);
+      }
+      events.push(...p.end());
+      expect(maxBuffered).toBeLessThanOrEqual(init.length + mutated.length);
+      expect(p.bufferedBytes).toBe(0);
+      for (const event of events) {
+        if (event.type === "error") expect(event.error instanceof Mp4BoxError || event.error instanceof CmafStreamError).toBe(true);
+        // Every part handed out is one moof + mdat the reader accepts (or the fragments as they came).
+        if (event.type === "part") expect(new BoxSplitter().push(event.part.data).error).toBeUndefined();
+      }
+    }
+  });
+
   test("audio a whole part target ahead of the video is a part of its own, timed by its audio, never independent; before any keyframe it is dropped", () => {
     const p = packager();
     const events = p.push(Buffer.concat([init, firstParts, audioOnly(48_000 * 11)]));

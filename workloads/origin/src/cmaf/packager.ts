@@ -139,7 +139,7 @@ const INIT_BOXES = new Set(["ftyp", "free", "skip", "uuid", "moov"]);
 
 /** One per rendition: feed it the rendition's FFmpeg output, chunk by chunk. */
 export class CmafPackager {
-  private readonly splitter: BoxSplitter;
+  private splitter: BoxSplitter;
   private readonly cutAtSeconds: number;
   private readonly partTargetSeconds: number;
   private readonly maxBoxBytes: number;
@@ -224,6 +224,8 @@ export class CmafPackager {
 
   private fail(events: CmafEvent[], error: CmafPackagerError): CmafEvent[] {
     this.failure = error;
+    // The rest of a box the splitter was receiving is of no use any more: released with it.
+    this.splitter = new BoxSplitter(this.maxBoxBytes);
     this.initBoxes = [];
     this.initBytes = 0;
     this.group = [];
