@@ -19,7 +19,8 @@
  * everything else stopped, the same two with a transcoding ladder.
  *
  * Env: BENCH_SECONDS (60) measured after BENCH_WARMUP_SECONDS (15) of playback;
- * BENCH_PART_TARGET (0.33) live360's part target in seconds; BENCH_LADDER (`source`) the origins'
+ * BENCH_PART_TARGET (0.33) live360's part target in seconds, BENCH_PART_HOLD_BACK (3) its
+ * PART-HOLD-BACK in parts; BENCH_LADDER (`source`) the origins'
  * ladder during the latency run (pass-through: the packagers are compared, not x264);
  * BENCH_FULL_LADDER (`source,480x240:500k,320x160:250k`) the ladder of a second phase measuring
  * the origins' CPU alone, LL-HLS against TS 1 s (the issue's "same ladder" comparison).
@@ -35,7 +36,7 @@ import { resolveEdgeConfig, runEdge } from "@live360/edge";
 import { Cleanup, freePort, getText, launchChromium, loopbackEdge, startOriginProcess, startStaticServer, tempDir, waitFor, type OriginProcess } from "@live360/testkit";
 import { percentile } from "@live360/bench/dist/analysis.js";
 import { ProcessTreeSampler } from "@live360/bench/dist/proc-tree.js";
-import { envNumber } from "./env.js";
+import { envNumber, llHlsBenchSettings, type LlHlsBenchSettings } from "./env.js";
 import { startMediaMtx } from "./mediamtx.js";
 import { glassPageHelpers, startGlassSource } from "./glass.js";
 
@@ -188,7 +189,7 @@ async function compareOriginCpu(cmaf: OriginProcess, ts: OriginProcess, seconds:
 }
 
 /** An LL-HLS and a 1 s TS origin making `ladder` from one encoder, no viewers: their CPU side by side. */
-async function fullLadderCpu(dir: string, ladder: string, partTarget: number, seconds: number): Promise<CpuComparison> {
+async function fullLadderCpu(dir: string, ladder: string, llHls: LlHlsBenchSettings, seconds: number): Promise<CpuComparison> {
   const cleanup = new Cleanup();
   try {
     const start = async (name: string, args: string[]): Promise<OriginProcess> => {
@@ -196,7 +197,7 @@ async function fullLadderCpu(dir: string, ladder: string, partTarget: number, se
       cleanup.add(null, () => started.process.stop());
       return started;
     };
-    const cmaf = await start("cmaf", ["--hls-format", "cmaf", "--part-target", String(partTarget)]);
+    const cmaf = await start("cmaf", llHls.args);
     const ts = await start("ts", []);
     cleanup.add(await startGlassSource([cmaf.rtmp, ts.rtmp]), (s) => s.stop());
     for (const origin of [cmaf, ts]) {
@@ -213,7 +214,7 @@ async function fullLadderCpu(dir: string, ladder: string, partTarget: number, se
 async function main(): Promise<void> {
   const seconds = envNumber("BENCH_SECONDS", 60);
   const warmupSeconds = envNumber("BENCH_WARMUP_SECONDS", 15);
-  const partTarget = envNumber("BENCH_PART_TARGET", 0.33);
+  const llHls = llHlsBenchSettings();
   const ladder = process.env.BENCH_LADDER ?? "source";
   const fullLadder = process.env.BENCH_FULL_LADDER ?? "source,480x240:500k,320x160:250k";
   const cleanup = new Cleanup();
@@ -224,7 +225,7 @@ async function main(): Promise<void> {
       cleanup.add(null, () => started.process.stop());
       return started;
     };
-    const cmaf = await origin("cmaf", ["--hls-format", "cmaf", "--low-latency", "--part-target", String(partTarget)]);
+    const cmaf = await origin("cmaf", ["--low-latency", ...llHls.args]);
     const ts1 = await origin("ts-1s", ["--low-latency"]);
     const ts2 = await origin("ts-2s", []);
     const mediamtx = await startMediaMtx(cleanup, dir, STREAM);
@@ -236,8 +237,8 @@ async function main(): Promise<void> {
     cleanup.add(await startGlassSource([cmaf.rtmp, ts1.rtmp, ts2.rtmp, mediamtx.rtmp]), (s) => s.stop());
     const master = (base: string): string => `${base}/hls/${STREAM}/master.m3u8`;
     const systems: System[] = [
-      { name: `live360 LL-HLS (${partTarget} s parts) via edge`, url: master(edge.url) },
-      { name: `live360 LL-HLS (${partTarget} s parts) from origin`, url: master(cmaf.http) },
+      { name: `live360 LL-HLS (${llHls.label}) via edge`, url: master(edge.url) },
+      { name: `live360 LL-HLS (${llHls.label}) from origin`, url: master(cmaf.http) },
       { name: "live360 TS 1 s", url: master(ts1.http), liveSyncDurationCount: 2 },
       { name: "live360 TS 2 s", url: master(ts2.http), liveSyncDurationCount: 2 },
       { name: `MediaMTX ${mediamtx.version} LL-HLS`, url: mediamtx.url },
@@ -283,7 +284,7 @@ async function main(): Promise<void> {
     const loadAverage = Math.max(cpuBefore, os.loadavg()[0] ?? 0);
     // The latency systems stop; the ladder's CPU is measured alone.
     await cleanup.run();
-    const ladderCpu = await fullLadderCpu(path.join(dir, "ladder"), fullLadder, partTarget, seconds);
+    const ladderCpu = await fullLadderCpu(path.join(dir, "ladder"), fullLadder, llHls, seconds);
     const table = [
       "| system | frames measured | p50 | p95 | min | max | hls.js target | hls.js latency p50 | stalls (warm-up + measured) |",
       "|---|---|---|---|---|---|---|---|---|",

@@ -9,7 +9,8 @@
  * ahead and glass-to-glass latency at the first frame and at the end, and every stall with the
  * hls.js log lines before it.
  *
- * Env: BENCH_SESSIONS (10) per system, BENCH_SESSION_SECONDS (10), BENCH_PART_TARGET (0.33).
+ * Env: BENCH_SESSIONS (10) per system, BENCH_SESSION_SECONDS (10), BENCH_PART_TARGET (0.33),
+ * BENCH_PART_HOLD_BACK (3).
  * Writes bench/results/ll-startup.{md,json}.
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
@@ -20,7 +21,7 @@ import { createLogger } from "@live360/core";
 import { resolveEdgeConfig, runEdge } from "@live360/edge";
 import { Cleanup, freePort, getText, launchChromium, loopbackEdge, startOriginProcess, startStaticServer, tempDir, waitFor } from "@live360/testkit";
 import { percentile } from "@live360/bench/dist/analysis.js";
-import { envNumber } from "./env.js";
+import { envNumber, llHlsBenchSettings } from "./env.js";
 import { glassPageHelpers, startGlassSource } from "./glass.js";
 import { startMediaMtx } from "./mediamtx.js";
 
@@ -103,7 +104,7 @@ const seconds = (ms: number | undefined): string => (ms === undefined || Number.
 async function main(): Promise<void> {
   const sessions = envNumber("BENCH_SESSIONS", 10);
   const sessionSeconds = envNumber("BENCH_SESSION_SECONDS", 10);
-  const partTarget = envNumber("BENCH_PART_TARGET", 0.33);
+  const llHls = llHlsBenchSettings();
   const cleanup = new Cleanup();
   try {
     const dir = await tempDir("bench-ll-startup");
@@ -113,7 +114,7 @@ async function main(): Promise<void> {
       httpPort: await freePort(),
       dataDir: path.join(dir, "cmaf"),
       stream: STREAM,
-      args: ["--ladder", "source", "--hls-format", "cmaf", "--low-latency", "--part-target", String(partTarget)],
+      args: ["--ladder", "source", "--low-latency", ...llHls.args],
     });
     cleanup.add(null, () => origin.process.stop());
     const mediamtx = await startMediaMtx(cleanup, dir, STREAM);
@@ -123,8 +124,8 @@ async function main(): Promise<void> {
     );
     cleanup.add(await startGlassSource([origin.rtmp, mediamtx.rtmp]), (s) => s.stop());
     const systems = [
-      { name: `live360 LL-HLS (${partTarget} s parts) via edge`, url: `${edge.url}/hls/${STREAM}/master.m3u8` },
-      { name: `live360 LL-HLS (${partTarget} s parts) from origin`, url: `${origin.http}/hls/${STREAM}/master.m3u8` },
+      { name: `live360 LL-HLS (${llHls.label}) via edge`, url: `${edge.url}/hls/${STREAM}/master.m3u8` },
+      { name: `live360 LL-HLS (${llHls.label}) from origin`, url: `${origin.http}/hls/${STREAM}/master.m3u8` },
       { name: `MediaMTX ${mediamtx.version} LL-HLS`, url: mediamtx.url },
     ];
     for (const system of systems) {
@@ -189,7 +190,7 @@ async function main(): Promise<void> {
     ].join("\n");
     await mkdir(RESULTS_DIR, { recursive: true });
     await writeFile(path.join(RESULTS_DIR, "ll-startup.md"), report);
-    await writeFile(path.join(RESULTS_DIR, "ll-startup.json"), JSON.stringify({ at: new Date().toISOString(), hlsJs: hlsVersion, partTarget, rows, sessions: Object.fromEntries(results) }, null, 2) + "\n");
+    await writeFile(path.join(RESULTS_DIR, "ll-startup.json"), JSON.stringify({ at: new Date().toISOString(), hlsJs: hlsVersion, partTarget: llHls.partTarget, partHoldBackParts: llHls.holdBackParts, rows, sessions: Object.fromEntries(results) }, null, 2) + "\n");
     console.log(report);
   } finally {
     await cleanup.run();

@@ -214,6 +214,11 @@ describe("LiveEvent CRD validation (the API server applies the generated schema)
     expect(longParts.message).toContain("spec.hls.partTargetMs");
     expect(longParts.message).toContain("at most half a segment (500 with lowLatency's 1-second segments, else 1000)");
 
+    // The spec's floor: PART-HOLD-BACK at least two part targets.
+    const shortHoldBack = await refusal(createEvent("cmaf-hold-back", { streamName: "x", hls: { format: "cmaf", partHoldBackParts: 1 } }));
+    expect(shortHoldBack.code).toBe(422);
+    expect(shortHoldBack.message).toMatch(/spec\.hls\.partHoldBackParts: Invalid value: 1: spec\.hls\.partHoldBackParts in body should be greater than or equal to 2/);
+
     const format = await refusal(createEvent("bad-format", { streamName: "x", hls: { format: "dash" as never } }));
     expect(format.message).toMatch(/spec\.hls\.format: Unsupported value: "dash": supported values: "ts", "cmaf"/);
   });

@@ -46,7 +46,7 @@ const KITCHEN_SINK: LiveEventSpecInput = {
   publishKeySecretRef: { name: "keynote-keys" },
   projection: "cubemap",
   ladder: { preset: "mobile" },
-  hls: { lowLatency: true, windowSegments: 10, format: "cmaf", partTargetMs: 400 },
+  hls: { lowLatency: true, windowSegments: 10, format: "cmaf", partTargetMs: 400, partHoldBackParts: 2 },
   origin: {
     redundancy: "single",
     capacityType: "onDemand",
@@ -500,7 +500,7 @@ describe("LiveEvent desired state", () => {
     });
     expect(pod?.containers[0]?.volumeMounts).toContainEqual({ name: "publish-keys", mountPath: path.dirname(PUBLISH_KEYS_FILE), readOnly: true });
     expect(argv).toContain("--low-latency");
-    expect([flag(argv, "--hls-format"), flag(argv, "--part-target")]).toEqual(["cmaf", "0.4"]);
+    expect([flag(argv, "--hls-format"), flag(argv, "--part-target"), flag(argv, "--part-hold-back")]).toEqual(["cmaf", "0.4", "2"]);
     expect(flag(argv, "--ladder")).toBe("source,1280x640:2500k,960x480:1400k,640x320:700k");
     expect([flag(argv, "--ingest-bucket"), flag(argv, "--queue-url"), flag(argv, "--s3-endpoint"), flag(argv, "--region")]).toEqual([
       "ingest",

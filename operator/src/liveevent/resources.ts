@@ -153,7 +153,7 @@ function originArgs(ctx: Context, role: ActiveOrigin, roles: readonly ActiveOrig
     "--shutdown-grace", String(ORIGIN_SHUTDOWN_GRACE_SECONDS),
   ];
   if (spec.hls.lowLatency) args.push("--low-latency");
-  if (spec.hls.format === "cmaf") args.push("--hls-format", "cmaf", "--part-target", String(spec.hls.partTargetMs / 1000));
+  if (spec.hls.format === "cmaf") args.push("--hls-format", "cmaf", "--part-target", String(spec.hls.partTargetMs / 1000), "--part-hold-back", String(spec.hls.partHoldBackParts));
   // Primary and backup number segments alike (the edge fails over by name); the backup waits
   // for the primary's numbering when both start together.
   for (const peer of roles.filter((r) => r !== role)) args.push("--peer", originHttpUrl(ctx, peer));

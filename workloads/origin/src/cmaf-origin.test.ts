@@ -44,6 +44,8 @@ describe("origin in CMAF / LL-HLS mode with a live publisher", () => {
       lowLatency: true,
       hlsFormat: "cmaf",
       partTargetSeconds: 0.5,
+      // Not the default three parts: the setting reaches the playlists.
+      partHoldBackParts: 2.5,
       // Longer than the skip boundary (6 target durations), so delta updates skip something.
       windowSegments: 10,
       reconnectGraceSeconds: 2,
@@ -93,7 +95,7 @@ describe("origin in CMAF / LL-HLS mode with a live publisher", () => {
     expect(details.live).toBe(true);
     expect(details.canBlockReload).toBe(true);
     expect(details.partTarget).toBe(0.5);
-    expect(details.partHoldBack).toBe(1.5);
+    expect(details.partHoldBack).toBe(1.25);
     expect(details.targetduration).toBe(1);
     expect(details.partList?.length).toBeGreaterThan(1);
     for (const part of details.partList!) expect(part.duration).toBeLessThanOrEqual(0.5);

@@ -32,6 +32,10 @@ describe("origin configuration", () => {
     expect(() => resolveOriginConfig({ hlsFormat: "dash" as never })).toThrow(/hlsFormat \(--hls-format\).*"dash"/);
     expect(() => resolveOriginConfig({ hlsFormat: "cmaf", lowLatency: true, partTargetSeconds: 0.6 })).toThrow(/partTargetSeconds \(--part-target\).*half the segment duration \(0\.5 s\)/);
     expect(() => resolveOriginConfig({ hlsFormat: "cmaf", partTargetSeconds: 0.1 })).toThrow(ConfigError);
+    // PART-HOLD-BACK: three parts by default, down to the spec's floor of two.
+    expect(resolveOriginConfig().partHoldBackParts).toBe(3);
+    expect(resolveOriginConfig({ hlsFormat: "cmaf", partHoldBackParts: 2 }).partHoldBackParts).toBe(2);
+    expect(() => resolveOriginConfig({ hlsFormat: "cmaf", partHoldBackParts: 1.5 })).toThrow(/partHoldBackParts \(--part-hold-back\).*1\.5/);
     expect(() => resolveOriginConfig({ hlsFormat: "cmaf", hlsEncryption: { secret: "0123456789abcdef0123456789abcdef", rotationSegments: 10 } })).toThrow(/--hls-format ts with encryption/);
   });
 

@@ -467,6 +467,7 @@ export class StreamPipeline {
             variants,
             segmentSeconds: config.segmentSeconds,
             partTargetSeconds: config.partTargetSeconds,
+            partHoldBackParts: config.partHoldBackParts,
             windowSegments: config.windowSegments,
             logger: this.log,
             onSegment: (variant) => metrics.segments.inc({ stream: this.stream, rendition: variant }),

@@ -82,6 +82,12 @@ export const liveEventSpec = schema
       partTargetMs: schema
         .integer("With format cmaf: the duration of an LL-HLS part in milliseconds (PART-TARGET), at most half a segment.", { minimum: 200, maximum: 1000 })
         .default(333),
+      partHoldBackParts: schema
+        .integer(
+          "With format cmaf: how many parts behind the live edge LL-HLS players aim (PART-HOLD-BACK = this × partTargetMs). 3 is the spec's recommendation; 2, its floor, with partTargetMs 200 plays at about 0.65 s in hls.js but a player that starts inside the segment being written can stall.",
+          { minimum: 2, maximum: 10 },
+        )
+        .default(3),
       windowSegments: schema
         .integer(
           "Segments listed in each live playlist (the sliding window): how far back a viewer can seek and how much a slow player can fall behind.",

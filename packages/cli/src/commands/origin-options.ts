@@ -31,6 +31,7 @@ export interface OriginFlags extends ServiceEndpointFlags, HlsEncryptionFlags {
   lowLatency?: boolean;
   hlsFormat: string;
   partTarget: string;
+  partHoldBack: string;
   window: string;
   reconnectGrace: string;
   shutdownGrace: string;
@@ -79,6 +80,7 @@ export function addOriginOptions(command: Command): Command {
         .default(d.hlsFormat),
     )
     .option("--part-target <seconds>", "LL-HLS part duration with --hls-format cmaf (at most half a segment)", String(d.partTargetSeconds))
+    .option("--part-hold-back <parts>", "PART-HOLD-BACK in part targets with --hls-format cmaf: how far behind the live edge LL-HLS players aim (at least 2; 3 recommended)", String(d.partHoldBackParts))
     .option("--window <segments>", "segments kept in each live playlist", String(d.windowSegments))
     .option("--reconnect-grace <seconds>", "how long an ended stream stays (with an end list) so its encoder can reconnect", String(d.reconnectGraceSeconds))
     .option("--shutdown-grace <seconds>", "upper bound for a clean shutdown on SIGTERM", String(d.shutdownGraceSeconds))
@@ -167,6 +169,7 @@ export function originConfigFromFlags(flags: OriginFlags): OriginConfig {
     lowLatency: flags.lowLatency ?? false,
     hlsFormat: flags.hlsFormat as OriginConfig["hlsFormat"],
     partTargetSeconds: parseNumberFlag("--part-target", flags.partTarget),
+    partHoldBackParts: parseNumberFlag("--part-hold-back", flags.partHoldBack),
     windowSegments: parseNumberFlag("--window", flags.window),
     reconnectGraceSeconds: parseNumberFlag("--reconnect-grace", flags.reconnectGrace),
     shutdownGraceSeconds: parseNumberFlag("--shutdown-grace", flags.shutdownGrace),

@@ -21,6 +21,8 @@ export interface CmafLiveLadderOptions {
   variants: readonly string[];
   segmentSeconds: number;
   partTargetSeconds: number;
+  /** PART-HOLD-BACK in part targets (LlHlsVariantState.partHoldBackParts). */
+  partHoldBackParts?: number;
   /** Complete segments listed per variant. */
   windowSegments: number;
   logger: Logger;
@@ -184,6 +186,7 @@ export class CmafLiveLadder {
       name: variant.name,
       targetDurationSeconds: Math.ceil(this.options.segmentSeconds),
       partTargetSeconds: this.options.partTargetSeconds,
+      ...(this.options.partHoldBackParts === undefined ? {} : { partHoldBackParts: this.options.partHoldBackParts }),
       segments: variant.segments,
       open: variant.open,
       ended: variant.ended,

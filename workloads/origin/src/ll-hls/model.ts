@@ -64,6 +64,8 @@ export interface LlHlsVariantState {
   targetDurationSeconds: number;
   /** `PART-TARGET`. */
   partTargetSeconds: number;
+  /** `PART-HOLD-BACK` in part targets; DEFAULT_PART_HOLD_BACK_PARTS when absent. */
+  partHoldBackParts?: number;
   /** Complete segments in the window, oldest first. */
   segments: readonly CmafSegment[];
   /** The segment being written, if it has begun. */

@@ -114,6 +114,9 @@ describe("the LL-HLS media playlist", () => {
     );
     expect(text).toContain("PART-HOLD-BACK=1.00002,");
     expect(text).toContain("#EXT-X-PART-INF:PART-TARGET=0.33334\n");
+    // A hold-back of other than three parts (--part-hold-back), still a multiple of the target as written.
+    expect(renderLlHlsMediaPlaylist({ ...state, partHoldBackParts: 2 }, options)).toContain("PART-HOLD-BACK=0.66668,");
+    expect(renderLlHlsMediaPlaylist({ ...state, partHoldBackParts: 2.5 }, options)).toContain("PART-HOLD-BACK=0.83335,");
     expect(text).toContain('#EXT-X-PART:DURATION=0.32,INDEPENDENT=YES,URI="seg_00100.0.m4s"');
     expect(text).toContain('#EXT-X-PART:DURATION=0.33334,INDEPENDENT=YES,URI="seg_00101.0.m4s"');
     expect(text).toContain("#EXTINF:0.96,\nseg_00100.m4s");

@@ -48,15 +48,15 @@ export const PART_WINDOW_TARGET_DURATIONS = 3;
 /** `CAN-SKIP-UNTIL`: the smallest Skip Boundary the spec allows (4.4.3.8), so deltas are smallest. */
 export const SKIP_BOUNDARY_TARGET_DURATIONS = 6;
 /**
- * `PART-HOLD-BACK`: the spec's floor of three part targets (4.4.3.8: MUST ≥ 2, SHOULD ≥ 3) —
- * the latency goal of #15 leaves no room for more.
+ * `PART-HOLD-BACK` unless the variant says otherwise: the spec's recommended floor of three part
+ * targets (4.4.3.8: MUST ≥ 2, SHOULD ≥ 3) — the latency goal of #15 leaves no room for more.
  */
-export const PART_HOLD_BACK_PART_TARGETS = 3;
+export const DEFAULT_PART_HOLD_BACK_PARTS = 3;
 
 /**
  * Durations are written with five decimals (10 µs) and all arithmetic on them is done in those
  * units, so that what the playlist says holds for what it says: a part no longer than the part
- * target is still no longer once both are rounded, and PART-HOLD-BACK is three times the
+ * target is still no longer once both are rounded, and PART-HOLD-BACK is its multiple of the
  * PART-TARGET as written, not as it was before rounding.
  */
 const UNITS_PER_SECOND = 100_000;
@@ -105,7 +105,7 @@ export function renderLlHlsMediaPlaylist(state: LlHlsVariantState, options: LlHl
     `#EXT-X-VERSION:${skipped > 0 ? 9 : 6}`,
     `#EXT-X-TARGETDURATION:${state.targetDurationSeconds}`,
     `#EXT-X-MEDIA-SEQUENCE:${mediaSequence}`,
-    `#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=${decimal(PART_HOLD_BACK_PART_TARGETS * partTarget)},CAN-SKIP-UNTIL=${decimal(skipBoundary)}`,
+    `#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=${decimal(Math.round((state.partHoldBackParts ?? DEFAULT_PART_HOLD_BACK_PARTS) * partTarget))},CAN-SKIP-UNTIL=${decimal(skipBoundary)}`,
     `#EXT-X-PART-INF:PART-TARGET=${decimal(partTarget)}`,
   ];
   if (state.discontinuitySequence) lines.push(`#EXT-X-DISCONTINUITY-SEQUENCE:${state.discontinuitySequence}`);
