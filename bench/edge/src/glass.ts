@@ -6,7 +6,14 @@
  * (tee), so every system under test gets the same encode at the same moment.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { resolveBinary } from "@live360/core";
+import { launchChromium, startStaticServer, type Cleanup } from "@live360/testkit";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
 export const GLASS_WIDTH = 640;
 export const GLASS_HEIGHT = 320;
@@ -96,6 +103,25 @@ const hlsLog = (keepMs) => {
   return { lines, debug: { trace: () => undefined, debug: note("debug"), log: note("log"), info: note("info"), warn: note("warn"), error: note("error") } };
 };
 `;
+}
+
+/**
+ * A glass page in headless Chromium: `script` (with glassPageHelpers) after the player's own
+ * hls.js — its debug build, whose log lines tell what the player did before a stall — served from
+ * `dir`; the page, and hls.js's version for the report. Closed by `cleanup`.
+ */
+export async function openGlassPage(cleanup: Cleanup, dir: string, script: string, viewport: { width: number; height: number }) {
+  const require = createRequire(path.join(ROOT, "player/package.json"));
+  const hlsDist = path.dirname(require.resolve("hls.js/dist/hls.js"));
+  const hlsVersion = (JSON.parse(await readFile(path.join(hlsDist, "../package.json"), "utf8")) as { version: string }).version;
+  const pageDir = path.join(dir, "page");
+  await mkdir(pageDir, { recursive: true });
+  await writeFile(path.join(pageDir, "index.html"), `<!doctype html><meta charset="utf-8"><body><script src="/hls/hls.js"></script><script>${script}</script></body>`);
+  const pages = cleanup.add(await startStaticServer([{ prefix: "/hls/", dir: hlsDist }, { prefix: "/", dir: pageDir }]), (s) => s.close());
+  const browser = cleanup.add(await launchChromium({ viewport }), (b) => b.close());
+  const page = await browser.newPage();
+  await page.goto(`${pages.origin}/index.html`);
+  return { page, hlsVersion };
 }
 
 export interface GlassSource {

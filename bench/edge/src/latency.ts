@@ -26,19 +26,18 @@
  * the origins' CPU alone, LL-HLS against TS 1 s (the issue's "same ladder" comparison).
  * Writes bench/results/latency.{md,json,svg}.
  */
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
+import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createLogger } from "@live360/core";
 import { resolveEdgeConfig, runEdge } from "@live360/edge";
-import { Cleanup, freePort, getText, launchChromium, loopbackEdge, startOriginProcess, startStaticServer, tempDir, waitFor, type OriginProcess } from "@live360/testkit";
+import { Cleanup, freePort, getText, loopbackEdge, startOriginProcess, tempDir, waitFor, type OriginProcess } from "@live360/testkit";
 import { percentile } from "@live360/bench/dist/analysis.js";
 import { ProcessTreeSampler } from "@live360/bench/dist/proc-tree.js";
 import { envNumber, llHlsBenchSettings, type LlHlsBenchSettings } from "./env.js";
 import { startMediaMtx } from "./mediamtx.js";
-import { glassPageHelpers, startGlassSource } from "./glass.js";
+import { glassPageHelpers, openGlassPage, startGlassSource } from "./glass.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const RESULTS_DIR = path.join(ROOT, "bench/results");
@@ -247,19 +246,7 @@ async function main(): Promise<void> {
       await waitFor(`${system.name}: a playlist`, async () => (await getText(system.url).catch(() => undefined))?.status === 200, { timeoutMs: 60_000, intervalMs: 250 });
     }
 
-    const require = createRequire(path.join(ROOT, "player/package.json"));
-    const hlsDist = path.dirname(require.resolve("hls.js/dist/hls.js"));
-    const hlsVersion = (JSON.parse(await readFile(path.join(hlsDist, "../package.json"), "utf8")) as { version: string }).version;
-    const pageDir = path.join(dir, "page");
-    await mkdir(pageDir, { recursive: true });
-    await writeFile(
-      path.join(pageDir, "index.html"),
-      `<!doctype html><meta charset="utf-8"><body><script src="/hls/hls.js"></script><script>${pageScript(systems)}</script></body>`,
-    );
-    const pages = cleanup.add(await startStaticServer([{ prefix: "/hls/", dir: hlsDist }, { prefix: "/", dir: pageDir }]), (s) => s.close());
-    const browser = cleanup.add(await launchChromium({ viewport: { width: 1700, height: 400 } }), (b) => b.close());
-    const page = await browser.newPage();
-    await page.goto(`${pages.origin}/index.html`);
+    const { page, hlsVersion } = await openGlassPage(cleanup, dir, pageScript(systems), { width: 1700, height: 400 });
     await new Promise((resolve) => setTimeout(resolve, warmupSeconds * 1000));
     await page.evaluate("window.measuring = true");
     const cpuBefore = os.loadavg()[0] ?? 0;

@@ -13,16 +13,15 @@
  * BENCH_PART_HOLD_BACK (3).
  * Writes bench/results/ll-startup.{md,json}.
  */
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createLogger } from "@live360/core";
 import { resolveEdgeConfig, runEdge } from "@live360/edge";
-import { Cleanup, freePort, getText, launchChromium, loopbackEdge, startOriginProcess, startStaticServer, tempDir, waitFor } from "@live360/testkit";
+import { Cleanup, freePort, getText, loopbackEdge, startOriginProcess, tempDir, waitFor } from "@live360/testkit";
 import { percentile } from "@live360/bench/dist/analysis.js";
 import { envNumber, llHlsBenchSettings } from "./env.js";
-import { glassPageHelpers, startGlassSource } from "./glass.js";
+import { glassPageHelpers, openGlassPage, startGlassSource } from "./glass.js";
 import { startMediaMtx } from "./mediamtx.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -134,20 +133,7 @@ async function main(): Promise<void> {
     // Past the first segments of every system.
     await new Promise((resolve) => setTimeout(resolve, 5000));
 
-    const require = createRequire(path.join(ROOT, "player/package.json"));
-    const hlsDist = path.dirname(require.resolve("hls.js/dist/hls.js"));
-    const hlsVersion = (JSON.parse(await readFile(path.join(hlsDist, "../package.json"), "utf8")) as { version: string }).version;
-    const pageDir = path.join(dir, "page");
-    await mkdir(pageDir, { recursive: true });
-    // The debug build: its log lines tell what the player did before a stall.
-    await writeFile(
-      path.join(pageDir, "index.html"),
-      `<!doctype html><meta charset="utf-8"><body><script src="/hls/hls.js"></script><script>${pageScript()}</script></body>`,
-    );
-    const pages = cleanup.add(await startStaticServer([{ prefix: "/hls/", dir: hlsDist }, { prefix: "/", dir: pageDir }]), (s) => s.close());
-    const browser = cleanup.add(await launchChromium({ viewport: { width: 800, height: 500 } }), (b) => b.close());
-    const page = await browser.newPage();
-    await page.goto(`${pages.origin}/index.html`);
+    const { page, hlsVersion } = await openGlassPage(cleanup, dir, pageScript(), { width: 800, height: 500 });
 
     const results = new Map<string, Session[]>(systems.map((s) => [s.name, []]));
     for (let round = 0; round < sessions; round++) {

@@ -219,14 +219,14 @@ const TFHD_SAMPLE_DESCRIPTION_INDEX = 0x02;
 const TFHD_DEFAULT_DURATION = 0x08;
 const TFHD_DEFAULT_SIZE = 0x10;
 const TFHD_DEFAULT_FLAGS = 0x20;
-const TFHD_DEFAULT_BASE_IS_MOOF = 0x02_0000;
+export const TFHD_DEFAULT_BASE_IS_MOOF = 0x02_0000;
 // trun flags
-const TRUN_DATA_OFFSET = 0x01;
+export const TRUN_DATA_OFFSET = 0x01;
 const TRUN_FIRST_SAMPLE_FLAGS = 0x04;
-const TRUN_DURATION = 0x100;
-const TRUN_SIZE = 0x200;
-const TRUN_FLAGS = 0x400;
-const TRUN_COMPOSITION_OFFSET = 0x800;
+export const TRUN_DURATION = 0x100;
+export const TRUN_SIZE = 0x200;
+export const TRUN_FLAGS = 0x400;
+export const TRUN_COMPOSITION_OFFSET = 0x800;
 
 interface Child {
   type: string;
@@ -367,8 +367,9 @@ function readTrun(r: FieldReader, fragment: TrackFragment, defaults: SampleDefau
   for (let i = 0; i < count; i++) {
     const duration = flags & TRUN_DURATION ? r.u32() : defaults.duration;
     const size = flags & TRUN_SIZE ? r.u32() : defaults.size;
-    const sampleFlags = flags & TRUN_FLAGS ? r.u32() : i === 0 && firstFlags !== undefined ? firstFlags : defaults.flags;
+    const sampleFlags = flags & TRUN_FLAGS ? r.u32() : defaults.flags;
     const compositionOffset = flags & TRUN_COMPOSITION_OFFSET ? (version === 0 ? r.u32() : r.i32()) : 0;
+    // first_sample_flags stands for the first sample's own.
     fragment.samples.push({ duration, size, flags: i === 0 && firstFlags !== undefined ? firstFlags : sampleFlags, compositionOffset, offset });
     offset = offset !== undefined && size !== undefined ? offset + size : undefined;
     fragment.duration += duration;

@@ -1,7 +1,7 @@
 /**
  * Joins consecutive fragments of FFmpeg's fragmented MP4 into one CMAF chunk: one `moof` (a `traf`
- * per track) and one `mdat`. FFmpeg writes a fragment per frame (`frag_every_frame`) so that the
- * packager can choose where parts end; served as they come, each frame and each audio packet
+ * per track) and one `mdat`. FFmpeg writes a fragment per frame at most (output-args.ts) so that
+ * the packager can choose where parts end; served as they come, each frame and each audio packet
  * would cost a ~110-byte `moof` + `mdat` header (≈ 60 kbit/s per rendition at 25 fps with AAC),
  * and every player would parse ≈ 70 fragments a second. Joined, a part has the shape of one
  * fragment, as every player already plays it.
@@ -9,7 +9,19 @@
  * Only boxes are rewritten: every sample's bytes are copied unchanged, in the same order per
  * track, so the pass-through rung stays bit-identical to the encoder's.
  */
-import { Mp4BoxError, moofSequenceNumber, type FragmentSample, type Mp4Box, type TrackFragment } from "./boxes.js";
+import {
+  Mp4BoxError,
+  TFHD_DEFAULT_BASE_IS_MOOF,
+  TRUN_COMPOSITION_OFFSET,
+  TRUN_DATA_OFFSET,
+  TRUN_DURATION,
+  TRUN_FLAGS,
+  TRUN_SIZE,
+  moofSequenceNumber,
+  type FragmentSample,
+  type Mp4Box,
+  type TrackFragment,
+} from "./boxes.js";
 
 /** One fragment as the packager received it. */
 export interface ReceivedFragment {
@@ -35,7 +47,8 @@ interface TrackRun {
   bytes: Buffer[];
 }
 
-function box(type: string, ...body: Buffer[]): Buffer {
+/** A box of `type` around `body`: `box("moof", box("mfhd", …), …)`. */
+export function box(type: string, ...body: Buffer[]): Buffer {
   const size = 8 + body.reduce((sum, b) => sum + b.length, 0);
   const header = Buffer.allocUnsafe(8);
   header.writeUInt32BE(size, 0);
@@ -43,15 +56,15 @@ function box(type: string, ...body: Buffer[]): Buffer {
   return Buffer.concat([header, ...body]);
 }
 
-function fullBoxHeader(version: number, flags: number): Buffer {
-  const out = Buffer.allocUnsafe(4);
-  out.writeUInt32BE(((version & 0xff) << 24) | (flags & 0xff_ffff), 0);
-  return out;
+/** A full box: version and 24-bit flags before the body. */
+export function fullBox(type: string, version: number, flags: number, ...body: Buffer[]): Buffer {
+  const head = Buffer.allocUnsafe(4);
+  head.writeUInt32BE((((version & 0xff) << 24) | (flags & 0xff_ffff)) >>> 0, 0);
+  return box(type, head, ...body);
 }
 
-const TFHD_DEFAULT_BASE_IS_MOOF = 0x02_0000;
-/** data offset + per-sample duration, size, flags and composition offset. */
-const TRUN_ALL = 0x01 | 0x100 | 0x200 | 0x400 | 0x800;
+/** Every per-sample field, and the data offset. */
+const TRUN_ALL = TRUN_DATA_OFFSET | TRUN_DURATION | TRUN_SIZE | TRUN_FLAGS | TRUN_COMPOSITION_OFFSET;
 /** moof header (8) + mfhd (16). */
 const MOOF_LEAD_BYTES = 24;
 /** traf header (8) + tfhd (16) + tfdt v1 (20) + trun header, flags, count, data offset (20). */
@@ -118,15 +131,10 @@ export function joinFragments(fragments: readonly ReceivedFragment[]): Buffer | 
     trunHead.writeUInt32BE(track.samples.length, 0);
     trunHead.writeInt32BE(dataOffset, 4);
     dataOffset += track.bytes.reduce((sum, b) => sum + b.length, 0);
-    return box(
-      "traf",
-      box("tfhd", fullBoxHeader(0, TFHD_DEFAULT_BASE_IS_MOOF), tfhd),
-      box("tfdt", fullBoxHeader(1, 0), tfdt),
-      box("trun", fullBoxHeader(1, TRUN_ALL), trunHead, entries),
-    );
+    return box("traf", fullBox("tfhd", 0, TFHD_DEFAULT_BASE_IS_MOOF, tfhd), fullBox("tfdt", 1, 0, tfdt), fullBox("trun", 1, TRUN_ALL, trunHead, entries));
   });
   const sequence = Buffer.allocUnsafe(4);
   sequence.writeUInt32BE(moofSequenceNumber(fragments[0]!.moof) ?? 0, 0);
-  const moof = box("moof", box("mfhd", fullBoxHeader(0, 0), sequence), ...trafs);
+  const moof = box("moof", fullBox("mfhd", 0, 0, sequence), ...trafs);
   return Buffer.concat([moof, box("mdat", ...tracks.flatMap((t) => t.bytes))]);
 }

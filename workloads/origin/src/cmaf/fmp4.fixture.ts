@@ -77,21 +77,8 @@ export function feedAll(packager: CmafPackager, chunks: readonly Buffer[]): Cmaf
   return [...chunks.flatMap((c) => packager.push(c)), ...packager.end()];
 }
 
-/** A box built by hand: `box("moof", box("mfhd", …), …)`. */
-export function box(type: string, ...body: Buffer[]): Buffer {
-  const payload = Buffer.concat(body);
-  const header = Buffer.alloc(8);
-  header.writeUInt32BE(8 + payload.length, 0);
-  header.write(type, 4, "latin1");
-  return Buffer.concat([header, payload]);
-}
-
-/** A full box: version and 24-bit flags before the body. */
-export function fullBox(type: string, version: number, flags: number, ...body: Buffer[]): Buffer {
-  const head = Buffer.alloc(4);
-  head.writeUInt32BE(((version & 0xff) << 24) | (flags & 0xff_ffff), 0);
-  return box(type, head, ...body);
-}
+/** Boxes built by hand, with the writer the packager uses. */
+export { box, fullBox } from "./chunk.js";
 
 /** Big-endian 32-bit fields (negative values as two's complement, for signed composition offsets). */
 export function u32(...values: number[]): Buffer {

@@ -2,7 +2,7 @@
  * Cuts one rendition's fragmented-MP4 stream from FFmpeg (cmafOutputArgs) into what LL-HLS serves:
  * the init segment once, then parts as they complete, and segments as they close.
  *
- * - FFmpeg writes a fragment per frame (and per audio packet); the packager gathers them into
+ * - FFmpeg writes fragments of at most one frame (output-args.ts); the packager gathers them into
  *   parts planned per GOP (part-plan.ts: parts close to PART-TARGET, the remainder shared by the
  *   GOP's first and last part instead of a one-frame part at the end) and joins each part's
  *   fragments into one moof + mdat (chunk.ts). A part is handed out the moment the fragment of its
