@@ -195,6 +195,12 @@ bench-ll-startup: system-deps build
 bench-ll-offload: system-deps build
 	node bench/edge/dist/ll-offload.js
 
+# LL-HLS origin CPU (issue 15): an LL-HLS and a TS 1 s origin making the same transcoding ladder,
+# BENCH_RUNS (3) × BENCH_SECONDS (40); the ratio's target is ≤ 1.10×. ~4 min; bench/results/ll-cpu.md.
+.PHONY: bench-ll-cpu
+bench-ll-cpu: system-deps build
+	node bench/edge/dist/ll-cpu.js
+
 clean:
 	$(NPM) run clean
 	rm -rf .live360

@@ -144,6 +144,10 @@ export class HlsJsEngine extends PlaybackEngine {
       lowLatencyMode: this.options.lowLatency,
       // Fewer segments behind the live edge in low-latency mode (1 s segments there).
       liveSyncDurationCount: this.options.lowLatency ? 2 : 3,
+      // hls.js's default (1) never speeds up, so a player that fell behind (a slow start, a stall)
+      // would stay behind: up to 1.5× brings it back to the target latency. hls.js does so only
+      // with more than a second buffered, so it never plays itself into a stall.
+      maxLiveSyncPlaybackRate: this.options.lowLatency ? 1.5 : 1,
       backBufferLength: 30,
       // A 360 view shows a fraction of the frame magnified: never cap the rung to the element size.
       capLevelToPlayerSize: false,

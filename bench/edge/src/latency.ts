@@ -32,11 +32,11 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createLogger } from "@live360/core";
 import { resolveEdgeConfig, runEdge } from "@live360/edge";
-import { Cleanup, freePort, getText, loopbackEdge, startOriginProcess, tempDir, waitFor, type OriginProcess } from "@live360/testkit";
+import { Cleanup, freePort, getText, loopbackEdge, startOriginProcess, tempDir, waitFor } from "@live360/testkit";
 import { percentile } from "@live360/bench/dist/analysis.js";
-import { ProcessTreeSampler } from "@live360/bench/dist/proc-tree.js";
-import { envNumber, llHlsBenchSettings, type LlHlsBenchSettings } from "./env.js";
+import { envNumber, llHlsBenchSettings } from "./env.js";
 import { startMediaMtx } from "./mediamtx.js";
+import { compareOriginCpu, fullLadderCpu } from "./origin-cpu.js";
 import { glassPageHelpers, openGlassPage, startGlassSource } from "./glass.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -167,49 +167,6 @@ function chart(results: readonly LatencyResult[]): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif"><text x="10" y="18" font-size="14">Glass-to-glass latency, hls.js in Chromium: p50 (dark) / p95 (light)</text>${rows.join("")}</svg>\n`;
 }
 
-interface CpuComparison {
-  ladder: string;
-  when: string;
-  cmafCpuSecondsPerMediaSecond: number;
-  tsCpuSecondsPerMediaSecond: number;
-  ratio: number;
-}
-
-/** The CPU of two origins' process trees (Node + FFmpeg) over the next `seconds`. */
-async function compareOriginCpu(cmaf: OriginProcess, ts: OriginProcess, seconds: number, ladder: string, when = "during the latency run"): Promise<CpuComparison> {
-  const samplers = await Promise.all([cmaf, ts].map((o) => ProcessTreeSampler.create(o.process.pid)));
-  for (const sampler of samplers) {
-    sampler.start(500);
-    await sampler.markBaseline();
-  }
-  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-  const [cmafCpu, tsCpu] = await Promise.all(samplers.map((s) => s.stop()));
-  return { ladder, when, cmafCpuSecondsPerMediaSecond: cmafCpu!.cpuSeconds / seconds, tsCpuSecondsPerMediaSecond: tsCpu!.cpuSeconds / seconds, ratio: cmafCpu!.cpuSeconds / tsCpu!.cpuSeconds };
-}
-
-/** An LL-HLS and a 1 s TS origin making `ladder` from one encoder, no viewers: their CPU side by side. */
-async function fullLadderCpu(dir: string, ladder: string, llHls: LlHlsBenchSettings, seconds: number): Promise<CpuComparison> {
-  const cleanup = new Cleanup();
-  try {
-    const start = async (name: string, args: string[]): Promise<OriginProcess> => {
-      const started = await startOriginProcess({ name, rtmpPort: await freePort(), httpPort: await freePort(), dataDir: path.join(dir, name), stream: STREAM, args: ["--ladder", ladder, "--low-latency", ...args] });
-      cleanup.add(null, () => started.process.stop());
-      return started;
-    };
-    const cmaf = await start("cmaf", llHls.args);
-    const ts = await start("ts", []);
-    cleanup.add(await startGlassSource([cmaf.rtmp, ts.rtmp]), (s) => s.stop());
-    for (const origin of [cmaf, ts]) {
-      await waitFor(`${origin.name}: a master playlist`, async () => (await getText(`${origin.http}/hls/${STREAM}/master.m3u8`).catch(() => undefined))?.status === 200, { timeoutMs: 60_000, intervalMs: 250 });
-    }
-    // Past the start (FFmpeg's probing, the first segments) before measuring.
-    await new Promise((resolve) => setTimeout(resolve, 10_000));
-    return await compareOriginCpu(cmaf, ts, seconds, ladder, "alone, no viewers");
-  } finally {
-    await cleanup.run();
-  }
-}
-
 async function main(): Promise<void> {
   const seconds = envNumber("BENCH_SECONDS", 60);
   const warmupSeconds = envNumber("BENCH_WARMUP_SECONDS", 15);
@@ -271,7 +228,7 @@ async function main(): Promise<void> {
     const loadAverage = Math.max(cpuBefore, os.loadavg()[0] ?? 0);
     // The latency systems stop; the ladder's CPU is measured alone.
     await cleanup.run();
-    const ladderCpu = await fullLadderCpu(path.join(dir, "ladder"), fullLadder, llHls, seconds);
+    const ladderCpu = await fullLadderCpu(path.join(dir, "ladder"), fullLadder, llHls, seconds, STREAM);
     const table = [
       "| system | frames measured | p50 | p95 | min | max | hls.js target | hls.js latency p50 | stalls (warm-up + measured) |",
       "|---|---|---|---|---|---|---|---|---|",

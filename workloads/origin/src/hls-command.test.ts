@@ -1,5 +1,6 @@
 import { describe, expect, test } from "@jest/globals";
 import { parseLadder } from "@live360/core";
+import { DEFAULT_FRAGMENT_SECONDS, fragmentSeconds } from "./cmaf/output-args.js";
 import { TIMELINE_OFFSET_SECONDS, buildLiveCmafArgs, buildLiveHlsArgs, segmentNumberAt, type LiveHlsPlan } from "./hls-command.js";
 
 const plan = (over: Partial<LiveHlsPlan> = {}): LiveHlsPlan => ({
@@ -79,6 +80,12 @@ describe("live HLS command", () => {
   });
 });
 describe("live CMAF command", () => {
+  test("fragment length: two frames less a quarter of the announced rate; 70 ms when none or an impossible one is announced", () => {
+    expect(fragmentSeconds(25)).toBeCloseTo(0.07, 9);
+    expect(fragmentSeconds(30)).toBeCloseTo(1.75 / 30, 9);
+    for (const rate of [undefined, 0, -5, Number.NaN, 1000]) expect(fragmentSeconds(rate)).toBe(DEFAULT_FRAGMENT_SECONDS);
+  });
+
   test("the same encoding, each rendition (video and its audio) a fragmented MP4 on its own pipe from fd 3", () => {
     const args = buildLiveCmafArgs(plan());
     expect(valueOf(args, "-filter_complex")).toBe(valueOf(buildLiveHlsArgs(plan()), "-filter_complex"));
@@ -91,8 +98,11 @@ describe("live CMAF command", () => {
     expect(valueOf(second, "-force_key_frames:v:0")).toBe("source");
     expect(valueOf(second, "-c:a")).toBe("copy");
     expect(valueOf(second, "-output_ts_offset")).toBe(String(TIMELINE_OFFSET_SECONDS));
-    // A fragment per frame (at most): the packager plans the parts (part-plan.ts).
-    expect(valueOf(second, "-frag_duration")).toBe("1");
+    // Fragments of two frames (a quarter frame short, for millisecond timestamps) of the announced
+    // frame rate; without one, 70 ms. The packager plans the parts (part-plan.ts) and splits fragments.
+    expect(valueOf(second, "-frag_duration")).toBe("70000");
+    expect(valueOf(buildLiveCmafArgs(plan({ fragmentSeconds: fragmentSeconds(30) })), "-frag_duration")).toBe("58333");
+    expect(valueOf(buildLiveCmafArgs(plan({ fragmentSeconds: fragmentSeconds(60) })), "-frag_duration")).toBe("29167");
     const first = args.slice(args.indexOf("pipe:0") + 1, args.indexOf("pipe:3"));
     expect(valueOf(first, "-c:v:0")).toBe("copy");
     expect(args).not.toContain("-f hls");

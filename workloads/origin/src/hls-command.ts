@@ -1,6 +1,6 @@
 import path from "node:path";
 import { LIVE_X264_PARAMS, SEGMENT_PATTERN, VARIANT_PLAYLIST, addX264Rung, baseArgs, hlsCutThreshold, type FfmpegArgs, type Rendition } from "@live360/core";
-import { addCmafOutput } from "./cmaf/output-args.js";
+import { DEFAULT_FRAGMENT_SECONDS, addCmafOutput } from "./cmaf/output-args.js";
 
 export interface LiveHlsPlan {
   /** The stream's HLS directory; each variant gets a subdirectory named after its rendition. */
@@ -26,6 +26,8 @@ export interface LiveHlsPlan {
    * not exceed the lowest listed. See segmentNumberAt.
    */
   firstSegmentNumber: number;
+  /** CMAF only: FFmpeg's fragment duration (output-args.ts fragmentSeconds). */
+  fragmentSeconds?: number;
 }
 
 /**
@@ -93,7 +95,7 @@ export function buildLiveCmafArgs(plan: LiveHlsPlan): string[] {
     if (plan.hasAudio) args.opt("-map", "0:a:0");
     addVideoCodec(args, plan, r, 0);
     addAudioCodec(args, plan);
-    addCmafOutput(args, `pipe:${CMAF_FIRST_OUTPUT_FD + i}`);
+    addCmafOutput(args, `pipe:${CMAF_FIRST_OUTPUT_FD + i}`, plan.fragmentSeconds ?? DEFAULT_FRAGMENT_SECONDS);
   });
   return args.build();
 }

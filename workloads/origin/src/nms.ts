@@ -156,6 +156,8 @@ type Tap = (flvTag: Buffer) => void;
 export interface Publisher extends PublishRequest {
   /** Bytes received so far, for the input bitrate. */
   bytesReceived(): number;
+  /** The frame rate the publisher announced (onMetaData `framerate`), if it did. */
+  announcedFrameRate(): number | undefined;
   /** Disconnects the publisher (admin drop, shutdown). */
   disconnect(): void;
   /** Tells the publisher why over RTMP (an `onStatus` error), then disconnects it. */
@@ -480,6 +482,8 @@ export class RtmpIngest extends TypedEmitter<IngestEvents> {
       key: undefined,
       remoteAddress: session.ip,
       bytesReceived: () => session.inBytes,
+      // NMS keeps whatever number the metadata held (0 before any); the caller checks its range.
+      announcedFrameRate: () => (typeof session.videoFramerate === "number" && session.videoFramerate > 0 ? session.videoFramerate : undefined),
       disconnect: () => {
         session.socket?.destroy();
         held.releaseUnclaimed();

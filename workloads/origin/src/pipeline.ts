@@ -12,6 +12,7 @@ import type { OriginConfig } from "./config.js";
 import { VideoHeaderError, audioIsAac, classifyTag, sameTagBody, tagTimestampMs, videoCodecOf, videoInfoFromHeader, flvFileHeader, type VideoCodecInfo } from "./flv.js";
 import { CmafLiveLadder } from "./cmaf/live-ladder.js";
 import type { CmafStreamView } from "./cmaf-http.js";
+import { fragmentSeconds } from "./cmaf/output-args.js";
 import { buildLiveCmafArgs, buildLiveHlsArgs, orderedRenditions, type LiveHlsPlan } from "./hls-command.js";
 import { renderCmafMasterPlaylist } from "./ll-hls/master.js";
 import { clockNumbering, decideNumbering, listedSegmentNumbers, type NumberingDecision, type SegmentNumbering } from "./numbering.js";
@@ -363,6 +364,7 @@ export class StreamPipeline {
       // listed) skipped a whole window at every reconnect (found by the soak). A start number at
       // or below the lowest listed lets every variant carry on from its own last segment.
       firstSegmentNumber: continuePlaylists && this.lowestListedAtContinue !== undefined ? Math.min(this.firstSegmentNumber, this.lowestListedAtContinue) : this.firstSegmentNumber,
+      fragmentSeconds: fragmentSeconds(this.publisher.announcedFrameRate()),
     };
   }
 
@@ -425,7 +427,13 @@ export class StreamPipeline {
       supervisor.on("outputsClosed", () => cmaf.endRun());
     }
     supervisor.on("spawn", (pid, attempt) => {
-      this.log.info("ladder ffmpeg spawned", { pid, attempt, variants: this.renditions.map((r) => r.name) });
+      const announcedFrameRate = this.publisher.announcedFrameRate();
+      this.log.info("ladder ffmpeg spawned", {
+        pid,
+        attempt,
+        variants: this.renditions.map((r) => r.name),
+        ...(cmaf ? { announcedFrameRate: announcedFrameRate ?? "none", fragmentSeconds: fragmentSeconds(announcedFrameRate) } : {}),
+      });
       // Every run starts at the held GOP's keyframe, which arrived at gopStartedAtMs.
       cmaf?.startRun({ firstSegmentNumber: this.firstSegmentNumber, keyframeAtMs: this.gopStartedAtMs });
       // The preamble's GOP already holds every tag since the last keyframe.

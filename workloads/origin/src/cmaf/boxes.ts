@@ -213,6 +213,20 @@ export interface TrackFragment {
 /** sample_is_non_sync_sample in ISO/IEC 14496-12 sample flags. */
 const NON_SYNC_SAMPLE = 0x0001_0000;
 
+/** A track fragment of `samples` (decode order) from `baseMediaDecodeTime`: a piece of a received one. */
+export function trackFragmentOf(trackId: number, baseMediaDecodeTime: number, samples: FragmentSample[]): TrackFragment {
+  const first = samples[0];
+  return {
+    trackId,
+    baseMediaDecodeTime,
+    sampleCount: samples.length,
+    duration: samples.reduce((sum, sample) => sum + sample.duration, 0),
+    firstSampleIsSync: first !== undefined && (first.flags & NON_SYNC_SAMPLE) === 0,
+    firstCompositionOffset: first?.compositionOffset ?? 0,
+    samples,
+  };
+}
+
 // tfhd flags
 const TFHD_BASE_DATA_OFFSET = 0x01;
 const TFHD_SAMPLE_DESCRIPTION_INDEX = 0x02;

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "@jest/globals";
 import { BoxSplitter, Mp4BoxError, readMoof, type TrackDefaults } from "./boxes.js";
-import { joinFragments, type ReceivedFragment } from "./chunk.js";
+import { joinFragments, splitFragment, type ReceivedFragment } from "./chunk.js";
 import { box, fullBox, u32, u64 } from "./fmp4.fixture.js";
 
 const SYNC = 0x0200_0000;
@@ -102,5 +102,48 @@ describe("joining fragments into one chunk", () => {
     const error = joinFragments([good, truncated]);
     expect(error).toBeInstanceOf(Mp4BoxError);
     expect((error as Mp4BoxError).reason).toBe("malformed");
+  });
+});
+
+describe("splitting a fragment where a part ends", () => {
+  // Video (track 1) in 1/1000 s, 40 ms frames; audio (track 2) in 1/48000 s, 1024-sample packets (21.3 ms).
+  const timescaleOf = (id: number): number => (id === 1 ? 1000 : 48_000);
+  const twoFrames = (): ReceivedFragment =>
+    fragment([
+      { id: 1, tfdt: 10_000, samples: [{ duration: 40, bytes: bytes("key"), flags: SYNC, cto: 80 }, { duration: 40, bytes: bytes("frame-2"), flags: NON_SYNC, cto: 40 }, { duration: 40, bytes: bytes("frame-3"), flags: NON_SYNC }] },
+      { id: 2, tfdt: 480_000, samples: [0, 1, 2, 3, 4, 5].map((i) => ({ duration: 1024, bytes: bytes(`aac-${i}`), flags: SYNC })) },
+    ]);
+
+  test("the lead track's first samples and the other tracks' samples that begin before the rest go first; joined, each piece is a valid chunk of its own samples", () => {
+    const [head, tail] = splitFragment(twoFrames(), 1, 1, timescaleOf)!;
+    const video = (f: ReceivedFragment) => f.tracks.find((t) => t.trackId === 1)!;
+    const audio = (f: ReceivedFragment) => f.tracks.find((t) => t.trackId === 2)!;
+    expect(video(head).samples.map((s) => s.size)).toEqual([3]);
+    expect(video(tail).samples.map((s) => s.size)).toEqual([7, 7]);
+    expect(video(tail)).toMatchObject({ baseMediaDecodeTime: 10_040, firstSampleIsSync: false, firstCompositionOffset: 40, duration: 80 });
+    // The split is at 10.040 s: audio packets starting at 10.000 and 10.0213 s go first, 10.0427 s on go after.
+    expect(audio(head).samples).toHaveLength(2);
+    expect(audio(tail)).toMatchObject({ baseMediaDecodeTime: 480_000 + 2 * 1024, sampleCount: 4 });
+    for (const [piece, expected] of [[head, ["key", "aac-0", "aac-1"]], [tail, ["frame-2", "frame-3", "aac-2", "aac-3", "aac-4", "aac-5"]]] as const) {
+      const joined = joinFragments([piece]);
+      if (joined instanceof Mp4BoxError) throw joined;
+      const again = received(joined);
+      expect(again.tracks.map((t) => t.baseMediaDecodeTime)).toEqual(piece.tracks.filter((t) => t.sampleCount > 0).map((t) => t.baseMediaDecodeTime));
+      // Every sample's bytes, in the chunk's mdat, in track order.
+      expect(again.mdat.bytes.subarray(8).toString()).toBe(expected.join(""));
+    }
+    // Pieces join with the fragments around them as whole fragments do.
+    const joinedAll = joinFragments([head, tail]);
+    if (joinedAll instanceof Mp4BoxError) throw joinedAll;
+    expect(received(joinedAll).mdat.bytes.subarray(8).toString()).toBe("keyframe-2frame-3aac-0aac-1aac-2aac-3aac-4aac-5");
+  });
+
+  test("no split outside the lead track's samples, or without moof-relative sample places", () => {
+    expect(splitFragment(twoFrames(), 1, 0, timescaleOf)).toBeUndefined();
+    expect(splitFragment(twoFrames(), 1, 3, timescaleOf)).toBeUndefined();
+    expect(splitFragment(twoFrames(), 7, 1, timescaleOf)).toBeUndefined();
+    const placeless = twoFrames();
+    const withoutOffsets = { ...placeless, tracks: placeless.tracks.map((t) => ({ ...t, samples: t.samples.map((s) => ({ ...s, offset: undefined })) })) };
+    expect(splitFragment(withoutOffsets, 1, 1, timescaleOf)).toBeUndefined();
   });
 });

@@ -1,9 +1,9 @@
 /**
  * Joins consecutive fragments of FFmpeg's fragmented MP4 into one CMAF chunk: one `moof` (a `traf`
- * per track) and one `mdat`. FFmpeg writes a fragment per frame at most (output-args.ts) so that
- * the packager can choose where parts end; served as they come, each frame and each audio packet
- * would cost a ~110-byte `moof` + `mdat` header (≈ 60 kbit/s per rendition at 25 fps with AAC),
- * and every player would parse ≈ 70 fragments a second. Joined, a part has the shape of one
+ * per track) and one `mdat`. FFmpeg writes short fragments of about two frames (output-args.ts),
+ * and splitFragment cuts one where a part ends inside it, so that the packager chooses where
+ * parts end; served as they come, each fragment would cost a ~110-byte `moof` + `mdat` header and
+ * every player would parse a dozen or more fragments a second. Joined, a part has the shape of one
  * fragment, as every player already plays it.
  *
  * Only boxes are rewritten: every sample's bytes are copied unchanged, in the same order per
@@ -18,6 +18,7 @@ import {
   TRUN_FLAGS,
   TRUN_SIZE,
   moofSequenceNumber,
+  trackFragmentOf,
   type FragmentSample,
   type Mp4Box,
   type TrackFragment,
@@ -34,6 +35,8 @@ export interface ReceivedFragment {
   /** Bytes from the moof's first byte to the mdat's (the moof and any boxes between them). */
   mdatAt: number;
   tracks: readonly TrackFragment[];
+  /** A piece of a fragment (splitFragment): its boxes hold samples of other pieces too, so it is always rebuilt. */
+  piece?: true;
 }
 
 const bytesOf = (fragments: readonly ReceivedFragment[]): Buffer => Buffer.concat(fragments.flatMap((f) => f.boxes));
@@ -78,7 +81,7 @@ const TRUN_ENTRY_BYTES = 16;
  * allows. A sample outside its fragment's mdat is an error: the fragment is corrupt.
  */
 export function joinFragments(fragments: readonly ReceivedFragment[]): Buffer | Mp4BoxError {
-  if (fragments.length === 1) return bytesOf(fragments);
+  if (fragments.length === 1 && !fragments[0]!.piece) return bytesOf(fragments);
   const runs = new Map<number, TrackRun>();
   for (const fragment of fragments) {
     for (const track of fragment.tracks) {
@@ -90,6 +93,7 @@ export function joinFragments(fragments: readonly ReceivedFragment[]): Buffer | 
       }
       let decodeTime = track.baseMediaDecodeTime;
       for (const sample of track.samples) {
+        // (splitFragment never makes pieces of such fragments.)
         if (sample.offset === undefined || sample.size === undefined) return bytesOf(fragments);
         const mdat = fragment.mdat;
         const start = sample.offset - fragment.mdatAt;
@@ -137,4 +141,46 @@ export function joinFragments(fragments: readonly ReceivedFragment[]): Buffer | 
   sequence.writeUInt32BE(moofSequenceNumber(fragments[0]!.moof) ?? 0, 0);
   const moof = box("moof", fullBox("mfhd", 0, 0, sequence), ...trafs);
   return Buffer.concat([moof, box("mdat", ...tracks.flatMap((t) => t.bytes))]);
+}
+
+/**
+ * Splits a fragment before the `at`-th sample of the lead track, so a part can end inside a
+ * fragment FFmpeg wrote for several frames (output-args.ts): the lead track's first `at` samples
+ * and every other track's samples that begin before the first of the rest go first. Both pieces
+ * keep pointing into the fragment's bytes; joinFragments rebuilds each. Undefined where the split
+ * is impossible: `at` not inside the lead track's samples, or samples without moof-relative
+ * places (then the part takes the whole fragment).
+ */
+export function splitFragment(
+  fragment: ReceivedFragment,
+  leadTrackId: number,
+  at: number,
+  timescaleOf: (trackId: number) => number,
+): [ReceivedFragment, ReceivedFragment] | undefined {
+  const lead = fragment.tracks.find((t) => t.trackId === leadTrackId);
+  if (!lead || at <= 0 || at >= lead.samples.length) return undefined;
+  if (fragment.tracks.some((t) => t.samples.some((s) => s.offset === undefined || s.size === undefined))) return undefined;
+  const splitSeconds = (lead.baseMediaDecodeTime + lead.samples.slice(0, at).reduce((sum, s) => sum + s.duration, 0)) / timescaleOf(leadTrackId);
+  const heads: TrackFragment[] = [];
+  const tails: TrackFragment[] = [];
+  for (const track of fragment.tracks) {
+    const timescale = timescaleOf(track.trackId);
+    let count = 0;
+    let decodeTime = track.baseMediaDecodeTime;
+    if (track === lead) {
+      count = at;
+      decodeTime += lead.samples.slice(0, at).reduce((sum, s) => sum + s.duration, 0);
+    } else {
+      // Other tracks by time: a sample goes with the lead samples it starts among.
+      while (count < track.samples.length && decodeTime / timescale < splitSeconds) decodeTime += track.samples[count++]!.duration;
+    }
+    heads.push(trackFragmentOf(track.trackId, track.baseMediaDecodeTime, track.samples.slice(0, count)));
+    tails.push(trackFragmentOf(track.trackId, decodeTime, track.samples.slice(count)));
+  }
+  const sampleBytes = (tracks: readonly TrackFragment[]): number => tracks.reduce((sum, t) => sum + t.samples.reduce((s, x) => s + x.size!, 0), 0);
+  const headBytes = sampleBytes(heads);
+  return [
+    { ...fragment, tracks: heads, bytes: headBytes, piece: true },
+    { ...fragment, tracks: tails, bytes: fragment.bytes - headBytes, piece: true },
+  ];
 }

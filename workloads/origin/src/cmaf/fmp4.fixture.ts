@@ -18,8 +18,12 @@ export interface LadderOutputs {
   aligned: Buffer;
 }
 
-/** Runs one FFmpeg over `clip` (FLV) with three fragmented-MP4 outputs on pipes 3, 4 and 5. */
-export async function makeLadderOutputs(clip: string): Promise<LadderOutputs> {
+/**
+ * Runs one FFmpeg over `clip` (FLV) with three fragmented-MP4 outputs on pipes 3, 4 and 5, in
+ * fragments of `fragmentSeconds` (default 1 µs: a fragment per packet, so tests see every frame
+ * arrive on its own).
+ */
+export async function makeLadderOutputs(clip: string, fragmentSeconds = 1e-6): Promise<LadderOutputs> {
   const ffmpeg = await resolveBinary("ffmpeg");
   const args = new FfmpegArgs()
     .opt("-hide_banner")
@@ -29,11 +33,11 @@ export async function makeLadderOutputs(clip: string): Promise<LadderOutputs> {
     .input(clip)
     .opt("-vsync", "passthrough")
     .opt("-filter_complex", "[0:v]split=2[s0][s1];[s0]scale=256:128[v0];[s1]scale=256:128[v1]");
-  addCmafOutput(args.opt("-map", "0:v:0").opt("-map", "0:a:0").opt("-c", "copy"), "pipe:3");
+  addCmafOutput(args.opt("-map", "0:v:0").opt("-map", "0:a:0").opt("-c", "copy"), "pipe:3", fragmentSeconds);
   const rung = (label: string, keyframes: string, fd: number): void => {
     args.opt("-map", label).opt("-map", "0:a:0");
     addX264Rung(args, 0, { kbps: 300, preset: "veryfast", keyframes });
-    addCmafOutput(args.opt("-c:a", "copy"), `pipe:${fd}`);
+    addCmafOutput(args.opt("-c:a", "copy"), `pipe:${fd}`, fragmentSeconds);
   };
   rung("[v0]", "expr:gte(t,n_forced*1)", 4);
   rung("[v1]", "source", 5);

@@ -7,6 +7,7 @@ import { keyframeTimes, makeTestClip, tempDir, videoFrameHashes } from "@live360
 import type { CmafInit, CmafPart, CmafSegment } from "../ll-hls/model.js";
 import { BoxSplitter, Mp4BoxError, readMoof, type TrackFragment } from "./boxes.js";
 import { box, feedAll, fullBox, makeLadderOutputs, oddChunks, u32, u64, type LadderOutputs } from "./fmp4.fixture.js";
+import { fragmentSeconds } from "./output-args.js";
 import { CmafPackager, CmafStreamError, type CmafEvent, type CmafPackagerOptions } from "./packager.js";
 
 const PART_SECONDS = 0.3;
@@ -161,6 +162,44 @@ describe("CMAF packager on FFmpeg's fragmented MP4", () => {
     // ends the segment: 7 + 8 + 8 + 7. The stream's first GOP was planned as a whole segment.
     expect(frames(gop1s)).toEqual([[9, 9, 9, 3, 7, 8, 8, 7], [6, 8, 8, 8, 7, 8, 8, 7], [6, 8, 8, 8, 7, 8, 8, 7]]);
   });
+
+  test("FFmpeg's fragments of two or three frames make the same parts as a fragment per packet: the packager splits one where its plan ends a part", async () => {
+    /**
+     * Video frames per part with the parts' place (and, for the copied rung, every video sample's
+     * size; x264's threads make each run's sizes differ a little): what the plan decides. From the second GOP: the first is planned on its frames' average duration so far
+     * until its first part ends, which the fragments' arrival decides.
+     */
+    const shape = (p: Packaged, withSizes: boolean): object[] =>
+      p.parts
+        .slice(p.parts.findIndex((part, i) => i > 0 && part.independent))
+        .filter((part) => part.videoFrames > 0)
+        .map((part) => ({
+          at: `${part.segment}.${part.index}`,
+          independent: part.independent,
+          frames: part.videoFrames,
+          startMs: Math.round(part.startSeconds * 1000),
+          durationMs: Math.round(part.durationSeconds * 1000),
+          ...(withSizes ? { sizes: videoOf(part).samples.map((s) => s.size) } : {}),
+        }));
+    for (const seconds of [fragmentSeconds(30), 0.09]) {
+      const coarse = await makeLadderOutputs(clip, seconds);
+      // FFmpeg did write several frames into one fragment.
+      const framesPerFragment = new BoxSplitter()
+        .push(coarse.copied)
+        .boxes.filter((b) => b.type === "moof")
+        .map((moof) => (readMoof(moof, () => ({ defaultSampleDuration: 0, defaultSampleFlags: 0 })) as TrackFragment[]).find((f) => f.trackId === 1)?.sampleCount ?? 0);
+      expect(Math.max(...framesPerFragment)).toBeGreaterThanOrEqual(2);
+      const fine: Record<keyof LadderOutputs, Packaged> = { copied, gop1s, aligned };
+      for (const rendition of ["copied", "gop1s", "aligned"] as const) {
+        const p = packaged(feedAll(packager(), oddChunks(coarse[rendition], 4)));
+        const withSizes = rendition === "copied";
+        expect({ rendition, seconds, parts: shape(p, withSizes) }).toEqual({ rendition, seconds, parts: shape(fine[rendition], withSizes) });
+      }
+      // The copied rung stays the encoder's bytes, pieces and all.
+      const coarseCopied = packaged(feedAll(packager(), oddChunks(coarse.copied, 5)));
+      expect(await packetHashes(await playable(dir, `coarse-${seconds}`, coarseCopied))).toEqual(await packetHashes(await playable(dir, "fine-copied", copied)));
+    }
+  }, 120_000);
 
   test("INDEPENDENT exactly where the keyframes are", async () => {
     // The copied rung: the source's own keyframes, at the source's own times (+ the timeline offset).

@@ -2,11 +2,13 @@
  * Cuts one rendition's fragmented-MP4 stream from FFmpeg (cmafOutputArgs) into what LL-HLS serves:
  * the init segment once, then parts as they complete, and segments as they close.
  *
- * - FFmpeg writes fragments of at most one frame (output-args.ts); the packager gathers them into
+ * - FFmpeg writes fragments of about two frames (output-args.ts); the packager gathers them into
  *   parts planned per GOP (part-plan.ts: parts close to PART-TARGET, the remainder shared by the
- *   GOP's first and last part instead of a one-frame part at the end) and joins each part's
- *   fragments into one moof + mdat (chunk.ts). A part is handed out the moment the fragment of its
- *   last frame arrives. The samples' bytes are never rewritten: the copied rung's stay the encoder's.
+ *   GOP's first and last part instead of a one-frame part at the end), splits a fragment where the
+ *   plan ends a part inside it, and joins each part's fragments into one moof + mdat (chunk.ts).
+ *   A part is handed out the moment the fragment holding its last frame arrives, so the parts are
+ *   the plan's whatever FFmpeg's fragments are. The samples' bytes are never rewritten: the copied
+ *   rung's stay the encoder's.
  * - A video keyframe always begins a part. A segment begins with one once the open segment has
  *   reached the segment target, less hlsCutThreshold's margin for timestamp jitter. Each segment
  *   is measured on its own (no drift), so renditions whose keyframes are aligned (the ladder
@@ -17,7 +19,7 @@
 import { Live360Error, hlsCutThreshold } from "@live360/core";
 import type { CmafInit, CmafPart, CmafSegment, LlHlsVariantState } from "../ll-hls/model.js";
 import { BoxSplitter, DEFAULT_MAX_BOX_BYTES, Mp4BoxError, readMoof, type Mp4Box, type TrackFragment } from "./boxes.js";
-import { joinFragments, type ReceivedFragment } from "./chunk.js";
+import { joinFragments, splitFragment, type ReceivedFragment } from "./chunk.js";
 import { CmafInitError, parseInit, type InitTrack, type ParsedInit } from "./init.js";
 import { maxFramesPerPart, planGopParts } from "./part-plan.js";
 
@@ -281,9 +283,14 @@ export class CmafPackager {
     const tracks = this.parsed!.tracks;
     const fragments = readMoof(received.moof, (id) => tracks.find((t) => t.id === id));
     if (fragments instanceof Mp4BoxError) return fragments;
-    const timing = this.timing(fragments);
+    return this.onPiece({ ...received, tracks: fragments }, events);
+  }
+
+  /** A fragment, or what is left of one after a part ended inside it. */
+  private onPiece(received: ReceivedFragment, events: CmafEvent[]): CmafPackagerError | undefined {
+    const timing = this.timing(received.tracks);
     if (!timing) return new CmafStreamError("empty-fragment", "a fragment without samples");
-    const fragment: TimedFragment = { ...received, tracks: fragments, timing };
+    const fragment: TimedFragment = { ...received, timing };
 
     if (timing.independent) {
       const failed = this.onIndependent(timing, events);
@@ -299,6 +306,22 @@ export class CmafPackager {
       this.segment = segment;
       if (!this.leadIsVideo) this.startGop(timing);
     }
+    // The plan ends a part inside this fragment (FFmpeg wrote it for several frames): the part
+    // ends there, and the rest of the fragment begins the next one.
+    const partEnd = this.gop?.partEnds[0];
+    const pieces = partEnd === undefined ? undefined : splitFragment(received, this.lead!.id, partEnd - this.gop!.samples, this.timescaleOf);
+    if (pieces) {
+      const failed = this.addToPart(segment, { ...pieces[0], timing: this.timing(pieces[0].tracks)! }, events);
+      return failed ?? this.onPiece(pieces[1], events);
+    }
+    return this.addToPart(segment, fragment, events);
+  }
+
+  private readonly timescaleOf = (trackId: number): number => this.parsed!.tracks.find((t) => t.id === trackId)!.timescale;
+
+  /** Adds a fragment to the part being gathered; hands the part out where the GOP's plan ends it. */
+  private addToPart(segment: OpenSegment, fragment: TimedFragment, events: CmafEvent[]): CmafPackagerError | undefined {
+    const { timing } = fragment;
     if (timing.leadSamples > 0) {
       // The part would outgrow PART-TARGET with this fragment: it ends before it (floating-point slack only:
       // rfc8216bis 4.4.4.9 allows no part longer than the target).
