@@ -1,5 +1,6 @@
 import Hls, { Events, type ErrorData, type Level } from "hls.js";
 import { EventBus } from "./events.js";
+import { catchUpRate, catchUpStateOf } from "./live-catch-up.js";
 import { PLAYLIST_ERROR_RETRY, classifyHlsError, shouldRetryPlaylist, type FailureKind, type MediaRecoveryAction } from "./retry.js";
 
 /** One rung of the ladder as the quality menu shows it. */
@@ -131,8 +132,17 @@ export class HlsJsEngine extends PlaybackEngine {
   destroy(): void {
     this.hls?.destroy();
     this.hls = undefined;
+    this.video.removeEventListener("timeupdate", this.catchUp);
     this.removeAllListeners();
   }
+
+  /** Low-latency mode: the playback rate that brings the player back to its target latency (live-catch-up.ts). */
+  private readonly catchUp = (): void => {
+    const state = this.hls && catchUpStateOf(this.hls, this.video);
+    if (!state) return;
+    const rate = catchUpRate(state);
+    if (this.video.playbackRate !== rate) this.video.playbackRate = rate;
+  };
 
   private create(): void {
     this.hls?.destroy();
@@ -144,10 +154,8 @@ export class HlsJsEngine extends PlaybackEngine {
       lowLatencyMode: this.options.lowLatency,
       // Fewer segments behind the live edge in low-latency mode (1 s segments there).
       liveSyncDurationCount: this.options.lowLatency ? 2 : 3,
-      // hls.js's default (1) never speeds up, so a player that fell behind (a slow start, a stall)
-      // would stay behind: up to 1.5× brings it back to the target latency. hls.js does so only
-      // with more than a second buffered, so it never plays itself into a stall.
-      maxLiveSyncPlaybackRate: this.options.lowLatency ? 1.5 : 1,
+      // hls.js's own catch-up stays off (1×, its default): in low-latency mode the engine's
+      // (catchUpRate) does it, with the buffer LL-HLS has.
       backBufferLength: 30,
       // A 360 view shows a fraction of the frame magnified: never cap the rung to the element size.
       capLevelToPlayerSize: false,
@@ -195,6 +203,8 @@ export class HlsJsEngine extends PlaybackEngine {
     });
     hls.attachMedia(this.video);
     hls.loadSource(this.url);
+    this.video.removeEventListener("timeupdate", this.catchUp);
+    if (this.options.lowLatency) this.video.addEventListener("timeupdate", this.catchUp);
   }
 }
 

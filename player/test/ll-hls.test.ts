@@ -69,6 +69,34 @@ describe("player: LL-HLS (CMAF parts) from a real origin through the edge", () =
     await waitFor(`playback on the ${variant} rung`, async () => (await snapshot(page)).rung?.height === height, { timeoutMs: 30_000 });
   }, 90_000);
 
+  test("a short pause leaves the viewer behind its target: the player plays faster (at most 1.25×) until it is back, then at 1×", async () => {
+    const playing = async (): Promise<{ latency: number; rate: number }> => {
+      const now = await snapshot(page);
+      return { latency: now.state === "playing" ? (now.latencySeconds ?? Number.NaN) : Number.NaN, rate: await page.evaluate(() => window.live360!.video.playbackRate) };
+    };
+    // Settled first: at its target, at plain speed.
+    const settled = await waitFor("playing at 1× near the target", async () => {
+      const now = await playing();
+      return now.rate === 1 && Number.isFinite(now.latency) ? now : undefined;
+    }, { timeoutMs: 60_000 });
+    await page.evaluate(() => window.live360!.video.pause());
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await page.evaluate(() => window.live360!.video.play());
+    const rates: number[] = [];
+    // hls.js alone would not speed up here (it wants more than a second buffered, and its own catch-up is off).
+    await waitFor("faster playback", async () => {
+      const { rate } = await playing();
+      rates.push(rate);
+      return rate > 1;
+    }, { timeoutMs: 20_000, intervalMs: 100 });
+    await waitFor("back near the target latency, at 1×", async () => {
+      const now = await playing();
+      rates.push(now.rate);
+      return now.rate === 1 && now.latency < settled.latency + 0.4;
+    }, { timeoutMs: 60_000, intervalMs: 100 });
+    expect(Math.max(...rates)).toBeLessThanOrEqual(1.25);
+  }, 150_000);
+
   test("paused behind the live edge, 'go to live' appears and brings the viewer back", async () => {
     await page.locator(".l360-play").click();
     const goLive = page.locator(".l360-golive");

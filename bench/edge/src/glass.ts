@@ -11,6 +11,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { resolveBinary } from "@live360/core";
+import { catchUpRate, catchUpStateOf } from "@live360/player/lib/live-catch-up.js";
 import { launchChromium, startStaticServer, type Cleanup } from "@live360/testkit";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -94,6 +95,16 @@ const glassVideo = () => {
   };
   return { video, stampLatencyMs };
 };
+// The player's low-latency catch-up (player/src/live-catch-up.ts), for an hls.js whose own is off
+// (maxLiveSyncPlaybackRate 1): the benches measure what the player does.
+const catchUpRate = ${catchUpRate.toString()};
+const catchUpStateOf = ${catchUpStateOf.toString()};
+const liveCatchUp = (hls, video) => video.addEventListener("timeupdate", () => {
+  const state = catchUpStateOf(hls, video);
+  if (!state) return;
+  const rate = catchUpRate(state);
+  if (video.playbackRate !== rate) video.playbackRate = rate;
+});
 const hlsLog = (keepMs) => {
   const lines = [];
   const note = (level) => (...args) => {

@@ -3,9 +3,9 @@
  * side in one run, fed by one encoder at once (glass.ts: each frame carries the time it was handed
  * to the encoder). In one headless Chromium page, one `<video>` per system played by the same
  * hls.js (the player's pinned version, low-latency mode); each presented frame is drawn into a
- * canvas and its stamp read back: latency = now − stamp. hls.js may play up to 1.5× to reach its
- * target latency (as the player does in low-latency mode), so where a player happened to start
- * does not decide the result.
+ * canvas and its stamp read back: latency = now − stamp. Each player catches up to its target
+ * latency as the project's player does in low-latency mode (player/src/live-catch-up.ts, up to
+ * 1.25×), so where a player happened to start does not decide the result.
  *
  * Systems: live360 LL-HLS (CMAF, 1 s segments, 0.33 s parts) through the edge (with its LL-HLS
  * relay, as the operator runs a CMAF event's edge) and straight from the origin; live360 classic
@@ -98,7 +98,8 @@ for (const system of ${JSON.stringify(systems)}) {
   window.samples[system.name] = [];
   // hls.js's log of the last second is kept with each stall.
   const { lines, debug } = hlsLog(1000);
-  const hls = new Hls({ lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.5, backBufferLength: 10, debug, ...(system.liveSyncDurationCount ? { liveSyncDurationCount: system.liveSyncDurationCount } : {}) });
+  const hls = new Hls({ lowLatencyMode: true, backBufferLength: 10, debug, ...(system.liveSyncDurationCount ? { liveSyncDurationCount: system.liveSyncDurationCount } : {}) });
+  liveCatchUp(hls, video);
   window.stalls[system.name] = [];
   // A stall (hls.js's BUFFER_STALLED_ERROR) raises hls.js's target latency by
   // liveSyncOnStallIncrease for the rest of the session: each is kept with what the player had.

@@ -58,7 +58,8 @@ window.session = (url, seconds) => new Promise((resolve) => {
   const startedWall = Date.now();
   const { lines, debug } = hlsLog(1000);
   const { video, stampLatencyMs } = glassVideo();
-  const hls = new Hls({ lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.5, backBufferLength: 10, debug });
+  const hls = new Hls({ lowLatencyMode: true, backBufferLength: 10, debug });
+  liveCatchUp(hls, video);
   const result = { firstFrameMs: undefined, bufferAtFirstFrameS: undefined, latencyAtFirstFrameMs: undefined, latencyAtEndMs: undefined, targetAtEndMs: 0, stalls: [], fatal: [] };
   const ahead = () => video.buffered.length ? video.buffered.end(video.buffered.length - 1) - video.currentTime : 0;
   let lastLatency;
