@@ -21,8 +21,8 @@ export interface CatchUpState {
  * Here the buffer needed is what the next two parts take to arrive (at least 0.3 s): playing
  * faster with less would run dry before the next part. hls.js's curve (a logistic in the distance
  * to the target, in steps of 0.05), capped at 1.25× since it runs with less buffered. Within 50 ms
- * of the target, or further behind than a segment past it (the viewer went back in time on
- * purpose), it plays at 1×.
+ * of the target, or more than the target plus a segment beyond it (where hls.js, too, takes it
+ * that the viewer went back in time on purpose), it plays at 1×.
  *
  * Self-contained (no imports, constants inside): the latency benches run this very function in
  * their pages, so they measure the player's behaviour.
