@@ -70,14 +70,18 @@ describe("player: LL-HLS (CMAF parts) from a real origin through the edge", () =
   }, 90_000);
 
   test("a short pause leaves the viewer behind its target: the player plays faster (at most 1.25×) until it is back, then at 1×", async () => {
-    const playing = async (): Promise<{ latency: number; rate: number }> => {
+    const playing = async (): Promise<{ latency: number; target: number; rate: number }> => {
       const now = await snapshot(page);
-      return { latency: now.state === "playing" ? (now.latencySeconds ?? Number.NaN) : Number.NaN, rate: await page.evaluate(() => window.live360!.video.playbackRate) };
+      return {
+        latency: now.state === "playing" ? (now.latencySeconds ?? Number.NaN) : Number.NaN,
+        target: now.targetLatencySeconds ?? Number.NaN,
+        rate: await page.evaluate(() => window.live360!.video.playbackRate),
+      };
     };
     // Settled first: at its target, at plain speed.
     const settled = await waitFor("playing at 1× near the target", async () => {
       const now = await playing();
-      return now.rate === 1 && Number.isFinite(now.latency) ? now : undefined;
+      return now.rate === 1 && Number.isFinite(now.latency) && Number.isFinite(now.target) ? now : undefined;
     }, { timeoutMs: 60_000 });
     await page.evaluate(() => window.live360!.video.pause());
     await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -89,13 +93,18 @@ describe("player: LL-HLS (CMAF parts) from a real origin through the edge", () =
       rates.push(rate);
       return rate > 1;
     }, { timeoutMs: 20_000, intervalMs: 100 });
+    // Back where it was, or where hls.js now aims: a stall on a loaded machine raises its target
+    // by a second (liveSyncOnStallIncrease), and the catch-up rightly stops there.
+    let last = settled;
     await waitFor("back near the target latency, at 1×", async () => {
-      const now = await playing();
-      rates.push(now.rate);
-      return now.rate === 1 && now.latency < settled.latency + 0.4;
-    }, { timeoutMs: 60_000, intervalMs: 100 });
+      last = await playing();
+      rates.push(last.rate);
+      return last.rate === 1 && last.latency < settled.latency + Math.max(0, last.target - settled.target) + 0.4;
+    }, { timeoutMs: 90_000, intervalMs: 100 }).catch((error: Error) => {
+      throw new Error(`${error.message} (settled ${JSON.stringify(settled)}, last ${JSON.stringify(last)}, rates seen ${[...new Set(rates)].join(", ")})`);
+    });
     expect(Math.max(...rates)).toBeLessThanOrEqual(1.25);
-  }, 150_000);
+  }, 200_000);
 
   test("paused behind the live edge, 'go to live' appears and brings the viewer back", async () => {
     await page.locator(".l360-play").click();
