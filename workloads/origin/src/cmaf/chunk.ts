@@ -160,7 +160,8 @@ export function splitFragment(
   const lead = fragment.tracks.find((t) => t.trackId === leadTrackId);
   if (!lead || at <= 0 || at >= lead.samples.length) return undefined;
   if (fragment.tracks.some((t) => t.samples.some((s) => s.offset === undefined || s.size === undefined))) return undefined;
-  const splitSeconds = (lead.baseMediaDecodeTime + lead.samples.slice(0, at).reduce((sum, s) => sum + s.duration, 0)) / timescaleOf(leadTrackId);
+  const leadHeadDuration = lead.samples.slice(0, at).reduce((sum, s) => sum + s.duration, 0);
+  const splitSeconds = (lead.baseMediaDecodeTime + leadHeadDuration) / timescaleOf(leadTrackId);
   const heads: TrackFragment[] = [];
   const tails: TrackFragment[] = [];
   for (const track of fragment.tracks) {
@@ -169,7 +170,7 @@ export function splitFragment(
     let decodeTime = track.baseMediaDecodeTime;
     if (track === lead) {
       count = at;
-      decodeTime += lead.samples.slice(0, at).reduce((sum, s) => sum + s.duration, 0);
+      decodeTime += leadHeadDuration;
     } else {
       // Other tracks by time: a sample goes with the lead samples it starts among.
       while (count < track.samples.length && decodeTime / timescale < splitSeconds) decodeTime += track.samples[count++]!.duration;

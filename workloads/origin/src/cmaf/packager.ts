@@ -464,12 +464,11 @@ export class CmafPackager {
    * never independent.
    */
   private timing(fragments: readonly TrackFragment[]): FragmentTiming | undefined {
-    const timescaleOf = (f: TrackFragment): number => this.parsed!.tracks.find((t) => t.id === f.trackId)!.timescale;
     const withSamples = fragments.filter((f) => f.sampleCount > 0);
     const lead = withSamples.find((f) => f.trackId === this.lead!.id);
-    const timed = lead ?? withSamples.sort((a, b) => b.duration / timescaleOf(b) - a.duration / timescaleOf(a))[0];
+    const timed = lead ?? withSamples.sort((a, b) => b.duration / this.timescaleOf(b.trackId) - a.duration / this.timescaleOf(a.trackId))[0];
     if (!timed) return undefined;
-    const timescale = timescaleOf(timed);
+    const timescale = this.timescaleOf(timed.trackId);
     return {
       decodeSeconds: timed.baseMediaDecodeTime / timescale,
       presentationSeconds: (timed.baseMediaDecodeTime + timed.firstCompositionOffset) / timescale,
